@@ -1,0 +1,267 @@
+"""The `aggregator` command. Thin: parse options, call one core function, print.
+
+Exit codes: 0 success; 1 the run finished but something failed; 2 bad usage
+or invalid config. Warnings go to stderr; --json output goes alone to stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from datetime import datetime, timezone
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aggregator import config as config_module
+from aggregator import pipeline, rank
+from aggregator.errors import AggregatorError
+from aggregator.store import Store
+
+NOW_ENV = "AGGREGATOR_NOW"  # pins "now" (ISO 8601) for tests and reproducible demos
+
+
+class App:
+    """What every command needs: the settings, the store and the clock, loaded lazily."""
+
+    def __init__(self, config_path: str | None, verbose: bool):
+        self.config_path = config_path
+        self.verbose = verbose
+        self._settings = None
+        self._store = None
+        self.out = Console(soft_wrap=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            self._settings = config_module.load(self.config_path)
+            for warning in self._settings.warnings:
+                self.err.print(f"warning: {warning}", markup=False)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.database)
+        return self._store
+
+    def now(self) -> datetime:
+        pinned = os.environ.get(NOW_ENV)
+        if pinned:
+            try:
+                moment = datetime.fromisoformat(pinned)
+            except ValueError:
+                raise click.UsageError(f"${NOW_ENV}={pinned!r} is not an ISO 8601 time") from None
+            return moment if moment.tzinfo else moment.replace(tzinfo=self.settings.timezone)
+        return datetime.now(timezone.utc)
+
+
+def handle_errors(command):
+    """User mistakes become one clear line and an exit code, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        app: App = click.get_current_context().obj
+        try:
+            return command(*args, **kwargs)
+        except AggregatorError as exc:
+            app.err.print(f"error: {exc}", markup=False)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if app.verbose:
+                traceback.print_exc()
+            else:
+                app.err.print(f"error: {exc.__class__.__name__}: {exc} (run with -v for details)", markup=False)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar="AGGREGATOR_CONFIG",
+              help="Config file (default: $AGGREGATOR_CONFIG, else ./config.yaml).")
+@click.option("-v", "--verbose", is_flag=True, help="Show every warning, and tracebacks of internal errors.")
+@click.version_option(package_name="aggregator")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Find the meetups and professional events where your people will be.
+
+    \b
+    Example:
+      aggregator fetch
+      aggregator upcoming --days 14 --topic python
+    """
+    ctx.obj = App(config_path, verbose)
+
+
+@main.command()
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Fetch only this source (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
+@click.pass_obj
+@handle_errors
+def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
+    """Fetch every source now and store its events.
+
+    Prints a line per source; a source that fails keeps its stored events and
+    makes the command exit 1.
+
+    \b
+    Example:
+      aggregator fetch
+      aggregator fetch --source pdx-python --source calagator
+    """
+    settings, store = app.settings, app.store
+    show_progress = app.err.is_terminal and not as_json
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=app.err, transient=True, disable=not show_progress)
+    task = None
+
+    def on_start(specs):
+        nonlocal task
+        task = progress.add_task("fetching", total=len(specs))
+
+    def on_done(report):
+        progress.update(task, advance=1, description=f"fetched {report.name}")
+
+    with progress:
+        report = pipeline.run_fetch(settings, store, sources=sources, now=app.now,
+                                    on_start=on_start, on_done=on_done)
+    if as_json:
+        click.echo(json.dumps(_run_json(report), indent=2))
+    else:
+        _print_run(app, report)
+    sys.exit(report.exit_code)
+
+
+def _run_json(report: pipeline.RunReport) -> dict:
+    return {
+        "run_id": report.run_id,
+        "started": report.started.isoformat(),
+        "finished": report.finished.isoformat() if report.finished else None,
+        "sources": [
+            {"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "events": s.events, "new": s.new,
+             "updated": s.updated, "unchanged": s.unchanged, "warnings": s.warning_count,
+             "seconds": round(s.seconds, 3)}
+            for s in report.sources
+        ],
+    }
+
+
+def _print_run(app: App, report: pipeline.RunReport) -> None:
+    width = max((len(s.name) for s in report.sources), default=0)
+    for s in report.sources:
+        if s.ok:
+            app.out.print(f"ok      {s.name:<{width}}  {s.events} events ({s.new} new, {s.updated} updated) "
+                          f"in {s.seconds:.1f}s", markup=False)
+        else:
+            app.out.print(f"FAILED  {s.name:<{width}}  {s.error}", markup=False)
+        shown = s.warnings if app.verbose else s.warnings[:3]
+        for warning in shown:
+            app.err.print(f"warning: {s.name}: {warning}", markup=False)
+        if s.warning_count > len(shown):
+            app.err.print(f"warning: {s.name}: {s.warning_count - len(shown)} more (run with -v to see them)",
+                          markup=False)
+    failed = len(report.failed)
+    app.out.print(
+        f"{len(report.sources)} sources: {len(report.sources) - failed} ok, {failed} failed; "
+        f"{report.total('new')} new and {report.total('updated')} updated events.", markup=False)
+
+
+@main.command()
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1), help="How far ahead to look.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="How many events; 0 means all.")
+@click.option("--topic", metavar="T", help="Only events about this topic (a word or phrase).")
+@click.option("--sort", type=click.Choice(["score", "start"]), default="score", show_default=True)
+@click.option("--include-cancelled", is_flag=True, help="Also list cancelled events.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (see CONTRACT.md) instead of a table.")
+@click.pass_obj
+@handle_errors
+def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, include_cancelled: bool,
+             as_json: bool) -> None:
+    """Upcoming events, best first, with the reasons for each.
+
+    \b
+    Example:
+      aggregator upcoming --days 7
+      aggregator upcoming --topic "machine learning" --sort start --json
+    """
+    settings = app.settings
+    items = rank.upcoming(app.store, settings, now=app.now(), days=days, limit=limit, topic=topic,
+                          sort=sort, include_cancelled=include_cancelled)
+    if as_json:
+        click.echo(rank.dumps(items, settings.timezone))
+        return
+    if not items:
+        hint = " Run `aggregator fetch` first." if app.store.event_count() == 0 else ""
+        app.out.print(f"No upcoming events in the next {days} days{' about ' + topic if topic else ''}.{hint}",
+                      markup=False)
+        return
+    if app.out.is_terminal:
+        table = Table("when", "event", "where", "score", "why", "id", show_lines=False)
+        for item in items:
+            data = rank.as_json(item, settings.timezone)
+            table.add_row(_when(item, settings.timezone), _title(item), data["location"] or "",
+                          f"{item.score:g}", "; ".join(item.reasons), item.id)
+        app.out.print(table)
+    else:
+        for item in items:
+            data = rank.as_json(item, settings.timezone)
+            why = f"  ({'; '.join(item.reasons)})" if item.reasons else ""
+            where = f" @ {data['location']}" if data["location"] else ""
+            app.out.print(f"{_when(item, settings.timezone)}  {_title(item)}{where}  score {item.score:g}"
+                          f"{why}  [{item.id}]", markup=False)
+
+
+def _when(item: rank.Ranked, tz) -> str:
+    start = rank.local_time(item.event.start, item.event.timezone, tz)
+    if item.event.all_day:
+        return start.strftime("%a %Y-%m-%d (all day)")
+    return start.strftime("%a %Y-%m-%d %H:%M")
+
+
+def _title(item: rank.Ranked) -> str:
+    title = item.event.title
+    if item.event.group and item.event.group.lower() not in title.lower():
+        title = f"{title} [{item.event.group}]"
+    return ("CANCELLED: " + title) if item.event.status == "cancelled" else title
+
+
+@main.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.pass_obj
+@handle_errors
+def sources_command(app: App, as_json: bool) -> None:
+    """Each source's health: last run, last success, events stored, last error.
+
+    \b
+    Example:
+      aggregator sources
+      aggregator sources --json
+    """
+    health = pipeline.source_health(app.settings, app.store, app.now())
+    if as_json:
+        click.echo(json.dumps(health, indent=2))
+        return
+    if app.out.is_terminal:
+        table = Table("name", "kind", "last ok", "events", "upcoming", "last error")
+        for h in health:
+            table.add_row(h["name"], h["kind"], h["last_ok_at"] or "never", str(h["events"]), str(h["upcoming"]),
+                          h["last_error"] or "")
+        app.out.print(table)
+    else:
+        for h in health:
+            state = f"FAILED ({h['last_error']})" if h["last_error"] else "ok" if h["last_ok_at"] else "never fetched"
+            app.out.print(f"{h['name']}  {h['kind']}  {h['events']} events, {h['upcoming']} upcoming; "
+                          f"last ok {h['last_ok_at'] or 'never'}; {state}", markup=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The one shape every source yields: Event, with its Venue and Persons.
+
+Values only: no I/O, no database ids beyond the source's own. The store
+derives the stable event id from (source name, source_uid).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+STATUSES = ("confirmed", "tentative", "cancelled")
+DEFAULT_DURATION = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Venue:
+    name: str | None = None
+    address: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    def label(self) -> str | None:
+        """'Venue name, address' without repeating a part already in the name."""
+        parts: list[str] = []
+        for part in (self.name, self.address, self.city):
+            if part and not any(part in p for p in parts):
+                parts.append(part)
+        return ", ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone seen at an event: an ICS ATTENDEE, a schema.org attendee, an RSVP."""
+
+    name: str | None = None
+    url: str | None = None
+    email: str | None = None
+    status: str = "going"  # going | maybe | declined | invited | attended
+
+    def key(self) -> str:
+        """A per-event identity: profile URL, else email, else the name."""
+        for value in (self.url, self.email, self.name):
+            if value:
+                return value.strip().lower()
+        return ""
+
+
+@dataclass
+class Event:
+    """One occurrence of a real-world event, as one source describes it.
+
+    source_uid: the source's own stable id for this occurrence (ICS UID plus
+    the RECURRENCE-ID of an instance, a schema.org @id or url, an API id).
+    start/end: timezone-aware datetimes, or dates when all_day (end exclusive).
+    """
+
+    source_uid: str
+    title: str
+    start: datetime | date
+    end: datetime | date | None = None
+    all_day: bool = False
+    timezone: str | None = None
+    description: str | None = None
+    url: str | None = None
+    venue: Venue = field(default_factory=Venue)
+    online: bool = False
+    group: str | None = None
+    tags: tuple[str, ...] = ()
+    status: str = "confirmed"
+    attendees: tuple[Person, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {self.status!r}")
+        if not self.all_day and (
+            not isinstance(self.start, datetime) or self.start.utcoffset() is None
+        ):
+            raise ValueError("a timed event needs a timezone-aware start")
+
+    def effective_end(self) -> datetime | date:
+        if self.end is not None:
+            return self.end
+        if self.all_day:
+            return self.start + timedelta(days=1)
+        return self.start + DEFAULT_DURATION
+
+    def replace(self, **changes) -> Event:
+        return dataclasses.replace(self, **changes)
+
+
+def stable_id(*parts: str) -> str:
+    """A short id that is the same on every run for the same parts."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:16]

@@ -1,0 +1,193 @@
+"""One fetch run: every source collected in parallel, each stored in its own transaction.
+
+A source that fails (network, HTTP status, a body of the wrong format, even a
+bug in its plugin) records its error and keeps every stored event; the rest of
+the run goes on. The run is recorded in fetch_runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from aggregator.config import Settings
+from aggregator.errors import FetchLocked, SourceError
+from aggregator.http import Http
+from aggregator.model import Event
+from aggregator.registry import load_source
+from aggregator.source import Context, SourceSpec
+from aggregator.store import Store
+
+MAX_WARNINGS = 20
+
+
+@dataclass
+class SourceReport:
+    name: str
+    kind: str
+    url: str
+    error: str | None = None
+    events: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    warning_count: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    started: datetime
+    finished: datetime | None = None
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        return [s for s in self.sources if not s.ok]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(s, attribute) for s in self.sources)
+
+
+def lock_path(settings: Settings) -> Path:
+    return settings.database.with_name(settings.database.name + ".lock")
+
+
+@contextmanager
+def fetch_lock(path: Path):
+    """Only one fetch at a time per database, whether manual or scheduled."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise FetchLocked(f"another fetch is running ({holder}); try again when it ends") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {datetime.now().strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def fetch_window(settings: Settings, now: datetime) -> tuple[datetime, datetime]:
+    return (now - timedelta(days=settings.fetch.history_days), now + timedelta(days=settings.fetch.horizon_days))
+
+
+def run_fetch(
+    settings: Settings,
+    store: Store,
+    *,
+    sources: Sequence[str] = (),
+    http: Http | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    on_start: Callable[[list[SourceSpec]], None] | None = None,
+    on_done: Callable[[SourceReport], None] | None = None,
+) -> RunReport:
+    """Fetch all sources (or the named ones) once and store what they yield."""
+    specs = [settings.source(name) for name in sources] if sources else list(settings.sources)
+    with fetch_lock(lock_path(settings)):
+        started = now()
+        report = RunReport(run_id=store.start_run(started, len(specs)), started=started)
+        own_http = http is None
+        http = http or Http(settings.fetch, cache=store)
+        if on_start:
+            on_start(specs)
+        try:
+            workers = max(1, min(settings.fetch.concurrency, len(specs) or 1))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="source") as pool:
+                futures = {pool.submit(_collect, spec, http, settings, started): spec for spec in specs}
+                for future in as_completed(futures):
+                    source_report, events = future.result()
+                    _store(store, settings, source_report, events, now())
+                    report.sources.append(source_report)
+                    if on_done:
+                        on_done(source_report)
+        finally:
+            if own_http:
+                http.close()
+        report.finished = now()
+        report.sources.sort(key=lambda s: [spec.name for spec in specs].index(s.name))
+        store.finish_run(
+            report.run_id, now=report.finished, new=report.total("new"), updated=report.total("updated"),
+            unchanged=report.total("unchanged"), removed=0, failed=len(report.failed),
+            errors={s.name: s.error for s in report.failed},
+        )
+    return report
+
+
+def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) -> tuple[SourceReport, list[Event]]:
+    report = SourceReport(name=spec.name, kind=spec.kind, url=spec.url)
+
+    def warn(message: str) -> None:
+        report.warning_count += 1
+        if len(report.warnings) < MAX_WARNINGS:
+            report.warnings.append(message)
+
+    ctx = Context(timezone=settings.timezone, window=fetch_window(settings, now), now=now, warn=warn)
+    began = time.monotonic()
+    events: list[Event] = []
+    try:
+        events = list(load_source(spec.kind).collect(spec, http, ctx))
+    except SourceError as exc:
+        report.error = str(exc)
+    except Exception as exc:  # a bug in a plugin fails its source, not the run
+        report.error = f"internal error in the {spec.kind!r} source: {exc.__class__.__name__}: {exc}"
+    report.seconds = time.monotonic() - began
+    report.events = len(events)
+    return report, events
+
+
+def _store(store: Store, settings: Settings, report: SourceReport, events: list[Event], now: datetime) -> None:
+    if report.ok:
+        try:
+            counts = store.save_events(report.name, events, now=now, tz=settings.timezone)
+        except Exception as exc:
+            report.error = f"could not store its events: {exc}"
+        else:
+            report.new, report.updated, report.unchanged = counts.new, counts.updated, counts.unchanged
+    store.record_source(
+        name=report.name, kind=report.kind, url=report.url, now=now, error=report.error,
+        new=report.new, seen=report.events,
+    )
+
+
+def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]:
+    """One row per configured source (also before any fetch): the `sources --json` shape."""
+    rows = store.source_rows()
+    health = []
+    for spec in settings.sources:
+        row = rows.get(spec.name, {})
+        health.append({
+            "name": spec.name,
+            "kind": spec.kind,
+            "url": spec.url,
+            "last_run_at": row.get("last_run_at"),
+            "last_ok_at": row.get("last_ok_at"),
+            "last_error": row.get("last_error"),
+            "consecutive_failures": row.get("consecutive_failures") or 0,
+            "events": store.event_count(spec.name),
+            "upcoming": store.event_count(spec.name, after=now),
+        })
+    return health

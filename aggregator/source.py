@@ -1,0 +1,68 @@
+"""The source plugin contract. Logic-free: the terms live in the docstrings.
+
+A *source* is one configured entry of `sources:` in config.yaml: a name, a
+kind and a URL. A *kind* is a plugin (an object satisfying `Source`) registered
+under the entry-point group ``aggregator.sources``; built-in kinds live in the
+top-level ``sources`` package and register the same way.
+
+An *event* is one occurrence (`aggregator.model.Event`). A recurring series is
+expanded by the source into occurrences inside `Context.window`; each carries a
+*source uid* that stays the same run after run (ICS UID plus RECURRENCE-ID,
+a schema.org @id or URL, an API id). An *attendee* is a Person the source shows
+as going to or having attended an occurrence: that history is what the ranking
+learns from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
+
+from aggregator.model import Event
+
+if TYPE_CHECKING:
+    from aggregator.http import Http
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One `sources:` entry of config.yaml, checked."""
+
+    name: str
+    kind: str
+    url: str
+    group: str | None = None
+    priority: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What a source needs besides its spec and the HTTP session.
+
+    timezone: the zone in which times written without one are read.
+    window: occurrences of recurring series are expanded between these instants.
+    warn: report a problem that does not fail the source (a skipped event).
+    """
+
+    timezone: ZoneInfo
+    window: tuple[datetime, datetime]
+    now: datetime
+    warn: Callable[[str], None] = lambda message: None
+
+
+@runtime_checkable
+class Source(Protocol):
+    kind: str
+
+    def collect(self, spec: SourceSpec, http: "Http", ctx: Context) -> Iterable[Event]:
+        """Yield the source's events. Fetch only through `http`.
+
+        Raise `aggregator.errors.SourceError` when the source cannot be read at
+        all (network, HTTP status, a body that is not this kind's format); call
+        `ctx.warn` and go on when one event among good ones is broken.
+        """
+        ...

@@ -1,0 +1,381 @@
+"""SQLite storage through sqlite-utils: the schema, its version, every read and write.
+
+One file (WAL, busy timeout). Events are never deleted: past events and their
+attendees are the history the ranking learns from. Each source's writes are
+one transaction, so a killed run leaves every source either fully updated or
+untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from aggregator.errors import AggregatorError
+from aggregator.http import Cached
+from aggregator.model import Event, Person, Venue, stable_id
+
+SCHEMA_VERSION = 1
+UTC = timezone.utc
+
+EVENT_COLUMNS = {
+    "id": str, "source": str, "source_uid": str, "title": str, "description": str,
+    "start": str, "end": str, "start_utc": str, "end_utc": str, "all_day": int,
+    "timezone": str, "url": str, "venue_name": str, "venue_address": str, "venue_city": str,
+    "lat": float, "lon": float, "online": int, "group_name": str, "tags": str, "status": str,
+    "content_hash": str, "sequence": int, "first_seen": str, "last_seen": str,
+    "updated_at": str, "canonical_id": str, "removed_at": str,
+}
+# Fields whose change is a real change of the event (bumps sequence).
+CONTENT_FIELDS = (
+    "title", "description", "start", "end", "all_day", "timezone", "url", "venue_name",
+    "venue_address", "venue_city", "lat", "lon", "online", "group_name", "tags", "status",
+)
+
+
+@dataclass
+class SaveCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def utc_text(moment: datetime) -> str:
+    """The sortable UTC text every *_utc column and timestamp uses."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        except (OSError, sqlite3.Error) as exc:
+            raise AggregatorError(f"cannot open database {self.path}: {exc}") from None
+        self.lock = threading.RLock()
+        self.db = sqlite_utils.Database(conn)
+        try:
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.enable_wal()
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise AggregatorError(f"{self.path} is not a usable aggregator database: {exc}") from None
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock:
+            with self.db.conn:
+                yield
+
+    # -- schema ----------------------------------------------------------
+    def _migrate(self) -> None:
+        with self.lock:
+            if not self.db["meta"].exists():
+                self.db["meta"].create({"key": str, "value": str}, pk="key")
+            row = self.db.execute("select value from meta where key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise AggregatorError(
+                    f"{self.path} was written by a newer aggregator (schema {version}, this one "
+                    f"knows {SCHEMA_VERSION}); upgrade aggregator or point `database:` at a new file"
+                )
+            if version < 1:
+                with self.db.conn:
+                    self._create_v1()
+                    self.db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    def _create_v1(self) -> None:
+        db = self.db
+        db["sources"].create(
+            {"name": str, "kind": str, "url": str, "last_run_at": str, "last_ok_at": str,
+             "last_error": str, "events_seen": int, "consecutive_failures": int, "last_new_at": str},
+            pk="name", if_not_exists=True,
+        )
+        db["events"].create(EVENT_COLUMNS, pk="id", if_not_exists=True)
+        db["events"].create_index(["start_utc"], if_not_exists=True)
+        db["events"].create_index(["source", "start_utc"], if_not_exists=True)
+        db["events"].create_index(["group_name", "start_utc"], if_not_exists=True)
+        db["events"].enable_fts(
+            ["title", "description", "group_name", "tags"], create_triggers=True, tokenize="porter",
+            replace=True,
+        )
+        db["attendance"].create(
+            {"event_id": str, "person_key": str, "name": str, "email": str, "url": str,
+             "status": str, "contact_id": int, "evidence": str, "seen_at": str},
+            pk=("event_id", "person_key", "evidence"), if_not_exists=True,
+        )
+        db["attendance"].create_index(["contact_id"], if_not_exists=True)
+        db["contacts"].create(
+            {"id": int, "name": str, "normalized_name": str, "emails": str, "urls": str,
+             "company": str, "tags": str, "weight": float, "last_contacted": str,
+             "cadence_days": int, "source_file": str},
+            pk="id", if_not_exists=True,
+        )
+        db["fetch_runs"].create(
+            {"id": int, "started": str, "finished": str, "sources": int, "new": int,
+             "updated": int, "unchanged": int, "removed": int, "failed": int, "errors": str},
+            pk="id", if_not_exists=True,
+        )
+        db["http_cache"].create(
+            {"url": str, "etag": str, "last_modified": str, "content": bytes,
+             "content_type": str, "stored_at": str},
+            pk="url", if_not_exists=True,
+        )
+
+    # -- events ----------------------------------------------------------
+    def save_events(self, source: str, events: Iterable[Event], *, now: datetime, tz: ZoneInfo) -> SaveCounts:
+        """Insert new events, update changed ones (sequence + 1), touch unchanged ones.
+
+        One transaction: all of this source's events land, or none do.
+        """
+        counts = SaveCounts()
+        stamp = utc_text(now)
+        rows: dict[str, dict[str, Any]] = {}
+        attendees: list[dict[str, Any]] = []
+        for event in events:
+            row = event_row(source, event, tz)
+            if row["id"] in rows:
+                continue  # the same occurrence twice in one feed: keep the first
+            rows[row["id"]] = row
+            for person in event.attendees:
+                key = person.key()
+                if key:
+                    attendees.append({
+                        "event_id": row["id"], "person_key": key, "name": person.name,
+                        "email": person.email, "url": person.url, "status": person.status,
+                        "evidence": "feed", "seen_at": stamp,
+                    })
+        with self.transaction():
+            existing = {
+                r[0]: (r[1], r[2])
+                for r in self.db.execute(
+                    "select id, content_hash, sequence from events where source = ?", [source]
+                ).fetchall()
+            }
+            inserts, updates, touched = [], [], []
+            for event_id, row in rows.items():
+                old = existing.get(event_id)
+                if old is None:
+                    inserts.append({**row, "sequence": 0, "first_seen": stamp, "last_seen": stamp, "updated_at": stamp})
+                elif old[0] != row["content_hash"]:
+                    updates.append({**row, "sequence": (old[1] or 0) + 1, "last_seen": stamp,
+                                    "updated_at": stamp, "removed_at": None})
+                else:
+                    touched.append(event_id)
+            if inserts:
+                self.db["events"].insert_all(inserts, pk="id")
+            for row in updates:
+                self.db["events"].update(row["id"], row)
+            self.db.conn.executemany(
+                "update events set last_seen = ? where id = ?", [(stamp, i) for i in touched]
+            )
+            if attendees:
+                self.db["attendance"].upsert_all(
+                    attendees, pk=("event_id", "person_key", "evidence"), alter=False
+                )
+            counts.new, counts.updated, counts.unchanged = len(inserts), len(updates), len(touched)
+        return counts
+
+    def upcoming_rows(
+        self, *, start: datetime, end: datetime, include_cancelled: bool = False
+    ) -> list[dict[str, Any]]:
+        """Events in progress or starting before `end`, never removed."""
+        sql = """
+            select * from events
+            where coalesce(end_utc, start_utc) > :start and start_utc < :end
+              and removed_at is null
+        """
+        if not include_cancelled:
+            sql += " and status != 'cancelled'"
+        sql += " order by start_utc, id"
+        with self.lock:
+            return [dict(r) for r in self.db.query(sql, {"start": utc_text(start), "end": utc_text(end)})]
+
+    def topic_matches(self, topic: str, event_ids: list[str]) -> dict[str, float]:
+        """bm25 of each of `event_ids` that matches `topic` (a word or a phrase)."""
+        query = fts_phrase(topic)
+        if not query or not event_ids:
+            return {}
+        found: dict[str, float] = {}
+        with self.lock:
+            for chunk_start in range(0, len(event_ids), 500):
+                chunk = event_ids[chunk_start:chunk_start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = f"""
+                    select events.id, bm25(events_fts) from events_fts
+                    join events on events.rowid = events_fts.rowid
+                    where events_fts match ? and events.id in ({marks})
+                """
+                found.update(self.db.execute(sql, [query, *chunk]).fetchall())
+        return found
+
+    def event_count(self, source: str | None = None, *, after: datetime | None = None) -> int:
+        sql, params = "select count(*) from events where removed_at is null", []
+        if source is not None:
+            sql += " and source = ?"
+            params.append(source)
+        if after is not None:
+            sql += " and start_utc >= ?"
+            params.append(utc_text(after))
+        with self.lock:
+            return self.db.execute(sql, params).fetchone()[0]
+
+    def attendees(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        with self.lock:
+            for chunk_start in range(0, len(event_ids), 500):
+                chunk = event_ids[chunk_start:chunk_start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.query(f"select * from attendance where event_id in ({marks})", chunk):
+                    found.setdefault(row["event_id"], []).append(row)
+        return found
+
+    # -- sources and runs ------------------------------------------------
+    def record_source(self, *, name: str, kind: str, url: str, now: datetime, error: str | None,
+                      new: int = 0, seen: int = 0) -> None:
+        stamp = utc_text(now)
+        with self.transaction():
+            old = self.db["sources"].get(name) if self.db["sources"].count_where("name = ?", [name]) else {}
+            row = {"name": name, "kind": kind, "url": url, "last_run_at": stamp}
+            if error is None:
+                row.update(last_ok_at=stamp, last_error=None, events_seen=seen, consecutive_failures=0)
+                if new or not old.get("last_new_at"):
+                    row["last_new_at"] = stamp
+            else:
+                row.update(last_error=error, consecutive_failures=(old.get("consecutive_failures") or 0) + 1)
+            self.db["sources"].upsert(row, pk="name")
+
+    def source_rows(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {r["name"]: r for r in self.db["sources"].rows}
+
+    def start_run(self, now: datetime, sources: int) -> int:
+        with self.transaction():
+            return self.db["fetch_runs"].insert({"started": utc_text(now), "sources": sources}).last_pk
+
+    def finish_run(self, run_id: int, *, now: datetime, new: int, updated: int, unchanged: int,
+                   removed: int, failed: int, errors: dict[str, str]) -> None:
+        with self.transaction():
+            self.db["fetch_runs"].update(run_id, {
+                "finished": utc_text(now), "new": new, "updated": updated, "unchanged": unchanged,
+                "removed": removed, "failed": failed, "errors": json.dumps(errors) if errors else None,
+            })
+
+    def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db["fetch_runs"].rows_where(order_by="id desc", limit=limit))
+
+    # -- HTTP validator cache (aggregator.http.ValidatorCache) -----------
+    def get(self, url: str) -> Cached | None:
+        with self.lock:
+            row = self.db.execute(
+                "select url, etag, last_modified, content, content_type from http_cache where url = ?", [url]
+            ).fetchone()
+        return Cached(*row) if row else None
+
+    def put(self, entry: Cached) -> None:
+        with self.transaction():
+            self.db["http_cache"].upsert({
+                "url": entry.url, "etag": entry.etag, "last_modified": entry.last_modified,
+                "content": entry.content, "content_type": entry.content_type,
+                "stored_at": utc_text(datetime.now(UTC)),
+            }, pk="url")
+
+
+def fts_phrase(topic: str) -> str:
+    """An FTS5 query matching `topic` as a phrase, whatever characters it holds."""
+    words = "".join(c if c.isalnum() else " " for c in topic).split()
+    return '"' + " ".join(words) + '"' if words else ""
+
+
+# -- rows <-> events ------------------------------------------------------
+def event_id(source: str, source_uid: str) -> str:
+    return stable_id(source, source_uid)
+
+
+def _date_start_utc(day: date, tz: ZoneInfo) -> str:
+    return utc_text(datetime.combine(day, time(0), tzinfo=tz))
+
+
+def event_row(source: str, event: Event, tz: ZoneInfo) -> dict[str, Any]:
+    """The events-table row for one event; `tz` places all-day events in time."""
+    end = event.effective_end()
+    if event.all_day:
+        start_text, end_text = event.start.isoformat(), (event.end.isoformat() if event.end else None)
+        start_utc, end_utc = _date_start_utc(event.start, tz), _date_start_utc(end, tz)
+    else:
+        start_text = event.start.isoformat()
+        end_text = event.end.isoformat() if event.end else None
+        start_utc, end_utc = utc_text(event.start), utc_text(end)
+    row = {
+        "id": event_id(source, event.source_uid),
+        "source": source,
+        "source_uid": event.source_uid,
+        "title": event.title,
+        "description": event.description,
+        "start": start_text,
+        "end": end_text,
+        "start_utc": start_utc,
+        "end_utc": end_utc,
+        "all_day": int(event.all_day),
+        "timezone": event.timezone,
+        "url": event.url,
+        "venue_name": event.venue.name,
+        "venue_address": event.venue.address,
+        "venue_city": event.venue.city,
+        "lat": event.venue.lat,
+        "lon": event.venue.lon,
+        "online": int(event.online),
+        "group_name": event.group,
+        "tags": json.dumps(list(event.tags)) if event.tags else None,
+        "status": event.status,
+        "canonical_id": None,
+        "removed_at": None,
+    }
+    attendee_text = json.dumps(sorted([p.key(), p.status] for p in event.attendees))
+    digest = hashlib.sha256(json.dumps([row[f] for f in CONTENT_FIELDS] + [attendee_text]).encode())
+    row["content_hash"] = digest.hexdigest()[:20]
+    return row
+
+
+def row_event(row: dict[str, Any], attendees: Iterable[dict[str, Any]] = ()) -> Event:
+    """An Event back from a stored row (for ranking, feeds and display)."""
+    all_day = bool(row["all_day"])
+    parse = date.fromisoformat if all_day else datetime.fromisoformat
+    return Event(
+        source_uid=row["source_uid"],
+        title=row["title"],
+        start=parse(row["start"]),
+        end=parse(row["end"]) if row.get("end") else None,
+        all_day=all_day,
+        timezone=row.get("timezone"),
+        description=row.get("description"),
+        url=row.get("url"),
+        venue=Venue(row.get("venue_name"), row.get("venue_address"), row.get("venue_city"),
+                    row.get("lat"), row.get("lon")),
+        online=bool(row.get("online")),
+        group=row.get("group_name"),
+        tags=tuple(json.loads(row["tags"])) if row.get("tags") else (),
+        status=row.get("status") or "confirmed",
+        attendees=tuple(Person(a.get("name"), a.get("url"), a.get("email"), a.get("status") or "going")
+                        for a in attendees),
+    )

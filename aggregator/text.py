@@ -1,0 +1,58 @@
+"""Plain text out of scraped text: HTML stripped, mojibake repaired, whitespace tidied."""
+
+from __future__ import annotations
+
+import html
+import re
+import warnings
+
+import ftfy
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ONLINE = re.compile(
+    r"\b(online|virtual|zoom|webinar|livestream|live stream|remote|google meet|teams meeting|jitsi|"
+    r"twitch|youtube|discord)\b|^https?://",
+    re.I,
+)
+PLACEHOLDERS = {"", "na", "n/a", "none", "null", "undefined", "-", "tbd", "tba"}
+MAX_DESCRIPTION = 20_000
+
+
+def strip_html(text: str) -> str:
+    if not _TAG.search(text):
+        return html.unescape(text) if "&" in text else text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(text, "lxml")
+    for tag in soup(["script", "style"]):
+        tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for block in soup.find_all(["p", "div", "li", "h1", "h2", "h3", "h4", "tr"]):
+        block.append("\n")
+    return soup.get_text()
+
+
+def clean_text(text: str | None, *, one_line: bool = False, limit: int = MAX_DESCRIPTION) -> str | None:
+    """Plain, repaired text; None when nothing (or a placeholder like 'NA') is left."""
+    if text is None:
+        return None
+    text = ftfy.fix_text(str(text), uncurl_quotes=False)
+    text = strip_html(text)
+    text = _CONTROL.sub("", text).replace("\r", "")
+    if one_line:
+        text = " ".join(text.split())
+    else:
+        lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    if text.lower() in PLACEHOLDERS:
+        return None
+    return text[:limit]
+
+
+def looks_online(location: str | None) -> bool:
+    """True when a location text names an online place rather than a venue."""
+    return bool(location and _ONLINE.search(location))
