@@ -99,7 +99,6 @@ class Http:
         self._host_locks: dict[str, threading.Lock] = {}
         self._host_last: dict[str, float] = {}
         self._guard = threading.Lock()
-        self._local = threading.local()
 
     def close(self) -> None:
         self._session.close()

@@ -60,6 +60,9 @@ def decode(data: bytes | str, charset: str | None = None) -> str:
                 pass
     if _mostly_utf8(data):
         return data.decode("utf-8", errors="replace")  # UTF-8 with a few damaged sequences
+    western = _as_western(data)
+    if western is not None:
+        return western
     guess = charset_normalizer.from_bytes(data[:200_000]).best()
     if guess is not None and guess.encoding:
         return data.decode(guess.encoding, errors="replace")
@@ -73,6 +76,20 @@ def _mostly_utf8(data: bytes) -> bool:
     valid = len(_UTF8_MULTIBYTE.findall(data))
     invalid = data.decode("utf-8", errors="replace").count("\ufffd")
     return valid > 2 * invalid
+
+
+_WESTERN_PUNCTUATION = set("‘’‚“”„–—…€«»°·©®™•")
+
+
+def _as_western(data: bytes) -> str | None:
+    """cp1252 text, when the bytes read as sparse Latin letters (most non-UTF-8 feeds)."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    special = [c for c in text if ord(c) > 127]
+    latin = all((c.isalpha() and ord(c) < 0x250) or c in _WESTERN_PUNCTUATION or c == "\xa0" for c in special)
+    return text if latin and len(special) <= 0.2 * len(text) else None
 
 
 def unfold(text: str) -> list[str]:
@@ -152,7 +169,7 @@ def split_calendars(lines: list[str]) -> list[_Calendar]:
     explicit = False
     stack: list[str] = []
     block: _Component | None = None
-    for number, line in enumerate(lines, 1):
+    for line in lines:
         upper = line.upper()
         if upper.startswith("BEGIN:"):
             comp = upper[6:].strip()
@@ -305,10 +322,11 @@ def parse(
     uppers = {line[:16].upper() for line in lines}
     if "BEGIN:VCALENDAR" not in uppers and "BEGIN:VEVENT" not in uppers:
         raise not_icalendar(text)
-    events: list[Event] = []
+    events: dict[str, Event] = {}
     for calendar in split_calendars(lines):
-        events.extend(_parse_calendar(calendar, base_url, ctx, group))
-    return events
+        for event in _parse_calendar(calendar, base_url, ctx, group):
+            events.setdefault(event.source_uid, event)  # a copy of the same occurrence adds nothing
+    return list(events.values())
 
 
 def _parse_calendar(calendar: _Calendar, base_url: str, ctx: Context, group: str | None) -> Iterable[Event]:

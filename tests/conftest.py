@@ -1,0 +1,92 @@
+"""Shared fixtures: saved fixture files, a pinned clock, temporary configs, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from aggregator.source import Context
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+PORTLAND = ZoneInfo("America/Los_Angeles")
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def make_ctx(*, now: datetime = NOW, tz: ZoneInfo = PORTLAND, window=None, warnings: list | None = None) -> Context:
+    sink = warnings if warnings is not None else []
+    window = window or (datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2028, 1, 1, tzinfo=timezone.utc))
+    return Context(timezone=tz, window=window, now=now, warn=sink.append)
+
+
+@pytest.fixture
+def ctx():
+    return make_ctx()
+
+
+def write_config(folder: Path, sources: list[dict], **overrides) -> Path:
+    """A config.yaml in `folder` with fast, test-friendly fetch settings."""
+    data = {
+        "database": "events.db",
+        "timezone": "America/Los_Angeles",
+        "profile": {"topics": {"python": 3, "rust": 1}, "exclude_topics": ["crypto"]},
+        "sources": sources,
+        "fetch": {"per_host_delay": 0, "timeout": 5, "retries": 0, "deadline": 20},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+class Cli:
+    """Runs the installed `aggregator` command in a subprocess, as a user would."""
+
+    def __init__(self, config: Path | None, now: datetime = NOW, cwd: Path | None = None):
+        self.config = config
+        self.now = now
+        self.cwd = cwd or (config.parent if config is not None else None)
+
+    def __call__(self, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "aggregator"]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        full_env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+        full_env.update({"AGGREGATOR_NOW": self.now.isoformat(), "COLUMNS": "200", **(env or {})})
+        return subprocess.run(command + list(args), capture_output=True, text=True, env=full_env,
+                              timeout=timeout, cwd=self.cwd)
+
+    def json(self, *args: str):
+        result = self(*args, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli_for():
+    return Cli
+
+
+@pytest.fixture
+def server():
+    from tests.localserver import LocalServer
+
+    srv = LocalServer()
+    yield srv
+    srv.close()

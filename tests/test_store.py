@@ -1,0 +1,125 @@
+"""The SQLite store: stable ids, real changes only, history kept, schema versioned."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from aggregator.errors import AggregatorError
+from aggregator.model import Event, Person, Venue
+from aggregator.store import SCHEMA_VERSION, Store, event_id, row_event
+from tests.conftest import NOW, PORTLAND
+
+UTC = timezone.utc
+
+
+def event(uid="e1", title="Python night", **kw) -> Event:
+    defaults = dict(start=datetime(2026, 12, 3, 18, 30, tzinfo=PORTLAND), end=None, group="PDX Python")
+    return Event(source_uid=uid, title=title, **{**defaults, **kw})
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "events.db")
+    yield s
+    s.close()
+
+
+def save(store, events, now=NOW):
+    return store.save_events("src", events, now=now, tz=PORTLAND)
+
+
+def row(store, uid="e1"):
+    return store.db["events"].get(event_id("src", uid))
+
+
+def test_insert_then_unchanged_then_changed_bumps_sequence(store):
+    assert save(store, [event()]).new == 1
+    first = row(store)
+    assert first["sequence"] == 0 and first["first_seen"] == first["updated_at"]
+    later = NOW + timedelta(days=1)
+    counts = save(store, [event()], now=later)
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
+    assert row(store)["updated_at"] == first["updated_at"] and row(store)["sequence"] == 0
+    moved = event(start=datetime(2026, 12, 3, 19, 0, tzinfo=PORTLAND))
+    assert save(store, [moved], now=later + timedelta(days=1)).updated == 1
+    assert row(store)["sequence"] == 1
+    assert row(store)["start"] == "2026-12-03T19:00:00-08:00"
+    assert row(store)["first_seen"] == first["first_seen"]
+
+
+def test_ids_are_stable_and_per_source(store):
+    assert event_id("src", "e1") == event_id("src", "e1")
+    assert event_id("src", "e1") != event_id("other", "e1")
+
+
+def test_round_trip_of_every_field(store):
+    original = event(
+        end=datetime(2026, 12, 3, 20, 30, tzinfo=PORTLAND), timezone="America/Los_Angeles",
+        description="Talks", url="https://x.org/e", venue=Venue("Lib", "801 SW 10th", "Portland", 45.5, -122.6),
+        online=False, tags=("python", "typing"), status="tentative",
+        attendees=(Person("Dana Lee", None, "dana@x.org", "going"),),
+    )
+    save(store, [original])
+    stored = row(store)
+    back = row_event(stored, store.attendees([stored["id"]])[stored["id"]])
+    assert back == original
+
+
+def test_all_day_events_are_placed_in_the_users_zone(store):
+    save(store, [event(uid="d", start=date(2026, 12, 12), end=date(2026, 12, 13), all_day=True)])
+    stored = row(store, "d")
+    assert stored["start"] == "2026-12-12"
+    assert stored["start_utc"] == "2026-12-12T08:00:00Z"  # midnight in Portland
+
+
+def test_attendance_is_history_and_never_deleted(store):
+    dana = Person("Dana Lee", None, "dana@x.org", "going")
+    save(store, [event(attendees=(dana,))])
+    save(store, [event(attendees=())], now=NOW + timedelta(days=1))  # the feed no longer lists her
+    rows = list(store.db["attendance"].rows)
+    assert [(r["name"], r["evidence"]) for r in rows] == [("Dana Lee", "feed")]
+
+
+def test_upcoming_excludes_past_cancelled_and_removed(store):
+    save(store, [
+        event("past", start=NOW - timedelta(days=2)),
+        event("soon", start=NOW + timedelta(days=2)),
+        event("cancelled", start=NOW + timedelta(days=3), status="cancelled"),
+        event("far", start=NOW + timedelta(days=90)),
+        event("ongoing", start=NOW - timedelta(hours=1), end=NOW + timedelta(hours=1)),
+    ])
+    ids = lambda rows: {r["source_uid"] for r in rows}  # noqa: E731
+    assert ids(store.upcoming_rows(start=NOW, end=NOW + timedelta(days=30))) == {"soon", "ongoing"}
+    assert "cancelled" in ids(store.upcoming_rows(start=NOW, end=NOW + timedelta(days=30), include_cancelled=True))
+
+
+def test_topic_matching_uses_phrases_and_stems(store):
+    save(store, [
+        event("ml", title="Intro to machine learning"),
+        event("mach", title="Machine shop open house", group="Makers"),
+        event("desc", title="Talk night", description="Practical Machine-Learning pipelines", group=None),
+    ])
+    ids = [row(store, u)["id"] for u in ("ml", "mach", "desc")]
+    found = store.topic_matches("machine learning", ids)
+    assert set(found) == {ids[0], ids[2]}
+    assert store.topic_matches("'; drop table events; --", ids) == {}
+
+
+def test_schema_version_is_recorded_and_a_newer_one_refused(tmp_path):
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        assert db.execute("select value from meta where key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+        assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+        db.execute("update meta set value='99' where key='schema_version'")
+    with pytest.raises(AggregatorError, match="newer aggregator"):
+        Store(tmp_path / "a.db")
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+    bad = tmp_path / "events.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(AggregatorError, match="not a usable aggregator database"):
+        Store(bad)
