@@ -8,19 +8,31 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from datetime import datetime, timezone
+from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
 from aggregator import config as config_module
+from aggregator import feed as feed_module
 from aggregator import pipeline, rank
+from aggregator import scheduler as scheduler_module
 from aggregator.errors import AggregatorError
+from aggregator.scheduler import NightlyJob
+from aggregator.server import FeedService, make_server
 from aggregator.store import Store
 
 NOW_ENV = "AGGREGATOR_NOW"  # pins "now" (ISO 8601) for tests and reproducible demos
@@ -261,6 +273,139 @@ def sources_command(app: App, as_json: bool) -> None:
             state = f"FAILED ({h['last_error']})" if h["last_error"] else "ok" if h["last_ok_at"] else "never fetched"
             app.out.print(f"{h['name']}  {h['kind']}  {h['events']} events, {h['upcoming']} upcoming; "
                           f"last ok {h['last_ok_at'] or 'never'}; {state}", markup=False)
+
+
+@main.command("feed")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+@click.option("--topic", metavar="T", help="Only events about this topic.")
+@click.pass_obj
+@handle_errors
+def feed_command(app: App, output: str | None, topic: str | None) -> None:
+    """Write the ranked iCal feed (RFC 5545) to a file or stdout.
+
+    \b
+    Example:
+      aggregator feed -o ~/public/events.ics
+      aggregator feed --topic rust > rust.ics
+    """
+    built = feed_module.build(app.store, app.settings, now=app.now(), topic=topic)
+    if output:
+        Path(output).write_bytes(built.body)
+        app.err.print(f"wrote {built.events} events ({len(built.body):,} bytes) to {output}", markup=False)
+    else:
+        sys.stdout.buffer.write(built.body)
+        sys.stdout.flush()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--schedule", "with_schedule", is_flag=True, help="Also run the nightly fetch in this process.")
+@click.pass_obj
+@handle_errors
+def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
+    """Serve the feed and a page of ranked events over HTTP until stopped.
+
+    GET /feed.ics is the ranked feed, /feed.ics?topic=T one topic's, / a page
+    with a subscribe link. With feed.token set, every path needs ?token=.
+
+    \b
+    Example:
+      aggregator serve --schedule
+      aggregator serve --host 0.0.0.0 --port 8080
+    """
+    settings = app.settings
+    service = FeedService(settings, app.store, now=app.now)
+    try:
+        httpd = make_server(service, host, port)
+    except OSError as exc:
+        raise AggregatorError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound_port = httpd.server_address[1]
+    token = f"?token={settings.feed.token}" if settings.feed.token else ""
+    say = _sayer(app)
+    say(f"Serving on http://{host}:{bound_port}/")
+    say(f"Subscribe: webcal://{host}:{bound_port}/feed.ics{token}")
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.feed.token:
+        app.err.print("warning: listening beyond this machine with no feed.token: anyone who can reach it "
+                      "sees your contacts' names in the feed", markup=False)
+    threading.Thread(target=httpd.serve_forever, name="http", daemon=True).start()
+    scheduler = None
+    if with_schedule:
+        scheduler = BackgroundScheduler(timezone=settings.timezone)
+        job = NightlyJob(settings, on_done=lambda report: service.invalidate(), now=app.now, say=say)
+        _start_schedule(scheduler, settings, job, app, say)
+    stop = threading.Event()
+    _on_signals(lambda: stop.set())
+    while not stop.wait(0.5):
+        pass
+    httpd.shutdown()
+    httpd.server_close()
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    say("stopped")
+    _exit_soon()
+
+
+@main.command("schedule")
+@click.pass_obj
+@handle_errors
+def schedule_command(app: App) -> None:
+    """Run the nightly fetch in the foreground until stopped (Ctrl-C or SIGTERM).
+
+    Runs at schedule.cron in the config's time zone, and at once when the last
+    good run is older than one period (the machine slept through it).
+
+    \b
+    Example:
+      aggregator schedule
+    """
+    settings = app.settings
+    say = _sayer(app)
+    scheduler = BlockingScheduler(timezone=settings.timezone)
+    job = NightlyJob(settings, now=app.now, say=say)
+    _start_schedule(scheduler, settings, job, app, say, blocking=True)
+    say("stopped")
+    _exit_soon()
+
+
+def _sayer(app: App):
+    def say(message: str) -> None:
+        app.out.print(message, markup=False)
+        sys.stdout.flush()
+
+    return say
+
+
+def _start_schedule(scheduler, settings, job, app: App, say, blocking: bool = False) -> None:
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    catch_up = scheduler_module.configure(scheduler, settings, job, now=datetime.now(timezone.utc))
+    trigger = scheduler_module.cron_trigger(settings)
+    upcoming_run = trigger.get_next_fire_time(None, datetime.now(settings.timezone))
+    say(f"Nightly fetch at '{settings.schedule.cron}' ({settings.timezone.key}); next {upcoming_run:%Y-%m-%d %H:%M}"
+        + ("; catching up now (the last good run is older than one period)" if catch_up else ""))
+    if blocking:
+        _on_signals(lambda: scheduler.shutdown(wait=False))
+    scheduler.start()
+
+
+def _on_signals(stop) -> None:
+    def handler(signum, frame):
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _exit_soon(grace: float = 3.0) -> None:
+    """Exit now, giving a running fetch a few seconds: each source is its own transaction."""
+    deadline = time.monotonic() + grace
+    busy = lambda: [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]  # noqa
+    while busy() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if busy():
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -62,8 +62,16 @@ def upcoming(
     include_cancelled: bool = False,
 ) -> list[Ranked]:
     """Ranked upcoming events between now and `days` ahead (`limit` 0 means all)."""
-    end = now + timedelta(days=days)
-    rows = store.upcoming_rows(start=now, end=end, include_cancelled=include_cancelled)
+    rows = store.event_rows(start=now, end=now + timedelta(days=days), include_cancelled=include_cancelled)
+    ranked = rank_rows(store, settings, rows, now=now, topic=topic)
+    if sort == "start":
+        ranked.sort(key=lambda r: (r.row["start_utc"], -r.score, r.id))
+    return ranked[:limit] if limit else ranked
+
+
+def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime,
+              topic: str | None = None) -> list[Ranked]:
+    """Score stored event rows for the profile, best first; excluded topics dropped."""
     if not rows:
         return []
     profile = settings.profile
@@ -90,11 +98,8 @@ def upcoming(
             id=row["id"], event=event, row=row, score=round(score, 3), topics=found, reasons=reasons,
             sources=[row["source"]],
         ))
-    if sort == "start":
-        ranked.sort(key=lambda r: (r.row["start_utc"], -r.score, r.id))
-    else:
-        ranked.sort(key=lambda r: (-r.score, r.row["start_utc"], r.id))
-    return ranked[:limit] if limit else ranked
+    ranked.sort(key=lambda r: (-r.score, r.row["start_utc"], r.id))
+    return ranked
 
 
 # -- presentation shared by the CLI, the feed and the server ---------------

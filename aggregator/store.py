@@ -26,7 +26,7 @@ from aggregator.errors import AggregatorError
 from aggregator.http import Cached
 from aggregator.model import Event, Person, Venue, stable_id
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 UTC = timezone.utc
 
 EVENT_COLUMNS = {
@@ -98,10 +98,12 @@ class Store:
                     f"{self.path} was written by a newer aggregator (schema {version}, this one "
                     f"knows {SCHEMA_VERSION}); upgrade aggregator or point `database:` at a new file"
                 )
-            if version < 1:
-                with self.db.conn:
-                    self._create_v1()
-                    self.db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+            steps = [self._create_v1, self._create_v2]
+            for number, step in enumerate(steps, 1):
+                if version < number:
+                    with self.db.conn:
+                        step()
+                        self.db["meta"].upsert({"key": "schema_version", "value": str(number)}, pk="key")
 
     def _create_v1(self) -> None:
         db = self.db
@@ -139,6 +141,16 @@ class Store:
             {"url": str, "etag": str, "last_modified": str, "content": bytes,
              "content_type": str, "stored_at": str},
             pk="url", if_not_exists=True,
+        )
+
+    def _create_v2(self) -> None:
+        """What each published feed said of each event, so SEQUENCE and DTSTAMP move only on change."""
+        self.db["feed_entries"].create(
+            {"feed": str, "event_id": str, "content_hash": str, "sequence": int, "modified_at": str},
+            pk=("feed", "event_id"), if_not_exists=True,
+        )
+        self.db["feed_builds"].create(
+            {"feed": str, "etag": str, "built_at": str}, pk="feed", if_not_exists=True,
         )
 
     # -- events ----------------------------------------------------------
@@ -195,20 +207,27 @@ class Store:
             counts.new, counts.updated, counts.unchanged = len(inserts), len(updates), len(touched)
         return counts
 
-    def upcoming_rows(
-        self, *, start: datetime, end: datetime, include_cancelled: bool = False
+    def event_rows(
+        self, *, start: datetime, end: datetime, include_cancelled: bool = False,
+        changed_since: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """Events in progress or starting before `end`, never removed."""
-        sql = """
-            select * from events
-            where coalesce(end_utc, start_utc) > :start and start_utc < :end
-              and removed_at is null
+        """Events in progress after `start` or starting before `end`.
+
+        Cancelled and removed events are left out, unless `include_cancelled`
+        (all of them) or `changed_since` (those cancelled or removed since then,
+        so a feed can tell subscribers for a while).
         """
-        if not include_cancelled:
-            sql += " and status != 'cancelled'"
+        sql = "select * from events where coalesce(end_utc, start_utc) > :start and start_utc < :end"
+        params = {"start": utc_text(start), "end": utc_text(end)}
+        if changed_since is not None:
+            sql += """ and ((status != 'cancelled' and removed_at is null)
+                            or coalesce(removed_at, updated_at) >= :since)"""
+            params["since"] = utc_text(changed_since)
+        elif not include_cancelled:
+            sql += " and status != 'cancelled' and removed_at is null"
         sql += " order by start_utc, id"
         with self.lock:
-            return [dict(r) for r in self.db.query(sql, {"start": utc_text(start), "end": utc_text(end)})]
+            return [dict(r) for r in self.db.query(sql, params)]
 
     def topic_matches(self, topic: str, event_ids: list[str]) -> dict[str, float]:
         """bm25 of each of `event_ids` that matches `topic` (a word or a phrase)."""
@@ -280,9 +299,53 @@ class Store:
                 "removed": removed, "failed": failed, "errors": json.dumps(errors) if errors else None,
             })
 
+    def last_good_run(self) -> datetime | None:
+        """When the last run finished in which at least one source worked."""
+        with self.lock:
+            row = self.db.execute(
+                "select max(finished) from fetch_runs where finished is not null and "
+                "(failed < sources or sources = 0)"
+            ).fetchone()
+        return parse_utc(row[0]) if row and row[0] else None
+
     def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
         with self.lock:
             return list(self.db["fetch_runs"].rows_where(order_by="id desc", limit=limit))
+
+    # -- published feeds -------------------------------------------------
+    def publish_versions(self, feed: str, hashes: dict[str, tuple[str, int]], now: datetime) -> dict[str, tuple[int, str]]:
+        """(sequence, modified_at) for each event of a feed build.
+
+        `hashes` maps event id -> (hash of what the feed says of it, the event's
+        own sequence). A changed hash bumps the published sequence and stamps now.
+        """
+        stamp = utc_text(now)
+        with self.transaction():
+            known = {
+                r["event_id"]: r for r in self.db.query("select * from feed_entries where feed = ?", [feed])
+            }
+            out, writes = {}, []
+            for event_id, (content_hash, event_sequence) in hashes.items():
+                old = known.get(event_id)
+                if old and old["content_hash"] == content_hash:
+                    out[event_id] = (old["sequence"], old["modified_at"])
+                    continue
+                sequence = max(event_sequence, old["sequence"] + 1 if old else 0)
+                out[event_id] = (sequence, stamp)
+                writes.append({"feed": feed, "event_id": event_id, "content_hash": content_hash,
+                               "sequence": sequence, "modified_at": stamp})
+            if writes:
+                self.db["feed_entries"].upsert_all(writes, pk=("feed", "event_id"))
+        return out
+
+    def feed_built_at(self, feed: str, etag: str, now: datetime) -> datetime:
+        """When a feed last changed: kept while its bytes (etag) stay the same."""
+        with self.transaction():
+            row = self.db.execute("select etag, built_at from feed_builds where feed = ?", [feed]).fetchone()
+            if row and row[0] == etag:
+                return parse_utc(row[1])
+            self.db["feed_builds"].upsert({"feed": feed, "etag": etag, "built_at": utc_text(now)}, pk="feed")
+            return parse_utc(utc_text(now))
 
     # -- HTTP validator cache (aggregator.http.ValidatorCache) -----------
     def get(self, url: str) -> Cached | None:

@@ -90,3 +90,26 @@ def server():
     srv = LocalServer()
     yield srv
     srv.close()
+
+
+def require(present: bool, what: str, how: str) -> None:
+    """Tools beyond Python (a browser, node): CI installs them and must have them; elsewhere say how."""
+    if present:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing in CI; .ci/run should have installed it ({how})")
+    pytest.skip(f"{what} is not installed on this machine ({how})")
+
+
+@pytest.fixture(scope="session")
+def ical_js() -> Path:
+    """The ical.js reader script, with ical.js installed from the npm registry if need be."""
+    import shutil
+
+    folder = Path(__file__).parent / "js"
+    require(shutil.which("node") is not None and shutil.which("npm") is not None, "node and npm",
+            "apt-get install nodejs npm")
+    if not (folder / "node_modules" / "ical.js").exists():
+        subprocess.run(["npm", "--prefix", str(folder), "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                       check=True, capture_output=True, timeout=300)
+    return folder / "read_ical.mjs"

@@ -92,8 +92,8 @@ def test_upcoming_excludes_past_cancelled_and_removed(store):
         event("ongoing", start=NOW - timedelta(hours=1), end=NOW + timedelta(hours=1)),
     ])
     ids = lambda rows: {r["source_uid"] for r in rows}  # noqa: E731
-    assert ids(store.upcoming_rows(start=NOW, end=NOW + timedelta(days=30))) == {"soon", "ongoing"}
-    assert "cancelled" in ids(store.upcoming_rows(start=NOW, end=NOW + timedelta(days=30), include_cancelled=True))
+    assert ids(store.event_rows(start=NOW, end=NOW + timedelta(days=30))) == {"soon", "ongoing"}
+    assert "cancelled" in ids(store.event_rows(start=NOW, end=NOW + timedelta(days=30), include_cancelled=True))
 
 
 def test_topic_matching_uses_phrases_and_stems(store):
