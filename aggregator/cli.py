@@ -27,6 +27,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from aggregator import config as config_module
+from aggregator import contacts as contacts_module
+from aggregator import journal
 from aggregator import feed as feed_module
 from aggregator import pipeline, rank
 from aggregator import scheduler as scheduler_module
@@ -181,6 +183,8 @@ def _print_run(app: App, report: pipeline.RunReport) -> None:
         if s.warning_count > len(shown):
             app.err.print(f"warning: {s.name}: {s.warning_count - len(shown)} more (run with -v to see them)",
                           markup=False)
+    for note in report.notes:
+        app.err.print(note, markup=False)
     failed = len(report.failed)
     app.out.print(
         f"{len(report.sources)} sources: {len(report.sources) - failed} ok, {failed} failed; "
@@ -273,6 +277,173 @@ def sources_command(app: App, as_json: bool) -> None:
             state = f"FAILED ({h['last_error']})" if h["last_error"] else "ok" if h["last_ok_at"] else "never fetched"
             app.out.print(f"{h['name']}  {h['kind']}  {h['events']} events, {h['upcoming']} upcoming; "
                           f"last ok {h['last_ok_at'] or 'never'}; {state}", markup=False)
+
+
+@main.command()
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the breakdown as JSON.")
+@click.pass_obj
+@handle_errors
+def why(app: App, event_id: str, as_json: bool) -> None:
+    """Explain one event's score: topics, who is likely there and why, distance.
+
+    EVENT_ID is the id shown by `upcoming` (a unique prefix is enough).
+
+    \b
+    Example:
+      aggregator why 3f2a9c1e
+    """
+    row = app.store.find_event(event_id)
+    detail = rank.explain(app.store, app.settings, row, now=app.now())
+    if as_json:
+        click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
+        return
+    say = lambda text: app.out.print(text, markup=False)  # noqa: E731
+    say(f"{detail['title']}  [{detail['id']}]")
+    say(f"score {detail['score']:g} = {detail.get('formula', '')}")
+    if detail.get("dropped"):
+        say(detail["reasons"][0])
+        return
+    topic = detail["topic_part"]
+    matched = ", ".join(f"{t} (weight {w:g})" for t, w in topic["topics"].items()) or "no profile topic"
+    say(f"  topic part     {topic['value']:g}  = base {topic['base']:g} + {matched}")
+    social = detail["social_part"]
+    say(f"  social part    {social['value']:g}  = 1 + sum of weight x probability")
+    for c in social["contacts"]:
+        recent = f"; came to {c['recent']['attended']} of the group's last {c['recent']['of']}" if c["recent"]["of"] else ""
+        late = "; overdue for a catch-up" if c["overdue"] else ""
+        say(f"      {c['name']}: {c['probability']:.0%} ({c['evidence']}), weight {c['weight']:g}{recent}{late}")
+    distance = detail["distance_factor"]
+    where = (f"{distance['km_from_home']:g} km from home" if distance["km_from_home"] is not None
+             else "online" if distance["online"] else "no coordinates")
+    say(f"  distance       {distance['value']:g}  ({where})")
+    for reason in detail["reasons"]:
+        say(f"  - {reason}")
+
+
+@main.group()
+def contacts() -> None:
+    """Your contacts: import exports, list them with how often they were seen at events.
+
+    \b
+    Example:
+      aggregator contacts import ~/Downloads/Connections.csv
+      aggregator contacts list --json
+    """
+
+
+@contacts.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["auto", "linkedin", "google", "vcard"]), default="auto",
+              show_default=True, help="The export's format; auto looks at the file.")
+@click.pass_obj
+@handle_errors
+def contacts_import(app: App, path: str, fmt: str) -> None:
+    """Import or update contacts from a LinkedIn, Google Contacts or vCard export.
+
+    Importing again updates contacts (matched by profile URL, email or name)
+    and never duplicates them. Contacts never leave this machine.
+
+    \b
+    Example:
+      aggregator contacts import Connections.csv
+      aggregator contacts import contacts.vcf --format vcard
+    """
+    now = app.now()
+    report = contacts_module.import_file(app.store, Path(path), fmt, now=now)
+    contacts_module.refresh_social(app.store, now, rank.HALF_LIFE_DAYS)
+    app.out.print(f"{report.path} ({report.format}): {report.added} added, {report.updated} updated, "
+                  f"{report.unchanged} unchanged", markup=False)
+
+
+@contacts.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_obj
+@handle_errors
+def contacts_list(app: App, as_json: bool) -> None:
+    """List contacts with the number of events they were seen at.
+
+    \b
+    Example:
+      aggregator contacts list
+    """
+    rows = journal.contact_list(app.store)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        app.out.print("No contacts yet: aggregator contacts import PATH", markup=False)
+        return
+    for r in sorted(rows, key=lambda r: (-r["events_matched"], r["name"])):
+        company = f" ({r['company']})" if r["company"] else ""
+        app.out.print(f"{r['id']:>5}  {r['name']}{company}  seen at {r['events_matched']} events; "
+                      f"last catch-up {r['last_contacted'] or 'never logged'}", markup=False)
+
+
+@main.command()
+@click.argument("event_id")
+@click.option("--with", "names", multiple=True, metavar="NAME", help="Someone you met there (repeatable).")
+@click.pass_obj
+@handle_errors
+def attended(app: App, event_id: str, names: tuple[str, ...]) -> None:
+    """Log that you went to an event, and whom you met there.
+
+    Whom you met counts as a catch-up with them and as evidence of where they go.
+
+    \b
+    Example:
+      aggregator attended 3f2a9c1e --with "Dana Lee" --with "Sam Ortiz"
+    """
+    result = journal.log_attended(app.store, app.settings, event_id, list(names), now=app.now())
+    met = f"; met {', '.join(result['met'])}" if result["met"] else ""
+    app.out.print(f"logged: you went to {result['event']['title']}{met}", markup=False)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="When (default: today).")
+@click.pass_obj
+@handle_errors
+def touched(app: App, name: str, on: datetime | None) -> None:
+    """Log a catch-up with a contact (a coffee, a call, a message).
+
+    \b
+    Example:
+      aggregator touched "Sam Ortiz"
+      aggregator touched "Dana Lee" --on 2026-11-02
+    """
+    result = journal.log_touch(app.store, app.settings, name, on=on.date() if on else None, now=app.now())
+    app.out.print(f"logged: caught up with {result['name']} on {result['on']}", markup=False)
+
+
+@main.command()
+@click.option("--days", default=journal.RECONNECT_DAYS, show_default=True, type=click.IntRange(1),
+              help="How far ahead to look for events.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="How many contacts; 0 means all.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_obj
+@handle_errors
+def reconnect(app: App, days: int, limit: int, as_json: bool) -> None:
+    """Contacts overdue for a catch-up, with the upcoming events where they are likely to be.
+
+    \b
+    Example:
+      aggregator reconnect
+      aggregator reconnect --days 30 --json
+    """
+    entries = journal.reconnect(app.store, app.settings, now=app.now(), days=days)
+    entries = entries[:limit] if limit else entries
+    if as_json:
+        click.echo(json.dumps(journal.reconnect_json(entries), indent=2, ensure_ascii=False))
+        return
+    if not entries:
+        app.out.print("Nobody is overdue for a catch-up.", markup=False)
+        return
+    for entry in entries:
+        app.out.print(f"{entry.contact['name']}: {journal.describe_overdue(entry)}", markup=False)
+        for e in entry.events[:3]:
+            app.out.print(f"    likely at {e['title']} ({e['start'][:16].replace('T', ' ')}, "
+                          f"{e['probability']:.0%} {e['evidence']})  [{e['id']}]", markup=False)
 
 
 @main.command("feed")

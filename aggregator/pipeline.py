@@ -18,9 +18,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from aggregator.config import Settings
-from aggregator.errors import FetchLocked, SourceError
+from aggregator.contacts import import_file, refresh_social
+from aggregator.errors import AggregatorError, FetchLocked, SourceError
 from aggregator.http import Http
 from aggregator.model import Event
+from aggregator.rank import HALF_LIFE_DAYS
 from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
 from aggregator.store import Store
@@ -53,6 +55,7 @@ class RunReport:
     started: datetime
     finished: datetime | None = None
     sources: list[SourceReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # contacts imported, problems outside any one source
 
     @property
     def failed(self) -> list[SourceReport]:
@@ -110,6 +113,7 @@ def run_fetch(
     with fetch_lock(lock_path(settings)):
         started = now()
         report = RunReport(run_id=store.start_run(started, len(specs)), started=started)
+        _import_contacts(settings, store, started, report)
         own_http = http is None
         http = http or Http(settings.fetch, cache=store)
         if on_start:
@@ -127,6 +131,7 @@ def run_fetch(
         finally:
             if own_http:
                 http.close()
+        refresh_social(store, now(), HALF_LIFE_DAYS)
         report.finished = now()
         report.sources.sort(key=lambda s: [spec.name for spec in specs].index(s.name))
         store.finish_run(
@@ -135,6 +140,17 @@ def run_fetch(
             errors={s.name: s.error for s in report.failed},
         )
     return report
+
+
+def _import_contacts(settings: Settings, store: Store, now: datetime, report: RunReport) -> None:
+    for path in settings.profile.contacts:
+        try:
+            imported = import_file(store, path, now=now, only_if_changed=True)
+        except AggregatorError as exc:
+            report.notes.append(f"contacts not imported from {path}: {exc}")
+            continue
+        if imported is not None:
+            report.notes.append(f"contacts from {path.name}: {imported.added} added, {imported.updated} updated")
 
 
 def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) -> tuple[SourceReport, list[Event]]:

@@ -1,13 +1,26 @@
-"""Order upcoming events for one person, and say why.
+"""Order events for one person by their topics and by where their people will be, and say why.
 
-Today: topic relevance (FTS5 over title, description, group and tags against
-the profile's weighted topics; excluded topics drop an event), then start
-time. The social part (which contacts tend to attend) plugs in here.
+    score = topic part x (1 + sum over contacts of weight x P(contact attends)) x distance factor
+
+- topic part: TOPIC_BASE + the weights of the profile topics the event matches
+  (FTS5 over title, description, group, tags; a stronger bm25 match earns up to
+  half a weight more). An event matching an excluded topic is dropped. The base
+  lets your people lift an event that matches no topic.
+- P(contact attends): 1 for a known RSVP (0.5 for "maybe"); otherwise
+  predicted: the contact's recency-weighted attendance rate over the group's
+  past events whose attendees are known, shrunk toward a small prior, so
+  4 of the last 5 is likely and once, two years ago, is not.
+- weight: the contact's weight, times OVERDUE_BOOST when you have not caught up
+  with them for longer than their cadence (profile.reconnect_after_days).
+- distance: 1 inside home.radius_km (or when the event has no coordinates),
+  falling off as radius/distance beyond; online-only events ONLINE_FACTOR, or
+  dropped when profile.include_online is false.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,6 +29,26 @@ from zoneinfo import ZoneInfo
 from aggregator.config import Settings
 from aggregator.model import Event
 from aggregator.store import Store, parse_utc, row_event
+
+TOPIC_BASE = 0.25
+HALF_LIFE_DAYS = 180.0
+PRIOR = 0.02
+PRIOR_STRENGTH = 1.0
+OVERDUE_BOOST = 1.5
+ONLINE_FACTOR = 0.8
+MIN_LISTED = 0.05
+RSVP_PROBABILITY = {"going": 1.0, "attended": 1.0, "maybe": 0.5, "declined": 0.0}
+
+
+@dataclass
+class ContactChance:
+    contact_id: int
+    name: str
+    probability: float
+    evidence: str  # rsvp | predicted
+    overdue: bool = False
+    days_since: int | None = None  # since the last catch-up; None when never logged
+    hits: int = 0
 
 
 @dataclass
@@ -26,18 +59,27 @@ class Ranked:
     score: float
     topics: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-    contacts: list[dict[str, Any]] = field(default_factory=list)
+    chances: list[ContactChance] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    topic_part: float = 0.0
+    social_part: float = 1.0
+    distance_factor: float = 1.0
+    distance_km: float | None = None
+
+    @property
+    def contacts(self) -> list[dict[str, Any]]:
+        return [{"name": c.name, "probability": round(c.probability, 3), "evidence": c.evidence,
+                 "contact_id": c.contact_id} for c in self.chances if c.probability >= MIN_LISTED]
 
     def start_utc(self) -> datetime:
         return parse_utc(self.row["start_utc"])
 
 
+# -- the pieces, pure ----------------------------------------------------------
 def topic_relevance(matches: dict[str, dict[str, float]], event_id: str, topics: dict[str, float]) -> tuple[float, list[str]]:
     """Sum of the weights of the profile topics an event matches, best match first.
 
-    `matches[topic][event_id]` is FTS5's bm25 (more negative is better); a
-    stronger match earns up to half its weight again.
+    `matches[topic][event_id]` is FTS5's bm25 (more negative is better).
     """
     score, found = 0.0, []
     for topic, weight in topics.items():
@@ -50,17 +92,56 @@ def topic_relevance(matches: dict[str, dict[str, float]], event_id: str, topics:
     return score, [t for _, t in sorted(found, key=lambda x: (-x[0], x[1]))]
 
 
-def upcoming(
-    store: Store,
-    settings: Settings,
-    *,
-    now: datetime,
-    days: int = 30,
-    limit: int = 20,
-    topic: str | None = None,
-    sort: str = "score",
-    include_cancelled: bool = False,
-) -> list[Ranked]:
+def predicted_probability(weighted_hits: float, weighted_events: float) -> float:
+    """Recency-weighted attendance rate, shrunk toward PRIOR by PRIOR_STRENGTH pseudo-events."""
+    return (weighted_hits + PRIOR * PRIOR_STRENGTH) / (weighted_events + PRIOR_STRENGTH)
+
+
+def catch_up_state(last_contacted: str | None, cadence_days: int, today: date) -> tuple[bool, int | None]:
+    """(overdue, days since the last catch-up). Never logged counts as overdue."""
+    if not last_contacted:
+        return True, None
+    try:
+        last = date.fromisoformat(last_contacted[:10])
+    except ValueError:
+        return True, None
+    days = (today - last).days
+    return days > cadence_days, days
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def distance_factor(event: Event, settings: Settings) -> tuple[float, float | None]:
+    """(factor, km from home or None)."""
+    profile = settings.profile
+    if event.online and event.venue.lat is None:
+        return (ONLINE_FACTOR if profile.include_online else 0.0), None
+    home = profile.home
+    if home is None or event.venue.lat is None or event.venue.lon is None:
+        return 1.0, None
+    km = haversine_km(home.lat, home.lon, event.venue.lat, event.venue.lon)
+    if km <= home.radius_km or home.radius_km <= 0:
+        return 1.0, km
+    return max(0.05, home.radius_km / km), km
+
+
+def months(days: int) -> str:
+    m = round(days / 30.4)
+    return f"{m} months" if m >= 2 else f"{days} days"
+
+
+# -- ranking over the store ----------------------------------------------------
+def group_key(row: dict[str, Any]) -> str:
+    return row.get("group_name") or f"source:{row['source']}"
+
+
+def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30, limit: int = 20,
+             topic: str | None = None, sort: str = "score", include_cancelled: bool = False) -> list[Ranked]:
     """Ranked upcoming events between now and `days` ahead (`limit` 0 means all)."""
     rows = store.event_rows(start=now, end=now + timedelta(days=days), include_cancelled=include_cancelled)
     ranked = rank_rows(store, settings, rows, now=now, topic=topic)
@@ -70,10 +151,11 @@ def upcoming(
 
 
 def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime,
-              topic: str | None = None) -> list[Ranked]:
+              topic: str | None = None, explain: bool = True) -> list[Ranked]:
     """Score stored event rows for the profile, best first; excluded topics dropped."""
     if not rows:
         return []
+    ensure_rates(store, settings, now)
     profile = settings.profile
     topics = dict(profile.topics)
     wanted = topic.strip().lower() if topic else None
@@ -84,22 +166,107 @@ def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, n
     excluded: set[str] = set()
     for bad in profile.exclude_topics:
         excluded.update(store.topic_matches(bad, ids))
-    attendees = store.attendees(ids)
+    attendance = store.attendees(ids)
+    social = SocialModel(store, settings, rows, now)
     ranked: list[Ranked] = []
     for row in rows:
-        if row["id"] in excluded:
+        if row["id"] in excluded or (wanted and row["id"] not in matches[wanted]):
             continue
-        if wanted and row["id"] not in matches[wanted]:
+        event = row_event(row, attendance.get(row["id"], ()))
+        factor, km = distance_factor(event, settings)
+        if factor == 0.0:
             continue
-        score, found = topic_relevance(matches, row["id"], topics)
-        reasons = [f"topic: {', '.join(found)}"] if found else []
-        event = row_event(row, attendees.get(row["id"], ()))
-        ranked.append(Ranked(
-            id=row["id"], event=event, row=row, score=round(score, 3), topics=found, reasons=reasons,
-            sources=[row["source"]],
-        ))
+        relevance, found = topic_relevance(matches, row["id"], topics)
+        chances = social.chances(row, attendance.get(row["id"], ()))
+        social_part = 1.0 + sum(social.weight(c) * c.probability for c in chances)
+        topic_part = TOPIC_BASE + relevance
+        item = Ranked(
+            id=row["id"], event=event, row=row, score=round(topic_part * social_part * factor, 3),
+            topics=found, chances=chances, sources=json.loads(row["sources"]) if row.get("sources") else [row["source"]],
+            topic_part=topic_part, social_part=social_part, distance_factor=factor, distance_km=km,
+        )
+        ranked.append(item)
     ranked.sort(key=lambda r: (-r.score, r.row["start_utc"], r.id))
+    if explain:
+        for item in ranked:
+            item.reasons = reasons(item, social, settings)
     return ranked
+
+
+def ensure_rates(store: Store, settings: Settings, now: datetime) -> None:
+    if store.rates_stale():
+        store.rebuild_rates(now, HALF_LIFE_DAYS)
+
+
+class SocialModel:
+    """Who is likely at an event: RSVPs first, then each contact's history with the group."""
+
+    def __init__(self, store: Store, settings: Settings, rows: list[dict[str, Any]], now: datetime):
+        self.store = store
+        self.now = now
+        self.today = now.astimezone(settings.timezone).date()
+        self.cadence = settings.profile.reconnect_after_days
+        groups = sorted({group_key(r) for r in rows})
+        self.totals, self.rates = store.group_rates(groups)
+        self._contacts: dict[int, dict[str, Any]] | None = None
+
+    @property
+    def contacts(self) -> dict[int, dict[str, Any]]:
+        if self._contacts is None:
+            self._contacts = {c["id"]: c for c in self.store.contact_rows()}
+        return self._contacts
+
+    def chances(self, row: dict[str, Any], attendance: list[dict[str, Any]]) -> list[ContactChance]:
+        found: dict[int, ContactChance] = {}
+        for a in attendance:
+            cid = a.get("contact_id")
+            if cid is None or cid in found or a.get("status") not in RSVP_PROBABILITY:
+                continue
+            found[cid] = self._chance(cid, RSVP_PROBABILITY[a["status"]], "rsvp")
+        g = group_key(row)
+        total = self.totals.get(g, 0.0)
+        for cid, weighted, hits in self.rates.get(g, ()):
+            if cid in found:
+                continue
+            p = predicted_probability(weighted, total)
+            if p >= MIN_LISTED:
+                found[cid] = self._chance(cid, p, "predicted", hits)
+        return sorted((c for c in found.values() if c.probability > 0), key=lambda c: (-c.probability, c.name))
+
+    def _chance(self, cid: int, p: float, evidence: str, hits: int = 0) -> ContactChance:
+        contact = self.contacts.get(cid, {})
+        cadence = contact.get("cadence_days") or self.cadence
+        overdue, days = catch_up_state(contact.get("last_contacted"), cadence, self.today)
+        return ContactChance(cid, contact.get("name") or f"contact {cid}", p, evidence, overdue, days, hits)
+
+    def weight(self, chance: ContactChance) -> float:
+        base = self.contacts.get(chance.contact_id, {}).get("weight") or 1.0
+        return base * (OVERDUE_BOOST if chance.overdue else 1.0)
+
+
+def reasons(item: Ranked, social: SocialModel, settings: Settings, most: int = 3) -> list[str]:
+    """Sentences a person reads: topics, who RSVPed, who tends to come, who is overdue, where."""
+    out = []
+    if item.topics:
+        out.append("topic: " + ", ".join(item.topics))
+    group = item.event.group or "this series"
+    for c in [c for c in item.chances if c.probability >= 0.2][:most]:
+        if c.evidence == "rsvp":
+            out.append(f"{c.name} RSVPed" + (" (maybe)" if c.probability < 1 else ""))
+        else:
+            hits, n = social.store.recent_history(group_key(item.row), c.contact_id, social.now)
+            history = f"came to {hits} of the last {n} {group} events" if n else f"has come to {group} before"
+            out.append(f"{c.name} {history} (predicted {round(c.probability * 100)}% likely)")
+    for c in [c for c in item.chances if c.overdue and c.probability >= 0.2][:most]:
+        if c.days_since is None:
+            out.append(f"you have not logged a catch-up with {c.name} yet")
+        else:
+            out.append(f"you have not caught up with {c.name} in {months(c.days_since)}")
+    if item.event.online and item.distance_km is None:
+        out.append("online")
+    elif item.distance_km is not None and settings.profile.home is not None:
+        out.append(f"{item.distance_km:.0f} km from home")
+    return out
 
 
 # -- presentation shared by the CLI, the feed and the server ---------------
@@ -144,3 +311,32 @@ def as_json(item: Ranked, default_tz: ZoneInfo) -> dict[str, Any]:
 
 def dumps(items: list[Ranked], default_tz: ZoneInfo) -> str:
     return json.dumps([as_json(i, default_tz) for i in items], ensure_ascii=False, indent=2)
+
+
+def explain(store: Store, settings: Settings, row: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The full breakdown of one event's score (`aggregator why`)."""
+    [item] = rank_rows(store, settings, [row], now=now) or [None]
+    if item is None:
+        return {"id": row["id"], "title": row["title"], "score": 0.0, "dropped": True,
+                "reasons": ["dropped: it matches an excluded topic, or it is online and online events are off"]}
+    social = SocialModel(store, settings, [row], now)
+    contacts = []
+    for c in item.chances:
+        hits, n = store.recent_history(group_key(row), c.contact_id, now)
+        contacts.append({
+            "name": c.name, "contact_id": c.contact_id, "probability": round(c.probability, 3),
+            "evidence": c.evidence, "weight": round(social.weight(c), 3), "overdue": c.overdue,
+            "days_since_catch_up": c.days_since, "recent": {"attended": hits, "of": n},
+        })
+    return {
+        "id": item.id, "title": item.event.title, "group": item.event.group, "sources": item.sources,
+        "score": item.score,
+        "formula": "topic part x social part x distance factor",
+        "topic_part": {"value": round(item.topic_part, 3), "base": TOPIC_BASE,
+                       "topics": {t: settings.profile.topics.get(t, 1.0) for t in item.topics}},
+        "social_part": {"value": round(item.social_part, 3), "contacts": contacts},
+        "distance_factor": {"value": round(item.distance_factor, 3),
+                            "km_from_home": round(item.distance_km, 1) if item.distance_km is not None else None,
+                            "online": item.event.online},
+        "reasons": item.reasons,
+    }

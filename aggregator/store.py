@@ -26,7 +26,7 @@ from aggregator.errors import AggregatorError
 from aggregator.http import Cached
 from aggregator.model import Event, Person, Venue, stable_id
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 UTC = timezone.utc
 
 EVENT_COLUMNS = {
@@ -98,7 +98,7 @@ class Store:
                     f"{self.path} was written by a newer aggregator (schema {version}, this one "
                     f"knows {SCHEMA_VERSION}); upgrade aggregator or point `database:` at a new file"
                 )
-            steps = [self._create_v1, self._create_v2]
+            steps = [self._create_v1, self._create_v2, self._create_v3]
             for number, step in enumerate(steps, 1):
                 if version < number:
                     with self.db.conn:
@@ -153,6 +153,26 @@ class Store:
             {"feed": str, "etag": str, "built_at": str}, pk="feed", if_not_exists=True,
         )
 
+    def _create_v3(self) -> None:
+        """Contacts, the user's own log, and the attendance model's precomputed rates."""
+        contacts = self.db["contacts"]
+        contacts.add_column("aliases", str)
+        contacts.add_column("connected_on", str)
+        contacts.create_index(["normalized_name"], if_not_exists=True)
+        self.db["attendance"].add_column("resolved_version", int)
+        self.db["attendance"].create_index(["person_key"], if_not_exists=True)
+        self.db["contact_imports"].create({"path": str, "sha256": str, "imported_at": str}, pk="path",
+                                          if_not_exists=True)
+        self.db["touches"].create({"id": int, "contact_id": int, "on_date": str, "logged_at": str, "note": str},
+                                  pk="id", if_not_exists=True)
+        self.db["my_events"].create({"event_id": str, "logged_at": str}, pk="event_id", if_not_exists=True)
+        self.db["group_totals"].create({"group_key": str, "weighted_total": float, "observed": int},
+                                       pk="group_key", if_not_exists=True)
+        self.db["contact_rates"].create(
+            {"group_key": str, "contact_id": int, "weighted_hits": float, "hits": int, "last_seen": str},
+            pk=("group_key", "contact_id"), if_not_exists=True,
+        )
+
     # -- events ----------------------------------------------------------
     def save_events(self, source: str, events: Iterable[Event], *, now: datetime, tz: ZoneInfo) -> SaveCounts:
         """Insert new events, update changed ones (sequence + 1), touch unchanged ones.
@@ -204,6 +224,7 @@ class Store:
                 self.db["attendance"].upsert_all(
                     attendees, pk=("event_id", "person_key", "evidence"), alter=False
                 )
+                self._bump("attendance_version")
             counts.new, counts.updated, counts.unchanged = len(inserts), len(updates), len(touched)
         return counts
 
@@ -311,6 +332,174 @@ class Store:
     def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
         with self.lock:
             return list(self.db["fetch_runs"].rows_where(order_by="id desc", limit=limit))
+
+    # -- contacts ----------------------------------------------------------
+    def contact_rows(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(r) for r in self.db.query("select * from contacts order by id")]
+
+    def contact(self, contact_id: int) -> dict[str, Any]:
+        with self.lock:
+            return self.db["contacts"].get(contact_id)
+
+    def write_contacts(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+        """Apply an import plan in one transaction and mark attendance for re-resolution."""
+        with self.transaction():
+            if inserts:
+                self.db["contacts"].insert_all(inserts, pk="id", alter=False)
+            for row in updates:
+                self.db["contacts"].update(row["id"], row)
+            if inserts or updates:
+                self._bump("contacts_version")
+
+    def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
+        """contact id -> (events their attendance was seen at, the latest such event's start)."""
+        with self.lock:
+            return {cid: (n, last) for cid, n, last in self.db.execute(
+                """select a.contact_id, count(distinct a.event_id), max(e.start_utc) from attendance a
+                   join events e on e.id = a.event_id where a.contact_id is not null group by a.contact_id""")}
+
+    def import_state(self, path: str) -> str | None:
+        with self.lock:
+            row = self.db.execute("select sha256 from contact_imports where path = ?", [path]).fetchone()
+        return row[0] if row else None
+
+    def set_import_state(self, path: str, sha256: str, now: datetime) -> None:
+        with self.transaction():
+            self.db["contact_imports"].upsert({"path": path, "sha256": sha256, "imported_at": utc_text(now)},
+                                              pk="path")
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def _bump(self, key: str) -> None:
+        value = int(self._meta(key) or 0) + 1
+        self.db["meta"].upsert({"key": key, "value": str(value)}, pk="key")
+
+    def touch(self, contact_id: int, on: date, now: datetime, note: str | None = None) -> None:
+        """Log a catch-up; last_contacted only ever moves forward. History is kept."""
+        with self.transaction():
+            self.db["touches"].insert({"contact_id": contact_id, "on_date": on.isoformat(),
+                                       "logged_at": utc_text(now), "note": note})
+            self.db.execute(
+                "update contacts set last_contacted = ? where id = ? and "
+                "(last_contacted is null or last_contacted < ?)", [on.isoformat(), contact_id, on.isoformat()])
+
+    def log_attended(self, event_id: str, people: list[dict[str, Any]], now: datetime) -> None:
+        """You went to `event_id` and met `people` (contact rows): evidence for the model."""
+        stamp = utc_text(now)
+        with self.transaction():
+            self.db["my_events"].upsert({"event_id": event_id, "logged_at": stamp}, pk="event_id")
+            rows = [{"event_id": event_id, "person_key": f"contact:{p['id']}", "name": p["name"], "email": None,
+                     "url": None, "status": "attended", "contact_id": p["id"], "evidence": "manual",
+                     "seen_at": stamp, "resolved_version": None} for p in people]
+            if rows:
+                self.db["attendance"].upsert_all(rows, pk=("event_id", "person_key", "evidence"))
+            self._bump("attendance_version")
+
+    def find_event(self, ident: str) -> dict[str, Any]:
+        """An event by id or by a unique id prefix (at least 4 characters)."""
+        ident = ident.strip()
+        with self.lock:
+            if len(ident) >= 4:
+                rows = self.db.execute("select * from events where id >= ? and id < ? limit 2",
+                                       [ident, ident + "\uffff"]).fetchall()
+            else:
+                rows = []
+            columns = [c.name for c in self.db["events"].columns]
+        if len(rows) == 1:
+            return dict(zip(columns, rows[0], strict=True))
+        if not rows:
+            raise AggregatorError(f"no event with id {ident!r}; ids are shown by `aggregator upcoming`")
+        raise AggregatorError(f"{ident!r} matches several events; give more of the id")
+
+    # -- the attendance model's inputs ---------------------------------------
+    def resolve_attendance(self, match) -> int:
+        """Give attendance rows their contact, via `match(name, email, url) -> contact_id | None`.
+
+        Only rows not yet resolved against the current contacts are looked at;
+        each distinct person is matched once. Returns the rows updated.
+        """
+        with self.lock:
+            version = int(self._meta("contacts_version") or 0)
+            people = self.db.execute(
+                "select person_key, max(name), max(email), max(url) from attendance where evidence != 'manual' "
+                "and (resolved_version is null or resolved_version != ?) group by person_key", [version]).fetchall()
+        updates = [(match(name, email, url), version, key) for key, name, email, url in people]
+        with self.transaction():
+            self.db.conn.executemany(
+                "update attendance set contact_id = ?, resolved_version = ? "
+                "where person_key = ? and evidence != 'manual'", updates)
+            if updates:
+                self._bump("attendance_version")
+        return len(updates)
+
+    def rebuild_rates(self, now: datetime, half_life_days: float) -> None:
+        """Recency-weighted attendance per (group, contact), over past events whose attendees are known."""
+        import math
+
+        decay = math.log(2) / half_life_days
+        with self.transaction():
+            self.db.conn.create_function(
+                "decay_weight", 1, lambda age: math.exp(-decay * max(0.0, age)), deterministic=True)
+            self.db.execute("drop table if exists temp.observed")
+            self.db.execute(
+                """create temp table observed as
+                   select e.id as id, coalesce(e.group_name, 'source:' || e.source) as g,
+                          decay_weight(julianday(:now) - julianday(e.start_utc)) as w, e.start_utc as start_utc
+                   from events e
+                   where e.start_utc < :now and exists (select 1 from attendance a where a.event_id = e.id)""",
+                {"now": utc_text(now)})
+            self.db.execute("delete from group_totals")
+            self.db.execute("insert into group_totals select g, sum(w), count(*) from observed group by g")
+            self.db.execute("delete from contact_rates")
+            self.db.execute(
+                """insert into contact_rates
+                   select o.g, a.contact_id, sum(o.w), count(*), max(o.start_utc) from
+                     (select distinct event_id, contact_id from attendance
+                      where contact_id is not null and status in ('going', 'attended')) a
+                   join observed o on o.id = a.event_id
+                   group by o.g, a.contact_id""")
+            self.db.execute("drop table temp.observed")
+            self.db["meta"].upsert({"key": "rates_version", "value": self._meta("attendance_version") or "0"},
+                                   pk="key")
+
+    def rates_stale(self) -> bool:
+        with self.lock:
+            return self._meta("rates_version") != (self._meta("attendance_version") or "0")
+
+    def group_rates(self, groups: list[str]) -> tuple[dict[str, float], dict[str, list[tuple[int, float, int]]]]:
+        """({group: weighted observed events}, {group: [(contact_id, weighted hits, hits)]})."""
+        totals: dict[str, float] = {}
+        rates: dict[str, list[tuple[int, float, int]]] = {}
+        with self.lock:
+            for start in range(0, len(groups), 500):
+                chunk = groups[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for g, total in self.db.execute(
+                        f"select group_key, weighted_total from group_totals where group_key in ({marks})", chunk):
+                    totals[g] = total
+                for g, contact_id, weighted, hits in self.db.execute(
+                        f"select group_key, contact_id, weighted_hits, hits from contact_rates "
+                        f"where group_key in ({marks})", chunk):
+                    rates.setdefault(g, []).append((contact_id, weighted, hits))
+        return totals, rates
+
+    def recent_history(self, group_key: str, contact_id: int, now: datetime, last: int = 5) -> tuple[int, int]:
+        """(events attended, events) among the group's last `last` past events with known attendees."""
+        with self.lock:
+            ids = [r[0] for r in self.db.execute(
+                """select e.id from events e where coalesce(e.group_name, 'source:' || e.source) = ?
+                   and e.start_utc < ? and exists (select 1 from attendance a where a.event_id = e.id)
+                   order by e.start_utc desc limit ?""", [group_key, utc_text(now), last])]
+            if not ids:
+                return 0, 0
+            marks = ",".join("?" * len(ids))
+            hits = self.db.execute(
+                f"select count(distinct event_id) from attendance where contact_id = ? and "
+                f"status in ('going', 'attended') and event_id in ({marks})", [contact_id, *ids]).fetchone()[0]
+        return hits, len(ids)
 
     # -- published feeds -------------------------------------------------
     def publish_versions(self, feed: str, hashes: dict[str, tuple[str, int]], now: datetime) -> dict[str, tuple[int, str]]:

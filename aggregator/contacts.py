@@ -1,0 +1,360 @@
+"""Import contacts: LinkedIn Connections.csv, Google Contacts CSV, vCard 2.1/3.0/4.0.
+
+The parsers are pure (text in, ContactRecords out). Importing updates a
+contact found by profile URL, email or exact name, and never duplicates one.
+Contacts stay on this machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import quopri
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from aggregator.errors import AggregatorError
+from aggregator.identity import normalize_email, normalize_name, normalize_url
+
+FORMATS = ("linkedin", "google", "vcard")
+LINKEDIN_HEADER = ("first name", "last name", "url")
+
+
+@dataclass
+class ContactRecord:
+    name: str
+    emails: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    company: str | None = None
+    tags: tuple[str, ...] = ()
+    connected_on: str | None = None  # ISO date, when the export says
+
+
+@dataclass
+class ImportReport:
+    path: str
+    format: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise AggregatorError(f"contacts file not found: {path}") from None
+    except OSError as exc:
+        raise AggregatorError(f"cannot read {path}: {exc.strerror}") from None
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("cp1252", errors="replace")
+
+
+def detect_format(text: str) -> str:
+    head = text[:5000]
+    if re.search(r"^BEGIN:VCARD", head, re.I | re.M):
+        return "vcard"
+    lowered = head.lower()
+    if any(line.strip().lower().startswith("first name,last name,url") for line in head.splitlines()):
+        return "linkedin"
+    if "e-mail 1 - value" in lowered or lowered.startswith(("name,given name", "first name,middle name")):
+        return "google"
+    raise AggregatorError(
+        "cannot tell the contacts format: expected a LinkedIn Connections.csv, a Google Contacts CSV or a "
+        "vCard (.vcf) file; pass --format linkedin|google|vcard"
+    )
+
+
+def parse(text: str, fmt: str = "auto") -> tuple[str, list[ContactRecord]]:
+    fmt = detect_format(text) if fmt == "auto" else fmt
+    parser = {"linkedin": parse_linkedin, "google": parse_google, "vcard": parse_vcard}[fmt]
+    return fmt, parser(text)
+
+
+# -- LinkedIn -----------------------------------------------------------------
+def parse_linkedin(text: str) -> list[ContactRecord]:
+    """Connections.csv: a Notes preamble comes before the header; most emails are empty."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().lower().startswith("first name,last name")), None)
+    if start is None:
+        raise AggregatorError("no 'First Name,Last Name,URL,...' header found: is this LinkedIn's Connections.csv?")
+    records = []
+    for row in csv.DictReader(io.StringIO("\n".join(lines[start:]))):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        name = " ".join(p for p in (row.get("first name"), row.get("last name")) if p)
+        url = row.get("url", "")
+        if not name and not url:
+            continue
+        records.append(ContactRecord(
+            name=name, emails=_clean_emails([row.get("email address", "")]), urls=(url,) if url else (),
+            company=row.get("company") or None, connected_on=_date(row.get("connected on", "")),
+        ))
+    return records
+
+
+def _date(text: str) -> str | None:
+    for fmt in ("%d %b %Y", "%Y-%m-%d", "%m/%d/%y", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+# -- Google ---------------------------------------------------------------------
+def parse_google(text: str) -> list[ContactRecord]:
+    """Google Contacts CSV, current ('First Name', 'E-mail 1 - Value') and legacy ('Name', 'Given Name')."""
+    records = []
+    for row in csv.DictReader(io.StringIO(text)):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        name = row.get("name") or " ".join(
+            p for p in (row.get("first name") or row.get("given name"), row.get("middle name") or
+                        row.get("additional name"), row.get("last name") or row.get("family name")) if p)
+        emails, urls = [], []
+        for key, value in row.items():
+            values = [v.strip() for v in value.split(":::")] if value else []
+            if re.fullmatch(r"e-mail \d+ - value", key):
+                emails += values
+            elif re.fullmatch(r"website \d+ - value", key):
+                urls += values
+        nickname = row.get("nickname")
+        company = row.get("organization name") or row.get("organization 1 - name") or None
+        labels = row.get("labels") or row.get("group membership") or ""
+        tags = tuple(t.strip(" *") for t in labels.split(":::") if t.strip(" *") and "mycontacts" not in t.lower())
+        if not name and not emails:
+            continue
+        records.append(ContactRecord(
+            name=name or emails[0], emails=_clean_emails(emails), urls=tuple(u for u in urls if u),
+            aliases=(f"{nickname} {normalize_name(name).split()[-1]}",) if nickname and len(normalize_name(name).split()) > 1 else (),
+            company=company, tags=tags,
+        ))
+    return records
+
+
+# -- vCard ----------------------------------------------------------------------
+def parse_vcard(text: str) -> list[ContactRecord]:
+    """vCard 2.1/3.0/4.0: FN, N, NICKNAME, EMAIL, URL, X-SOCIALPROFILE, IMPP, ORG, CATEGORIES."""
+    records = []
+    for card in re.split(r"(?im)^BEGIN:VCARD\s*$", text)[1:]:
+        props = _vcard_properties(card.split("END:VCARD")[0] if "END:VCARD" in card.upper() else card)
+        get = lambda name: [v for n, v in props if n == name]  # noqa: E731
+        formatted = " ".join(next((v for v in get("FN") if v.strip()), "").split())
+        structured = " ".join(_name_from_n(next(iter(get("N")), "")).split())
+        name = structured or formatted  # N is unambiguous; FN may be "Mr. John Richter, James Doe Sr."
+        emails = _clean_emails(get("EMAIL"))
+        urls = tuple(v for v in get("URL") + get("X-SOCIALPROFILE") + [i for i in get("IMPP") if "://" in i] if v)
+        if not name and not emails:
+            continue
+        nicknames = [n.strip() for v in get("NICKNAME") for n in v.split(",") if n.strip()]
+        last = normalize_name(name).split()[-1] if len(normalize_name(name).split()) > 1 else ""
+        org = next(iter(get("ORG")), "").split(";")[0].strip() or None
+        tags = tuple(t.strip() for v in get("CATEGORIES") for t in v.split(",") if t.strip())
+        records.append(ContactRecord(
+            name=name or emails[0], emails=emails, urls=urls,
+            aliases=tuple(a for a in [*(f"{n} {last}" for n in nicknames if last), formatted] if a and a != name),
+            company=org, tags=tags,
+        ))
+    return records
+
+
+def _vcard_properties(card: str) -> list[tuple[str, str]]:
+    lines: list[str] = []
+    raw = card.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    i = 0
+    while i < len(raw):
+        line = raw[i]
+        i += 1
+        if not line.strip():
+            continue
+        if line[0] in " \t" and lines:
+            lines[-1] += line[1:]
+            continue
+        # quoted-printable soft line breaks: a line ending in '=' continues on the next
+        while "QUOTED-PRINTABLE" in line.upper().split(":", 1)[0] and line.endswith("=") and i < len(raw):
+            line = line[:-1] + raw[i].lstrip()
+            i += 1
+        lines.append(line)
+    props = []
+    for line in lines:
+        head, sep, value = line.partition(":")
+        if not sep:
+            continue
+        parts = head.split(";")
+        name = parts[0].split(".")[-1].upper()  # item1.EMAIL -> EMAIL
+        params = [p.upper() for p in parts[1:]]
+        if any("QUOTED-PRINTABLE" in p for p in params):
+            charset = next((p.split("=", 1)[1] for p in params if p.startswith("CHARSET=")), "utf-8")
+            try:
+                value = quopri.decodestring(value.encode("latin-1", errors="replace")).decode(charset, errors="replace")
+            except LookupError:
+                value = quopri.decodestring(value.encode("latin-1", errors="replace")).decode("utf-8", errors="replace")
+        value = value.replace("\\n", " ").replace("\\N", " ").replace("\\,", ",").replace("\\;", ";").replace("\\:", ":")
+        props.append((name, value.strip()))
+    return props
+
+
+def _name_from_n(value: str) -> str:
+    """Given and family names from N (family;given;additional;prefix;suffix)."""
+    parts = (value.split(";") + [""] * 5)[:5]
+    family, given = parts[0].strip(), parts[1].strip()
+    return f"{given} {family}" if given and family else ""
+
+
+def _clean_emails(values) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        email = normalize_email(value)
+        if email and email not in out:
+            out.append(email)
+    return tuple(out)
+
+
+def identity_keys(record: ContactRecord) -> tuple[list[str], list[str], str]:
+    return ([normalize_url(u) for u in record.urls if normalize_url(u)],
+            [normalize_email(e) for e in record.emails if normalize_email(e)],
+            normalize_name(record.name))
+
+
+# -- importing into the store --------------------------------------------------
+def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_changed: bool = False) -> ImportReport | None:
+    """Import or update contacts from one export file. Returns None when skipped as unchanged."""
+    import hashlib
+
+    path = Path(path)
+    text = read_text(path)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    key = str(path.resolve())
+    if only_if_changed and store.import_state(key) == digest:
+        return None
+    fmt, records = parse(text, fmt)
+    report = ImportReport(path=str(path), format=fmt)
+    inserts, updates = plan(store.contact_rows(), records, source_file=path.name, report=report)
+    store.write_contacts(inserts, updates)
+    store.set_import_state(key, digest, now)
+    return report
+
+
+def plan(existing: list[dict], records: list[ContactRecord], *, source_file: str,
+         report: ImportReport) -> tuple[list[dict], list[dict]]:
+    """Which records are new contacts and which update a known one (by URL, email, then exact name)."""
+    by_url, by_email, by_name = {}, {}, {}
+    rows: dict[int, dict] = {}
+    next_id = max((r["id"] for r in existing), default=0) + 1
+
+    def index(row: dict) -> None:
+        rows[row["id"]] = row
+        for url in _json_list(row.get("urls")):
+            by_url.setdefault(normalize_url(url), row["id"])
+        for email in _json_list(row.get("emails")):
+            by_email.setdefault(normalize_email(email), row["id"])
+        by_name.setdefault(row.get("normalized_name") or "", []).append(row["id"])
+
+    for row in existing:
+        index(dict(row))
+    inserted: set[int] = set()
+    changed: set[int] = set()
+    for record in records:
+        urls, emails, name = identity_keys(record)
+        found = next((by_url[u] for u in urls if u in by_url), None)
+        found = found or next((by_email[e] for e in emails if e in by_email), None)
+        if found is None and name:
+            same_name = [i for i in by_name.get(name, []) if not _conflicting(rows[i], urls)]
+            found = same_name[0] if len(same_name) == 1 else None
+        if found is None:
+            row = {"id": next_id, "name": record.name, "normalized_name": name, "emails": _dump(record.emails),
+                   "urls": _dump(record.urls), "aliases": _dump(record.aliases), "company": record.company,
+                   "tags": _dump(record.tags), "weight": 1.0, "last_contacted": record.connected_on,
+                   "cadence_days": None, "source_file": source_file, "connected_on": record.connected_on}
+            next_id += 1
+            inserted.add(row["id"])
+            index(row)
+            continue
+        row = rows[found]
+        merged = {
+            **row,
+            "emails": _dump(_union(_json_list(row.get("emails")), record.emails)),
+            "urls": _dump(_union(_json_list(row.get("urls")), record.urls)),
+            "aliases": _dump(_union(_json_list(row.get("aliases")), record.aliases)),
+            "tags": _dump(_union(_json_list(row.get("tags")), record.tags)),
+            "company": record.company or row.get("company"),
+            "connected_on": row.get("connected_on") or record.connected_on,
+            "last_contacted": row.get("last_contacted") or record.connected_on,
+        }
+        if merged != row:
+            index(merged)
+            if found not in inserted:
+                changed.add(found)
+        elif found not in inserted:
+            report.unchanged += 1
+    report.added = len(inserted)
+    report.updated = len(changed)
+    return [rows[i] for i in sorted(inserted)], [rows[i] for i in sorted(changed)]
+
+
+def _conflicting(row: dict, urls: list[str]) -> bool:
+    """Two profile URLs that differ mean two people, whatever their names."""
+    known = {normalize_url(u) for u in _json_list(row.get("urls"))}
+    return bool(known and urls and not known.intersection(urls))
+
+
+def _json_list(value) -> list[str]:
+    import json
+
+    if not value:
+        return []
+    return list(json.loads(value)) if isinstance(value, str) else list(value)
+
+
+def _dump(values) -> str | None:
+    import json
+
+    return json.dumps(list(values), ensure_ascii=False) if values else None
+
+
+def _union(old: list[str], new) -> list[str]:
+    out = list(old)
+    for value in new:
+        if value and value not in out:
+            out.append(value)
+    return out
+
+
+def candidates(rows: list[dict]):
+    """Contact rows as identity.Candidate values for the Matcher."""
+    from aggregator.identity import Candidate
+
+    return [Candidate(r["id"], r["name"], tuple(_json_list(r.get("emails"))), tuple(_json_list(r.get("urls"))),
+                      tuple(_json_list(r.get("aliases")))) for r in rows]
+
+
+def refresh_social(store, now: datetime, half_life_days: float) -> None:
+    """Match attendees to contacts, then recompute the attendance rates."""
+    from aggregator.identity import Matcher
+
+    matcher = Matcher.build(candidates(store.contact_rows()))
+
+    def match(name, email, url):
+        found = matcher.match(name, email, url)
+        return found.contact_id if found else None
+
+    store.resolve_attendance(match)
+    store.rebuild_rates(now, half_life_days)
+
+
+def import_profile_contacts(store, settings, now: datetime) -> list[ImportReport]:
+    """Re-import the config's profile.contacts files that changed since the last import."""
+    reports = []
+    for path in settings.profile.contacts:
+        report = import_file(store, path, now=now, only_if_changed=True)
+        if report is not None:
+            reports.append(report)
+    return reports

@@ -1,0 +1,212 @@
+"""Who is who: normalized names, emails and profile URLs, and a strict matcher.
+
+An attendee seen in a source is matched to a contact by profile URL, then
+email, then name. A wrong match is worse than a miss: a name matches only when
+exactly one contact is plausible, and nickname or spelling-variant matches need
+the same family name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+# Letters NFKD does not take apart.
+_TRANSLIT = str.maketrans({
+    "ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
+    "đ": "d", "Đ": "d", "ð": "d", "þ": "th", "Þ": "th", "ı": "i", "ħ": "h",
+})
+HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "rev"}
+SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq", "mba", "msc", "bsc"}
+NICKNAMES = [
+    ("michael", "mike", "mikey", "mick"), ("robert", "rob", "bob", "bobby", "robbie"),
+    ("william", "will", "bill", "billy", "liam"), ("elizabeth", "liz", "beth", "lizzie", "eliza", "betty"),
+    ("james", "jim", "jimmy", "jamie"), ("daniel", "dan", "danny"), ("samuel", "sam", "sammy"),
+    ("samantha", "sam", "sammie"), ("alexander", "alex", "sasha", "xander"), ("alexandra", "alex", "sasha", "lexi"),
+    ("christopher", "chris", "topher"), ("christine", "chris", "christy"), ("christina", "chris", "tina"),
+    ("katherine", "kate", "katie", "kathy", "kat"), ("catherine", "cate", "cathy", "kate", "katie"),
+    ("thomas", "tom", "tommy"), ("david", "dave", "davey"), ("joseph", "joe", "joey"),
+    ("nicholas", "nick", "nicky"), ("matthew", "matt"), ("andrew", "andy", "drew"), ("anthony", "tony"),
+    ("steven", "steve"), ("stephen", "steve"), ("jennifer", "jen", "jenny"), ("patrick", "pat", "paddy"),
+    ("patricia", "pat", "patty", "trish"), ("richard", "rich", "rick", "ricky", "dick"),
+    ("benjamin", "ben", "benny"), ("gregory", "greg"), ("jonathan", "jon", "jonny"), ("edward", "ed", "eddie", "ted"),
+    ("theodore", "theo", "ted", "teddy"), ("margaret", "maggie", "meg", "peggy"), ("susan", "sue", "susie"),
+    ("victoria", "vicky", "tori"), ("abigail", "abby"), ("zachary", "zach", "zack"), ("jacob", "jake"),
+    ("charles", "charlie", "chuck"), ("lawrence", "larry"), ("ronald", "ron"), ("donald", "don"),
+    ("kenneth", "ken", "kenny"), ("timothy", "tim", "timmy"), ("frederick", "fred", "freddie"),
+    ("gabriel", "gabe"), ("nathan", "nate"), ("nathaniel", "nate", "nat"), ("joshua", "josh"),
+    ("rebecca", "becky", "becca"), ("cynthia", "cindy"), ("deborah", "debbie", "deb"), ("jessica", "jess", "jessie"),
+    ("amanda", "mandy"), ("emmanuel", "manny"), ("maximilian", "max"), ("maxwell", "max"),
+    ("jacqueline", "jackie"), ("johnathan", "john"), ("john", "jack", "johnny"), ("peter", "pete"),
+    ("philip", "phil"), ("phillip", "phil"), ("raymond", "ray"), ("douglas", "doug"), ("gerald", "gerry"),
+    ("jeffrey", "jeff"), ("geoffrey", "geoff"), ("leonard", "leo", "len"), ("vincent", "vince"),
+    ("valentina", "vale"), ("francesca", "fran", "frankie"), ("francis", "frank"), ("franklin", "frank"),
+    ("alejandro", "alex", "ale"), ("roberto", "beto"), ("guillermo", "memo"), ("jose", "pepe"),
+    ("ignacio", "nacho"), ("francisco", "paco", "pancho"), ("dmitry", "dima"), ("alexei", "alyosha"),
+    ("yekaterina", "katya"), ("ekaterina", "katya"), ("anastasia", "nastya"), ("venkatesh", "venky"),
+    ("priyanka", "priya"), ("suresh", "suri"), ("wolfgang", "wolf"), ("johannes", "hannes", "jo"),
+]
+_NICK: dict[str, set[str]] = defaultdict(set)
+for _names in NICKNAMES:
+    for _name in _names:
+        _NICK[_name].update(_names)
+
+
+def fold(text: str) -> str:
+    """Case-folded ASCII-ish text: NFKC, ß/ø/ł transliterated, accents dropped."""
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLIT)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.casefold()
+
+
+def normalize_name(name: str | None) -> str:
+    """'Dr. Dana  M. Lée, PhD' -> 'dana m lee'; 'Lee, Dana' -> 'dana lee'."""
+    if not name:
+        return ""
+    name = re.sub(r"\(.*?\)|\".*?\"|'[^']*'(?=\s)", " ", name)  # (she/her), "nicknames"
+    if name.count(",") == 1:
+        last, first = (p.strip() for p in name.split(","))
+        if first and last and fold(first).strip(". ") not in SUFFIXES:
+            name = f"{first} {last}"
+    words = re.sub(r"[^\w\s]", " ", fold(name).replace("-", " ")).split()
+    while words and words[0] in HONORIFICS:
+        words.pop(0)
+    while len(words) > 1 and words[-1] in SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+def normalize_email(email: str | None) -> str:
+    if not email:
+        return ""
+    email = email.strip().lower()
+    if email.startswith("mailto:"):
+        email = email[7:]
+    return email if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) else ""
+
+
+def normalize_url(url: str | None) -> str:
+    """A profile URL as a key: no scheme, no www., no query, no trailing slash, lower case."""
+    if not url:
+        return ""
+    url = url.strip().replace("\\:", ":")
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host or "." not in host:
+        return ""
+    host = re.sub(r"^(www|m|mobile|[a-z]{2})\.(?=linkedin\.com$)", "", host)
+    host = host.removeprefix("www.")
+    path = re.sub(r"/+$", "", parts.path)
+    return f"{host}{path}".lower()
+
+
+@dataclass
+class Candidate:
+    id: int
+    name: str
+    emails: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class Match:
+    contact_id: int
+    how: str  # url | email | name | nickname | spelling
+
+
+@dataclass
+class Matcher:
+    """Indexes contacts once; `match` is then cheap per attendee."""
+
+    by_url: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_email: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_name: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_last: dict[str, set[tuple[int, str]]] = field(default_factory=lambda: defaultdict(set))
+    urls_of: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def build(cls, contacts: Iterable[Candidate]) -> Matcher:
+        m = cls()
+        for c in contacts:
+            for url in c.urls:
+                if key := normalize_url(url):
+                    m.by_url[key].add(c.id)
+                    m.urls_of[c.id].add(key)
+            for email in c.emails:
+                if key := normalize_email(email):
+                    m.by_email[key].add(c.id)
+            names = {normalize_name(c.name)} | {normalize_name(a) for a in c.aliases}
+            for name in filter(None, names):
+                m.by_name[name].add(c.id)
+                words = name.split()
+                if len(words) >= 2:
+                    m.by_last[words[-1]].add((c.id, words[0]))
+        return m
+
+    def match(self, name: str | None = None, email: str | None = None, url: str | None = None) -> Match | None:
+        url_key = normalize_url(url)
+        for key, index, how in ((url_key, self.by_url, "url"), (normalize_email(email), self.by_email, "email")):
+            if key and key in index:
+                ids = index[key]
+                return Match(next(iter(ids)), how) if len(ids) == 1 else None
+        found = self.match_name(name)
+        if found and url_key and self._other_profile_on_same_site(found.contact_id, url_key):
+            return None  # same name, but a different profile on the same site: a namesake
+        return found
+
+    def _other_profile_on_same_site(self, contact_id: int, url_key: str) -> bool:
+        site = url_key.split("/", 1)[0]
+        return any(k.split("/", 1)[0] == site and k != url_key for k in self.urls_of.get(contact_id, ()))
+
+    def match_name(self, name: str | None) -> Match | None:
+        norm = normalize_name(name)
+        words = norm.split()
+        if len(words) < 2:
+            return None  # a first name alone is never enough
+        exact = self.by_name.get(norm)
+        if exact:
+            return Match(next(iter(exact)), "name") if len(exact) == 1 else None
+        first, last = words[0], words[-1]
+        short = f"{first} {last}"
+        if short != norm and (ids := self.by_name.get(short)):  # a middle name or initial left out
+            return Match(next(iter(ids)), "name") if len(ids) == 1 else None
+        plausible: dict[int, str] = {}
+        for contact_id, contact_first in self.by_last.get(last, ()):
+            how = _first_names_agree(first, contact_first)
+            if how:
+                plausible.setdefault(contact_id, how)
+        if len(plausible) == 1:
+            contact_id, how = next(iter(plausible.items()))
+            return Match(contact_id, how)
+        return None
+
+
+def spelling_key(name: str) -> str:
+    """Spellings of one name agree: Philip/Phillip, Sara/Sarah, Brian/Bryan, Erik/Eric.
+
+    Vowels other than y stay, so Daniel/Danielle, Christina/Christine and
+    Alexander/Alexandra (different people, often) never agree.
+    """
+    if not name:
+        return ""
+    rest = name[1:].replace("h", "")
+    key = (name[0] + rest).replace("y", "i").replace("ck", "k").replace("c", "k")
+    return re.sub(r"(.)\1+", r"\1", key)
+
+
+def _first_names_agree(a: str, b: str) -> str | None:
+    if a == b:
+        return "name"
+    if b in _NICK.get(a, ()):
+        return "nickname"
+    if min(len(a), len(b)) >= 3 and spelling_key(a) == spelling_key(b):
+        return "spelling"
+    return None

@@ -1,0 +1,118 @@
+"""Your own log: where you went, whom you met, whom you caught up with, and who is overdue."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from rapidfuzz import process
+
+from aggregator.config import Settings
+from aggregator.contacts import candidates, refresh_social
+from aggregator.errors import AggregatorError
+from aggregator.identity import Matcher, normalize_name
+from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months, rank_rows
+from aggregator.store import Store, row_event
+
+RECONNECT_DAYS = 60
+LIKELY = 0.2
+
+
+def find_contact(store: Store, name: str) -> dict[str, Any]:
+    """The one contact a typed name means; an error with suggestions otherwise."""
+    rows = store.contact_rows()
+    if name.strip().isdigit():
+        for row in rows:
+            if row["id"] == int(name):
+                return row
+    norm = normalize_name(name)
+    exact = [r for r in rows if r.get("normalized_name") == norm]
+    if len(exact) == 1:
+        return exact[0]
+    if len(exact) > 1:
+        listed = ", ".join(f"{r['name']} (id {r['id']}, {r.get('company') or 'no company'})" for r in exact)
+        raise AggregatorError(f"{name!r} matches several contacts: {listed}; give the id instead")
+    match = Matcher.build(candidates(rows)).match_name(name)
+    if match is not None:
+        return next(r for r in rows if r["id"] == match.contact_id)
+    names = {r["id"]: r["name"] for r in rows}
+    close = [names[key] for _, score, key in process.extract(name, names, limit=3) if score >= 60]
+    hint = f"; did you mean {', '.join(close)}?" if close else "; import contacts with `aggregator contacts import`"
+    raise AggregatorError(f"no contact named {name!r}{hint}")
+
+
+def log_attended(store: Store, settings: Settings, event_ident: str, names: list[str], *, now: datetime) -> dict:
+    """Record that you went to an event and met `names` there (each also counts as a catch-up)."""
+    row = store.find_event(event_ident)
+    people = [find_contact(store, n) for n in names]
+    store.log_attended(row["id"], people, now)
+    met_on = row_event(row).start
+    met_on = met_on.astimezone(settings.timezone).date() if isinstance(met_on, datetime) else met_on
+    for person in people:
+        store.touch(person["id"], min(met_on, now.astimezone(settings.timezone).date()), now,
+                    note=f"met at {row['title']}")
+    refresh_social(store, now, HALF_LIFE_DAYS)
+    return {"event": {"id": row["id"], "title": row["title"]}, "met": [p["name"] for p in people]}
+
+
+def log_touch(store: Store, settings: Settings, name: str, *, on: date | None, now: datetime) -> dict:
+    contact = find_contact(store, name)
+    day = on or now.astimezone(settings.timezone).date()
+    store.touch(contact["id"], day, now)
+    return {"id": contact["id"], "name": contact["name"], "on": day.isoformat()}
+
+
+@dataclass
+class Overdue:
+    contact: dict[str, Any]
+    days: int | None  # None: never logged
+    events: list[dict[str, Any]]
+
+
+def reconnect(store: Store, settings: Settings, *, now: datetime, days: int = RECONNECT_DAYS) -> list[Overdue]:
+    """Contacts overdue for a catch-up, each with the upcoming events where they are likely to be.
+
+    Those you can meet soon come first, then the longest overdue.
+    """
+    today = now.astimezone(settings.timezone).date()
+    default = settings.profile.reconnect_after_days
+    overdue: dict[int, Overdue] = {}
+    for c in store.contact_rows():
+        late, days = catch_up_state(c.get("last_contacted"), c.get("cadence_days") or default, today)
+        if late:
+            overdue[c["id"]] = Overdue(c, days, [])
+    rows = store.event_rows(start=now, end=now + timedelta(days=days))
+    for item in rank_rows(store, settings, rows, now=now, explain=False):
+        for chance in item.chances:
+            if chance.contact_id in overdue and chance.probability >= LIKELY:
+                overdue[chance.contact_id].events.append({
+                    "id": item.id, "title": item.event.title, "start": item.row["start"],
+                    "probability": round(chance.probability, 3), "evidence": chance.evidence,
+                })
+    for entry in overdue.values():
+        entry.events.sort(key=lambda e: (-e["probability"], e["start"]))
+    return sorted(overdue.values(), key=lambda o: (not o.events, -(o.days if o.days is not None else 10**6),
+                                                   o.contact["name"]))
+
+
+def reconnect_json(entries: list[Overdue]) -> list[dict[str, Any]]:
+    return [{"id": o.contact["id"], "name": o.contact["name"], "last_contacted": o.contact.get("last_contacted"),
+             "days_since": o.days, "events": o.events} for o in entries]
+
+
+def describe_overdue(entry: Overdue) -> str:
+    return "never logged" if entry.days is None else f"{months(entry.days)} since you caught up"
+
+
+def contact_list(store: Store) -> list[dict[str, Any]]:
+    counts = store.contact_event_counts()
+    out = []
+    for c in store.contact_rows():
+        seen, last = counts.get(c["id"], (0, None))
+        out.append({"id": c["id"], "name": c["name"], "company": c.get("company"),
+                    "emails": json.loads(c["emails"]) if c.get("emails") else [],
+                    "urls": json.loads(c["urls"]) if c.get("urls") else [],
+                    "last_contacted": c.get("last_contacted"), "events_matched": seen, "last_seen_at": last})
+    return out

@@ -1,0 +1,105 @@
+"""Contact imports: each format with its quirks; re-import updates and never duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aggregator import contacts
+from aggregator.errors import AggregatorError
+from aggregator.store import Store
+from tests.conftest import CORPUS, FIXTURES, NOW, Cli, write_config
+
+C = FIXTURES / "contacts"
+
+
+def records(name, fmt="auto"):
+    return contacts.parse(contacts.read_text(C / name), fmt)
+
+
+def test_linkedin_preamble_bom_crlf_and_empty_emails():
+    fmt, recs = records("linkedin_connections_with_notes_preamble_bom_crlf.csv")
+    assert fmt == "linkedin"
+    assert [r.name for r in recs] == ["Dana Lee", "Sam Ortiz", "José Núñez", "Dana Lee"]
+    assert recs[0].emails == () and recs[0].urls == ("https://www.linkedin.com/in/dana-lee-pdx",)
+    assert recs[1].emails == ("sam.ortiz@example.org",) and recs[1].company == "Intel"
+    assert recs[0].connected_on == "2021-03-12"
+
+
+def test_google_current_format_with_multi_values_and_nickname():
+    fmt, recs = records("google_contacts_current_multivalue.csv")
+    assert fmt == "google"
+    kate = recs[0]
+    assert kate.name == "Katherine Nguyen"
+    assert kate.emails == ("kate@nike.example", "kate.n@home.example")
+    assert kate.urls == ("https://www.linkedin.com/in/katenguyen",)
+    assert kate.aliases == ("Kate nguyen",) and kate.tags == ("PDX",) and kate.company == "Nike"
+    assert recs[2].name == "Chloé Van Damme, Jr."
+
+
+def test_google_legacy_headers():
+    fmt, recs = records("google_contacts_legacy_headers.csv")
+    assert fmt == "google"
+    assert recs[0].name == "Richard Feynman" and recs[0].emails == ("rich@caltech.example",)
+    assert recs[0].company == "Caltech"
+    assert recs[1].name == "nameless@example.org"  # no name: the email stands in
+
+
+def test_vcard_21_quoted_printable_30_groups_and_40():
+    fmt, recs = records("vcard_21_30_40_quoted_printable.vcf")
+    assert fmt == "vcard"
+    joerg, mike, simon = recs
+    assert joerg.name == "Jörg Müller" and joerg.emails == ("joerg@example.de",)
+    assert mike.name == "Michael Angstadt" and "Mikey angstadt" in mike.aliases and "Mike angstadt" in mike.aliases
+    assert mike.emails == ("mike@example.com",) and mike.urls == ("https://linkedin.com/in/mangstadt",)
+    assert mike.company == "TheCompany"
+    assert simon.urls == ("http://nomis80.example",)
+
+
+def test_unknown_format_is_a_clear_error(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(AggregatorError, match="cannot tell the contacts format"):
+        contacts.parse(contacts.read_text(path))
+
+
+def test_reimport_updates_and_never_duplicates(tmp_path):
+    store = Store(tmp_path / "e.db")
+    first = contacts.import_file(store, C / "linkedin_connections_with_notes_preamble_bom_crlf.csv", now=NOW)
+    assert (first.added, first.updated) == (4, 0)  # two Dana Lees: different profile URLs, two people
+    again = contacts.import_file(store, C / "linkedin_connections_with_notes_preamble_bom_crlf.csv", now=NOW)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 4)
+    google = tmp_path / "google.csv"
+    google.write_text("First Name,Last Name,E-mail 1 - Value,Website 1 - Value\n"
+                      "Samuel,Ortiz,sam.ortiz@example.org ::: sam@home.example,\n"  # Sam's email: an update
+                      "José,Núñez,jose@example.org,\n", encoding="utf-8")  # same name, no URL conflict: an update
+    merged = contacts.import_file(store, google, now=NOW)
+    assert (merged.added, merged.updated) == (0, 2)
+    rows = {r["name"]: r for r in store.contact_rows()}
+    assert len(store.contact_rows()) == 4
+    assert json.loads(rows["José Núñez"]["emails"]) == ["jose@example.org"]
+    assert json.loads(rows["Sam Ortiz"]["emails"]) == ["sam.ortiz@example.org", "sam@home.example"]
+    assert store.import_state(str((C / "linkedin_connections_with_notes_preamble_bom_crlf.csv").resolve()))
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not (CORPUS / "contacts").is_dir(), reason="../shared/corpus/contacts is not present")
+@pytest.mark.parametrize("path", sorted((CORPUS / "contacts").glob("*")) if (CORPUS / "contacts").is_dir() else [],
+                         ids=lambda p: p.name)
+def test_corpus_contact_exports_parse(path: Path):
+    fmt, recs = contacts.parse(contacts.read_text(path))
+    assert fmt in path.name.split("-")[0] or fmt == "vcard" and path.suffix == ".vcf"
+    assert recs and all(r.name for r in recs)
+
+
+def test_cli_import_and_list(tmp_path):
+    cli = Cli(write_config(tmp_path, [{"name": "a", "kind": "ics", "url": "https://example.org/a.ics"}]))
+    result = cli("contacts", "import", str(C / "google_contacts_current_multivalue.csv"))
+    assert result.returncode == 0 and "3 added" in result.stdout
+    listed = cli.json("contacts", "list")
+    assert {c["name"] for c in listed} == {"Katherine Nguyen", "Bob Smith", "Chloé Van Damme, Jr."}
+    assert all(c["events_matched"] == 0 for c in listed)
+    missing = cli("contacts", "import", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 1 and "contacts file not found" in missing.stderr
