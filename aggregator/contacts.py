@@ -146,7 +146,10 @@ def parse_vcard(text: str) -> list[ContactRecord]:
     records = []
     for card in re.split(r"(?im)^BEGIN:VCARD\s*$", text)[1:]:
         props = _vcard_properties(card.split("END:VCARD")[0] if "END:VCARD" in card.upper() else card)
-        get = lambda name: [v for n, v in props if n == name]  # noqa: E731
+
+        def get(name: str, props=props) -> list[str]:
+            return [v for n, v in props if n == name]
+
         formatted = " ".join(next((v for v in get("FN") if v.strip()), "").split())
         structured = " ".join(_name_from_n(next(iter(get("N")), "")).split())
         name = structured or formatted  # N is unambiguous; FN may be "Mr. John Richter, James Doe Sr."
