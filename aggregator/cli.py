@@ -23,19 +23,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-
 from aggregator import config as config_module
-from aggregator import contacts as contacts_module
-from aggregator import journal
-from aggregator import feed as feed_module
-from aggregator import pipeline, rank
-from aggregator import scheduler as scheduler_module
+from aggregator import rank
 from aggregator.errors import AggregatorError
-from aggregator.scheduler import NightlyJob
-from aggregator.server import FeedService, make_server
 from aggregator.store import Store
+
+# Commands import what only they need (HTTP, feeds, the scheduler) inside their
+# bodies, so `upcoming` and friends start fast.
 
 NOW_ENV = "AGGREGATOR_NOW"  # pins "now" (ISO 8601) for tests and reproducible demos
 
@@ -132,6 +126,8 @@ def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
       aggregator fetch
       aggregator fetch --source pdx-python --source calagator
     """
+    from aggregator import pipeline
+
     settings, store = app.settings, app.store
     show_progress = app.err.is_terminal and not as_json
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -155,26 +151,30 @@ def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
     sys.exit(report.exit_code)
 
 
-def _run_json(report: pipeline.RunReport) -> dict:
+def _run_json(report) -> dict:
     return {
         "run_id": report.run_id,
         "started": report.started.isoformat(),
         "finished": report.finished.isoformat() if report.finished else None,
         "sources": [
             {"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "events": s.events, "new": s.new,
-             "updated": s.updated, "unchanged": s.unchanged, "warnings": s.warning_count,
+             "updated": s.updated, "unchanged": s.unchanged, "removed": s.removed, "suspect": s.suspect,
+             "warnings": s.warning_count,
              "seconds": round(s.seconds, 3)}
             for s in report.sources
         ],
     }
 
 
-def _print_run(app: App, report: pipeline.RunReport) -> None:
+def _print_run(app: App, report) -> None:
     width = max((len(s.name) for s in report.sources), default=0)
     for s in report.sources:
         if s.ok:
-            app.out.print(f"ok      {s.name:<{width}}  {s.events} events ({s.new} new, {s.updated} updated) "
+            removed = f", {s.removed} gone" if s.removed else ""
+            app.out.print(f"ok      {s.name:<{width}}  {s.events} events ({s.new} new, {s.updated} updated{removed}) "
                           f"in {s.seconds:.1f}s", markup=False)
+            if s.suspect:
+                app.err.print(f"warning: {s.name}: {s.suspect}", markup=False)
         else:
             app.out.print(f"FAILED  {s.name:<{width}}  {s.error}", markup=False)
         shown = s.warnings if app.verbose else s.warnings[:3]
@@ -262,6 +262,8 @@ def sources_command(app: App, as_json: bool) -> None:
       aggregator sources
       aggregator sources --json
     """
+    from aggregator import pipeline
+
     health = pipeline.source_health(app.settings, app.store, app.now())
     if as_json:
         click.echo(json.dumps(health, indent=2))
@@ -349,6 +351,8 @@ def contacts_import(app: App, path: str, fmt: str) -> None:
       aggregator contacts import Connections.csv
       aggregator contacts import contacts.vcf --format vcard
     """
+    from aggregator import contacts as contacts_module
+
     now = app.now()
     report = contacts_module.import_file(app.store, Path(path), fmt, now=now)
     contacts_module.refresh_social(app.store, now, rank.HALF_LIFE_DAYS)
@@ -367,6 +371,8 @@ def contacts_list(app: App, as_json: bool) -> None:
     Example:
       aggregator contacts list
     """
+    from aggregator import journal
+
     rows = journal.contact_list(app.store)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -394,6 +400,8 @@ def attended(app: App, event_id: str, names: tuple[str, ...]) -> None:
     Example:
       aggregator attended 3f2a9c1e --with "Dana Lee" --with "Sam Ortiz"
     """
+    from aggregator import journal
+
     result = journal.log_attended(app.store, app.settings, event_id, list(names), now=app.now())
     met = f"; met {', '.join(result['met'])}" if result["met"] else ""
     app.out.print(f"logged: you went to {result['event']['title']}{met}", markup=False)
@@ -412,12 +420,14 @@ def touched(app: App, name: str, on: datetime | None) -> None:
       aggregator touched "Sam Ortiz"
       aggregator touched "Dana Lee" --on 2026-11-02
     """
+    from aggregator import journal
+
     result = journal.log_touch(app.store, app.settings, name, on=on.date() if on else None, now=app.now())
     app.out.print(f"logged: caught up with {result['name']} on {result['on']}", markup=False)
 
 
 @main.command()
-@click.option("--days", default=journal.RECONNECT_DAYS, show_default=True, type=click.IntRange(1),
+@click.option("--days", default=60, show_default=True, type=click.IntRange(1),
               help="How far ahead to look for events.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="How many contacts; 0 means all.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
@@ -431,6 +441,8 @@ def reconnect(app: App, days: int, limit: int, as_json: bool) -> None:
       aggregator reconnect
       aggregator reconnect --days 30 --json
     """
+    from aggregator import journal
+
     entries = journal.reconnect(app.store, app.settings, now=app.now(), days=days)
     entries = entries[:limit] if limit else entries
     if as_json:
@@ -459,6 +471,8 @@ def feed_command(app: App, output: str | None, topic: str | None) -> None:
       aggregator feed -o ~/public/events.ics
       aggregator feed --topic rust > rust.ics
     """
+    from aggregator import feed as feed_module
+
     built = feed_module.build(app.store, app.settings, now=app.now(), topic=topic)
     if output:
         Path(output).write_bytes(built.body)
@@ -485,6 +499,11 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
       aggregator serve --schedule
       aggregator serve --host 0.0.0.0 --port 8080
     """
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from aggregator.scheduler import NightlyJob
+    from aggregator.server import FeedService, make_server
+
     settings = app.settings
     service = FeedService(settings, app.store, now=app.now)
     try:
@@ -530,6 +549,10 @@ def schedule_command(app: App) -> None:
     Example:
       aggregator schedule
     """
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from aggregator.scheduler import NightlyJob
+
     settings = app.settings
     say = _sayer(app)
     scheduler = BlockingScheduler(timezone=settings.timezone)
@@ -548,6 +571,8 @@ def _sayer(app: App):
 
 
 def _start_schedule(scheduler, settings, job, app: App, say, blocking: bool = False) -> None:
+    from aggregator import scheduler as scheduler_module
+
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     catch_up = scheduler_module.configure(scheduler, settings, job, now=datetime.now(timezone.utc))
     trigger = scheduler_module.cron_trigger(settings)

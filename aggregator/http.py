@@ -30,6 +30,7 @@ import requests
 from aggregator import PROJECT_URL, __version__
 from aggregator.config import FetchSettings
 from aggregator.errors import SourceError
+from aggregator.model import Cached
 
 USER_AGENT = f"aggregator/{__version__} (+{PROJECT_URL})"
 MAX_REDIRECTS = 5
@@ -57,15 +58,6 @@ class Response:
             if key.strip().lower() == "charset" and value.strip():
                 return value.strip().strip('"')
         return None
-
-
-@dataclass
-class Cached:
-    url: str
-    etag: str | None
-    last_modified: str | None
-    content: bytes
-    content_type: str | None
 
 
 class ValidatorCache(Protocol):

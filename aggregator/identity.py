@@ -58,6 +58,8 @@ for _names in NICKNAMES:
 
 def fold(text: str) -> str:
     """Case-folded ASCII-ish text: NFKC, ß/ø/ł transliterated, accents dropped."""
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).translate(_TRANSLIT)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))

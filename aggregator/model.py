@@ -96,3 +96,14 @@ def stable_id(*parts: str) -> str:
     """A short id that is the same on every run for the same parts."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
     return digest[:16]
+
+
+@dataclass
+class Cached:
+    """The last good answer for a URL: its validators and body (for conditional GET)."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    content: bytes
+    content_type: str | None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from aggregator import dedup
 from aggregator.config import Settings
 from aggregator.contacts import import_file, refresh_social
 from aggregator.errors import AggregatorError, FetchLocked, SourceError
@@ -25,9 +26,10 @@ from aggregator.model import Event
 from aggregator.rank import HALF_LIFE_DAYS
 from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
-from aggregator.store import Store
+from aggregator.store import Store, event_id, parse_utc
 
 MAX_WARNINGS = 20
+STALE_AFTER = timedelta(days=30)
 
 
 @dataclass
@@ -40,6 +42,9 @@ class SourceReport:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0
+    suspect: str | None = None  # why nothing was removed although events vanished
+    full_snapshot: bool = False
     warnings: list[str] = field(default_factory=list)
     warning_count: int = 0
     seconds: float = 0.0
@@ -131,12 +136,13 @@ def run_fetch(
         finally:
             if own_http:
                 http.close()
+        merge_duplicates(settings, store, now())
         refresh_social(store, now(), HALF_LIFE_DAYS)
         report.finished = now()
         report.sources.sort(key=lambda s: [spec.name for spec in specs].index(s.name))
         store.finish_run(
             report.run_id, now=report.finished, new=report.total("new"), updated=report.total("updated"),
-            unchanged=report.total("unchanged"), removed=0, failed=len(report.failed),
+            unchanged=report.total("unchanged"), removed=report.total("removed"), failed=len(report.failed),
             errors={s.name: s.error for s in report.failed},
         )
     return report
@@ -165,7 +171,9 @@ def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) ->
     began = time.monotonic()
     events: list[Event] = []
     try:
-        events = list(load_source(spec.kind).collect(spec, http, ctx))
+        source = load_source(spec.kind)
+        report.full_snapshot = bool(getattr(source, "full_snapshot", False))
+        events = list(source.collect(spec, http, ctx))
     except SourceError as exc:
         report.error = str(exc)
     except Exception as exc:  # a bug in a plugin fails its source, not the run
@@ -179,14 +187,29 @@ def _store(store: Store, settings: Settings, report: SourceReport, events: list[
     if report.ok:
         try:
             counts = store.save_events(report.name, events, now=now, tz=settings.timezone)
+            if report.full_snapshot:
+                present = {event_id(report.name, e.source_uid) for e in events}
+                until = now + timedelta(days=settings.fetch.horizon_days)
+                report.removed, report.suspect = store.mark_vanished(report.name, present, now=now, until=until)
         except Exception as exc:
             report.error = f"could not store its events: {exc}"
         else:
             report.new, report.updated, report.unchanged = counts.new, counts.updated, counts.unchanged
     store.record_source(
         name=report.name, kind=report.kind, url=report.url, now=now, error=report.error,
-        new=report.new, seen=report.events,
+        new=report.new, seen=report.events, warning=report.suspect,
     )
+
+
+DEDUP_BACK = timedelta(days=2)
+
+
+def merge_duplicates(settings: Settings, store: Store, now: datetime) -> int:
+    """The cross-source merge over recent and upcoming events; returns rows changed."""
+    start, end = now - DEDUP_BACK, now + timedelta(days=settings.fetch.horizon_days)
+    priorities = {s.name: s.priority for s in settings.sources}
+    assigned = dedup.assignments(store.listings(start=start, end=end, priorities=priorities))
+    return store.apply_canonical(assigned, start=start, end=end)
 
 
 def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]:
@@ -195,6 +218,8 @@ def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]
     health = []
     for spec in settings.sources:
         row = rows.get(spec.name, {})
+        last_new = row.get("last_new_at")
+        stale = bool(row.get("last_ok_at") and last_new and parse_utc(last_new) < now - STALE_AFTER)
         health.append({
             "name": spec.name,
             "kind": spec.kind,
@@ -203,6 +228,9 @@ def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]
             "last_ok_at": row.get("last_ok_at"),
             "last_error": row.get("last_error"),
             "consecutive_failures": row.get("consecutive_failures") or 0,
+            "last_new_at": last_new,
+            "stale": stale,  # nothing new for 30 days: likely broken
+            "warning": row.get("last_warning"),
             "events": store.event_count(spec.name),
             "upcoming": store.event_count(spec.name, after=now),
         })

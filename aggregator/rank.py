@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ PRIOR_STRENGTH = 1.0
 OVERDUE_BOOST = 1.5
 ONLINE_FACTOR = 0.8
 MIN_LISTED = 0.05
+STRENGTH_BONUS = 0.5  # how much more a strong full-text match counts than a mere mention
 RSVP_PROBABILITY = {"going": 1.0, "attended": 1.0, "maybe": 0.5, "declined": 0.0}
 
 
@@ -87,7 +89,7 @@ def topic_relevance(matches: dict[str, dict[str, float]], event_id: str, topics:
         if bm25 is None:
             continue
         strength = min(1.0, max(0.0, -bm25) / 10.0)
-        score += weight * (1.0 + 0.5 * strength)
+        score += weight * (1.0 + STRENGTH_BONUS * strength)
         found.append((weight, topic))
     return score, [t for _, t in sorted(found, key=lambda x: (-x[0], x[1]))]
 
@@ -144,10 +146,20 @@ def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30,
              topic: str | None = None, sort: str = "score", include_cancelled: bool = False) -> list[Ranked]:
     """Ranked upcoming events between now and `days` ahead (`limit` 0 means all)."""
     rows = store.event_rows(start=now, end=now + timedelta(days=days), include_cancelled=include_cancelled)
-    ranked = rank_rows(store, settings, rows, now=now, topic=topic)
+    ranked = rank_rows(store, settings, rows, now=now, topic=topic, explain=False)
     if sort == "start":
         ranked.sort(key=lambda r: (r.row["start_utc"], -r.score, r.id))
-    return ranked[:limit] if limit else ranked
+    shown = ranked[:limit] if limit else ranked
+    add_reasons(store, settings, shown, now)
+    return shown
+
+
+def add_reasons(store: Store, settings: Settings, items: list[Ranked], now: datetime) -> None:
+    """Fill in each item's reasons (they cost queries: only for what is shown)."""
+    if items:
+        social = SocialModel(store, settings, [i.row for i in items], now)
+        for item in items:
+            item.reasons = reasons(item, social, settings)
 
 
 def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime,
@@ -156,6 +168,7 @@ def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, n
     if not rows:
         return []
     ensure_rates(store, settings, now)
+    rows = with_merged(store, rows)
     profile = settings.profile
     topics = dict(profile.topics)
     wanted = topic.strip().lower() if topic else None
@@ -193,6 +206,32 @@ def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, n
     return ranked
 
 
+MERGE_FIELDS = ("description", "url", "venue_name", "venue_address", "venue_city", "lat", "lon", "group_name",
+                "timezone", "end", "end_utc")
+
+
+def with_merged(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of merged events completed from the other sources' listings, with every source named."""
+    merged = store.members([r["id"] for r in rows if r.get("canonical_id") == r["id"]])
+    if not merged:
+        return rows
+    out = []
+    for row in rows:
+        others = merged.get(row["id"])
+        if others:
+            row = dict(row)
+            for name in MERGE_FIELDS:
+                if row.get(name) is None:
+                    row[name] = next((m[name] for m in others if m.get(name) is not None), None)
+            tags = json.loads(row["tags"]) if row.get("tags") else []
+            for m in others:
+                tags += [t for t in (json.loads(m["tags"]) if m.get("tags") else []) if t not in tags]
+            row["tags"] = json.dumps(tags) if tags else None
+            row["sources"] = json.dumps([row["source"], *sorted({m["source"] for m in others})])
+        out.append(row)
+    return out
+
+
 def ensure_rates(store: Store, settings: Settings, now: datetime) -> None:
     if store.rates_stale():
         store.rebuild_rates(now, HALF_LIFE_DAYS)
@@ -207,8 +246,12 @@ class SocialModel:
         self.today = now.astimezone(settings.timezone).date()
         self.cadence = settings.profile.reconnect_after_days
         groups = sorted({group_key(r) for r in rows})
-        self.totals, self.rates = store.group_rates(groups)
+        # Only contacts who can reach MIN_LISTED: p >= m  <=>  hits >= m x total + (m - PRIOR) x strength
+        floor = (MIN_LISTED, (MIN_LISTED - PRIOR) * PRIOR_STRENGTH)
+        self.totals, self.rates = store.group_rates(groups, min_hits=floor)
+        self._predicted: dict[str, list[tuple[int, float, int]]] = {}
         self._contacts: dict[int, dict[str, Any]] | None = None
+        self._recent: dict[str, list[str]] = {}
 
     @property
     def contacts(self) -> dict[int, dict[str, Any]]:
@@ -223,21 +266,37 @@ class SocialModel:
             if cid is None or cid in found or a.get("status") not in RSVP_PROBABILITY:
                 continue
             found[cid] = self._chance(cid, RSVP_PROBABILITY[a["status"]], "rsvp")
-        g = group_key(row)
-        total = self.totals.get(g, 0.0)
-        for cid, weighted, hits in self.rates.get(g, ()):
-            if cid in found:
-                continue
-            p = predicted_probability(weighted, total)
-            if p >= MIN_LISTED:
+        for cid, p, hits in self.predicted(group_key(row)):
+            if cid not in found:
                 found[cid] = self._chance(cid, p, "predicted", hits)
         return sorted((c for c in found.values() if c.probability > 0), key=lambda c: (-c.probability, c.name))
 
+    def predicted(self, g: str) -> list[tuple[int, float, int]]:
+        """(contact, probability, hits) of everyone likely enough at the group's events (cached per group)."""
+        if g not in self._predicted:
+            total = self.totals.get(g, 0.0)
+            self._predicted[g] = [(cid, p, hits) for cid, weighted, hits in self.rates.get(g, ())
+                                  if (p := predicted_probability(weighted, total)) >= MIN_LISTED]
+        return self._predicted[g]
+
     def _chance(self, cid: int, p: float, evidence: str, hits: int = 0) -> ContactChance:
+        name, overdue, days = self._who(cid)
+        return ContactChance(cid, name, p, evidence, overdue, days, hits)
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 (one model per ranking; freed with it)
+    def _who(self, cid: int) -> tuple[str, bool, int | None]:
         contact = self.contacts.get(cid, {})
         cadence = contact.get("cadence_days") or self.cadence
         overdue, days = catch_up_state(contact.get("last_contacted"), cadence, self.today)
-        return ContactChance(cid, contact.get("name") or f"contact {cid}", p, evidence, overdue, days, hits)
+        return contact.get("name") or f"contact {cid}", overdue, days
+
+    def recent_history(self, row: dict[str, Any], contact_id: int, last: int = 5) -> tuple[int, int]:
+        """(attended, of) the group's last `last` past events with known attendees."""
+        g = group_key(row)
+        if g not in self._recent:
+            self._recent[g] = self.store.recent_observed(g, self.now, last)
+        events = self._recent[g]
+        return self.store.attended_count(contact_id, events), len(events)
 
     def weight(self, chance: ContactChance) -> float:
         base = self.contacts.get(chance.contact_id, {}).get("weight") or 1.0
@@ -254,7 +313,7 @@ def reasons(item: Ranked, social: SocialModel, settings: Settings, most: int = 3
         if c.evidence == "rsvp":
             out.append(f"{c.name} RSVPed" + (" (maybe)" if c.probability < 1 else ""))
         else:
-            hits, n = social.store.recent_history(group_key(item.row), c.contact_id, social.now)
+            hits, n = social.recent_history(item.row, c.contact_id)
             history = f"came to {hits} of the last {n} {group} events" if n else f"has come to {group} before"
             out.append(f"{c.name} {history} (predicted {round(c.probability * 100)}% likely)")
     for c in [c for c in item.chances if c.overdue and c.probability >= 0.2][:most]:
@@ -322,7 +381,7 @@ def explain(store: Store, settings: Settings, row: dict[str, Any], *, now: datet
     social = SocialModel(store, settings, [row], now)
     contacts = []
     for c in item.chances:
-        hits, n = store.recent_history(group_key(row), c.contact_id, now)
+        hits, n = social.recent_history(row, c.contact_id)
         contacts.append({
             "name": c.name, "contact_id": c.contact_id, "probability": round(c.probability, 3),
             "evidence": c.evidence, "weight": round(social.weight(c), 3), "overdue": c.overdue,

@@ -56,6 +56,10 @@ class Context:
 
 @runtime_checkable
 class Source(Protocol):
+    """A kind of source. Optional attribute `full_snapshot = True`: each good fetch lists
+    every upcoming event, so a future event missing from it has vanished (it is then
+    published as cancelled). Leave it out for sources that show only a page of events."""
+
     kind: str
 
     def collect(self, spec: SourceSpec, http: "Http", ctx: Context) -> Iterable[Event]:

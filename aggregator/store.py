@@ -8,6 +8,7 @@ untouched.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -15,18 +16,16 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
-
 from aggregator.errors import AggregatorError
-from aggregator.http import Cached
-from aggregator.model import Event, Person, Venue, stable_id
+from aggregator.model import Cached, Event, Person, Venue, stable_id
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+MAX_EVENT_DAYS = 31  # an event that started longer ago than this is over
 UTC = timezone.utc
 
 EVENT_COLUMNS = {
@@ -69,39 +68,58 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise AggregatorError(f"cannot open database {self.path}: {exc}") from None
         self.lock = threading.RLock()
-        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
         try:
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            self.db.enable_wal()
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise AggregatorError(f"{self.path} is not a usable aggregator database: {exc}") from None
 
+    @functools.cached_property
+    def db(self):
+        """sqlite-utils over the same connection, for schema changes and bulk writes.
+
+        Imported on first use: reads go straight to sqlite3, so `upcoming` starts fast.
+        """
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
+    def _rows(self, sql: str, params=()) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self.lock:
-            with self.db.conn:
+            with self.conn:
                 yield
 
     # -- schema ----------------------------------------------------------
     def _migrate(self) -> None:
         with self.lock:
-            if not self.db["meta"].exists():
-                self.db["meta"].create({"key": str, "value": str}, pk="key")
-            row = self.db.execute("select value from meta where key = 'schema_version'").fetchone()
+            try:
+                row = self.conn.execute("select value from meta where key = 'schema_version'").fetchone()
+            except sqlite3.OperationalError:  # a new file: no meta table yet
+                with self.conn:
+                    self.conn.execute("create table if not exists meta (key text primary key, value text)")
+                row = None
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise AggregatorError(
                     f"{self.path} was written by a newer aggregator (schema {version}, this one "
                     f"knows {SCHEMA_VERSION}); upgrade aggregator or point `database:` at a new file"
                 )
-            steps = [self._create_v1, self._create_v2, self._create_v3]
+            steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4]
             for number, step in enumerate(steps, 1):
                 if version < number:
-                    with self.db.conn:
+                    with self.conn:
                         step()
                         self.db["meta"].upsert({"key": "schema_version", "value": str(number)}, pk="key")
 
@@ -173,6 +191,11 @@ class Store:
             pk=("group_key", "contact_id"), if_not_exists=True,
         )
 
+    def _create_v4(self) -> None:
+        """Cross-source merging and source health."""
+        self.db["events"].create_index(["canonical_id"], if_not_exists=True)
+        self.db["sources"].add_column("last_warning", str)
+
     # -- events ----------------------------------------------------------
     def save_events(self, source: str, events: Iterable[Event], *, now: datetime, tz: ZoneInfo) -> SaveCounts:
         """Insert new events, update changed ones (sequence + 1), touch unchanged ones.
@@ -198,28 +221,26 @@ class Store:
                     })
         with self.transaction():
             existing = {
-                r[0]: (r[1], r[2])
-                for r in self.db.execute(
-                    "select id, content_hash, sequence from events where source = ?", [source]
+                r[0]: (r[1], r[2], r[3])
+                for r in self.conn.execute(
+                    "select id, content_hash, sequence, removed_at from events where source = ?", [source]
                 ).fetchall()
             }
             inserts, updates, touched = [], [], []
             for event_id, row in rows.items():
                 old = existing.get(event_id)
+                row.pop("canonical_id", None)  # the dedup pass owns it
                 if old is None:
                     inserts.append({**row, "sequence": 0, "first_seen": stamp, "last_seen": stamp, "updated_at": stamp})
-                elif old[0] != row["content_hash"]:
+                elif old[0] != row["content_hash"] or old[2] is not None:  # changed, or back after vanishing
                     updates.append({**row, "sequence": (old[1] or 0) + 1, "last_seen": stamp,
                                     "updated_at": stamp, "removed_at": None})
                 else:
-                    touched.append(event_id)
+                    touched.append(event_id)  # unchanged: nothing is written
             if inserts:
                 self.db["events"].insert_all(inserts, pk="id")
             for row in updates:
                 self.db["events"].update(row["id"], row)
-            self.db.conn.executemany(
-                "update events set last_seen = ? where id = ?", [(stamp, i) for i in touched]
-            )
             if attendees:
                 self.db["attendance"].upsert_all(
                     attendees, pk=("event_id", "person_key", "evidence"), alter=False
@@ -227,6 +248,67 @@ class Store:
                 self._bump("attendance_version")
             counts.new, counts.updated, counts.unchanged = len(inserts), len(updates), len(touched)
         return counts
+
+    def mark_vanished(self, source: str, present: set[str], *, now: datetime, until: datetime) -> tuple[int, str | None]:
+        """Future events of a full-snapshot source missing from a good fetch get removed_at.
+
+        A fetch that yields no upcoming events, or fewer than half of those
+        stored, is suspect: nothing is removed and a warning is returned.
+        """
+        with self.lock:
+            stored = {r[0] for r in self.conn.execute(
+                "select id from events where source = ? and start_utc > ? and start_utc < ? and removed_at is null",
+                [source, utc_text(now), utc_text(until)])}
+            present_upcoming = {r[0] for r in self.conn.execute(
+                "select id from events where source = ? and start_utc > ? and id in "
+                "(select value from json_each(?))", [source, utc_text(now), json.dumps(sorted(present))])}
+        missing = stored - present
+        if not missing:
+            return 0, None
+        if len(present_upcoming) < 0.5 * len(stored):
+            return 0, (f"suspect fetch: {len(present_upcoming)} upcoming events where {len(stored)} were stored; "
+                       f"none removed")
+        with self.transaction():
+            self.conn.executemany(
+                "update events set removed_at = ?, updated_at = ?, sequence = sequence + 1 where id = ?",
+                [(utc_text(now), utc_text(now), i) for i in sorted(missing)])
+        return len(missing), None
+
+    def listings(self, *, start: datetime, end: datetime, priorities: dict[str, int]) -> list:
+        """The events between start and end as dedup.Listing values."""
+        from aggregator.dedup import Listing
+
+        sql = """select id, source, start_utc, title, group_name, venue_name, venue_city, lat, lon, online, url,
+                        all_day, (description is not null) + (url is not null) + (venue_name is not null)
+                        + (lat is not null) from events
+                 where start_utc >= ? and start_utc < ? and removed_at is null"""
+        with self.lock:
+            rows = self.conn.execute(sql, [utc_text(start), utc_text(end)]).fetchall()
+        return [Listing(r[0], r[1], parse_utc(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10],
+                        bool(r[11]), priorities.get(r[1], 0), r[12]) for r in rows]
+
+    def apply_canonical(self, assigned: dict[str, str], *, start: datetime, end: datetime) -> int:
+        """Set canonical_id from a dedup pass over [start, end); only changed rows are written."""
+        with self.transaction():
+            current = dict(self.conn.execute(
+                "select id, canonical_id from events where start_utc >= ? and start_utc < ?",
+                [utc_text(start), utc_text(end)]).fetchall())
+            changes = [(assigned.get(i), i) for i, old in current.items() if assigned.get(i) != old]
+            self.conn.executemany("update events set canonical_id = ? where id = ?", changes)
+        return len(changes)
+
+    def members(self, canonical_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The other events merged into each canonical event."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        with self.lock:
+            for chunk_start in range(0, len(canonical_ids), 500):
+                chunk = canonical_ids[chunk_start:chunk_start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self._rows(
+                        f"select * from events where canonical_id in ({marks}) and id != canonical_id "
+                        f"order by id", chunk):
+                    found.setdefault(row["canonical_id"], []).append(row)
+        return found
 
     def event_rows(
         self, *, start: datetime, end: datetime, include_cancelled: bool = False,
@@ -238,8 +320,11 @@ class Store:
         (all of them) or `changed_since` (those cancelled or removed since then,
         so a feed can tell subscribers for a while).
         """
-        sql = "select * from events where coalesce(end_utc, start_utc) > :start and start_utc < :end"
-        params = {"start": utc_text(start), "end": utc_text(end)}
+        sql = """select * from events where coalesce(end_utc, start_utc) > :start and start_utc < :end
+                 and start_utc > :earliest
+                 and (canonical_id is null or canonical_id = id)"""  # a merged event shows once
+        params = {"start": utc_text(start), "end": utc_text(end),
+                  "earliest": utc_text(start - timedelta(days=MAX_EVENT_DAYS))}
         if changed_since is not None:
             sql += """ and ((status != 'cancelled' and removed_at is null)
                             or coalesce(removed_at, updated_at) >= :since)"""
@@ -248,25 +333,18 @@ class Store:
             sql += " and status != 'cancelled' and removed_at is null"
         sql += " order by start_utc, id"
         with self.lock:
-            return [dict(r) for r in self.db.query(sql, params)]
+            return [dict(r) for r in self._rows(sql, params)]
 
     def topic_matches(self, topic: str, event_ids: list[str]) -> dict[str, float]:
         """bm25 of each of `event_ids` that matches `topic` (a word or a phrase)."""
         query = fts_phrase(topic)
         if not query or not event_ids:
             return {}
-        found: dict[str, float] = {}
+        wanted = set(event_ids)
+        sql = """select events.id, bm25(events_fts) from events_fts
+                 join events on events.rowid = events_fts.rowid where events_fts match ?"""
         with self.lock:
-            for chunk_start in range(0, len(event_ids), 500):
-                chunk = event_ids[chunk_start:chunk_start + 500]
-                marks = ",".join("?" * len(chunk))
-                sql = f"""
-                    select events.id, bm25(events_fts) from events_fts
-                    join events on events.rowid = events_fts.rowid
-                    where events_fts match ? and events.id in ({marks})
-                """
-                found.update(self.db.execute(sql, [query, *chunk]).fetchall())
-        return found
+            return {i: score for i, score in self.conn.execute(sql, [query]) if i in wanted}
 
     def event_count(self, source: str | None = None, *, after: datetime | None = None) -> int:
         sql, params = "select count(*) from events where removed_at is null", []
@@ -277,25 +355,31 @@ class Store:
             sql += " and start_utc >= ?"
             params.append(utc_text(after))
         with self.lock:
-            return self.db.execute(sql, params).fetchone()[0]
+            return self.conn.execute(sql, params).fetchone()[0]
 
     def attendees(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Attendance rows of each event, with those of the events merged into it."""
         found: dict[str, list[dict[str, Any]]] = {}
         with self.lock:
             for chunk_start in range(0, len(event_ids), 500):
                 chunk = event_ids[chunk_start:chunk_start + 500]
                 marks = ",".join("?" * len(chunk))
-                for row in self.db.query(f"select * from attendance where event_id in ({marks})", chunk):
+                for row in self._rows(f"select * from attendance where event_id in ({marks})", chunk):
                     found.setdefault(row["event_id"], []).append(row)
+                for row in self._rows(
+                        f"""select e.canonical_id as merged_into, a.* from attendance a join events e
+                            on e.id = a.event_id where e.canonical_id in ({marks}) and e.id != e.canonical_id""",
+                        chunk):
+                    found.setdefault(row.pop("merged_into"), []).append(row)
         return found
 
     # -- sources and runs ------------------------------------------------
     def record_source(self, *, name: str, kind: str, url: str, now: datetime, error: str | None,
-                      new: int = 0, seen: int = 0) -> None:
+                      new: int = 0, seen: int = 0, warning: str | None = None) -> None:
         stamp = utc_text(now)
         with self.transaction():
             old = self.db["sources"].get(name) if self.db["sources"].count_where("name = ?", [name]) else {}
-            row = {"name": name, "kind": kind, "url": url, "last_run_at": stamp}
+            row = {"name": name, "kind": kind, "url": url, "last_run_at": stamp, "last_warning": warning}
             if error is None:
                 row.update(last_ok_at=stamp, last_error=None, events_seen=seen, consecutive_failures=0)
                 if new or not old.get("last_new_at"):
@@ -323,7 +407,7 @@ class Store:
     def last_good_run(self) -> datetime | None:
         """When the last run finished in which at least one source worked."""
         with self.lock:
-            row = self.db.execute(
+            row = self.conn.execute(
                 "select max(finished) from fetch_runs where finished is not null and "
                 "(failed < sources or sources = 0)"
             ).fetchone()
@@ -336,7 +420,7 @@ class Store:
     # -- contacts ----------------------------------------------------------
     def contact_rows(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [dict(r) for r in self.db.query("select * from contacts order by id")]
+            return [dict(r) for r in self._rows("select * from contacts order by id")]
 
     def contact(self, contact_id: int) -> dict[str, Any]:
         with self.lock:
@@ -355,13 +439,13 @@ class Store:
     def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
         """contact id -> (events their attendance was seen at, the latest such event's start)."""
         with self.lock:
-            return {cid: (n, last) for cid, n, last in self.db.execute(
+            return {cid: (n, last) for cid, n, last in self.conn.execute(
                 """select a.contact_id, count(distinct a.event_id), max(e.start_utc) from attendance a
                    join events e on e.id = a.event_id where a.contact_id is not null group by a.contact_id""")}
 
     def import_state(self, path: str) -> str | None:
         with self.lock:
-            row = self.db.execute("select sha256 from contact_imports where path = ?", [path]).fetchone()
+            row = self.conn.execute("select sha256 from contact_imports where path = ?", [path]).fetchone()
         return row[0] if row else None
 
     def set_import_state(self, path: str, sha256: str, now: datetime) -> None:
@@ -370,7 +454,7 @@ class Store:
                                               pk="path")
 
     def _meta(self, key: str) -> str | None:
-        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        row = self.conn.execute("select value from meta where key = ?", [key]).fetchone()
         return row[0] if row else None
 
     def _bump(self, key: str) -> None:
@@ -382,7 +466,7 @@ class Store:
         with self.transaction():
             self.db["touches"].insert({"contact_id": contact_id, "on_date": on.isoformat(),
                                        "logged_at": utc_text(now), "note": note})
-            self.db.execute(
+            self.conn.execute(
                 "update contacts set last_contacted = ? where id = ? and "
                 "(last_contacted is null or last_contacted < ?)", [on.isoformat(), contact_id, on.isoformat()])
 
@@ -403,7 +487,7 @@ class Store:
         ident = ident.strip()
         with self.lock:
             if len(ident) >= 4:
-                rows = self.db.execute("select * from events where id >= ? and id < ? limit 2",
+                rows = self.conn.execute("select * from events where id >= ? and id < ? limit 2",
                                        [ident, ident + "\uffff"]).fetchall()
             else:
                 rows = []
@@ -423,12 +507,12 @@ class Store:
         """
         with self.lock:
             version = int(self._meta("contacts_version") or 0)
-            people = self.db.execute(
+            people = self.conn.execute(
                 "select person_key, max(name), max(email), max(url) from attendance where evidence != 'manual' "
                 "and (resolved_version is null or resolved_version != ?) group by person_key", [version]).fetchall()
         updates = [(match(name, email, url), version, key) for key, name, email, url in people]
         with self.transaction():
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "update attendance set contact_id = ?, resolved_version = ? "
                 "where person_key = ? and evidence != 'manual'", updates)
             if updates:
@@ -441,27 +525,27 @@ class Store:
 
         decay = math.log(2) / half_life_days
         with self.transaction():
-            self.db.conn.create_function(
+            self.conn.create_function(
                 "decay_weight", 1, lambda age: math.exp(-decay * max(0.0, age)), deterministic=True)
-            self.db.execute("drop table if exists temp.observed")
-            self.db.execute(
+            self.conn.execute("drop table if exists temp.observed")
+            self.conn.execute(
                 """create temp table observed as
                    select e.id as id, coalesce(e.group_name, 'source:' || e.source) as g,
                           decay_weight(julianday(:now) - julianday(e.start_utc)) as w, e.start_utc as start_utc
                    from events e
                    where e.start_utc < :now and exists (select 1 from attendance a where a.event_id = e.id)""",
                 {"now": utc_text(now)})
-            self.db.execute("delete from group_totals")
-            self.db.execute("insert into group_totals select g, sum(w), count(*) from observed group by g")
-            self.db.execute("delete from contact_rates")
-            self.db.execute(
+            self.conn.execute("delete from group_totals")
+            self.conn.execute("insert into group_totals select g, sum(w), count(*) from observed group by g")
+            self.conn.execute("delete from contact_rates")
+            self.conn.execute(
                 """insert into contact_rates
                    select o.g, a.contact_id, sum(o.w), count(*), max(o.start_utc) from
                      (select distinct event_id, contact_id from attendance
                       where contact_id is not null and status in ('going', 'attended')) a
                    join observed o on o.id = a.event_id
                    group by o.g, a.contact_id""")
-            self.db.execute("drop table temp.observed")
+            self.conn.execute("drop table temp.observed")
             self.db["meta"].upsert({"key": "rates_version", "value": self._meta("attendance_version") or "0"},
                                    pk="key")
 
@@ -469,37 +553,51 @@ class Store:
         with self.lock:
             return self._meta("rates_version") != (self._meta("attendance_version") or "0")
 
-    def group_rates(self, groups: list[str]) -> tuple[dict[str, float], dict[str, list[tuple[int, float, int]]]]:
-        """({group: weighted observed events}, {group: [(contact_id, weighted hits, hits)]})."""
+    def group_rates(self, groups: list[str], *, min_hits: tuple[float, float] = (0.0, 0.0),
+                    ) -> tuple[dict[str, float], dict[str, list[tuple[int, float, int]]]]:
+        """({group: weighted observed events}, {group: [(contact_id, weighted hits, hits)]}).
+
+        `min_hits` (a, b) leaves out contacts whose weighted hits are below
+        a x (the group's weighted total) + b: too few to be listed.
+        """
         totals: dict[str, float] = {}
         rates: dict[str, list[tuple[int, float, int]]] = {}
         with self.lock:
             for start in range(0, len(groups), 500):
                 chunk = groups[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                for g, total in self.db.execute(
+                for g, total in self.conn.execute(
                         f"select group_key, weighted_total from group_totals where group_key in ({marks})", chunk):
                     totals[g] = total
-                for g, contact_id, weighted, hits in self.db.execute(
-                        f"select group_key, contact_id, weighted_hits, hits from contact_rates "
-                        f"where group_key in ({marks})", chunk):
+                for g, contact_id, weighted, hits in self.conn.execute(
+                        f"""select r.group_key, r.contact_id, r.weighted_hits, r.hits from contact_rates r
+                            join group_totals t on t.group_key = r.group_key
+                            where r.group_key in ({marks}) and r.weighted_hits >= ? * t.weighted_total + ?""",
+                        [*chunk, *min_hits]):
                     rates.setdefault(g, []).append((contact_id, weighted, hits))
         return totals, rates
 
-    def recent_history(self, group_key: str, contact_id: int, now: datetime, last: int = 5) -> tuple[int, int]:
-        """(events attended, events) among the group's last `last` past events with known attendees."""
+    def recent_observed(self, group_key: str, now: datetime, last: int = 5) -> list[str]:
+        """Ids of the group's last `last` past events whose attendees are known, newest first."""
+        if group_key.startswith("source:"):
+            where, params = "e.group_name is null and e.source = ?", [group_key[len("source:"):]]
+        else:
+            where, params = "e.group_name = ?", [group_key]
         with self.lock:
-            ids = [r[0] for r in self.db.execute(
-                """select e.id from events e where coalesce(e.group_name, 'source:' || e.source) = ?
-                   and e.start_utc < ? and exists (select 1 from attendance a where a.event_id = e.id)
-                   order by e.start_utc desc limit ?""", [group_key, utc_text(now), last])]
-            if not ids:
-                return 0, 0
-            marks = ",".join("?" * len(ids))
-            hits = self.db.execute(
-                f"select count(distinct event_id) from attendance where contact_id = ? and "
-                f"status in ('going', 'attended') and event_id in ({marks})", [contact_id, *ids]).fetchone()[0]
-        return hits, len(ids)
+            return [r[0] for r in self.conn.execute(
+                f"""select e.id from events e where {where} and e.start_utc < ?
+                    and exists (select 1 from attendance a where a.event_id = e.id)
+                    order by e.start_utc desc limit ?""", [*params, utc_text(now), last])]
+
+    def attended_count(self, contact_id: int, event_ids: list[str]) -> int:
+        """Of `event_ids`, how many the contact went to (or said they were going to)."""
+        if not event_ids:
+            return 0
+        marks = ",".join("?" * len(event_ids))
+        with self.lock:
+            return self.conn.execute(
+                f"select count(distinct event_id) from attendance where +contact_id = ? and "
+                f"status in ('going', 'attended') and event_id in ({marks})", [contact_id, *event_ids]).fetchone()[0]
 
     # -- published feeds -------------------------------------------------
     def publish_versions(self, feed: str, hashes: dict[str, tuple[str, int]], now: datetime) -> dict[str, tuple[int, str]]:
@@ -511,7 +609,7 @@ class Store:
         stamp = utc_text(now)
         with self.transaction():
             known = {
-                r["event_id"]: r for r in self.db.query("select * from feed_entries where feed = ?", [feed])
+                r["event_id"]: r for r in self._rows("select * from feed_entries where feed = ?", [feed])
             }
             out, writes = {}, []
             for event_id, (content_hash, event_sequence) in hashes.items():
@@ -530,7 +628,7 @@ class Store:
     def feed_built_at(self, feed: str, etag: str, now: datetime) -> datetime:
         """When a feed last changed: kept while its bytes (etag) stay the same."""
         with self.transaction():
-            row = self.db.execute("select etag, built_at from feed_builds where feed = ?", [feed]).fetchone()
+            row = self.conn.execute("select etag, built_at from feed_builds where feed = ?", [feed]).fetchone()
             if row and row[0] == etag:
                 return parse_utc(row[1])
             self.db["feed_builds"].upsert({"feed": feed, "etag": etag, "built_at": utc_text(now)}, pk="feed")
@@ -539,7 +637,7 @@ class Store:
     # -- HTTP validator cache (aggregator.http.ValidatorCache) -----------
     def get(self, url: str) -> Cached | None:
         with self.lock:
-            row = self.db.execute(
+            row = self.conn.execute(
                 "select url, etag, last_modified, content, content_type from http_cache where url = ?", [url]
             ).fetchone()
         return Cached(*row) if row else None

@@ -39,6 +39,7 @@ _CANCELLED_TITLE = re.compile(r"^\W*(cancell?ed|abgesagt|annulé)\b\W*", re.I)
 
 class IcsSource:
     kind = "ics"
+    full_snapshot = True  # a feed lists every upcoming event: one missing from it has vanished
 
     def collect(self, spec: SourceSpec, http, ctx: Context) -> list[Event]:
         response = http.get(spec.url, accept=ACCEPT)

@@ -54,6 +54,7 @@ def test_second_fetch_creates_no_duplicates_and_keeps_ids(tmp_path, server):
     second = cli("fetch", "--json")
     report = json.loads(second.stdout)
     assert report["sources"][0]["new"] == 0 and report["sources"][0]["unchanged"] == 2
+    assert report["sources"][0]["removed"] == 0
     ids_after = [e["id"] for e in cli.json("upcoming", "--limit", "0", "--days", "60")]
     assert ids_before == ids_after
     with sqlite3.connect(tmp_path / "events.db") as db:
@@ -141,7 +142,8 @@ def test_sources_json_lists_every_source_before_any_fetch(tmp_path, server):
     [health] = cli.json("sources")
     assert health == {"name": "pdx-python", "kind": "ics", "url": server.url("/pdx-python.ics"),
                       "last_run_at": None, "last_ok_at": None, "last_error": None,
-                      "consecutive_failures": 0, "events": 0, "upcoming": 0}
+                      "consecutive_failures": 0, "events": 0, "upcoming": 0, "last_new_at": None,
+                      "stale": False, "warning": None}
 
 
 def test_upcoming_options_days_limit_topic_sort(tmp_path, server):

@@ -1,0 +1,186 @@
+"""One real event, once: merge the same event listed by several sources.
+
+Two events of *different* sources are the same real event when
+- they link the same event page (decisive, within half a day), or
+- they start within 30 minutes, their titles agree once group names and
+  decorations like "(online)" are stripped (rapidfuzz, strict), and their
+  places are compatible (same venue or city, close coordinates, or one online
+  or unknown).
+
+Clusters never hold two events of one source. The pass is recomputed from
+scratch over its window each time, so a merge undoes itself when a later fetch
+shows the events differ. Each cluster's canonical member is the event of the
+source with the highest `priority:` (then the most complete).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rapidfuzz import fuzz
+from rapidfuzz.utils import default_process
+
+from aggregator.identity import fold, normalize_url
+from aggregator.rank import haversine_km
+
+START_TOLERANCE = timedelta(minutes=30)
+URL_TOLERANCE = timedelta(hours=12)
+TITLE_SIMILARITY = 88  # token_set_ratio on normalized titles
+TITLE_ORDERED = 60  # and token_sort_ratio, so "Rust" never equals "Rust and Go night"
+SAME_PLACE_KM = 1.0
+_DECORATION = re.compile(
+    r"\((?:online|virtual|in[- ]person|hybrid|free|rsvp[^)]*|sold out|waitlist)\)|\[(?:[^\]]*)\]|"
+    r"\b(?:online|virtual|hybrid|in[- ]person|meetup|event)\b|\b(?:cancell?ed|postponed)\b",
+    re.I,
+)
+_STOP = {"the", "a", "an", "at", "and", "of", "for", "with", "in", "on", "to", "meetup", "night"}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What dedup needs of a stored event."""
+
+    id: str
+    source: str
+    start: datetime
+    title: str
+    group: str | None = None
+    venue: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    online: bool = False
+    url: str | None = None
+    all_day: bool = False
+    priority: int = 0
+    filled: int = 0  # how many optional fields it has (a tie-break for canonical)
+
+
+@functools.lru_cache(maxsize=65536)
+def normalize_title(title: str, *names: str | None) -> str:
+    """Lower-case words without group/organizer names, decorations and stop words."""
+    text = fold(title)
+    for name in names:
+        if name and len(name) > 2:
+            text = text.replace(fold(name), " ")
+    text = _DECORATION.sub(" ", text)
+    words = [w for w in re.sub(r"[^\w\s]", " ", text).split() if w not in _STOP]
+    return " ".join(words)
+
+
+def titles_agree(a: Listing, b: Listing) -> bool:
+    names = (a.group, b.group)
+    ta, tb = normalize_title(a.title, *names), normalize_title(b.title, *names)
+    if min(len(ta.split()), len(tb.split())) < 2:
+        return False  # "Workshop", "Rust": too generic to tell two events apart
+    numbers_a, numbers_b = set(re.findall(r"\d+", ta)), set(re.findall(r"\d+", tb))
+    if numbers_a and numbers_b and numbers_a != numbers_b:
+        return False  # Python 101 is not Python 201
+    if ta == tb:
+        return True
+    return (fuzz.token_set_ratio(ta, tb) >= TITLE_SIMILARITY
+            and fuzz.token_sort_ratio(ta, tb) >= TITLE_ORDERED)
+
+
+def places_agree(a: Listing, b: Listing) -> bool:
+    if a.online or b.online:
+        return True
+    if _rooms_differ(fold(a.venue or ""), fold(b.venue or "")):
+        return False
+    if a.lat is not None and b.lat is not None and a.lon is not None and b.lon is not None:
+        return haversine_km(a.lat, a.lon, b.lat, b.lon) <= SAME_PLACE_KM
+    va, vb = fold(a.venue or ""), fold(b.venue or "")
+    if va and vb:
+        if fuzz.token_set_ratio(va, vb, processor=default_process) >= 80:
+            return True
+        ca, cb = fold(a.city or ""), fold(b.city or "")
+        return bool(ca and cb and ca == cb)
+    return True  # one side does not say where: no evidence against
+
+
+def _rooms_differ(a: str, b: str) -> bool:
+    room = re.compile(r"\b(?:room|hall|stage|track|floor|suite)\s*(\w+)")
+    ra, rb = room.findall(a), room.findall(b)
+    return bool(ra and rb and ra != rb)
+
+
+def same_event(a: Listing, b: Listing, *, url_decisive: bool = True) -> bool:
+    """`url_decisive`: the shared URL names one event page (no other listing of either source uses it)."""
+    if a.source == b.source:
+        return False
+    gap = abs(a.start - b.start)
+    ua, ub = normalize_url(a.url), normalize_url(b.url)
+    if url_decisive and ua and ua == ub and gap <= URL_TOLERANCE and "/" in ua:
+        return True
+    if a.all_day != b.all_day:
+        return False
+    return gap <= START_TOLERANCE and titles_agree(a, b) and places_agree(a, b)
+
+
+def clusters(listings: Iterable[Listing]) -> list[list[Listing]]:
+    """Groups of listings of one real event (singletons left out), never two of one source."""
+    items = sorted(listings, key=lambda x: (x.start, x.id))
+    parent = {x.id: x.id for x in items}
+    members = {x.id: {x.source} for x in items}
+
+    def root(i: str) -> str:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    url_of = {x.id: normalize_url(x.url) for x in items}
+    uses: dict[tuple[str, str], int] = {}
+    for x in items:
+        if url_of[x.id]:
+            uses[(x.source, url_of[x.id])] = uses.get((x.source, url_of[x.id]), 0) + 1
+    def join(a: Listing, b: Listing) -> None:
+        ra, rb = root(a.id), root(b.id)
+        if ra != rb and not members[ra] & members[rb]:  # never two events of one source
+            parent[rb] = ra
+            members[ra] |= members.pop(rb)
+
+    def decisive(a: Listing, b: Listing) -> bool:
+        return uses[(a.source, url_of[a.id])] == 1 and uses[(b.source, url_of[b.id])] == 1
+
+    # Listings that share an event-page URL (within half a day).
+    by_url: dict[str, list[Listing]] = {}
+    for x in items:
+        if url_of[x.id]:
+            by_url.setdefault(url_of[x.id], []).append(x)
+    for group in by_url.values():
+        for j, b in enumerate(group):
+            for a in group[:j]:
+                if b.start - a.start <= URL_TOLERANCE and same_event(a, b, url_decisive=decisive(a, b)):
+                    join(a, b)
+    # Listings that start within 30 minutes of each other.
+    window_start = 0
+    for j, b in enumerate(items):
+        while items[window_start].start < b.start - START_TOLERANCE:
+            window_start += 1
+        for a in items[window_start:j]:
+            shared = bool(url_of[a.id]) and url_of[a.id] == url_of[b.id]
+            if same_event(a, b, url_decisive=shared and decisive(a, b)):
+                join(a, b)
+    groups: dict[str, list[Listing]] = {}
+    for x in items:
+        groups.setdefault(root(x.id), []).append(x)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def canonical(cluster: list[Listing]) -> Listing:
+    return max(cluster, key=lambda x: (x.priority, x.filled, -x.start.timestamp(), x.id))
+
+
+def assignments(listings: Iterable[Listing]) -> dict[str, str]:
+    """event id -> canonical event id, for every merged event (the canonical one maps to itself)."""
+    out: dict[str, str] = {}
+    for cluster in clusters(listings):
+        head = canonical(cluster).id
+        for x in cluster:
+            out[x.id] = head
+    return out
