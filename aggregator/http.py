@@ -6,6 +6,9 @@
   (checked while streaming, so a huge or endless body costs at most the cap);
 - at most `MAX_REDIRECTS` redirects; only http(s) URLs, plus file: URLs the
   user wrote in the config;
+- robots.txt honoured: fetched once per host through this same session (with
+  our User-Agent; urllib's own reader sends none and takes a 5xx for "disallow
+  all" silently), parsed by urllib.robotparser, its Crawl-delay respected;
 - retries with exponential backoff on 429 and 5xx, honouring Retry-After;
 - conditional GET: the ETag / Last-Modified of the last good answer are sent
   back, and a 304 is answered from the stored body (`Response.not_modified`).
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import email.utils
 import threading
+import urllib.robotparser
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +41,8 @@ MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 120.0
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 CHUNK = 64 * 1024
+ROBOTS_MAX_BYTES = 512 * 1024
+AGENT_TOKEN = "aggregator"
 
 
 @dataclass
@@ -90,6 +96,9 @@ class Http:
         self._session.max_redirects = MAX_REDIRECTS
         self._host_locks: dict[str, threading.Lock] = {}
         self._host_last: dict[str, float] = {}
+        self._host_delay: dict[str, float] = {}
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | SourceError] = {}
+        self.robots_enabled = True
         self._guard = threading.Lock()
 
     def close(self) -> None:
@@ -103,8 +112,41 @@ class Http:
             return self._read_file(url)
         if scheme not in ("http", "https") or not parts.hostname:
             raise SourceError(f"only http(s) URLs are fetched, not {url!r}")
-        with self._host_lock(parts.netloc.lower()):
+        host = parts.netloc.lower()
+        with self._host_lock(host):
+            self._check_robots(url, f"{parts.scheme.lower()}://{host}")
             return self._get_with_retries(url, accept)
+
+    def _check_robots(self, url: str, origin: str) -> None:
+        if not self.robots_enabled:
+            return
+        rules = self._robots.get(origin)
+        if rules is None:
+            rules = self._robots[origin] = self._fetch_robots(origin)
+        if isinstance(rules, SourceError):
+            raise rules
+        if not rules.can_fetch(AGENT_TOKEN, url):
+            raise SourceError(f"robots.txt of {urlsplit(url).netloc} disallows {urlsplit(url).path or '/'} "
+                              f"for {AGENT_TOKEN}; not fetched")
+
+    def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | SourceError:
+        """RFC 9309: 4xx allows everything; 5xx or an unreachable server allows nothing for now."""
+        rules = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
+        try:
+            response = self._get_with_retries(origin + "/robots.txt", "text/plain", cap=ROBOTS_MAX_BYTES,
+                                              retries=0)
+        except SourceError as exc:
+            text = str(exc)
+            if text.startswith("HTTP 4"):
+                rules.parse([])
+                return rules
+            return SourceError(f"robots.txt of {urlsplit(origin).netloc} could not be read ({text}); "
+                               f"not fetching until it can")
+        rules.parse(response.content.decode("utf-8", errors="replace").splitlines())
+        delay = rules.crawl_delay(AGENT_TOKEN)
+        if delay:
+            self._host_delay[urlsplit(origin).netloc] = min(float(delay), 60.0)
+        return rules
 
     # -- internals -------------------------------------------------------
     def _host_lock(self, host: str) -> _HostTurn:
@@ -115,11 +157,13 @@ class Http:
     def _wait_turn(self, host: str) -> None:
         last = self._host_last.get(host)
         if last is not None:
-            wait = last + self.settings.per_host_delay - self.clock()
+            interval = max(self.settings.per_host_delay, self._host_delay.get(host, 0.0))
+            wait = last + interval - self.clock()
             if wait > 0:
                 self.sleep(wait)
 
-    def _get_with_retries(self, url: str, accept: str | None) -> Response:
+    def _get_with_retries(self, url: str, accept: str | None, *, cap: int | None = None,
+                          retries: int | None = None) -> Response:
         cached = self.cache.get(url) if self.cache else None
         headers = {"Accept": accept} if accept else {}
         if cached:
@@ -131,7 +175,8 @@ class Http:
         started = self.clock()
         while True:
             response = self._request(url, headers)
-            if response.status_code not in RETRY_STATUSES or attempt >= self.settings.retries:
+            if response.status_code not in RETRY_STATUSES or attempt >= (
+                    self.settings.retries if retries is None else retries):
                 break
             delay = _retry_after(response.headers.get("Retry-After"))
             if delay is None:
@@ -155,7 +200,7 @@ class Http:
             if response.status_code >= 400:
                 reason = f" {response.reason}" if response.reason else ""
                 raise SourceError(f"HTTP {response.status_code}{reason} from {url}")
-            content = self._read_body(response, url)
+            content = self._read_body(response, url, cap)
         result = Response(
             url=response.url,
             status=response.status_code,
@@ -183,8 +228,8 @@ class Http:
         except requests.exceptions.RequestException as exc:
             raise SourceError(f"cannot fetch {url}: {exc.__class__.__name__}") from None
 
-    def _read_body(self, response: requests.Response, url: str) -> bytes:
-        cap = self.settings.max_bytes
+    def _read_body(self, response: requests.Response, url: str, cap: int | None = None) -> bytes:
+        cap = cap or self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             raise SourceError(f"{url} is {int(declared):,} bytes, over the {cap:,}-byte cap (fetch.max_bytes)")

@@ -11,11 +11,13 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aggregator import dedup
 from aggregator.config import Settings
@@ -124,15 +126,11 @@ def run_fetch(
         if on_start:
             on_start(specs)
         try:
-            workers = max(1, min(settings.fetch.concurrency, len(specs) or 1))
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="source") as pool:
-                futures = {pool.submit(_collect, spec, http, settings, started): spec for spec in specs}
-                for future in as_completed(futures):
-                    source_report, events = future.result()
-                    _store(store, settings, source_report, events, now())
-                    report.sources.append(source_report)
-                    if on_done:
-                        on_done(source_report)
+            for source_report, events in _collect_by_host(specs, http, settings, started):
+                _store(store, settings, source_report, events, now())
+                report.sources.append(source_report)
+                if on_done:
+                    on_done(source_report)
         finally:
             if own_http:
                 http.close()
@@ -157,6 +155,34 @@ def _import_contacts(settings: Settings, store: Store, now: datetime, report: Ru
             continue
         if imported is not None:
             report.notes.append(f"contacts from {path.name}: {imported.added} added, {imported.updated} updated")
+
+
+def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, now: datetime):
+    """Yield (report, events) per source as each finishes.
+
+    Sources are grouped by host: a worker takes a host and fetches its sources
+    one after another (the host sees one request at a time), while up to
+    `fetch.concurrency` hosts are fetched at once. Storing stays on this thread.
+    """
+    by_host: dict[str, list[SourceSpec]] = {}
+    for spec in specs:
+        by_host.setdefault(urlsplit(spec.url).netloc.lower() or spec.url, []).append(spec)
+    results: queue.Queue = queue.Queue()
+
+    def work(host_specs: list[SourceSpec]) -> None:
+        for spec in host_specs:
+            try:
+                results.put(_collect(spec, http, settings, now))
+            except BaseException as exc:  # never leave the consumer waiting
+                report = SourceReport(name=spec.name, kind=spec.kind, url=spec.url, error=f"internal error: {exc!r}")
+                results.put((report, []))
+
+    workers = max(1, min(settings.fetch.concurrency, len(by_host)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="host") as pool:
+        for host_specs in by_host.values():
+            pool.submit(work, host_specs)
+        for _ in specs:
+            yield results.get()
 
 
 def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) -> tuple[SourceReport, list[Event]]:

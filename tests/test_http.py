@@ -41,8 +41,9 @@ def test_unchanged_resource_is_a_304_answered_from_the_stored_body(tmp_path, ser
     assert first.status == 200 and not first.not_modified
     again = make_http(tmp_path)  # a new session: the validators live in the database
     second = again.get(server.url("/feed.ics"))
-    assert server.hits[1].headers["if-none-match"] == '"v1"'
-    assert server.hits[1].status == 304
+    second_hit = server.hits_for("/feed.ics")[1]
+    assert second_hit.headers["if-none-match"] == '"v1"'
+    assert second_hit.status == 304
     assert second.not_modified and second.content == b"BEGIN:VCALENDAR"
     assert second.content_type == "text/calendar"
     assert again.not_modified_count == 1
@@ -53,7 +54,7 @@ def test_last_modified_is_sent_back(tmp_path, server):
     server.add("/f", b"body", headers={"Last-Modified": stamp})
     make_http(tmp_path).get(server.url("/f"))
     make_http(tmp_path).get(server.url("/f"))
-    assert server.hits[1].headers["if-modified-since"] == stamp
+    assert server.hits_for("/f")[1].headers["if-modified-since"] == stamp
 
 
 def test_retry_after_is_honoured(server):
@@ -87,7 +88,7 @@ def test_a_retry_after_past_the_deadline_gives_up_at_once(server):
 def test_404_is_not_retried(server):
     with pytest.raises(SourceError, match="HTTP 404"):
         make_http().get(server.url("/missing"))
-    assert len(server.hits) == 1
+    assert len(server.hits_for("/missing")) == 1
 
 
 def test_declared_size_over_the_cap_fails_before_reading(server):
@@ -136,11 +137,46 @@ def test_one_request_at_a_time_per_host_but_hosts_overlap(server):
     for t in threads:
         t.join()
     by_host: dict[str, list] = {}
-    for hit in server.hits:
+    for hit in server.hits_for("/slow"):
         by_host.setdefault(hit.headers["host"].split(":")[0], []).append(hit)
     same = sorted(by_host["127.0.0.1"], key=lambda h: h.started)
     assert len(same) == 2 and same[1].started >= same[0].finished  # never in flight together
     assert server.max_in_flight == 2  # the other host ran alongside
+
+
+def test_robots_txt_disallow_is_respected(server):
+    server.add("/robots.txt", b"User-agent: *\nDisallow: /private/\n\nUser-agent: aggregator\nDisallow: /members/\n")
+    server.add("/members/list", b"secret")
+    server.add("/private/x", b"secret")
+    server.add("/events.ics", b"ok")
+    http = make_http()
+    with pytest.raises(SourceError, match="robots.txt of .* disallows /members/list"):
+        http.get(server.url("/members/list"))
+    assert http.get(server.url("/private/x")).content == b"secret"  # our group has its own rules
+    assert http.get(server.url("/events.ics")).content == b"ok"
+    assert server.hits_for("/members/list") == []
+    assert len(server.hits_for("/robots.txt")) == 1  # once per host and session
+    assert server.hits_for("/robots.txt")[0].headers["user-agent"].startswith("aggregator/")
+
+
+def test_robots_crawl_delay_spaces_requests(server):
+    server.add("/robots.txt", b"User-agent: *\nCrawl-delay: 7\n")
+    server.add("/a", b"ok")
+    sleep = Recorder()
+    http = make_http(sleep=sleep, per_host_delay=1.0)
+    http.get(server.url("/a"))
+    http.get(server.url("/a"))
+    assert sleep.sleeps and max(sleep.sleeps) > 6
+
+
+def test_robots_5xx_means_not_now_and_404_means_allowed(server):
+    server.add("/robots.txt", b"down", 503)
+    server.add("/a", b"ok")
+    with pytest.raises(SourceError, match="robots.txt of .* could not be read"):
+        make_http().get(server.url("/a"))
+    assert server.hits_for("/a") == []
+    server.add("/robots.txt", b"", 404)
+    assert make_http().get(server.url("/a")).content == b"ok"
 
 
 def test_minimum_interval_between_requests_to_one_host(server):
