@@ -1,0 +1,76 @@
+"""The `rss` kind: RSS and Atom feeds of events (feedparser).
+
+An entry with structured dates (the RSS event module's ev:startdate/ev:enddate,
+xCal's dtstart/dtend, a plain startDate) becomes an event directly. An entry
+without them is followed to its page, and the page's schema.org event data is
+read as the `jsonld` kind reads it (at most `max_pages` pages, default 20).
+"""
+
+from __future__ import annotations
+
+import feedparser
+
+from aggregator.errors import SourceError
+from aggregator.model import Event, Venue, stable_id
+from aggregator.source import Context, SourceSpec
+from aggregator.text import clean_text, looks_online
+from sources import schemaorg
+
+MAX_PAGES = 20
+START_KEYS = ("ev_startdate", "xcal_dtstart", "dtstart", "startdate", "start_date", "event_start")
+END_KEYS = ("ev_enddate", "xcal_dtend", "dtend", "enddate", "end_date", "event_end")
+LOCATION_KEYS = ("ev_location", "xcal_location", "location", "event_location")
+
+
+class RssSource:
+    kind = "rss"
+
+    def collect(self, spec: SourceSpec, http, ctx: Context):
+        response = http.get(spec.url, accept="application/rss+xml, application/atom+xml, application/xml;q=0.9")
+        events, pending = parse(response.content, response.url, ctx=ctx)
+        for entry_link, title in pending[:int(spec.options.get("max_pages", MAX_PAGES))]:
+            try:
+                content, url, charset = schemaorg.fetch_page(http, entry_link)
+            except SourceError as exc:
+                ctx.warn(f"{entry_link}: {exc}")
+                continue
+            found = schemaorg.parse_page(content, url, ctx=ctx, charset=charset)
+            if not found:
+                ctx.warn(f"{title[:60]!r}: no date in the entry and no event data on its page; skipped")
+            events.extend(found[:1])
+        return [e.replace(group=spec.group or e.group) for e in events]
+
+
+def parse(data: bytes | str, base_url: str = "", *, ctx: Context) -> tuple[list[Event], list[tuple[str, str]]]:
+    """(events from entries with dates, [(link, title)] of entries to follow)."""
+    feed = feedparser.parse(data)
+    if not feed.get("version"):  # feedparser recognised no RSS, RSS-RDF or Atom dialect
+        reason = getattr(feed, "bozo_exception", None)
+        what = "an HTML page" if schemaorg.looks_like_html(data if isinstance(data, bytes) else data.encode()) else None
+        raise SourceError(f"not an RSS or Atom feed{f': got {what}' if what else f': {reason}' if reason else ''}")
+    group = clean_text(feed.feed.get("title"), one_line=True, limit=200)
+    events, pending = [], []
+    for entry in feed.entries:
+        title = clean_text(entry.get("title"), one_line=True, limit=500) or "(untitled event)"
+        link = schemaorg.absolute(entry.get("link"), base_url)
+        start = next((schemaorg.parse_when(entry[k], ctx.timezone) for k in START_KEYS if entry.get(k)), None)
+        if start is None:
+            if link:
+                pending.append((link, title))
+            else:
+                ctx.warn(f"{title[:60]!r}: no date and no link; skipped")
+            continue
+        end = next((schemaorg.parse_when(entry[k], ctx.timezone) for k in END_KEYS if entry.get(k)), None)
+        all_day = not hasattr(start, "hour")
+        if all_day != (end is not None and not hasattr(end, "hour")) or (end is not None and end <= start):
+            end = None
+        location = next((clean_text(entry[k], one_line=True, limit=300) for k in LOCATION_KEYS if entry.get(k)), None)
+        events.append(Event(
+            source_uid=entry.get("id") or link or "generated-" + stable_id(title, str(start)),
+            title=title, start=start, end=end, all_day=all_day,
+            timezone=None if all_day else ctx.timezone.key,
+            description=clean_text(entry.get("summary") or entry.get("description")),
+            url=link, venue=Venue(name=location), online=looks_online(location), group=group,
+            tags=tuple(t.get("term") for t in entry.get("tags", []) if t.get("term"))[:20],
+        ))
+    return events, pending
