@@ -120,18 +120,13 @@ LOCATION:Puppet Labs
 END:VEVENT
 END:VCALENDAR
 """
-LUMA = """BEGIN:VCALENDAR
-X-WR-CALNAME:PDX Python on Luma
-BEGIN:VEVENT
-UID:evt-abc@lu.ma
-SUMMARY:PDX Python: Typing in practice
-DTSTART:20261204T024500Z
-DURATION:PT2H
-DESCRIPTION:Gradual typing with mypy and pyright, in depth.
-LOCATION:https://lu.ma/typing-pdx
-ATTENDEE;CN=Sam Ortiz;PARTSTAT=ACCEPTED:mailto:sam@example.org
-END:VEVENT
-END:VCALENDAR
+LUMA = """<!DOCTYPE html><html><head><title>PDX Python: Typing in practice · Luma</title>
+<script type="application/ld+json">{"@context": "https://schema.org", "@type": "Event",
+ "name": "PDX Python: Typing in practice", "url": "https://lu.ma/typing-pdx",
+ "startDate": "2026-12-04T02:45:00.000Z", "endDate": "2026-12-04T04:45:00.000Z",
+ "description": "Gradual typing with mypy and pyright, in depth.",
+ "location": {"@type": "Place", "name": "Puppet Labs", "address": "308 SW 2nd Ave, Portland"},
+ "attendee": [{"@type": "Person", "name": "Sam Ortiz"}]}</script></head><body></body></html>
 """
 COMMUNITY = """BEGIN:VCALENDAR
 X-WR-CALNAME:Calagator
@@ -157,10 +152,11 @@ END:VCALENDAR
 @pytest.fixture
 def three_ways(tmp_path, server):
     urls = {name: server.add(f"/{name}.ics", body.encode()) for name, body in
-            (("meetup", MEETUP), ("luma", LUMA), ("calagator", COMMUNITY))}
+            (("meetup", MEETUP), ("calagator", COMMUNITY))}
+    urls["luma"] = server.add("/typing-pdx", LUMA.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
     cli = Cli(write_config(tmp_path, [
         {"name": "meetup", "kind": "ics", "url": urls["meetup"], "group": "PDX Python", "priority": 2},
-        {"name": "luma", "kind": "ics", "url": urls["luma"], "priority": 1},
+        {"name": "luma", "kind": "luma", "url": urls["luma"], "priority": 1},
         {"name": "calagator", "kind": "ics", "url": urls["calagator"]},
     ], profile={"topics": {"python": 1}}))
     assert cli("fetch").returncode == 0
@@ -189,7 +185,8 @@ def test_one_event_written_three_ways_is_listed_once_with_every_attendee(three_w
 
 def test_a_merge_undoes_itself_when_a_source_changes(three_ways):
     cli, server = three_ways
-    server.add("/luma.ics", LUMA.replace("DTSTART:20261204T024500Z", "DTSTART:20261211T024500Z").encode())
+    server.add("/typing-pdx", LUMA.replace("2026-12-04T0", "2026-12-11T0").encode(),
+               headers={"Content-Type": "text/html"})
     assert cli("fetch").returncode == 0
     typing = [e for e in cli.json("upcoming", "--limit", "0", "--days", "30") if "Typing" in e["title"]]
     assert sorted(len(e["sources"]) for e in typing) == [1, 2]
@@ -239,3 +236,13 @@ def test_an_update_bumps_sequence_and_a_refetch_writes_nothing(three_ways):
     old = {r[0]: r[1] for r in before}
     bumped = [i for i in changed if changed[i] != old[i]]
     assert len(bumped) == 1 and changed[bumped[0]] == old[bumped[0]] + 1
+
+
+def test_a_source_with_nothing_new_for_30_days_is_flagged_stale(three_ways):
+    cli, _ = three_ways
+    import sqlite3
+
+    with sqlite3.connect(cli.config.parent / "events.db") as db:
+        db.execute("update sources set last_new_at = '2026-10-01T00:00:00Z' where name = 'calagator'")
+    health = {h["name"]: h for h in cli.json("sources")}
+    assert health["calagator"]["stale"] is True and health["meetup"]["stale"] is False

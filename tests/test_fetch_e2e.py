@@ -198,3 +198,29 @@ def test_a_second_fetch_while_one_runs_says_so_and_exits_1(tmp_path, server):
     assert second.returncode == 1
     assert "another fetch is running" in second.stderr
     assert first.wait(30) == 0
+
+
+def test_sources_on_one_host_take_turns_while_hosts_overlap(tmp_path, server):
+    names = []
+    for i in range(3):
+        server.add(f"/a{i}.ics", FEED.replace(b"event_3000", f"a{i}_3000".encode()), delay=0.3)
+        names.append({"name": f"a{i}", "kind": "ics", "url": server.url(f"/a{i}.ics")})
+    for i in range(2):
+        server.add(f"/b{i}.ics", FEED.replace(b"event_3000", f"b{i}_3000".encode()), delay=0.3)
+        names.append({"name": f"b{i}", "kind": "ics", "url": f"http://localhost:{server.port}/b{i}.ics"})
+    cli = Cli(write_config(tmp_path, names, fetch={"concurrency": 4}))
+    assert cli("fetch").returncode == 0
+    feeds = [h for h in server.hits if h.path.endswith(".ics")]
+    one_host = sorted((h for h in feeds if h.headers["host"].startswith("127.0.0.1")), key=lambda h: h.started)
+    assert len(one_host) == 3
+    assert all(b.started >= a.finished for a, b in zip(one_host, one_host[1:], strict=False))
+    assert server.max_in_flight >= 2  # the other host was fetched meanwhile
+
+
+def test_an_unchanged_second_run_is_answered_by_304s(tmp_path, server):
+    url = server.add("/pdx-python.ics", FEED, headers={"ETag": '"feed-v1"', "Content-Type": "text/calendar"})
+    cli = Cli(write_config(tmp_path, [{"name": "pdx-python", "kind": "ics", "url": url}]))
+    assert cli("fetch").returncode == 0
+    second = cli("fetch", "--json")
+    assert json.loads(second.stdout)["sources"][0]["unchanged"] == 2
+    assert [h.status for h in server.hits_for("/pdx-python.ics")] == [200, 304]
