@@ -352,12 +352,3 @@ def refresh_social(store, now: datetime, half_life_days: float) -> None:
     store.resolve_attendance(match)
     store.rebuild_rates(now, half_life_days)
 
-
-def import_profile_contacts(store, settings, now: datetime) -> list[ImportReport]:
-    """Re-import the config's profile.contacts files that changed since the last import."""
-    reports = []
-    for path in settings.profile.contacts:
-        report = import_file(store, path, now=now, only_if_changed=True)
-        if report is not None:
-            reports.append(report)
-    return reports

@@ -413,10 +413,6 @@ class Store:
             ).fetchone()
         return parse_utc(row[0]) if row and row[0] else None
 
-    def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.db["fetch_runs"].rows_where(order_by="id desc", limit=limit))
-
     # -- contacts ----------------------------------------------------------
     def contact_rows(self) -> list[dict[str, Any]]:
         with self.lock:
