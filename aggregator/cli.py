@@ -474,6 +474,10 @@ def feed_command(app: App, output: str | None, topic: str | None) -> None:
     from aggregator import feed as feed_module
 
     built = feed_module.build(app.store, app.settings, now=app.now(), topic=topic)
+    if built.dropped:
+        app.err.print(f"warning: {built.dropped} lower-ranked events left out to keep the feed under "
+                      f"{feed_module.MAX_FEED_BYTES:,} bytes; raise feed.min_score or lower feed.limit_per_week",
+                      markup=False)
     if output:
         Path(output).write_bytes(built.body)
         app.err.print(f"wrote {built.events} events ({len(built.body):,} bytes) to {output}", markup=False)

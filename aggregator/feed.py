@@ -27,6 +27,8 @@ UTC = timezone.utc
 CANCELLED_KEPT_DAYS = 14
 REFRESH = timedelta(hours=12)
 MAX_DESCRIPTION = 4000
+MAX_FEED_BYTES = 900_000  # Google Calendar drops subscriptions past about 1 MB
+CALENDAR_END = b"END:VCALENDAR\r\n"
 PRODID = f"-//aggregator//aggregator {__version__}//EN"
 
 
@@ -37,6 +39,7 @@ class Feed:
     etag: str
     last_modified: datetime
     events: int
+    dropped: int = 0  # left out to stay under MAX_FEED_BYTES
 
 
 def feed_key(topic: str | None) -> str:
@@ -78,7 +81,9 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
     versions = store.publish_versions(
         key, {i.id: (published_hash(i), i.row.get("sequence") or 0) for i in items}, now,
     )
-    calendar = calendar_shell(settings, topic)
+    shell = calendar_shell(settings, topic).to_ical()
+    head, tail = shell[: -len(CALENDAR_END)], CALENDAR_END
+    parts = []
     for item in items:
         component = vevent(item)
         sequence, modified = versions[item.id]
@@ -86,10 +91,28 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
         component.add("DTSTAMP", stamp)
         component.add("LAST-MODIFIED", stamp)
         component.add("SEQUENCE", sequence)
-        calendar.add_component(component)
-    body = calendar.to_ical()
+        parts.append((item, component.to_ical()))
+    kept = within_budget(parts, MAX_FEED_BYTES - len(head) - len(tail))
+    body = head + b"".join(data for _, data in kept) + tail
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return Feed(key=key, body=body, etag=etag, last_modified=store.feed_built_at(key, etag, now), events=len(items))
+    return Feed(key=key, body=body, etag=etag, last_modified=store.feed_built_at(key, etag, now),
+                events=len(kept), dropped=len(parts) - len(kept))
+
+
+def within_budget(parts: list[tuple[Ranked, bytes]], budget: int) -> list[tuple[Ranked, bytes]]:
+    """The best events that fit in `budget` bytes (cancellations first: subscribers must learn of them)."""
+    if sum(len(data) for _, data in parts) <= budget:
+        return parts
+    keep, used = set(), 0
+    for item, data in sorted(parts, key=lambda p: (not _cancelled(p[0]), -p[0].score, p[0].row["start_utc"])):
+        if used + len(data) <= budget:
+            keep.add(item.id)
+            used += len(data)
+    return [(item, data) for item, data in parts if item.id in keep]
+
+
+def _cancelled(item: Ranked) -> bool:
+    return item.event.status == "cancelled" or bool(item.row.get("removed_at"))
 
 
 def calendar_shell(settings: Settings, topic: str | None) -> icalendar.Calendar:
@@ -121,7 +144,7 @@ def vevent(item: Ranked) -> icalendar.Event:
         c.add("DTSTART", e.start.astimezone(UTC))
         c.add("DTEND", e.effective_end().astimezone(UTC))
     c.add("SUMMARY", e.title)
-    cancelled = e.status == "cancelled" or bool(item.row.get("removed_at"))
+    cancelled = _cancelled(item)
     c.add("STATUS", "CANCELLED" if cancelled else e.status.upper())
     c.add("TRANSP", "TRANSPARENT")  # a suggestion, not a commitment: never blocks free/busy
     c.add("DESCRIPTION", description(item, cancelled))
@@ -160,7 +183,7 @@ def description(item: Ranked, cancelled: bool) -> str:
 def published_hash(item: Ranked) -> str:
     """A digest of everything `vevent` writes, without serializing it twice."""
     e = item.event
-    cancelled = e.status == "cancelled" or bool(item.row.get("removed_at"))
+    cancelled = _cancelled(item)
     parts = [e.title, str(e.start), str(e.effective_end()), e.status, cancelled, description(item, cancelled),
              e.url, e.venue.label(), e.online, e.venue.lat, e.venue.lon, list(e.tags)]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]

@@ -199,3 +199,20 @@ def test_feed_command_writes_a_file(tmp_path, server):
     assert len(components((tmp_path / "out.ics").read_bytes())) == 2
     stdout = cli("feed", "--topic", "python")
     assert stdout.stdout.startswith("BEGIN:VCALENDAR")
+
+
+def test_the_feed_stays_under_the_size_cap_keeping_the_best_events(tmp_path, monkeypatch):
+    path = write_config(tmp_path, [{"name": "src", "kind": "ics", "url": "https://example.org/a.ics"}],
+                        feed={"limit_per_week": 0})
+    settings = config.load(path)
+    store = Store(settings.database)
+    long = "x" * 3000
+    events = [ev(f"k{i}", f"Knitting {i}", NOW + timedelta(days=1, hours=i), description=long) for i in range(60)]
+    events += [ev("py", "Python night", NOW + timedelta(days=2), description=long)]
+    store.save_events("src", events, now=NOW, tz=PORTLAND)
+    monkeypatch.setattr(feed, "MAX_FEED_BYTES", 50_000)
+    built = feed.build(store, settings, now=NOW)
+    assert len(built.body) <= 50_000 and built.dropped > 0
+    assert built.events + built.dropped == 61
+    assert "Python night" in components(built.body)  # the best-scoring event is kept
+    icalendar.Calendar.from_ical(built.body)  # still one well-formed calendar
