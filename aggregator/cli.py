@@ -222,10 +222,11 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
         return
     if app.out.is_terminal:
         table = Table("when", "event", "where", "score", "why", "id", show_lines=False)
+        table.columns[-1].no_wrap = True
         for item in items:
             data = rank.as_json(item, settings.timezone)
             table.add_row(_when(item, settings.timezone), _title(item), data["location"] or "",
-                          f"{item.score:g}", "; ".join(item.reasons), item.id)
+                          f"{item.score:g}", "; ".join(item.reasons), short_id(item.id))
         app.out.print(table)
     else:
         for item in items:
@@ -233,7 +234,12 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
             why = f"  ({'; '.join(item.reasons)})" if item.reasons else ""
             where = f" @ {data['location']}" if data["location"] else ""
             app.out.print(f"{_when(item, settings.timezone)}  {_title(item)}{where}  score {item.score:g}"
-                          f"{why}  [{item.id}]", markup=False)
+                          f"{why}  [{short_id(item.id)}]", markup=False)
+
+
+def short_id(event_id: str) -> str:
+    """Ten characters: enough to be unique, and accepted by why/attended as a prefix."""
+    return event_id[:10]
 
 
 def _when(item: rank.Ranked, tz) -> str:
@@ -317,7 +323,8 @@ def why(app: App, event_id: str, as_json: bool) -> None:
         say(f"      {c['name']}: {c['probability']:.0%} ({c['evidence']}), weight {c['weight']:g}{recent}{late}")
     distance = detail["distance_factor"]
     where = (f"{distance['km_from_home']:g} km from home" if distance["km_from_home"] is not None
-             else "online" if distance["online"] else "no coordinates")
+             else "online" if distance["online"]
+             else "no profile.home set" if app.settings.profile.home is None else "the event gives no coordinates")
     say(f"  distance       {distance['value']:g}  ({where})")
     for reason in detail["reasons"]:
         say(f"  - {reason}")
@@ -455,7 +462,7 @@ def reconnect(app: App, days: int, limit: int, as_json: bool) -> None:
         app.out.print(f"{entry.contact['name']}: {journal.describe_overdue(entry)}", markup=False)
         for e in entry.events[:3]:
             app.out.print(f"    likely at {e['title']} ({e['start'][:16].replace('T', ' ')}, "
-                          f"{e['probability']:.0%} {e['evidence']})  [{e['id']}]", markup=False)
+                          f"{e['probability']:.0%} {e['evidence']})  [{short_id(e['id'])}]", markup=False)
 
 
 @main.command("feed")

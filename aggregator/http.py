@@ -140,6 +140,8 @@ class Http:
             if text.startswith("HTTP 4"):
                 rules.parse([])
                 return rules
+            if not text.startswith("HTTP "):
+                return exc  # the host cannot be reached at all: say that, not "robots.txt"
             return SourceError(f"robots.txt of {urlsplit(origin).netloc} could not be read ({text}); "
                                f"not fetching until it can")
         rules.parse(response.content.decode("utf-8", errors="replace").splitlines())
