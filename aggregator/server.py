@@ -36,10 +36,15 @@ class FeedService:
         self.now = now
         self._feeds: dict[str, feed_module.Feed] = {}
         self._lock = threading.Lock()
+        self._version = None
 
     def feed(self, topic: str | None) -> feed_module.Feed:
         key = feed_module.feed_key(topic)
         with self._lock:
+            version = self.store.data_version()  # a `fetch` run by another process counts too
+            if version != self._version:
+                self._feeds.clear()
+                self._version = version
             cached = self._feeds.get(key)
             if cached is None:
                 cached = feed_module.build(self.store, self.settings, now=self.now(), topic=topic)

@@ -404,6 +404,16 @@ class Store:
                 "removed": removed, "failed": failed, "errors": json.dumps(errors) if errors else None,
             })
 
+    def data_version(self) -> tuple:
+        """Changes whenever a fetch finishes or the contacts, attendance or your log change."""
+        with self.lock:
+            run = self.conn.execute("select max(finished) from fetch_runs").fetchone()[0]
+            meta = self.conn.execute(
+                "select group_concat(key || '=' || value) from meta where key in "
+                "('contacts_version', 'attendance_version')").fetchone()[0]
+            touches = self.conn.execute("select max(id) from touches").fetchone()[0]
+        return run, meta, touches
+
     def last_good_run(self) -> datetime | None:
         """When the last run finished in which at least one source worked."""
         with self.lock:

@@ -117,6 +117,19 @@ def test_etag_changes_only_after_a_real_change_and_rebuild(served):
     assert email.utils.parsedate_to_datetime(changed.headers["Last-Modified"]) == clock.now
 
 
+def test_a_fetch_by_another_process_refreshes_the_served_feed(served):
+    base, service, store, clock = served()
+    first = http.get(base + "/feed.ics")
+    other = Store(store.path)  # as `aggregator fetch` would, in its own process
+    other.save_events("src", [Event("c", "Python and data night", datetime(2026, 12, 7, 2, 0, tzinfo=UTC))],
+                      now=NOW, tz=PORTLAND)
+    run = other.start_run(NOW, 1)
+    other.finish_run(run, now=NOW, new=1, updated=0, unchanged=0, removed=0, failed=0, errors={})
+    other.close()
+    again = http.get(base + "/feed.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and b"Python and data night" in again.content
+
+
 def test_topic_feed(served):
     base, *_ = served()
     body = http.get(base + "/feed.ics", params={"topic": "rust"}).content
