@@ -195,9 +195,10 @@ def _print_run(app: App, report) -> None:
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1), help="How far ahead to look.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="How many events; 0 means all.")
 @click.option("--topic", metavar="T", help="Only events about this topic (a word or phrase).")
-@click.option("--sort", type=click.Choice(["score", "start"]), default="score", show_default=True)
+@click.option("--sort", type=click.Choice(["score", "start"]), default="score", show_default=True,
+              help="Best first, or soonest first.")
 @click.option("--include-cancelled", is_flag=True, help="Also list cancelled events.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (see CONTRACT.md) instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields in the README) instead of a table.")
 @click.pass_obj
 @handle_errors
 def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, include_cancelled: bool,
