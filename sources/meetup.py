@@ -2,9 +2,10 @@
 
 Meetup's API needs a paid account; its public pages do not. This reads
 - the group's iCal feed (`<group>/events/ical/`): every upcoming event;
-- the group's events page (`<group>/events/`): its schema.org JSON-LD and the
-  data the page embeds (__NEXT_DATA__ Apollo state), where RSVPs name members:
-  they become attendees with their profile URLs (evidence of who goes).
+- the group's events page (`<group>/events/`) and past events page
+  (`<group>/events/?type=past`): their schema.org JSON-LD and the data the
+  pages embed (__NEXT_DATA__ Apollo state), where RSVPs name members: they
+  become attendees with their profile URLs (who goes, and who went).
 Both describe one event by its Meetup id, so the two are merged. Past events
 stay in the store: they are the history the ranking learns from.
 """
@@ -35,11 +36,12 @@ class MeetupSource:
         response = http.get(urljoin(base, "events/ical/"), accept=ics.ACCEPT)
         feed = ics.parse(response.content, response.url, ctx=ctx, group=spec.group, charset=response.charset)
         page_events: list[Event] = []
-        try:
-            content, url, charset = schemaorg.fetch_page(http, urljoin(base, "events/"))
-            page_events = parse(content, url, ctx=ctx, charset=charset)
-        except SourceError as exc:  # the feed alone is still a good fetch
-            ctx.warn(f"events page not read: {exc}")
+        for page, label in (("events/", "events page"), ("events/?type=past", "past events page")):
+            try:
+                content, url, charset = schemaorg.fetch_page(http, urljoin(base, page))
+                page_events += parse(content, url, ctx=ctx, charset=charset)
+            except SourceError as exc:  # the feed alone is still a good fetch
+                ctx.warn(f"{label} not read: {exc}")
         return merge(feed, page_events, group=spec.group)
 
 

@@ -99,7 +99,7 @@ class LocalServer:
 
     def route_for(self, path: str) -> Route:
         with self.lock:
-            route = self.routes.get(path.split("?")[0]) or Route(b"not found", 404)
+            route = self.routes.get(path) or self.routes.get(path.split("?")[0]) or Route(b"not found", 404)
             if isinstance(route, list):  # a sequence of answers, the last one repeated
                 return route.pop(0) if len(route) > 1 else route[0]
             return route

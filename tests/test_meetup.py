@@ -39,6 +39,19 @@ def test_feed_and_page_merge_into_one_event_each(tmp_path, server):
     assert {"Dana Lee", "Sam O.", "Ravi Patel"} <= names
 
 
+def test_past_events_page_adds_history(tmp_path, server):
+    server.add("/pdxpython/events/ical/", fixture_bytes("ics/meetup_group_feed.ics"))
+    past = fixture_bytes("html/meetup_group_events_page_next_data.html").replace(b"2026-12-17T18:00", b"2026-10-15T18:00")
+    server.add("/pdxpython/events/?type=past", past, headers={"Content-Type": "text/html"})
+    cli = Cli(write_config(tmp_path, [{"name": "pdx-python", "kind": "meetup", "url": server.url("/pdxpython/")}]))
+    result = cli("fetch")
+    assert result.returncode == 0 and "events page not read" in result.stderr  # the upcoming page is missing
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "events.db") as db:
+        assert db.execute("select count(*) from events where title = 'Holiday social' and start < '2026-11'").fetchone()[0] == 1
+
+
 def test_feed_alone_is_still_a_good_fetch(tmp_path, server):
     server.add("/pdxpython/events/ical/", fixture_bytes("ics/meetup_group_feed.ics"))
     cli = Cli(write_config(tmp_path, [{"name": "pdx-python", "kind": "meetup", "url": server.url("/pdxpython/")}]))
