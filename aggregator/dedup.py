@@ -58,6 +58,7 @@ class Listing:
     all_day: bool = False
     priority: int = 0
     filled: int = 0  # how many optional fields it has (a tie-break for canonical)
+    removed: bool = False  # vanished from its source: never leads while another listing lives
 
 
 @functools.lru_cache(maxsize=65536)
@@ -173,7 +174,7 @@ def clusters(listings: Iterable[Listing]) -> list[list[Listing]]:
 
 
 def canonical(cluster: list[Listing]) -> Listing:
-    return max(cluster, key=lambda x: (x.priority, x.filled, -x.start.timestamp(), x.id))
+    return max(cluster, key=lambda x: (not x.removed, x.priority, x.filled, -x.start.timestamp(), x.id))
 
 
 def assignments(listings: Iterable[Listing]) -> dict[str, str]:

@@ -217,7 +217,7 @@ def with_merged(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]
         return rows
     out = []
     for row in rows:
-        others = merged.get(row["id"])
+        others = [m for m in merged.get(row["id"], ()) if not m.get("removed_at")]  # gone from its source
         if others:
             row = dict(row)
             for name in MERGE_FIELDS:

@@ -280,12 +280,12 @@ class Store:
 
         sql = """select id, source, start_utc, title, group_name, venue_name, venue_city, lat, lon, online, url,
                         all_day, (description is not null) + (url is not null) + (venue_name is not null)
-                        + (lat is not null) from events
-                 where start_utc >= ? and start_utc < ? and removed_at is null"""
+                        + (lat is not null), removed_at is not null from events
+                 where start_utc >= ? and start_utc < ?"""
         with self.lock:
             rows = self.conn.execute(sql, [utc_text(start), utc_text(end)]).fetchall()
         return [Listing(r[0], r[1], parse_utc(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10],
-                        bool(r[11]), priorities.get(r[1], 0), r[12]) for r in rows]
+                        bool(r[11]), priorities.get(r[1], 0), r[12], bool(r[13])) for r in rows]
 
     def apply_canonical(self, assigned: dict[str, str], *, start: datetime, end: datetime) -> int:
         """Set canonical_id from a dedup pass over [start, end); only changed rows are written."""

@@ -208,6 +208,20 @@ def test_a_vanished_event_is_cancelled_and_published_so(three_ways):
     assert "Project night" not in {e["title"] for e in cli.json("upcoming", "--limit", "0", "--days", "30")}
 
 
+def test_an_event_gone_from_one_source_but_listed_by_another_stays_live(three_ways):
+    cli, server = three_ways
+    server.add("/meetup.ics", MEETUP.replace("UID:event_301@meetup.com", "UID:other@meetup.com")
+               .replace("Typing in practice", "Something else").encode())
+    assert cli("fetch").returncode == 0
+    typing = [e for e in cli.json("upcoming", "--limit", "0", "--days", "30", "--include-cancelled")
+              if "Typing" in e["title"]]
+    assert len(typing) == 1 and typing[0]["status"] == "confirmed"
+    assert typing[0]["sources"] == ["luma", "calagator"]  # luma leads now; meetup's copy is gone
+    feed = cli("feed").stdout
+    assert feed.count("Typing in practice") + feed.count("Typing in Practice") == 1
+    assert "STATUS:CANCELLED" not in feed.split("Typing")[1].split("END:VEVENT")[0]
+
+
 def test_a_suspect_empty_fetch_removes_nothing(three_ways):
     cli, server = three_ways
     server.add("/meetup.ics", b"BEGIN:VCALENDAR\nX-WR-CALNAME:Events - PDX Python\nEND:VCALENDAR\n")
