@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import email.utils
 import threading
-import urllib.robotparser
 import time
+import urllib.robotparser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path

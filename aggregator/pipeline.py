@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import time
 from collections.abc import Callable, Sequence
-import queue
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field

@@ -68,7 +68,7 @@ def variant(name: str, rng: random.Random) -> str:
 class City:
     def __init__(self, seed: int):
         rng = self.rng = random.Random(seed)
-        names = sorted({f"{f} {l}" for f in FIRST for l in LAST})
+        names = sorted({f"{f} {last}" for f in FIRST for last in LAST})
         self.people = rng.sample(names, 400)
         self.groups = []
         for i, topic in enumerate(rng.choices(list(TOPICS), k=24)):

@@ -6,7 +6,13 @@ import csv
 
 import pytest
 
-from aggregator.identity import Candidate, Matcher, normalize_email, normalize_name, normalize_url
+from aggregator.identity import (
+    Candidate,
+    Matcher,
+    normalize_email,
+    normalize_name,
+    normalize_url,
+)
 from tests.conftest import FIXTURES
 
 

@@ -15,7 +15,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator import config, pipeline
-from aggregator.scheduler import MISFIRE_GRACE, NightlyJob, configure, needs_catch_up, period
+from aggregator.scheduler import (
+    MISFIRE_GRACE,
+    NightlyJob,
+    configure,
+    needs_catch_up,
+    period,
+)
 from aggregator.store import Store
 from tests.conftest import NOW, PORTLAND, fixture_bytes, write_config
 
