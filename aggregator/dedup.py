@@ -87,8 +87,14 @@ def titles_agree(a: Listing, b: Listing) -> bool:
             and fuzz.token_sort_ratio(ta, tb) >= TITLE_ORDERED)
 
 
-def places_agree(a: Listing, b: Listing) -> bool:
-    if a.online or b.online:
+def places_agree(a: Listing, b: Listing, *, strict: bool = False) -> bool:
+    """Compatible places. `strict`: both must say where, and agree (unknown is no evidence)."""
+    if strict:
+        if a.online and b.online:
+            return True
+        if not ((a.venue or a.lat is not None) and (b.venue or b.lat is not None)):
+            return False
+    elif a.online or b.online:
         return True
     if _rooms_differ(fold(a.venue or ""), fold(b.venue or "")):
         return False
@@ -119,7 +125,9 @@ def same_event(a: Listing, b: Listing, *, url_decisive: bool = True) -> bool:
         return True
     if a.all_day != b.all_day:
         return False
-    return gap <= START_TOLERANCE and titles_agree(a, b) and places_agree(a, b)
+    # Two different organizers at the same time: only a place both name makes them one event.
+    strict = bool(a.group and b.group and fold(a.group) != fold(b.group))
+    return gap <= START_TOLERANCE and titles_agree(a, b) and places_agree(a, b, strict=strict)
 
 
 def clusters(listings: Iterable[Listing]) -> list[list[Listing]]:
