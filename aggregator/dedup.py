@@ -2,8 +2,9 @@
 
 Two events of *different* sources are the same real event when
 - they link the same event page (decisive, within half a day), or
-- they start within 30 minutes, their titles agree once group names and
-  decorations like "(online)" are stripped (rapidfuzz, strict), and their
+- they start within 30 minutes, their titles agree once group names,
+  decorations like "(online)" and stop words are stripped (the same words, one
+  title extending the other, or a spelling slip: rapidfuzz, strict), and their
   places are compatible (same venue or city, close coordinates, or one online
   or unknown).
 
@@ -29,8 +30,8 @@ from aggregator.rank import haversine_km
 
 START_TOLERANCE = timedelta(minutes=30)
 URL_TOLERANCE = timedelta(hours=12)
-TITLE_SIMILARITY = 88  # token_set_ratio on normalized titles
-TITLE_ORDERED = 60  # and token_sort_ratio, so "Rust" never equals "Rust and Go night"
+TITLE_SIMILARITY = 90  # token_sort_ratio when each title has words the other lacks (typos, plurals)
+TITLE_ORDERED = 60  # token_sort_ratio when one title's words are all in the other
 SAME_PLACE_KM = 1.0
 _DECORATION = re.compile(
     r"\((?:online|virtual|in[- ]person|hybrid|free|rsvp[^)]*|sold out|waitlist)\)|\[(?:[^\]]*)\]|"
@@ -38,6 +39,8 @@ _DECORATION = re.compile(
     re.I,
 )
 _STOP = {"the", "a", "an", "at", "and", "of", "for", "with", "in", "on", "to", "meetup", "night"}
+_ABBREVIATIONS = {"intro": "introduction", "mtg": "meeting", "dev": "developer", "devs": "developers",
+                  "hr": "hour", "hrs": "hours", "conf": "conference", "prog": "programming"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def normalize_title(title: str, *names: str | None) -> str:
         if name and len(name) > 2:
             text = text.replace(fold(name), " ")
     text = _DECORATION.sub(" ", text)
-    words = [w for w in re.sub(r"[^\w\s]", " ", text).split() if w not in _STOP]
+    words = [_ABBREVIATIONS.get(w, w) for w in re.sub(r"[^\w\s]", " ", text).split() if w not in _STOP]
     return " ".join(words)
 
 
@@ -83,8 +86,11 @@ def titles_agree(a: Listing, b: Listing) -> bool:
         return False  # Python 101 is not Python 201
     if ta == tb:
         return True
-    return (fuzz.token_set_ratio(ta, tb) >= TITLE_SIMILARITY
-            and fuzz.token_sort_ratio(ta, tb) >= TITLE_ORDERED)
+    wa, wb = set(ta.split()), set(tb.split())
+    if wa <= wb or wb <= wa:  # one title extends the other: "Typing in practice (with mypy)"
+        return fuzz.token_sort_ratio(ta, tb) >= TITLE_ORDERED
+    # Each has words the other lacks: only a spelling slip, not another subject ("Intro to Rust" / "to Go").
+    return fuzz.token_sort_ratio(ta, tb) >= TITLE_SIMILARITY
 
 
 def places_agree(a: Listing, b: Listing, *, strict: bool = False) -> bool:
