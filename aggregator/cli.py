@@ -282,16 +282,27 @@ def sources_command(app: App, as_json: bool) -> None:
         click.echo(json.dumps(health, indent=2))
         return
     if app.out.is_terminal:
-        table = Table("name", "kind", "last ok", "events", "upcoming", "last error")
+        table = Table("name", "kind", "state", "last ok", "events", "upcoming", "problem")
         for h in health:
-            table.add_row(h["name"], h["kind"], h["last_ok_at"] or "never", str(h["events"]), str(h["upcoming"]),
-                          h["last_error"] or "")
+            table.add_row(h["name"], h["kind"], _state(h), h["last_ok_at"] or "never", str(h["events"]),
+                          str(h["upcoming"]), h["last_error"] or h["warning"] or "")
         app.out.print(table)
     else:
         for h in health:
-            state = f"FAILED ({h['last_error']})" if h["last_error"] else "ok" if h["last_ok_at"] else "never fetched"
+            problem = h["last_error"] or h["warning"]
             app.out.print(f"{h['name']}  {h['kind']}  {h['events']} events, {h['upcoming']} upcoming; "
-                          f"last ok {h['last_ok_at'] or 'never'}; {state}", markup=False)
+                          f"last ok {h['last_ok_at'] or 'never'}; {_state(h)}"
+                          + (f" ({problem})" if problem else ""), markup=False)
+
+
+def _state(health: dict) -> str:
+    if health["last_error"]:
+        return f"FAILED x{health['consecutive_failures']}" if health["consecutive_failures"] > 1 else "FAILED"
+    if not health["last_ok_at"]:
+        return "never fetched"
+    if health["stale"]:
+        return "stale: nothing new for 30 days"
+    return "suspect" if health["warning"] else "ok"
 
 
 @main.command()

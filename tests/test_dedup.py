@@ -260,3 +260,5 @@ def test_a_source_with_nothing_new_for_30_days_is_flagged_stale(three_ways):
         db.execute("update sources set last_new_at = '2026-10-01T00:00:00Z' where name = 'calagator'")
     health = {h["name"]: h for h in cli.json("sources")}
     assert health["calagator"]["stale"] is True and health["meetup"]["stale"] is False
+    text = cli("sources").stdout
+    assert "calagator  ics  2 events, 2 upcoming" in text and "stale: nothing new for 30 days" in text
