@@ -8,7 +8,9 @@ Contacts stay on this machine.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import quopri
 import re
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aggregator.errors import AggregatorError
-from aggregator.identity import normalize_email, normalize_name, normalize_url
+from aggregator.identity import Candidate, Matcher, normalize_email, normalize_name, normalize_url
 
 FORMATS = ("linkedin", "google", "vcard")
 LINKEDIN_HEADER = ("first name", "last name", "url")
@@ -230,8 +232,6 @@ def identity_keys(record: ContactRecord) -> tuple[list[str], list[str], str]:
 # -- importing into the store --------------------------------------------------
 def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_changed: bool = False) -> ImportReport | None:
     """Import or update contacts from one export file. Returns None when skipped as unchanged."""
-    import hashlib
-
     path = Path(path)
     text = read_text(path)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -310,16 +310,12 @@ def _conflicting(row: dict, urls: list[str]) -> bool:
 
 
 def _json_list(value) -> list[str]:
-    import json
-
     if not value:
         return []
     return list(json.loads(value)) if isinstance(value, str) else list(value)
 
 
 def _dump(values) -> str | None:
-    import json
-
     return json.dumps(list(values), ensure_ascii=False) if values else None
 
 
@@ -333,16 +329,12 @@ def _union(old: list[str], new) -> list[str]:
 
 def candidates(rows: list[dict]):
     """Contact rows as identity.Candidate values for the Matcher."""
-    from aggregator.identity import Candidate
-
     return [Candidate(r["id"], r["name"], tuple(_json_list(r.get("emails"))), tuple(_json_list(r.get("urls"))),
                       tuple(_json_list(r.get("aliases")))) for r in rows]
 
 
 def refresh_social(store, now: datetime, half_life_days: float) -> None:
     """Match attendees to contacts, then recompute the attendance rates."""
-    from aggregator.identity import Matcher
-
     matcher = Matcher.build(candidates(store.contact_rows()))
 
     def match(name, email, url):

@@ -24,6 +24,7 @@ import time
 import urllib.robotparser
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -283,19 +284,25 @@ class _HostTurn:
         self.lock.release()
 
 
-def _retry_after(value: str | None) -> float | None:
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP date ("Wed, 25 Nov 2026 10:00:00 GMT") as an aware datetime; None if it is not one."""
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(value.strip())
     except (TypeError, ValueError):
         return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds: a number of seconds or an HTTP date."""
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    when = parse_http_date(value)
+    return None if when is None else max(0.0, when.timestamp() - time.time())
 
 
 def _host(url: str) -> str:

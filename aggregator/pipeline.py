@@ -137,7 +137,8 @@ def run_fetch(
         merge_duplicates(settings, store, now())
         refresh_social(store, now(), HALF_LIFE_DAYS)
         report.finished = now()
-        report.sources.sort(key=lambda s: [spec.name for spec in specs].index(s.name))
+        order = {spec.name: i for i, spec in enumerate(specs)}
+        report.sources.sort(key=lambda s: order[s.name])
         store.finish_run(
             report.run_id, now=report.finished, new=report.total("new"), updated=report.total("updated"),
             unchanged=report.total("unchanged"), removed=report.total("removed"), failed=len(report.failed),

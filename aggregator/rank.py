@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -252,6 +251,7 @@ class SocialModel:
         self._predicted: dict[str, list[tuple[int, float, int]]] = {}
         self._contacts: dict[int, dict[str, Any]] | None = None
         self._recent: dict[str, list[str]] = {}
+        self._people: dict[int, tuple[str, bool, int | None]] = {}
 
     @property
     def contacts(self) -> dict[int, dict[str, Any]]:
@@ -283,12 +283,14 @@ class SocialModel:
         name, overdue, days = self._who(cid)
         return ContactChance(cid, name, p, evidence, overdue, days, hits)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 (one model per ranking; freed with it)
     def _who(self, cid: int) -> tuple[str, bool, int | None]:
-        contact = self.contacts.get(cid, {})
-        cadence = contact.get("cadence_days") or self.cadence
-        overdue, days = catch_up_state(contact.get("last_contacted"), cadence, self.today)
-        return contact.get("name") or f"contact {cid}", overdue, days
+        """(name, overdue, days since the last catch-up), computed once per contact."""
+        if cid not in self._people:
+            contact = self.contacts.get(cid, {})
+            cadence = contact.get("cadence_days") or self.cadence
+            overdue, days = catch_up_state(contact.get("last_contacted"), cadence, self.today)
+            self._people[cid] = (contact.get("name") or f"contact {cid}", overdue, days)
+        return self._people[cid]
 
     def recent_history(self, row: dict[str, Any], contact_id: int, last: int = 5) -> tuple[int, int]:
         """(attended, of) the group's last `last` past events with known attendees."""

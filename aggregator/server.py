@@ -14,13 +14,14 @@ import html
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
 
 from aggregator import feed as feed_module
 from aggregator import rank
 from aggregator.config import Settings
+from aggregator.http import parse_http_date
 from aggregator.store import Store
 
 PAGE_DAYS = 60
@@ -117,18 +118,8 @@ def not_modified(headers, feed: feed_module.Feed) -> bool:
     inm = headers.get("If-None-Match")
     if inm is not None:
         return etag_matches(inm, feed.etag)
-    ims = headers.get("If-Modified-Since")
-    if ims:
-        try:
-            since = email.utils.parsedate_to_datetime(ims)
-        except (TypeError, ValueError):
-            return False
-        if since is None:
-            return False
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
-        return feed.last_modified <= since
-    return False
+    since = parse_http_date(headers.get("If-Modified-Since"))
+    return since is not None and feed.last_modified <= since
 
 
 def make_server(service: FeedService, host: str, port: int) -> ThreadingHTTPServer:

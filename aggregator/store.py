@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -229,7 +230,6 @@ class Store:
             inserts, updates, touched = [], [], []
             for event_id, row in rows.items():
                 old = existing.get(event_id)
-                row.pop("canonical_id", None)  # the dedup pass owns it
                 if old is None:
                     inserts.append({**row, "sequence": 0, "first_seen": stamp, "last_seen": stamp, "updated_at": stamp})
                 elif old[0] != row["content_hash"] or old[2] is not None:  # changed, or back after vanishing
@@ -276,7 +276,7 @@ class Store:
 
     def listings(self, *, start: datetime, end: datetime, priorities: dict[str, int]) -> list:
         """The events between start and end as dedup.Listing values."""
-        from aggregator.dedup import Listing
+        from aggregator.dedup import Listing  # here: dedup imports rank, which imports this module
 
         sql = """select id, source, start_utc, title, group_name, venue_name, venue_city, lat, lon, online, url,
                         all_day, (description is not null) + (url is not null) + (venue_name is not null)
@@ -301,9 +301,7 @@ class Store:
         """The other events merged into each canonical event."""
         found: dict[str, list[dict[str, Any]]] = {}
         with self.lock:
-            for chunk_start in range(0, len(canonical_ids), 500):
-                chunk = canonical_ids[chunk_start:chunk_start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(canonical_ids):
                 for row in self._rows(
                         f"select * from events where canonical_id in ({marks}) and id != canonical_id "
                         f"order by id", chunk):
@@ -333,7 +331,7 @@ class Store:
             sql += " and status != 'cancelled' and removed_at is null"
         sql += " order by start_utc, id"
         with self.lock:
-            return [dict(r) for r in self._rows(sql, params)]
+            return self._rows(sql, params)
 
     def topic_matches(self, topic: str, event_ids: list[str]) -> dict[str, float]:
         """bm25 of each of `event_ids` that matches `topic` (a word or a phrase)."""
@@ -361,9 +359,7 @@ class Store:
         """Attendance rows of each event, with those of the events merged into it."""
         found: dict[str, list[dict[str, Any]]] = {}
         with self.lock:
-            for chunk_start in range(0, len(event_ids), 500):
-                chunk = event_ids[chunk_start:chunk_start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(event_ids):
                 for row in self._rows(f"select * from attendance where event_id in ({marks})", chunk):
                     found.setdefault(row["event_id"], []).append(row)
                 for row in self._rows(
@@ -378,7 +374,8 @@ class Store:
                       new: int = 0, seen: int = 0, warning: str | None = None) -> None:
         stamp = utc_text(now)
         with self.transaction():
-            old = self.db["sources"].get(name) if self.db["sources"].count_where("name = ?", [name]) else {}
+            found = self._rows("select * from sources where name = ?", [name])
+            old = found[0] if found else {}
             row = {"name": name, "kind": kind, "url": url, "last_run_at": stamp, "last_warning": warning}
             if error is None:
                 row.update(last_ok_at=stamp, last_error=None, events_seen=seen, consecutive_failures=0)
@@ -527,8 +524,6 @@ class Store:
 
     def rebuild_rates(self, now: datetime, half_life_days: float) -> None:
         """Recency-weighted attendance per (group, contact), over past events whose attendees are known."""
-        import math
-
         decay = math.log(2) / half_life_days
         with self.transaction():
             self.conn.create_function(
@@ -569,9 +564,7 @@ class Store:
         totals: dict[str, float] = {}
         rates: dict[str, list[tuple[int, float, int]]] = {}
         with self.lock:
-            for start in range(0, len(groups), 500):
-                chunk = groups[start:start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(groups):
                 for g, total in self.conn.execute(
                         f"select group_key, weighted_total from group_totals where group_key in ({marks})", chunk):
                     totals[g] = total
@@ -657,6 +650,13 @@ class Store:
             }, pk="url")
 
 
+def _chunks(values: list, size: int = 500):
+    """(chunk, "?,?,...") pairs: SQLite caps the parameters of one statement."""
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def fts_phrase(topic: str) -> str:
     """An FTS5 query matching `topic` as a phrase, whatever characters it holds."""
     words = "".join(c if c.isalnum() else " " for c in topic).split()
@@ -704,8 +704,7 @@ def event_row(source: str, event: Event, tz: ZoneInfo) -> dict[str, Any]:
         "group_name": event.group,
         "tags": json.dumps(list(event.tags)) if event.tags else None,
         "status": event.status,
-        "canonical_id": None,
-        "removed_at": None,
+        "removed_at": None,  # seen again: no longer vanished (canonical_id belongs to the dedup pass)
     }
     attendee_text = json.dumps(sorted([p.key(), p.status] for p in event.attendees))
     digest = hashlib.sha256(json.dumps([row[f] for f in CONTENT_FIELDS] + [attendee_text]).encode())

@@ -14,6 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from aggregator import timezones
 from aggregator.model import Event, Person, Venue
 from aggregator.source import Context, SourceSpec
 from aggregator.text import clean_text
@@ -94,7 +95,7 @@ def entry_event(entry: dict, ctx: Context) -> Event | None:
         title=clean_text(e["name"], one_line=True, limit=500) or "(untitled event)",
         start=start,
         end=end if end and end > start else None,
-        timezone=zone if zone and schemaorg_zone_ok(zone) else None,
+        timezone=zone if zone and timezones.zone(zone) else None,
         url=url,
         venue=Venue(name=clean_text(geo.get("address") or geo.get("full_address"), one_line=True),
                     address=clean_text(geo.get("full_address"), one_line=True), city=geo.get("city"),
@@ -104,8 +105,3 @@ def entry_event(entry: dict, ctx: Context) -> Event | None:
         attendees=tuple(hosts),
     )
 
-
-def schemaorg_zone_ok(name: str) -> bool:
-    from aggregator.timezones import zone
-
-    return zone(name) is not None
