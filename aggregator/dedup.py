@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from rapidfuzz import fuzz
 from rapidfuzz.utils import default_process
 
+from aggregator.geo import haversine_km
 from aggregator.identity import fold, normalize_url
-from aggregator.rank import haversine_km
 
 START_TOLERANCE = timedelta(minutes=30)
 URL_TOLERANCE = timedelta(hours=12)

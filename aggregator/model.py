@@ -34,12 +34,17 @@ class Venue:
 
 @dataclass(frozen=True)
 class Person:
-    """Someone seen at an event: an ICS ATTENDEE, a schema.org attendee, an RSVP."""
+    """Someone seen at an event: an ICS ATTENDEE, a schema.org attendee, an RSVP, a speaker.
+
+    role: what the event says they do there: "speaker" (a talk's speaker), "host"
+    (an organiser or host the page names), or None for a plain attendee.
+    """
 
     name: str | None = None
     url: str | None = None
     email: str | None = None
     status: str = "going"  # going | maybe | declined | invited | attended
+    role: str | None = None  # None | speaker | host
 
     def key(self) -> str:
         """A per-event identity: profile URL, else email, else the name."""

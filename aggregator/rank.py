@@ -20,13 +20,13 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
+from aggregator.geo import haversine_km
 from aggregator.model import Event
 from aggregator.store import Store, parse_utc, row_event
 
@@ -108,13 +108,6 @@ def catch_up_state(last_contacted: str | None, cadence_days: int, today: date) -
         return True, None
     days = (today - last).days
     return days > cadence_days, days
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
 def distance_factor(event: Event, settings: Settings) -> tuple[float, float | None]:
