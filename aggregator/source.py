@@ -15,12 +15,14 @@ learns from.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
+from aggregator.errors import SourceError
 from aggregator.model import Event
 
 if TYPE_CHECKING:
@@ -46,12 +48,21 @@ class Context:
     timezone: the zone in which times written without one are read.
     window: occurrences of recurring series are expanded between these instants.
     warn: report a problem that does not fail the source (a skipped event).
+    deadline: a `time.monotonic()` instant by which the source must be done (fetch and
+    parse); None for no limit. Long loops call `check_deadline()` now and then.
     """
 
     timezone: ZoneInfo
     window: tuple[datetime, datetime]
     now: datetime
     warn: Callable[[str], None] = lambda message: None
+    deadline: float | None = None
+
+    def check_deadline(self) -> None:
+        """Raise SourceError once the source's time budget (fetch.deadline) is spent."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SourceError("took longer than its time budget (fetch.deadline) to fetch and parse; "
+                              "its stored events are kept")
 
 
 @runtime_checkable
