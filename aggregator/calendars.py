@@ -1,0 +1,82 @@
+"""The user's own calendars (`profile.calendars`): which aggregated events they went to or will go to.
+
+A personal calendar is private. Its events are never stored as events, published or served:
+they are only matched, here, against the events the sources listed, by the same rules that
+merge cross-posts (`dedup.same_event`). A match in the past means the user went (logged as
+attended, and the contacts it lists count as met that day); a match in the future means the
+user is going, and the contacts it lists are likely there (evidence `logged`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from aggregator.dedup import URL_TOLERANCE, Listing, same_event
+from aggregator.identity import normalize_url
+from aggregator.model import Event, Person
+
+PERSONAL_SOURCE = "\x00profile.calendars"  # never a configured source's name
+
+
+@dataclass(frozen=True)
+class CalendarMatch:
+    """One personal calendar entry that is the same real event as a stored one."""
+
+    event_id: str  # the stored (aggregated) event it matched
+    start: datetime
+    past: bool  # started before `now`: the user went
+    people: tuple[Person, ...]  # whom the user's entry lists (organizer and attendees)
+
+
+def _aware_start(value: datetime | date, tz: ZoneInfo) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(0), tzinfo=tz)
+
+
+def personal_listing(event: Event, tz: ZoneInfo) -> Listing:
+    """What dedup needs of one personal calendar entry."""
+    venue = event.venue
+    return Listing(
+        id=f"{PERSONAL_SOURCE}:{event.source_uid}", source=PERSONAL_SOURCE, start=_aware_start(event.start, tz),
+        title=event.title, group=event.group, venue=venue.name or venue.address, city=venue.city,
+        lat=venue.lat, lon=venue.lon, online=event.online, url=event.url, all_day=event.all_day,
+    )
+
+
+def match_calendar(personal: Iterable[Event], listings: Sequence[Listing], *, now: datetime,
+                   tz: ZoneInfo) -> list[CalendarMatch]:
+    """Each personal entry that is the same real event as a listed one (at most one match per entry,
+    the closest in time; a cancelled personal entry says the user is not going, so it never matches)."""
+    ordered = sorted((x for x in listings if x.source != PERSONAL_SOURCE), key=lambda x: x.start)
+    starts = [x.start for x in ordered]
+    matches: list[CalendarMatch] = []
+    for event in personal:
+        if event.status == "cancelled":
+            continue
+        mine = personal_listing(event, tz)
+        lo = bisect.bisect_left(starts, mine.start - URL_TOLERANCE)
+        hi = bisect.bisect_right(starts, mine.start + URL_TOLERANCE)
+        candidates = [x for x in ordered[lo:hi] if same_event(mine, x, url_decisive=_one_page(mine, x, ordered[lo:hi]))]
+        if not candidates:
+            continue
+        best = min(candidates, key=lambda x: (abs(x.start - mine.start), x.removed, x.id))
+        matches.append(CalendarMatch(best.id, mine.start, mine.start < now, event.attendees))
+    return matches
+
+
+def _one_page(mine: Listing, other: Listing, nearby: Sequence[Listing]) -> bool:
+    """A shared URL is decisive only when no other nearby listing uses it too (a group page is not an event page)."""
+    url = normalize_url(mine.url)
+    if not url or url != normalize_url(other.url):
+        return False
+    return sum(1 for x in nearby if normalize_url(x.url) == url) == 1
+
+
+def window_for(now: datetime, *, history_days: int, horizon_days: int) -> tuple[datetime, datetime]:
+    """The span of personal entries worth matching: the history the model learns from, and what is ahead."""
+    return now - timedelta(days=history_days), now + timedelta(days=horizon_days)
