@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import ClassVar
 
 import feedparser
 
@@ -29,6 +30,7 @@ DEADLINE_EVERY = 200  # entries between two looks at the source's time budget
 
 class RssSource:
     kind = "rss"
+    options: ClassVar[dict[str, type | tuple[type, ...]]] = {"max_pages": int}
 
     def collect(self, spec: SourceSpec, http, ctx: Context):
         response = http.get(spec.url, accept="application/rss+xml, application/atom+xml, application/xml;q=0.9")
@@ -38,7 +40,7 @@ class RssSource:
             try:
                 content, url, charset = schemaorg.fetch_page(http, entry_link)
             except SourceError as exc:
-                ctx.warn(f"{entry_link}: {exc}")
+                ctx.warn(safe_text(f"{entry_link}: {exc}", one_line=True))
                 continue
             found = schemaorg.parse_page(content, url, ctx=ctx, charset=charset)
             if not found:

@@ -381,7 +381,7 @@ def read_linked_pages(http, links: Iterable[str], ctx: Context, parse=None) -> l
         try:
             page, page_url, page_charset = fetch_page(http, link)
         except SourceError as exc:
-            ctx.warn(f"{link}: {exc}")
+            ctx.warn(safe_text(f"{link}: {exc}", one_line=True))
             continue
         events.extend(parse(page, page_url, ctx=ctx, charset=page_charset))
     return events

@@ -11,6 +11,7 @@ import pytest
 from aggregator.config import FetchSettings
 from aggregator.errors import SourceError
 from aggregator.http import Http, Resolver, internal_kind
+from tests.conftest import Cli, write_config
 from tests.localserver import LocalServer
 
 PUBLIC_ADDRESS = "93.184.215.14"  # a global address; never dialled for real
@@ -167,3 +168,14 @@ def test_escape_sequences_in_a_redirect_target_do_not_reach_the_message(server):
     with pytest.raises(SourceError) as caught:
         public_http(server).get(server.url("/events"))
     assert "\x1b" not in str(caught.value) and "only http" in str(caught.value)
+
+
+def test_a_hostile_reason_phrase_is_stored_and_shown_without_escapes(tmp_path, server):
+    # Regression (issue 11, item 7): the raw reason phrase became the source's stored last error.
+    url = server.add("/events.ics", b"", 503, reason="Busy\x1b[2J\x1b]0;pwned\x07")
+    cli = Cli(write_config(tmp_path, [{"name": "hostile", "kind": "ics", "url": url}]))
+    fetched = cli("fetch")
+    assert "\x1b" not in fetched.stdout + fetched.stderr
+    listed = cli("sources")
+    assert listed.returncode == 0, listed.stderr
+    assert "HTTP 503 Busy" in listed.stdout and "\x1b" not in listed.stdout and "\x07" not in listed.stdout
