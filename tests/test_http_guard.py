@@ -179,3 +179,13 @@ def test_a_hostile_reason_phrase_is_stored_and_shown_without_escapes(tmp_path, s
     listed = cli("sources")
     assert listed.returncode == 0, listed.stderr
     assert "HTTP 503 Busy" in listed.stdout and "\x1b" not in listed.stdout and "\x07" not in listed.stdout
+
+
+def test_a_name_is_resolved_once_per_run_so_a_second_dns_answer_cannot_swap_in_an_internal_address(server):
+    # DNS rebinding: the address checked must be the address connected to, for the whole run.
+    server.add("/a", b"", 302, headers={"Location": "/b"})
+    server.add("/b", b"ok")
+    http = public_http(server)
+    assert http.get(public_url(server, "/a")).content == b"ok"
+    assert http.get(public_url(server, "/a")).content == b"ok"
+    assert http.resolver.looked_up.count("public.test") == 1
