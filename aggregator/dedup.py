@@ -8,6 +8,13 @@ Two events of *different* sources are the same real event when
   places are compatible (same venue or city, close coordinates, or one online
   or unknown).
 
+Titles are also compared segment by segment, split at ":", "—", "|", " - " and
+"@" (what follows "@" is a place, not a title): "Kubernetes Night: GitOps in
+practice" and "GitOps in practice | K8s PDX" share their talk. One shared
+segment is not enough when the other segments differ: "Kubernetes Night: GitOps"
+and "Kubernetes Night: Service meshes" are two talks of one series. Segments
+made only of group-name words (either listing's group) say nothing either way.
+
 Clusters never hold two events of one source. The pass is recomputed from
 scratch over its window each time, so a merge undoes itself when a later fetch
 shows the events differ. Each cluster's canonical member is the event of the
@@ -40,7 +47,9 @@ _DECORATION = re.compile(
 )
 _STOP = {"the", "a", "an", "at", "and", "of", "for", "with", "in", "on", "to", "meetup", "night"}
 _ABBREVIATIONS = {"intro": "introduction", "mtg": "meeting", "dev": "developer", "devs": "developers",
-                  "hr": "hour", "hrs": "hours", "conf": "conference", "prog": "programming"}
+                  "hr": "hour", "hrs": "hours", "conf": "conference", "prog": "programming", "k8s": "kubernetes"}
+# A colon not followed by a digit (not "6:30"), a dash or bar between spaces, an em/en dash, an at sign.
+_SEGMENT_BREAK = re.compile(r"\s*(?::(?!\d)|[—–|]|\s-\s)\s*")
 
 
 @dataclass(frozen=True)
@@ -79,11 +88,22 @@ def normalize_title(title: str, *names: str | None) -> str:
 def titles_agree(a: Listing, b: Listing) -> bool:
     names = (a.group, b.group)
     ta, tb = normalize_title(a.title, *names), normalize_title(b.title, *names)
+    if _numbers_differ(ta, tb):
+        return False  # Python 101 is not Python 201
+    if _words_agree(ta, tb):
+        return True
+    return _segments_agree(title_segments(a.title, *names), title_segments(b.title, *names))
+
+
+def _numbers_differ(ta: str, tb: str) -> bool:
+    numbers_a, numbers_b = set(re.findall(r"\d+", ta)), set(re.findall(r"\d+", tb))
+    return bool(numbers_a and numbers_b and numbers_a != numbers_b)
+
+
+def _words_agree(ta: str, tb: str) -> bool:
+    """Two normalized titles (or segments) name the same thing."""
     if min(len(ta.split()), len(tb.split())) < 2:
         return False  # "Workshop", "Rust": too generic to tell two events apart
-    numbers_a, numbers_b = set(re.findall(r"\d+", ta)), set(re.findall(r"\d+", tb))
-    if numbers_a and numbers_b and numbers_a != numbers_b:
-        return False  # Python 101 is not Python 201
     if ta == tb:
         return True
     wa, wb = set(ta.split()), set(tb.split())
@@ -91,6 +111,39 @@ def titles_agree(a: Listing, b: Listing) -> bool:
         return fuzz.token_sort_ratio(ta, tb) >= TITLE_ORDERED
     # Each has words the other lacks: only a spelling slip, not another subject ("Intro to Rust" / "to Go").
     return fuzz.token_sort_ratio(ta, tb) >= TITLE_SIMILARITY
+
+
+@functools.lru_cache(maxsize=65536)
+def title_segments(title: str, *names: str | None) -> tuple[str, ...]:
+    """The normalized segments of a title that can name a talk: not the place after "@", not empty,
+    not made only of group-name words."""
+    group_words = {w for name in names if name for w in normalize_title(name).split()}
+    segments = []
+    for part in _SEGMENT_BREAK.split(title.split("@", 1)[0]):
+        words = normalize_title(part, *names)
+        if words and not set(words.split()) <= group_words:
+            segments.append(words)
+    return tuple(segments)
+
+
+def _segments_agree(sa: tuple[str, ...], sb: tuple[str, ...]) -> bool:
+    """A segment of each title names the same talk and no other segment contradicts it."""
+    if len(sa) < 2 and len(sb) < 2:
+        return False  # one piece each: the whole titles were compared already
+    for i, x in enumerate(sa):
+        for j, y in enumerate(sb):
+            if _words_agree(x, y):
+                rest_a, rest_b = sa[:i] + sa[i + 1:], sb[:j] + sb[j + 1:]
+                if not rest_a or not rest_b or all(_compatible(p, q) for p in rest_a for q in rest_b):
+                    return True
+    return False
+
+
+def _compatible(p: str, q: str) -> bool:
+    """Leftover segments that do not tell two events apart: one names a part of what the other names
+    ("kubernetes" / "kubernetes pdx"), or they agree."""
+    wp, wq = set(p.split()), set(q.split())
+    return wp <= wq or wq <= wp or _words_agree(p, q)
 
 
 def places_agree(a: Listing, b: Listing, *, strict: bool = False) -> bool:

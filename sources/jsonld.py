@@ -7,6 +7,8 @@ JSON-LD, microdata, RDFa and microformats (h-event, hCalendar). Options:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from aggregator.source import Context, SourceSpec
 from sources import schemaorg
 
@@ -16,6 +18,8 @@ MAX_PAGES = 20
 class JsonLdSource:
     kind = "jsonld"
     option_names = ("follow_links", "max_pages", "link_pattern")
+    options: ClassVar[dict[str, type | tuple[type, ...]]] = {"follow_links": bool, "max_pages": int,
+                                                              "link_pattern": str}
 
     def collect(self, spec: SourceSpec, http, ctx: Context):
         content, url, charset = schemaorg.fetch_page(http, spec.url)

@@ -1,5 +1,8 @@
 """schema.org Event data in pages -> Events. Shared by the web kinds; not a kind itself.
 
+- The page is parsed once by lxml's HTML parser (linear time; regexes over
+  `<script ...>(.*?)</script>` backtracked quadratically on crafted pages), and
+  scripts and links are taken from the tree.
 - JSON-LD: each <script type="application/ld+json"> block is read on its own,
   so one malformed block never hides the valid ones (extruct drops them all);
   single objects, arrays, @graph, ItemList and nested subEvent/event are walked,
@@ -16,10 +19,13 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import lxml.etree
+import lxml.html
+
 from aggregator.errors import SourceError
 from aggregator.model import Event, Person, Venue, stable_id
 from aggregator.source import Context
-from aggregator.text import clean_text, looks_online
+from aggregator.text import clean_text, looks_online, safe_text
 
 EVENT_TYPES = {
     "event", "businessevent", "childrensevent", "comedyevent", "courseinstance", "danceevent", "deliveryevent",
@@ -27,7 +33,7 @@ EVENT_TYPES = {
     "musicevent", "publicationevent", "saleevent", "screeningevent", "socialevent", "sportsevent",
     "theaterevent", "visualartsevent", "h-event", "vevent",
 }
-_LD_BLOCK = re.compile(r"<script[^>]+type\s*=\s*[\"']?application/ld\+json[\"']?[^>]*>(.*?)</script>", re.I | re.S)
+DEADLINE_EVERY = 200  # objects, blocks or links between two looks at the source's time budget
 _OFFSET_NO_COLON = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
@@ -46,17 +52,50 @@ def decode_page(data: bytes, charset: str | None = None) -> str:
     return data.decode("cp1252", errors="replace")
 
 
+# -- the page as a tree ------------------------------------------------------------
+def page_tree(html: str) -> lxml.etree._Element | None:
+    """The parsed page, or None when there is nothing to parse."""
+    if not html.strip():
+        return None
+    try:  # bytes: lxml refuses a str that carries an XML encoding declaration
+        return lxml.html.document_fromstring(html.encode("utf-8", errors="replace"),
+                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+def _tree(page: str | lxml.etree._Element | None) -> lxml.etree._Element | None:
+    return page_tree(page) if isinstance(page, str) else page
+
+
+def script_texts(page: str | lxml.etree._Element | None, *, type_: str | None = None,
+                 id_: str | None = None) -> Iterator[str]:
+    """The text of each <script> of that type (compared case-insensitively) or id."""
+    tree = _tree(page)
+    if tree is None:
+        return
+    for script in tree.iter("script"):
+        if type_ is not None and (script.get("type") or "").split(";")[0].strip().lower() != type_:
+            continue
+        if id_ is not None and script.get("id") != id_:
+            continue
+        yield script.text or ""
+
+
 # -- finding event objects ------------------------------------------------------
-def jsonld_objects(html: str, warn=lambda m: None) -> Iterator[Any]:
-    for number, match in enumerate(_LD_BLOCK.finditer(html), 1):
-        raw = match.group(1).strip()
-        raw = re.sub(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$", "", raw).strip()
+def jsonld_objects(page: str | lxml.etree._Element | None, warn=lambda m: None,
+                   ctx: Context | None = None) -> Iterator[Any]:
+    for number, raw in enumerate(script_texts(page, type_="application/ld+json"), 1):
+        if ctx is not None and number % DEADLINE_EVERY == 0:
+            ctx.check_deadline()
+        raw = re.sub(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$", "", raw.strip()).strip()
         if not raw:
             continue
         try:
             value = json.loads(raw, strict=False)
         except json.JSONDecodeError as exc:
-            warn(f"JSON-LD block {number} is not valid JSON ({exc.msg} at line {exc.lineno}); skipped")
+            warn(f"JSON-LD block {number} is not valid JSON ({safe_text(exc.msg, one_line=True)} at line "
+                 f"{exc.lineno}); skipped")
             continue
         except RecursionError:
             warn(f"JSON-LD block {number} is nested too deeply to read; skipped")
@@ -234,9 +273,16 @@ def to_event(obj: dict, base_url: str, ctx: Context) -> Event | None:
 def structured_objects(html: str, base_url: str) -> Iterator[dict]:
     import extruct
 
+    # extruct's RDFa and microformat readers cost about a second per 100 KB of any page:
+    # only run the readers whose markers the page carries.
+    lowered = html.lower()
+    syntaxes = [syntax for syntax, markers in (("microdata", ("itemscope", "itemtype")), ("rdfa", ("typeof",)),
+                                               ("microformat", ("h-event", "vevent")))
+                if any(marker in lowered for marker in markers)]
+    if not syntaxes:
+        return
     try:
-        data = extruct.extract(html, base_url=base_url or None, syntaxes=["microdata", "rdfa", "microformat"],
-                               uniform=True, errors="ignore")
+        data = extruct.extract(html, base_url=base_url or None, syntaxes=syntaxes, uniform=True, errors="ignore")
     except Exception:  # extruct raises on pathological markup: the JSON-LD path still runs
         return
     for syntax in ("microdata", "rdfa"):
@@ -275,17 +321,22 @@ def parse_page(data: bytes | str, base_url: str, *, ctx: Context, charset: str |
     html = data if isinstance(data, str) else decode_page(data, charset)
     found: dict[str, Event] = {}
     objects: list[dict] = []
-    for obj in jsonld_objects(html, ctx.warn):
+    for obj in jsonld_objects(page_tree(html), ctx.warn, ctx):
         objects.extend(walk_events(obj))
+    ctx.check_deadline()
     objects.extend(structured_objects(html, base_url))
-    for obj in objects:
+    for number, obj in enumerate(objects, 1):
+        if number % DEADLINE_EVERY == 0:
+            ctx.check_deadline()
         try:
             event = to_event(obj, base_url, ctx)
+        except SourceError:
+            raise
         except Exception as exc:  # one odd object must not cost the page
-            ctx.warn(f"an event object skipped ({exc.__class__.__name__}: {exc})")
+            ctx.warn(safe_text(f"an event object skipped ({exc.__class__.__name__}: {exc})", one_line=True)[:300])
             continue
         if event is None:
-            name = text_of(obj.get("name")) or "an event"
+            name = safe_text(text_of(obj.get("name")) or "an event", one_line=True)
             ctx.warn(f"{name[:60]!r}: no usable name or start date; skipped")
             continue
         key = event.url or event.source_uid
@@ -297,16 +348,21 @@ def fetch_page(http, url: str) -> tuple[bytes, str, str | None]:
     response = http.get(url, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
     if response.content and not looks_like_html(response.content) and response.content_type not in (
             "text/html", "application/xhtml+xml"):
-        raise SourceError(f"not a web page: got {response.content_type or 'an unknown type'} from {url}")
+        what = safe_text(response.content_type, one_line=True)[:100] or "an unknown type"
+        raise SourceError(safe_text(f"not a web page: got {what} from {url}", one_line=True))
     return response.content, response.url, response.charset
 
 
-def same_site_links(html: str, base_url: str, pattern: str | None = None) -> list[str]:
+def same_site_links(page: str | lxml.etree._Element | None, base_url: str, pattern: str | None = None) -> list[str]:
     """Links on the page to other pages of the same site (optionally matching a regex), in order."""
+    tree = _tree(page)
+    if tree is None:
+        return []
     host = urlsplit(base_url).netloc
     links: list[str] = []
-    for href in re.findall(r"<a\s[^>]*href\s*=\s*[\"']([^\"'#]+)", html, re.I):
-        url = absolute(href, base_url)
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").split("#")[0]
+        url = absolute(href, base_url) if href.strip() else None
         if not url or urlsplit(url).netloc != host or url.rstrip("/") == base_url.rstrip("/"):
             continue
         if pattern and not re.search(pattern, url):
@@ -321,27 +377,24 @@ def read_linked_pages(http, links: Iterable[str], ctx: Context, parse=None) -> l
     parse = parse or parse_page
     events: list[Event] = []
     for link in links:
+        ctx.check_deadline()
         try:
             page, page_url, page_charset = fetch_page(http, link)
         except SourceError as exc:
-            ctx.warn(f"{link}: {exc}")
+            ctx.warn(safe_text(f"{link}: {exc}", one_line=True))
             continue
         events.extend(parse(page, page_url, ctx=ctx, charset=page_charset))
     return events
 
 
-_NEXT_DATA = re.compile(r"<script[^>]+id\s*=\s*[\"']__NEXT_DATA__[\"'][^>]*>(.*?)</script>", re.I | re.S)
-
-
-def next_data(html: str) -> Any:
+def next_data(page: str | lxml.etree._Element | None) -> Any:
     """The JSON a Next.js page embeds (Meetup, Luma), or None."""
-    match = _NEXT_DATA.search(html)
-    if not match:
-        return None
-    try:
-        return json.loads(match.group(1))
-    except (json.JSONDecodeError, RecursionError):
-        return None
+    for text in script_texts(page, id_="__NEXT_DATA__"):
+        try:
+            return json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            return None
+    return None
 
 
 def walk_dicts(node: Any, depth: int = 0) -> Iterator[dict]:

@@ -20,6 +20,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     chunked: bool = False
+    reason: str | None = None  # the status line's reason phrase, when a test needs a hostile one
 
 
 @dataclass
@@ -66,7 +67,7 @@ class LocalServer:
                     if etag and hit.headers.get("if-none-match") == etag:
                         status, body = 304, b""
                     hit.status = status
-                    self.send_response(status)
+                    self.send_response(status, route.reason)
                     for key, value in headers.items():
                         self.send_header(key, value)
                     if route.chunked:

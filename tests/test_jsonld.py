@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 
-from sources import jsonld
+import pytest
+
+from aggregator.errors import SourceError
+from sources import jsonld, schemaorg
 from tests.conftest import PORTLAND, Cli, fixture_bytes, make_ctx, write_config
 
 UTC = timezone.utc
@@ -99,3 +103,57 @@ def test_a_json_body_fails_the_jsonld_source(tmp_path, server):
     cli = Cli(write_config(tmp_path, [{"name": "api", "kind": "jsonld", "url": server.url("/api")}]))
     result = cli("fetch")
     assert result.returncode == 1 and "not a web page" in result.stdout
+
+
+# -- hostile pages ---------------------------------------------------------------------------------
+EVENT_BLOCK = ('<script type="application/ld+json">{"@type": "Event", "name": "Typing in practice", '
+               '"startDate": "2026-12-03T18:30:00-08:00"}</script>')
+MEGABYTE = 1_000_000
+CRAFTED = {  # each made a regex over "<script ...>(.*?)</script>" or "<a [^>]*href" backtrack quadratically
+    "unclosed JSON-LD scripts": '<script type="application/ld+json">{' * (MEGABYTE // 36),
+    "unclosed script tags": "<script " * (MEGABYTE // 8),
+    "unclosed anchors": "<a x" * (MEGABYTE // 4),
+}
+
+
+def timed_parse(page: str) -> tuple[float, list]:
+    started = time.perf_counter()
+    events = jsonld.parse(page.encode(), "https://example.org/", ctx=make_ctx())
+    return time.perf_counter() - started, events
+
+
+@pytest.mark.parametrize("kind", CRAFTED)
+def test_a_crafted_megabyte_page_parses_in_linear_time(kind):
+    # Regression (issue 11, 3a): 200 KB of unclosed JSON-LD scripts took 29.5 s; 1 MB took minutes.
+    plain, _ = timed_parse("<html><body>" + EVENT_BLOCK + "<p>hello world</p>" * (MEGABYTE // 18))
+    crafted, _ = timed_parse("<html><body>" + EVENT_BLOCK + CRAFTED[kind])
+    assert crafted < 10 * plain + 2.0, f"{kind}: {crafted:.2f} s against {plain:.2f} s for a plain page"
+
+
+def test_crafted_links_do_not_hang_link_following():
+    page = '<a href="/events/1">one</a>' + "<a x" * (MEGABYTE // 4) + '<a href="/events/2">two</a>'
+    started = time.perf_counter()
+    links = schemaorg.same_site_links(page, "https://example.org/")
+    assert time.perf_counter() - started < 5.0
+    assert links[0] == "https://example.org/events/1"  # what follows the junk is libxml2's recovery to judge
+
+
+def test_json_ld_with_a_parameter_in_its_type_and_odd_case_is_read():
+    page = ('<script type="Application/LD+JSON; charset=utf-8">{"@type": "Event", "name": "Rust night", '
+            '"startDate": "2026-12-03T18:30:00-08:00"}</script>')
+    assert [e.title for e in jsonld.parse(page.encode(), "https://example.org/", ctx=make_ctx())] == ["Rust night"]
+
+
+def test_a_spent_time_budget_stops_a_long_parse():
+    ctx = make_ctx()
+    ctx.deadline = time.monotonic() - 1  # already spent: the first check must stop it
+    page = EVENT_BLOCK * (schemaorg.DEADLINE_EVERY * 2)
+    with pytest.raises(SourceError, match="time budget"):
+        jsonld.parse(page.encode(), "https://example.org/", ctx=ctx)
+
+
+def test_escape_sequences_in_parser_warnings_are_removed():
+    warnings: list[str] = []
+    page = '<script type="application/ld+json">{"@type": "Event", "name": "\x1b[2Jboom", "startDate": "x"}</script>'
+    jsonld.parse(page.encode(), "https://example.org/", ctx=make_ctx(warnings=warnings))
+    assert warnings and not any("\x1b" in w for w in warnings)

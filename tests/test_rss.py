@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 
 import pytest
@@ -40,3 +41,44 @@ def test_entries_without_dates_are_followed_to_their_pages(tmp_path, server):
 def test_not_a_feed():
     with pytest.raises(SourceError, match="not an RSS or Atom feed"):
         rss.parse(b"<html><body>hello</body></html>", "", ctx=make_ctx())
+
+
+# -- hostile feeds -----------------------------------------------------------------------------------
+FEED_WITH_EVENT = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+                   b'xmlns:ev="http://purl.org/rss/1.0/modules/event/"><channel><title>Local file</title>'
+                   b'<item><title>Read from my disk</title><ev:startdate>2026-12-03T18:30:00-08:00</ev:startdate>'
+                   b'</item></channel></rss>')
+
+
+def test_a_bogus_declared_encoding_is_a_clear_source_error():
+    # Regression (issue 11, item 9): feedparser raised UnicodeError/ValueError, reported as an internal error.
+    data = (b'<?xml version="1.0" encoding="undefined"?><rss version="2.0"><channel><title>x</title>'
+            b'<item><title>y</title></item></channel></rss>')
+    with pytest.raises(SourceError, match="declared encoding 'undefined' cannot be used"):
+        rss.parse(data, "", ctx=make_ctx())
+
+
+def test_a_body_naming_a_local_file_is_not_read_as_that_file(tmp_path):
+    # feedparser.parse(bytes) opens the bytes as a file name when such a file exists: a server answering
+    # "/home/me/secret.xml" made us read and store that file.
+    local = tmp_path / "secret.xml"
+    local.write_bytes(FEED_WITH_EVENT)
+    with pytest.raises(SourceError, match="not an RSS or Atom feed"):
+        rss.parse(str(local).encode(), "", ctx=make_ctx())
+    assert [e.title for e in rss.parse(FEED_WITH_EVENT, "", ctx=make_ctx())[0]] == ["Read from my disk"]
+
+
+def test_escape_sequences_in_a_parser_error_are_removed():
+    with pytest.raises(SourceError) as caught:
+        rss.parse(b"\x1b]8;;http://evil\x07not a feed\x1b[2J", "", ctx=make_ctx())
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)
+
+
+def test_a_spent_time_budget_stops_a_long_feed():
+    items = b"".join(b"<item><title>t%d</title><ev:startdate>2026-12-03T18:30:00-08:00</ev:startdate></item>" % i
+                     for i in range(rss.DEADLINE_EVERY * 2))
+    data = FEED_WITH_EVENT.replace(b"</channel>", items + b"</channel>")
+    ctx = make_ctx()
+    ctx.deadline = time.monotonic() - 1
+    with pytest.raises(SourceError, match="time budget"):
+        rss.parse(data, "", ctx=ctx)

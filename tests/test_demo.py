@@ -1,0 +1,39 @@
+"""The demo city: written offline, fetched and ranked by the real CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from aggregator.demo import write_demo
+from tests.conftest import NOW, Cli
+
+
+def test_the_demo_fetches_offline_and_lists_events_with_contacts(tmp_path):
+    config = write_demo(tmp_path / "demo", now=NOW)
+    cli = Cli(config, now=NOW)
+    fetched = cli("fetch", "--json")
+    assert fetched.returncode == 0, fetched.stderr
+    report = json.loads(fetched.stdout)
+    assert len(report["sources"]) >= 3 and all(s["ok"] and s["events"] for s in report["sources"]), report
+    events = cli.json("upcoming", "--limit", "0", "--days", "60")
+    assert len(events) >= 5
+    assert all(datetime.fromisoformat(e["start"]) > NOW for e in events)
+    with_contacts = [e for e in events if e["contacts"]]
+    assert with_contacts, "no upcoming event names a contact: attendance history did not reach the ranking"
+    names = {c["name"] for e in with_contacts for c in e["contacts"]}
+    assert "José Núñez" in names  # listed as "Jose Nunez" in the calendars: a name variant matched
+    assert any(c["evidence"] == "predicted" for e in with_contacts for c in e["contacts"])
+
+
+def test_the_demo_is_deterministic_and_never_stale(tmp_path):
+    first = write_demo(tmp_path / "a", now=NOW).parent
+    again = write_demo(tmp_path / "b", now=NOW).parent
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files and all((first / f).read_bytes() == (again / f).read_bytes() for f in files)
+    later = NOW + timedelta(days=400)
+    moved = write_demo(tmp_path / "c", now=later).parent
+    calendar = (moved / "calendars" / "pdx-python.ics").read_text(encoding="utf-8")
+    starts = [datetime.strptime(line[8:], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+              for line in calendar.splitlines() if line.startswith("DTSTART:")]
+    assert any(s < later for s in starts) and any(later < s < later + timedelta(days=30) for s in starts)
