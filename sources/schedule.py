@@ -48,8 +48,9 @@ class ScheduleSource:
 
     def collect(self, spec: SourceSpec, http, ctx: Context) -> list[Event]:
         response = http.get(spec.url, accept=ACCEPT)
-        return parse(response.content, response.url, ctx=ctx, timezone=spec.options.get("timezone"),
-                     venue=spec.options.get("venue"))
+        events = parse(response.content, response.url, ctx=ctx, timezone=spec.options.get("timezone"),
+                       venue=spec.options.get("venue"))
+        return [e.replace(group=spec.group) for e in events] if spec.group else events  # the source's group wins
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str | None = None,

@@ -44,8 +44,9 @@ class SessionizeSource:
 
     def collect(self, spec: SourceSpec, http, ctx: Context) -> list[Event]:
         response = http.get(api_url(spec.url), accept="application/json")
-        return parse(response.content, response.url, ctx=ctx, timezone=spec.options.get("timezone"),
-                     venue=spec.options.get("venue"))
+        events = parse(response.content, response.url, ctx=ctx, timezone=spec.options.get("timezone"),
+                       venue=spec.options.get("venue"))
+        return [e.replace(group=spec.group) for e in events] if spec.group else events  # the source's group wins
 
 
 def api_url(url: str) -> str:

@@ -187,13 +187,14 @@ def test_parse_stops_at_the_deadline():
 def test_collect_fetches_over_http_and_follows_options(server):
     url = server.add("/osdd/schedule.xml", fixture_bytes("schedule/devroom_conference.xml"),
                      headers={"Content-Type": "application/xml"})
-    spec = SourceSpec(name="osdd", kind="schedule", url=url, options={"venue": "ULB"})
+    spec = SourceSpec(name="osdd", kind="schedule", url=url, group="OSDD", options={"venue": "ULB"})
     http = Http()
     try:
         events = schedule.ScheduleSource().collect(spec, http, make_ctx())
     finally:
         http.close()
     assert len(events) == 4 and {e.venue.name.split(", ")[-1] for e in events} == {"ULB"}
+    assert {e.group for e in events} == {"OSDD"}  # the source's group: wins over the conference title
     assert schedule.ScheduleSource.full_snapshot is True
     assert schedule.ScheduleSource.options == {"timezone": str, "venue": str}
 
