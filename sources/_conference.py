@@ -67,6 +67,22 @@ def speaker(name: object, url: object = None) -> Person | None:
     return Person(name=clean_name, url=clean_url(url if isinstance(url, str) else None), role="speaker")
 
 
+def localised(value: object) -> str | None:
+    """Text that a schedule may give per language ({"en": ..., "de": ...}): English, else the first."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        texts = [v for v in value.values() if isinstance(v, str) and v.strip()]
+        english = value.get("en")
+        return english if isinstance(english, str) and english.strip() else texts[0] if texts else None
+    return None
+
+
+def items(value: object) -> list:
+    """A list from the data, or an empty one when the data holds something else there."""
+    return value if isinstance(value, list) else []
+
+
 def unique_speakers(people) -> tuple[Person, ...]:
     """Speakers in schedule order, each once (a name listed twice on one talk is one person)."""
     seen: set[str] = set()

@@ -63,9 +63,9 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
     conference_zone = conf.zone_named(named)
     if named and conference_zone is None:
         ctx.warn(f"schedule names an unknown time zone {str(named)[:60]!r}; each talk's own offset is used")
-    title = clean_text(conference.get("title"), one_line=True, limit=300)
-    place = clean_text(venue or conference.get("venue") or title, one_line=True, limit=300)
-    city = clean_text(conference.get("city"), one_line=True, limit=100)
+    title = clean_text(conf.localised(conference.get("title")), one_line=True, limit=300)
+    place = clean_text(venue or conf.localised(conference.get("venue")) or title, one_line=True, limit=300)
+    city = clean_text(conf.localised(conference.get("city")), one_line=True, limit=100)
     links_base = schedule.get("base_url") if isinstance(schedule.get("base_url"), str) else base_url
     events: list[Event] = []
     for day, talk in _talks(conference):
@@ -73,7 +73,7 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
         try:
             event = talk_event(talk, day, conference_zone, fallback_zone, links_base or base_url,
                                place=place, city=city)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # TypeError: a field of an unexpected type
             ctx.warn(f"talk {str(talk.get('title') or talk.get('id'))[:60]!r}: {exc}; skipped")
             continue
         events.append(event.replace(group=title))
@@ -89,6 +89,8 @@ def read_schedule(data: bytes | str) -> dict:
         root = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(f"not a conference schedule: neither JSON nor XML ({exc})") from None
+    except RecursionError:
+        raise SourceError("not a conference schedule: JSON nested too deeply") from None
     schedule = root.get("schedule", root) if isinstance(root, dict) else None
     conference = schedule.get("conference") if isinstance(schedule, dict) else None
     if not isinstance(conference, dict) or not isinstance(conference.get("days"), list):
@@ -141,7 +143,7 @@ def _talks(conference: dict):
         rooms = day.get("rooms")
         groups = rooms.values() if isinstance(rooms, dict) else rooms if isinstance(rooms, list) else ()
         for talks in groups:
-            for talk in talks if isinstance(talks, list) else ():
+            for talk in conf.items(talks):
                 if isinstance(talk, dict):
                     yield day, talk
 
@@ -149,7 +151,7 @@ def _talks(conference: dict):
 def talk_event(talk: dict, day: dict, conference_zone: ZoneInfo | None, fallback_zone: ZoneInfo,
                base_url: str, *, place: str | None = None, city: str | None = None) -> Event:
     """One talk as an Event. Raises ValueError (said in words) for a talk that cannot be placed."""
-    title = clean_text(talk.get("title"), one_line=True, limit=300)
+    title = clean_text(conf.localised(talk.get("title")), one_line=True, limit=300)
     if not title:
         raise ValueError("no title")
     status = "confirmed"
@@ -159,15 +161,15 @@ def talk_event(talk: dict, day: dict, conference_zone: ZoneInfo | None, fallback
         title = title[marked.end():].strip() or title if marked else title
     start, zone_name = talk_start(talk, day, conference_zone, fallback_zone)
     uid = str(talk.get("guid") or talk.get("id") or "").strip() or stable_id(title, start.isoformat())
-    track = clean_text(talk.get("track"), one_line=True, limit=100)
+    track = clean_text(conf.localised(talk.get("track")), one_line=True, limit=100)
     room = talk.get("room")
-    room_name = room.get("name") if isinstance(room, dict) else room
+    room_name = conf.localised(room.get("name") if isinstance(room, dict) else room)
     url = clean_url(urljoin(base_url, talk["url"])) if isinstance(talk.get("url"), str) and talk["url"] else None
     return Event(
         source_uid=uid, title=title, start=start, end=_talk_end(talk, start), timezone=zone_name,
         description=_description(talk), url=url, tags=(track,) if track else (), status=status,
         venue=conf.room_venue(clean_text(room_name, one_line=True, limit=200), place, city),
-        attendees=conf.unique_speakers(_speaker(p, url) for p in talk.get("persons") or ()
+        attendees=conf.unique_speakers(_speaker(p, url) for p in conf.items(talk.get("persons"))
                                        if isinstance(p, dict)),
     )
 
@@ -222,8 +224,7 @@ def _talk_end(talk: dict, start: datetime) -> datetime | None:
 def _description(talk: dict) -> str | None:
     parts: list[str] = []
     for key in ("subtitle", "abstract", "description"):
-        value = talk.get(key)
-        text = clean_text(value if isinstance(value, str) else None)
+        text = clean_text(conf.localised(talk.get(key)))
         if text and not any(text in p for p in parts):
             parts.append(text)
     return "\n\n".join(parts) or None

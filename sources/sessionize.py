@@ -74,12 +74,12 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
     """Every scheduled talk of a Sessionize All view as an Event."""
     root = _read(data)
     zone = _zone(timezone, ctx)
-    speakers = {str(s.get("id")): s for s in root.get("speakers") or () if isinstance(s, dict)}
-    rooms = {str(r.get("id")): r.get("name") for r in root.get("rooms") or () if isinstance(r, dict)}
+    speakers = {str(s.get("id")): s for s in conf.items(root.get("speakers")) if isinstance(s, dict)}
+    rooms = {str(r.get("id")): r.get("name") for r in conf.items(root.get("rooms")) if isinstance(r, dict)}
     category_items = {
         str(item.get("id")): item.get("name")
-        for category in root.get("categories") or () if isinstance(category, dict)
-        for item in category.get("items") or () if isinstance(item, dict)
+        for category in conf.items(root.get("categories")) if isinstance(category, dict)
+        for item in conf.items(category.get("items")) if isinstance(item, dict)
     }
     place = clean_text(venue, one_line=True, limit=300)
     events: list[Event] = []
@@ -93,7 +93,7 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
             continue
         try:
             events.append(session_event(session, zone, speakers, rooms, category_items, place, ctx))
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # TypeError: a field of an unexpected type
             ctx.warn(f"session {str(session.get('title') or session.get('id'))[:60]!r}: {exc}; skipped")
     if unscheduled:
         ctx.warn(f"{unscheduled} session(s) have no time yet (not scheduled); skipped")
@@ -105,6 +105,8 @@ def _read(data: bytes | str) -> dict:
         root = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"not a Sessionize All view: not JSON ({exc})") from None
+    except RecursionError:
+        raise SourceError("not a Sessionize All view: JSON nested too deeply") from None
     if isinstance(root, list):  # the Sessions view: [{groupName, sessions: [...]}]
         raise SourceError("not a Sessionize All view: this is another view; use .../view/All "
                           "(or just the Sessionize id)")
@@ -134,12 +136,12 @@ def session_event(session: dict, zone: ZoneInfo, speakers: dict[str, dict], room
     end = _local_time(session.get("endsAt"), zone)
     room = rooms.get(str(session.get("roomId"))) or session.get("room")
     tags = []
-    for item_id in session.get("categoryItems") or ():
+    for item_id in conf.items(session.get("categoryItems")):
         name = clean_text(category_items.get(str(item_id)), one_line=True, limit=100)
         if name and name not in tags:
             tags.append(name)
     people = []
-    for ref in session.get("speakers") or ():
+    for ref in conf.items(session.get("speakers")):
         speaker_id = str(ref.get("id") if isinstance(ref, dict) else ref)
         if speaker_id not in speakers:
             ctx.warn(f"session {title[:60]!r}: speaker id {speaker_id[:40]!r} is not in the speakers list; left out")
@@ -160,7 +162,7 @@ def session_event(session: dict, zone: ZoneInfo, speakers: dict[str, dict], room
 def _speaker(record: dict) -> Person | None:
     name = record.get("fullName") or " ".join(
         str(record.get(k) or "").strip() for k in ("firstName", "lastName")).strip()
-    links = [link for link in record.get("links") or () if isinstance(link, dict) and link.get("url")]
+    links = [link for link in conf.items(record.get("links")) if isinstance(link, dict) and link.get("url")]
     by_type = {}
     for link in links:
         by_type.setdefault(str(link.get("linkType") or ""), link["url"])

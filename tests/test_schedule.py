@@ -158,10 +158,32 @@ def test_source_uids_are_stable_between_runs():
     (b'{"schedule": {"version": "1"}}', "no schedule.conference.days"),
     (b"[1, 2, 3]", "no schedule.conference.days"),
     (b'{"sessions": [], "speakers": []}', "no schedule.conference.days"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
 ])
 def test_garbage_is_a_source_error_that_says_what_is_wrong(body, message):
     with pytest.raises(SourceError, match=re.escape(message)):
         schedule.parse(body, "https://conf.example.org/schedule.json", ctx=make_ctx())
+
+
+def test_fields_of_the_wrong_type_skip_that_talk_or_that_field_only():
+    talks = [
+        {"title": "Fine talk", "start": "10:00", "duration": "00:30", "guid": "g1",
+         "persons": [5, "x", {"public_name": {"a": 1}}, {"public_name": "Ana Lima"}]},
+        {"title": "Persons is a number", "start": "11:00", "duration": "99:99", "guid": "g2", "persons": 5,
+         "track": ["a"], "url": 5},
+        {"title": {"de": "Ein Vortrag", "en": "A talk"}, "start": "12:00", "guid": "g3",
+         "abstract": {"de": "Nur deutsch"}},  # per-language text, as newer pretalx exports give it
+        {"title": "No usable time", "start": "noon", "date": "2027-99-01T10:00:00+01:00", "guid": "g4"},
+    ]
+    body = json.dumps({"schedule": {"conference": {"title": "Odd Conf", "time_zone_name": ["x"], "days": [
+        {"date": "2027-05-01", "rooms": {"A": talks, "B": "not a list"}}, 5, {"rooms": "x"}]}}}).encode()
+    warnings: list[str] = []
+    events = {e.source_uid: e for e in schedule.parse(body, "", ctx=make_ctx(warnings=warnings))}
+    assert [p.name for p in events["g1"].attendees] == ["Ana Lima"]
+    assert events["g2"].attendees == () and events["g2"].end is None and events["g2"].url is None
+    assert events["g3"].title == "A talk" and events["g3"].description == "Nur deutsch"
+    assert "g4" not in events and any("No usable time" in w for w in warnings)
+    assert any("unknown time zone" in w for w in warnings)
 
 
 def test_xml_external_entities_are_not_resolved(tmp_path):

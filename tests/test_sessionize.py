@@ -90,10 +90,25 @@ def test_times_with_an_offset_keep_their_instant():
     (b'[{"groupId": null, "groupName": "All", "sessions": []}]', "use .../view/All"),
     (b'{"schedule": {"conference": {}}}', "no sessions list"),
     (b'{"sessions": "none"}', "no sessions list"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
 ])
 def test_garbage_is_a_source_error(body, message):
     with pytest.raises(SourceError, match=re.escape(message)):
         sessionize.parse(body, "", ctx=make_ctx(), timezone="UTC")
+
+
+def test_fields_of_the_wrong_type_do_not_break_the_view():
+    body = json.dumps({"sessions": [
+        {"id": "1", "title": "Odd session", "startsAt": "2027-01-01T10:00:00", "endsAt": 5,
+         "speakers": [None, {"id": None}, "s1"], "categoryItems": [{"x": 1}], "roomId": [1]},
+        {"id": "2", "title": ["not", "text"], "startsAt": "2027-01-01T11:00:00"},
+    ], "speakers": [{"id": "s1", "fullName": "Ana Lima", "links": "none"}, 5], "rooms": [5],
+        "categories": [{"items": [5]}, "x"]}).encode()
+    warnings: list[str] = []
+    events = sessionize.parse(body, "", ctx=make_ctx(warnings=warnings), timezone="UTC")
+    odd = next(e for e in events if e.source_uid == "1")
+    assert odd.end is None and odd.tags == () and [p.name for p in odd.attendees] == ["Ana Lima"]
+    assert any("not in the speakers list" in w for w in warnings)
 
 
 def test_bad_timezone_option_is_a_clear_error():
