@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
@@ -154,11 +154,11 @@ def talk_event(talk: dict, day: dict, conference_zone: ZoneInfo | None, fallback
     title = clean_text(conf.localised(talk.get("title")), one_line=True, limit=300)
     if not title:
         raise ValueError("no title")
-    status = "confirmed"
     marked = _CANCELLED_TITLE.match(title)
-    if marked or str(talk.get("state") or talk.get("status") or "").strip().lower() in CANCELLED_STATES:
-        status = "cancelled"
-        title = title[marked.end():].strip() or title if marked else title
+    if marked:
+        title = title[marked.end():].strip() or title
+    state = str(talk.get("state") or talk.get("status") or "").strip().lower()
+    status = "cancelled" if marked or state in CANCELLED_STATES else "confirmed"
     start, zone_name = talk_start(talk, day, conference_zone, fallback_zone)
     uid = str(talk.get("guid") or talk.get("id") or "").strip() or stable_id(title, start.isoformat())
     track = clean_text(conf.localised(talk.get("track")), one_line=True, limit=100)
@@ -187,18 +187,13 @@ def talk_start(talk: dict, day: dict, conference_zone: ZoneInfo | None,
     elif _after_midnight(hour_minute, day_date, day, stamp):
         day_date += timedelta(days=1)
     wall = datetime.combine(day_date, datetime.min.time()).replace(hour=hour_minute[0], minute=hour_minute[1])
-    zone: tzinfo
     if conference_zone is not None:
-        zone, name = conference_zone, conference_zone.key
-    elif stamp is not None and stamp.tzinfo is not None:
-        zone, name = stamp.tzinfo, None
-        start = wall.replace(tzinfo=zone)
-        if fallback_zone.utcoffset(wall) == start.utcoffset():
-            name = fallback_zone.key  # the offset agrees with the configured zone: show that zone
-        return start, name
-    else:
-        zone, name = fallback_zone, fallback_zone.key
-    return wall.replace(tzinfo=zone), name
+        return wall.replace(tzinfo=conference_zone), conference_zone.key
+    if stamp is not None and stamp.tzinfo is not None:
+        start = wall.replace(tzinfo=stamp.tzinfo)
+        # A bare offset names no zone, unless it is the configured zone's offset at that moment.
+        return start, fallback_zone.key if fallback_zone.utcoffset(wall) == start.utcoffset() else None
+    return wall.replace(tzinfo=fallback_zone), fallback_zone.key
 
 
 def _after_midnight(hour_minute: tuple[int, int], day_date: date, day: dict, stamp: datetime | None) -> bool:
