@@ -64,7 +64,8 @@ def api_url(url: str) -> str:
     if not parts.scheme and SESSIONIZE_ID.match(url):
         return API.format(id=url)
     view = re.match(r"^(/api/v2/[^/]+/view/)[^/]+/?$", parts.path)
-    if parts.hostname and parts.hostname.lower().endswith("sessionize.com") and view:
+    host = (parts.hostname or "").lower()
+    if (host == "sessionize.com" or host.endswith(".sessionize.com")) and view:
         return urlunsplit((parts.scheme, parts.netloc, view.group(1) + "All", "", ""))
     return url
 
@@ -74,7 +75,7 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
     """Every scheduled talk of a Sessionize All view as an Event."""
     root = _read(data)
     zone = _zone(timezone, ctx)
-    speakers = {str(s.get("id")): s for s in conf.items(root.get("speakers")) if isinstance(s, dict)}
+    speakers = {str(s["id"]): s for s in conf.items(root.get("speakers")) if isinstance(s, dict) and s.get("id")}
     rooms = {str(r.get("id")): r.get("name") for r in conf.items(root.get("rooms")) if isinstance(r, dict)}
     category_items = {
         str(item.get("id")): item.get("name")
@@ -142,7 +143,7 @@ def session_event(session: dict, zone: ZoneInfo, speakers: dict[str, dict], room
             tags.append(name)
     people = []
     for ref in conf.items(session.get("speakers")):
-        speaker_id = str(ref.get("id") if isinstance(ref, dict) else ref)
+        speaker_id = str((ref.get("id") if isinstance(ref, dict) else ref) or "")
         if speaker_id not in speakers:
             ctx.warn(f"session {title[:60]!r}: speaker id {speaker_id[:40]!r} is not in the speakers list; left out")
             continue

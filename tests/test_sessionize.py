@@ -102,7 +102,8 @@ def test_fields_of_the_wrong_type_do_not_break_the_view():
         {"id": "1", "title": "Odd session", "startsAt": "2027-01-01T10:00:00", "endsAt": 5,
          "speakers": [None, {"id": None}, "s1"], "categoryItems": [{"x": 1}], "roomId": [1]},
         {"id": "2", "title": ["not", "text"], "startsAt": "2027-01-01T11:00:00"},
-    ], "speakers": [{"id": "s1", "fullName": "Ana Lima", "links": "none"}, 5], "rooms": [5],
+    ], "speakers": [{"id": "s1", "fullName": "Ana Lima", "links": "none"}, 5, {"id": None, "fullName": "No Id"}],
+        "rooms": [5],
         "categories": [{"items": [5]}, "x"]}).encode()
     warnings: list[str] = []
     events = sessionize.parse(body, "", ctx=make_ctx(warnings=warnings), timezone="UTC")
@@ -122,6 +123,7 @@ def test_bad_timezone_option_is_a_clear_error():
     ("https://sessionize.com/api/v2/jl4ktls0/view/GridSmart", "https://sessionize.com/api/v2/jl4ktls0/view/All"),
     ("file:///nonexistent-dir/jl4ktls0", "https://sessionize.com/api/v2/jl4ktls0/view/All"),  # config made it a path
     ("http://127.0.0.1:8000/all.json", "http://127.0.0.1:8000/all.json"),
+    ("https://notsessionize.com/api/v2/x/view/Sessions", "https://notsessionize.com/api/v2/x/view/Sessions"),
 ])
 def test_source_url_is_an_api_url_or_a_sessionize_id(given, fetched):
     assert sessionize.api_url(given) == fetched
