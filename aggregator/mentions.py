@@ -137,7 +137,7 @@ class MentionIndex:
             return None
         best = None
         position = first.end()
-        while len(folded) < self.longest:
+        while len(folded) <= self.longest:  # one word more than the longest name: a middle initial
             gap = _NAME_GAP.match(prose, position) or (
                 _INITIAL_GAP.match(prose, position) if len(folded[-1]) == 1 else None)
             word = _WORD.match(prose, gap.end()) if gap else None

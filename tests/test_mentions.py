@@ -108,6 +108,11 @@ def test_decomposed_accents_keep_offsets():
     assert mention.contact_id == 7 and text[mention.start:mention.end] == "Jose\u0301 Garci\u0301a"
 
 
+def test_a_middle_initial_is_skipped_even_when_every_contact_has_two_names():
+    """Regression: the search stopped at the longest contact name, before the name after an initial."""
+    assert found("Hosted by Priya K. Raman", (ContactName(1, "Priya Raman"),)) == [(1, "Priya K. Raman")]
+
+
 def test_longest_name_wins():
     contacts = (ContactName(1, "Anna Maria"), ContactName(2, "Anna Maria Lopez"))
     assert found("Keynote by Anna Maria Lopez", contacts) == [(2, "Anna Maria Lopez")]
