@@ -13,6 +13,9 @@ the day before, so a start earlier than the day's start falls on the next calend
 day. Without `time_zone_name` (pretalx may leave it null) the offset each talk's
 `date` carries is used, else the `timezone` option, else the config's zone.
 
+The newer c3voc "schedule 2.0" (one `events` list, ISO `start`/`end`, `participants`)
+is read too.
+
 Options: `timezone` (a zone for schedules that name none), `venue` (the conference
 venue, when the schedule does not say it; default: the conference title).
 """
@@ -37,8 +40,8 @@ from sources import _conference as conf
 ACCEPT = "application/json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
 CANCELLED_STATES = {"canceled", "cancelled", "withdrawn", "rejected", "deleted"}
 # Schedules mark a cancelled talk in its title when their format has no field for it.
-_CANCELLED_TITLE = re.compile(r"^\s*[\[(]?\s*(?:cancel+ed|abgesagt|entf[äa]llt|annul[ée]e?)\s*[\])]?\s*[:\-–—]?\s*",
-                              re.I)
+_CANCELLED_TITLE = re.compile(
+    r"^\s*[\[(]?\s*(?:cancel+ed|abgesagt|entf[äa]llt|annul[ée]e?)\s*[\])]?\s*[:\-–—]?\s*", re.I)
 
 
 class ScheduleSource:
@@ -68,7 +71,7 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
     city = clean_text(conf.localised(conference.get("city")), one_line=True, limit=100)
     links_base = schedule.get("base_url") if isinstance(schedule.get("base_url"), str) else base_url
     events: list[Event] = []
-    for day, talk in _talks(conference):
+    for day, talk in _talks(schedule):
         ctx.check_deadline()
         try:
             event = talk_event(talk, day, conference_zone, fallback_zone, links_base or base_url,
@@ -93,9 +96,11 @@ def read_schedule(data: bytes | str) -> dict:
         raise SourceError("not a conference schedule: JSON nested too deeply") from None
     schedule = root.get("schedule", root) if isinstance(root, dict) else None
     conference = schedule.get("conference") if isinstance(schedule, dict) else None
-    if not isinstance(conference, dict) or not isinstance(conference.get("days"), list):
+    has_talks = isinstance(schedule, dict) and isinstance(schedule.get("events"), list)  # schedule 2.0
+    if not isinstance(conference, dict) or not (isinstance(conference.get("days"), list) or has_talks):
         raise SourceError("not a conference schedule: no schedule.conference.days "
                           "(expected a frab/pretalx schedule.json)")
+    conference.setdefault("days", [])
     return schedule
 
 
@@ -135,9 +140,15 @@ def _xml_talk(element) -> dict:
     return talk
 
 
-def _talks(conference: dict):
-    """(day, talk) pairs in schedule order; a day's rooms are a {name: [talk]} map or a list."""
-    for day in conference["days"]:
+def _talks(schedule: dict):
+    """(day, talk) pairs in schedule order; a day's rooms are a {name: [talk]} map or a list.
+
+    The newer c3voc "schedule 2.0" lists talks in one `events` list with full ISO start
+    and end instead: those come with an empty day."""
+    for talk in conf.items(schedule.get("events")):
+        if isinstance(talk, dict):
+            yield {}, talk
+    for day in conf.items(schedule["conference"]["days"]):
         if not isinstance(day, dict):
             continue
         rooms = day.get("rooms")
@@ -169,8 +180,7 @@ def talk_event(talk: dict, day: dict, conference_zone: ZoneInfo | None, fallback
         source_uid=uid, title=title, start=start, end=_talk_end(talk, start), timezone=zone_name,
         description=_description(talk), url=url, tags=(track,) if track else (), status=status,
         venue=conf.room_venue(clean_text(room_name, one_line=True, limit=200), place, city),
-        attendees=conf.unique_speakers(_speaker(p, url) for p in conf.items(talk.get("persons"))
-                                       if isinstance(p, dict)),
+        attendees=conf.unique_speakers(_speaker(p, url) for p in _people(talk)),
     )
 
 
@@ -223,6 +233,14 @@ def _description(talk: dict) -> str | None:
         if text and not any(text in p for p in parts):
             parts.append(text)
     return "\n\n".join(parts) or None
+
+
+def _people(talk: dict) -> list[dict]:
+    """The talk's speakers: `persons` (frab, pretalx) or the speaking `participants` (schedule 2.0)."""
+    people = [p for p in conf.items(talk.get("persons")) if isinstance(p, dict)]
+    people += [p for p in conf.items(talk.get("participants")) if isinstance(p, dict)
+               and str(p.get("role") or "speaker").lower() in ("speaker", "presenter", "moderator")]
+    return people
 
 
 def _speaker(person: dict, talk_url: str | None) -> Person | None:

@@ -65,7 +65,8 @@ def test_corpus_schedules_every_talk_at_its_instant_with_its_speakers(path, talk
                 assert event.venue.name == f"{room}, {raw['title']}"
                 assert event.group == raw["title"] and event.url == talk["url"]
                 assert event.tags == ((talk["track"],) if talk["track"] else ())
-                assert [p.name for p in event.attendees] == [" ".join(p["public_name"].split()) for p in talk["persons"]]
+                names = [" ".join(p["public_name"].split()) for p in talk["persons"]]
+                assert [p.name for p in event.attendees] == names
                 assert all(p.role == "speaker" for p in event.attendees)
     assert seen == len(events) == talks
     assert sum(len(e.attendees) for e in events.values()) == speakers
@@ -137,6 +138,22 @@ def test_zone_missing_uses_talk_offset_then_option_then_config_zone():
     assert any("no title" in w for w in warnings) and len(events) == 3
     assert [p.url for p in typed.attendees] == ["https://pretalx.example.org/devconf-2027/speaker/PR1YA0/",
                                                 "https://pretalx.example.org/devconf-2027/speaker/JG0001/"]
+
+
+def test_schedule_2_flat_events_with_iso_start_end_and_participants():
+    day = {"index": 0, "date": "2027-12-27", "start": "2027-12-27T10:00:00+01:00", "end": "2027-12-28T03:00:00+01:00"}
+    talk = {"guid": "e1", "title": "Late talk", "start": "2027-12-28T01:00:00+01:00",
+            "end": "2027-12-28T01:45:00+01:00", "room": {"name": "Saal Zuse", "guid": "r1"},
+            "url": "https://hub.example.org/event/e1/", "track": "Hardware",
+            "participants": [{"name": "Lena Vogel", "role": "speaker"}, {"name": "Stage Crew", "role": "angel"}]}
+    body = json.dumps({"schedule": {"version": "2", "events": [talk], "conference": {
+        "acronym": "hub2027", "title": "Hub Conf", "time_zone_name": "Europe/Berlin", "days": [day],
+        "start": "2027-12-27T10:00:00+01:00", "end": "2027-12-30T18:00:00+01:00"}}})
+    [event] = schedule.parse(body.encode(), "", ctx=make_ctx())
+    assert event.start.isoformat() == "2027-12-28T01:00:00+01:00"
+    assert event.end.isoformat() == "2027-12-28T01:45:00+01:00"
+    assert event.venue.name == "Saal Zuse, Hub Conf" and event.tags == ("Hardware",)
+    assert [(p.name, p.role) for p in event.attendees] == [("Lena Vogel", "speaker")]
 
 
 def test_bad_timezone_option_is_a_clear_error():
