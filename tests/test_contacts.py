@@ -102,4 +102,5 @@ def test_cli_import_and_list(tmp_path):
     assert {c["name"] for c in listed} == {"Katherine Nguyen", "Bob Smith", "Chloé Van Damme, Jr."}
     assert all(c["events_matched"] == 0 for c in listed)
     missing = cli("contacts", "import", str(tmp_path / "nope.csv"))
-    assert missing.returncode == 1 and "contacts file not found" in missing.stderr
+    # deliberately 2 since issue 11 #4: a file that cannot be read is bad usage, like the rest of ContactsError
+    assert missing.returncode == 2 and "nope.csv: contacts file not found" in missing.stderr
