@@ -80,7 +80,7 @@ def fit_parts(parts: Iterable[tuple[str, str]], width: int) -> Text:
 
 def stars(score: float, best: float) -> tuple[str, str]:
     """★★★☆☆ relative to the listing's best event, and the colour that goes with it."""
-    filled = 0 if score <= 0 or best <= 0 else max(1, min(STARS, round(STARS * score / best)))
+    filled = 0 if score <= 0 or best <= 0 else max(1, min(STARS, int(STARS * score / best + 0.5)))  # half up
     style = "bold green" if filled >= 4 else "yellow" if filled >= 2 else "dim"
     return "★" * filled + "☆" * (STARS - filled), style
 
@@ -119,28 +119,29 @@ def day_heading(day: date, today: date) -> Text:
     return text
 
 
-def event_lines(item: Ranked, tz: ZoneInfo, best: float, width: int) -> list[Text]:
+def event_lines(item: Ranked, tz: ZoneInfo, best: float, width: int, room: int) -> list[Text]:
     """Two lines: time, title, group, place, stars and id; then topics, people, distance."""
-    event = item.event
-    start = local_time(event.start, event.timezone, tz)
-    clock = "all day" if event.all_day else start.strftime("%H:%M")
+    start = local_time(item.event.start, item.event.timezone, tz)
+    clock = "all day" if item.event.all_day else start.strftime("%H:%M")
     rating, rating_style = stars(item.score, best)
-    right = Text.assemble(" ", (rating, rating_style), " ", (short_id(item.id), "dim"))
-    room = max(8, width - INDENT - right.cell_len)
-    name = one_line(event.title)
-    group = one_line(event.group or "")
-    place = "online" if event.online and not event.venue.label() else one_line(event.venue.label() or "")
-    parts = [("CANCELLED ", "bold red") if event.status == "cancelled" else ("", ""),
-             (name, "bold"),
-             (f" · {group}", "cyan") if group and group.lower() not in name.lower() else ("", ""),
-             (f" · {place}", "dim") if place else ("", "")]
-    middle = fit_parts(parts, room)
+    middle = fit_parts(headline_parts(item), room)
     middle.pad_right(room - middle.cell_len)
-    first = Text.assemble(f"  {clock:<7} ", middle, right)
+    first = Text.assemble(f"  {clock:<7} ", middle, " ", (rating, rating_style), " ", (short_id(item.id), "dim"))
     details = detail_parts(item)
     if not details:
         return [first]
     return [first, Text.assemble(" " * INDENT, fit_parts(details, width - INDENT))]
+
+
+def headline_parts(item: Ranked) -> list[tuple[str, str]]:
+    event = item.event
+    name = one_line(event.title)
+    group = one_line(event.group or "")
+    place = "online" if event.online and not event.venue.label() else one_line(event.venue.label() or "")
+    return [("CANCELLED ", "bold red") if event.status == "cancelled" else ("", ""),
+            (name, "bold"),
+            (f" · {group}", "cyan") if group and group.lower() not in name.lower() else ("", ""),
+            (f" · {place}", "dim") if place else ("", "")]
 
 
 def detail_parts(item: Ranked) -> list[tuple[str, str]]:
@@ -155,7 +156,8 @@ def detail_parts(item: Ranked) -> list[tuple[str, str]]:
         parts.append((f"{one_line(chance.name)} {chance.probability:.0%}{overdue}",
                       "yellow" if chance.overdue else "magenta"))
     if item.distance_km is not None:
-        parts.append((f"{' · ' if parts else ''}{item.distance_km:.0f} km", "dim"))
+        km = f"{item.distance_km:.0f} km" if item.distance_km >= 1 else "<1 km"
+        parts.append((f"{' · ' if parts else ''}{km}", "dim"))
     elif item.event.online:
         parts.append((f"{' · ' if parts else ''}online", "dim"))
     return parts
@@ -166,6 +168,9 @@ def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> l
     width = min(width, MAX_WIDTH)
     best = max((i.score for i in items), default=0.0)
     today = now.astimezone(tz).date()
+    # the title column as wide as the longest headline needs, so stars and ids line up close by
+    natural = max((sum(cell_len(text) for text, _ in headline_parts(i)) for i in items), default=0)
+    room = max(8, min(natural, width - INDENT - 2 - STARS - ID_LENGTH))
     lines: list[Text] = []
     current: date | None = None
     for item in sorted(items, key=lambda i: (i.start_utc(), -i.score)):
@@ -176,7 +181,7 @@ def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> l
                 lines.append(Text())
             lines.append(day_heading(day, today))
             current = day
-        lines.extend(event_lines(item, tz, best, width))
+        lines.extend(event_lines(item, tz, best, width, room))
     return lines
 
 
@@ -250,6 +255,7 @@ def print_sources(console: Console, health: list[dict]) -> None:
 def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool) -> list[Text | str]:
     """A contact per line, then up to three events where they are likely, fitted on a terminal."""
     width = min(width, MAX_WIDTH)
+    natural = max((cell_len(one_line(e["title"])) for entry in entries for e in entry.events[:3]), default=0)
     lines: list[Text | str] = []
     for entry in entries:
         name = one_line(entry.contact["name"])
@@ -258,11 +264,12 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
         else:
             lines.append(f"{name}: {describe(entry)}")
         for e in entry.events[:3]:
-            start = _event_start(e["start"], tz)
+            start = _event_start(e["start"], tz, short=terminal)
             chance = f"{e['probability']:.0%} {e['evidence']}"
             if terminal:
-                right = Text.assemble(" ", (chance, "magenta"), " ", (short_id(e["id"]), "dim"))
-                room = max(8, width - 4 - len(start) - 2 - right.cell_len)
+                shown = f"{chance:>13}" if width >= 80 else f"{e['probability']:>4.0%}"  # evidence when room
+                right = Text.assemble(" ", (shown, "magenta"), " ", (short_id(e["id"]), "dim"))
+                room = max(8, min(natural, width - 4 - len(start) - 2 - right.cell_len))
                 middle = fit_parts([(one_line(e["title"]), "")], room)
                 middle.pad_right(room - middle.cell_len)
                 lines.append(Text.assemble("    ", (start, "cyan"), "  ", middle, right))
@@ -271,15 +278,16 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
     return lines
 
 
-def _event_start(value: str, tz: ZoneInfo) -> str:
+def _event_start(value: str, tz: ZoneInfo, *, short: bool = False) -> str:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value[:16].replace("T", " ")
+    day = "%a %d %b" if short else "%a %Y-%m-%d"
     if len(value) <= 10:
-        return moment.strftime("%a %Y-%m-%d")
+        return moment.strftime(day + (" all day" if short else ""))
     moment = moment.astimezone(tz) if moment.tzinfo else moment
-    return moment.strftime("%a %Y-%m-%d %H:%M")
+    return moment.strftime(day + " %H:%M")
 
 
 def contact_lines(rows: list[dict]) -> list[str]:
