@@ -185,6 +185,11 @@ def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> l
     return lines
 
 
+def nothing_upcoming(days: int, topic: str | None, *, fetched: bool) -> str:
+    hint = "" if fetched else " Run `aggregator fetch` first."
+    return f"No upcoming events in the next {days} days{' about ' + one_line(topic) if topic else ''}.{hint}"
+
+
 def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime) -> None:
     if console.is_terminal:
         for line in agenda(items, tz, now=now, width=console.width):

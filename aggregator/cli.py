@@ -24,9 +24,7 @@ from aggregator.errors import AggregatorError
 from aggregator.store import Store
 from aggregator.text import safe_text
 
-# Commands import what only they need (HTTP, feeds, the scheduler) inside their
-# bodies, so `upcoming` and friends start fast.
-
+# Commands import what only they need (HTTP, feeds, the scheduler) inside their bodies: `upcoming` starts fast.
 NOW_ENV = "AGGREGATOR_NOW"  # pins "now" (ISO 8601) for tests and reproducible demos
 
 
@@ -39,15 +37,22 @@ class App:
         self._settings = None
         self._store = None
         self.out = Console(soft_wrap=True, highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is never hard-split
 
     @property
     def settings(self):
         if self._settings is None:
-            self._settings = config_module.load(self.config_path)
-            for warning in self._settings.warnings:
-                self.err.print(f"warning: {safe_text(warning, one_line=True)}", markup=False)
+            try:
+                self._settings = config_module.load(self.config_path)
+            except config_module.ConfigProblems as exc:
+                self.warn(exc.warnings)  # an unknown key may be the cause of an error: show both
+                raise
+            self.warn(self._settings.warnings)
         return self._settings
+
+    def warn(self, warnings) -> None:
+        for warning in warnings:
+            self.err.print(f"warning: {safe_text(warning, one_line=True)}", markup=False)
 
     @property
     def store(self) -> Store:
@@ -75,7 +80,8 @@ def handle_errors(command):
         try:
             return command(*args, **kwargs)
         except AggregatorError as exc:
-            app.err.print(f"error: {safe_text(exc)}", markup=False)
+            for line in safe_text(exc).splitlines():  # an invalid config: a line per problem
+                app.err.print(f"error: {line}", markup=False)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
@@ -148,7 +154,7 @@ def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
 @click.option("--sort", type=click.Choice(["score", "start"]), default="score", show_default=True,
               help="Best first, or soonest first.")
 @click.option("--include-cancelled", is_flag=True, help="Also list cancelled events.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields in the README) instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields in the README) instead of the agenda.")
 @click.pass_obj
 @handle_errors
 def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, include_cancelled: bool,
@@ -171,15 +177,13 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
         click.echo(rank.dumps(items, settings.timezone))
         return
     if not items:
-        hint = " Run `aggregator fetch` first." if app.store.event_count() == 0 else ""
-        app.out.print(f"No upcoming events in the next {days} days{' about ' + topic if topic else ''}.{hint}",
-                      markup=False)
+        app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.event_count() > 0), markup=False)
         return
     agenda.print_upcoming(app.out, items, settings.timezone, now=app.now())
 
 
 @main.command("sources")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of the list.")
 @click.pass_obj
 @handle_errors
 def sources_command(app: App, as_json: bool) -> None:
@@ -220,8 +224,7 @@ def why(app: App, event_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
-    for line in agenda.why_lines(detail, has_home=app.settings.profile.home is not None):
-        app.out.print(line, markup=False)
+    agenda.print_lines(app.out, agenda.why_lines(detail, has_home=app.settings.profile.home is not None))
 
 
 @main.group()
@@ -257,11 +260,7 @@ def contacts_import(app: App, path: str, fmt: str) -> None:
     from aggregator import contacts as contacts_module
 
     now = app.now()
-    if path == contacts_module.STDIN:
-        text = contacts_module.read_stream(click.get_binary_stream("stdin"))
-        report = contacts_module.import_text(app.store, text, fmt, name="standard input")
-    else:
-        report = contacts_module.import_file(app.store, Path(path), fmt, now=now)
+    report = contacts_module.import_path(app.store, path, fmt, now=now, stdin=click.get_binary_stream("stdin"))
     contacts_module.refresh_social(app.store, now, rank.HALF_LIFE_DAYS)
     app.out.print(f"{safe_text(report.path, one_line=True)} ({report.format}): {report.added} added, "
                   f"{report.updated} updated, {report.unchanged} unchanged", markup=False)

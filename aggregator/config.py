@@ -39,10 +39,10 @@ class UnknownName(AggregatorError):
 class ConfigProblems(ConfigError):
     """Every problem of one config file, one `<file>: <key path>: <problem>` line each."""
 
-    def __init__(self, path: Path, problems: list[tuple[str | None, str]]):
+    def __init__(self, path: Path, problems: list[tuple[str | None, str]], warnings: tuple[str, ...] = ()):
         key, problem = problems[0]
         super().__init__(path, key, problem)
-        self.problems = problems
+        self.problems, self.warnings = problems, warnings
         self.args = ("\n".join(f"{path}: {k}: {p}" if k else f"{path}: {p}" for k, p in problems),)
 
 
@@ -209,11 +209,11 @@ class _Checker:
         if value is None:
             return default
         what = "whole number" if integer else "number"
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(f"{prefix}{key}", f"must be a finite {what}, not {value!r}")
+            return default
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
             self.fail(f"{prefix}{key}", f"must be a {what}, not {value!r}")
-            return default
-        if not math.isfinite(value):
-            self.fail(f"{prefix}{key}", f"must be a finite {what}, not {value!r}")
             return default
         if minimum is not None and value < minimum:
             self.fail(f"{prefix}{key}", f"must be at least {minimum}, not {value!r}")
@@ -274,7 +274,7 @@ class _Checker:
             warnings=tuple(self.warnings),
         )
         if self.problems:
-            raise ConfigProblems(self.path, self.problems)
+            raise ConfigProblems(self.path, self.problems, tuple(self.warnings))
         return settings
 
     def timezone(self, name: str) -> ZoneInfo:

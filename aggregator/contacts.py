@@ -286,6 +286,13 @@ def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_
     return report
 
 
+def import_path(store, path: str, fmt: str = "auto", *, now: datetime, stdin=None) -> ImportReport:
+    """`contacts import PATH`: a file, or `-` for the binary stream `stdin`."""
+    if path == STDIN:
+        return import_text(store, read_stream(stdin), fmt, name="standard input")
+    return import_file(store, Path(path), fmt, now=now)
+
+
 def import_text(store, text: str, fmt: str = "auto", *, name: str) -> ImportReport:
     """Import or update contacts from an export's text (`name` says where it came from)."""
     fmt, records = parse(text, fmt, source=name)
