@@ -149,3 +149,35 @@ def test_logging_and_listing_contacts(tmp_path):
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
     assert "last catch-up 2026-11-30" in listed.stdout
     assert cli("reconnect").stdout.strip() == "Nobody is overdue for a catch-up."
+
+
+def test_empty_paths_say_what_to_do(tmp_path):
+    from tests.conftest import write_config
+
+    cli = Cli(write_config(tmp_path, [{"name": "a", "kind": "ics", "url": "https://example.org/a.ics"}]))
+    nothing = cli("upcoming", env=terminal(60))
+    assert nothing.returncode == 0
+    assert nothing.stdout.strip() == "No upcoming events in the next 30 days. Run `aggregator fetch` first."
+    assert cli("contacts", "list").stdout.strip() == "No contacts yet: aggregator contacts import PATH"
+    assert cli("reconnect").stdout.strip() == "Nobody is overdue for a catch-up."
+    never = cli("sources", env=terminal(60))
+    assert never.returncode == 0 and "never fetched" in never.stdout
+
+
+def test_why_of_a_dropped_event_and_topic_filter(world):
+    cli, settings = world
+    store = Store(settings.database)
+    try:
+        from aggregator.model import Event
+
+        store.save_events(settings.sources[0].name, [Event("crypto", "Crypto night", NOW.replace(day=5))],
+                          now=NOW, tz=settings.timezone)
+        crypto = next(r["id"] for r in store.event_rows(start=NOW, end=NOW.replace(day=6)) if r["title"] == "Crypto night")
+    finally:
+        store.close()
+    dropped = cli("why", crypto[:10])
+    assert dropped.returncode == 0 and "dropped: it matches an excluded topic" in dropped.stdout
+    rust = cli("upcoming", "--topic", "rust", env=terminal(80))
+    assert "Rust night" in rust.stdout and "Typing in practice" not in rust.stdout
+    none = cli("upcoming", "--topic", "cobol")
+    assert none.stdout.strip() == "No upcoming events in the next 30 days about cobol."
