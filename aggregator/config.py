@@ -173,8 +173,8 @@ def declared_options(kind: str) -> dict | None:
     return declared if isinstance(declared, dict) else None
 
 
-class _Checker:
-    """Checks one parsed config. A problem is recorded and the key falls back to its
+class _Values:
+    """Typed reads of config values. A problem is recorded and the key falls back to its
     default, so the checking goes on and every problem is reported at the end."""
 
     def __init__(self, path: Path, kinds: Callable[[], list[str]], kind_options: Callable[[str], dict | None]):
@@ -256,7 +256,11 @@ class _Checker:
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else self.path.parent / p
 
-    # -- sections --------------------------------------------------------
+
+
+class _Checker(_Values):
+    """Checks one parsed config, section by section, into Settings."""
+
     def settings(self, data: Any) -> Settings:
         top = self.mapping(
             data, "(top level)", {"database", "timezone", "profile", "sources", "schedule", "fetch", "feed"}
