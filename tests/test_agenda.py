@@ -138,3 +138,20 @@ def test_sources_at_60_columns_keep_full_names_and_say_failed_in_red():
     problem = [line for line in plain if line.startswith("    HTTP") or line.startswith("    retry")]
     assert 1 < len(problem) <= 3 and problem[-1].endswith("…")
     assert any("stale: nothing new for 30 days" in line for line in plain)
+
+
+def test_fetch_summary_says_failed_in_red_and_strips_escapes_from_errors():
+    from aggregator.pipeline import RunReport, SourceReport
+
+    report = RunReport(1, NOW, sources=[
+        SourceReport("good", "ics", "https://x.org", events=3, new=1),
+        SourceReport("bad", "ics", "https://y.org", error="HTTP 500 \x1b]8;;https://evil\x07x\x1b]8;;\x07",
+                     warnings=["\x1b[2Jskipped one"], warning_count=1)])
+    out, err = io.StringIO(), io.StringIO()
+    agenda.print_run(Console(file=out, force_terminal=True, color_system="standard", width=100),
+                     Console(file=err, force_terminal=True, color_system="standard", width=100), report, verbose=False)
+    text = out.getvalue()
+    assert "\x1b[1;31mFAILED" in text and "\x1b[32mok" in text
+    assert "\x1b]8" not in text and "\x07" not in text and "HTTP 500 x" in ANSI.sub("", text)
+    assert "warning: bad: skipped one" in err.getvalue() and "\x1b[2J" not in err.getvalue()
+    assert "2 sources: 1 ok, 1 failed" in ANSI.sub("", text)
