@@ -8,35 +8,23 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
-import signal
 import sys
 import threading
-import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
+from aggregator import agenda, rank
 from aggregator import config as config_module
-from aggregator import rank
 from aggregator.errors import AggregatorError
 from aggregator.store import Store
+from aggregator.text import safe_text
 
-# Commands import what only they need (HTTP, feeds, the scheduler) inside their
-# bodies, so `upcoming` and friends start fast.
-
+# Commands import what only they need (HTTP, feeds, the scheduler) inside their bodies: `upcoming` starts fast.
 NOW_ENV = "AGGREGATOR_NOW"  # pins "now" (ISO 8601) for tests and reproducible demos
 
 
@@ -49,15 +37,22 @@ class App:
         self._settings = None
         self._store = None
         self.out = Console(soft_wrap=True, highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is never hard-split
 
     @property
     def settings(self):
         if self._settings is None:
-            self._settings = config_module.load(self.config_path)
-            for warning in self._settings.warnings:
-                self.err.print(f"warning: {warning}", markup=False)
+            try:
+                self._settings = config_module.load(self.config_path)
+            except config_module.ConfigProblems as exc:
+                self.warn(exc.warnings)  # an unknown key may be the cause of an error: show both
+                raise
+            self.warn(self._settings.warnings)
         return self._settings
+
+    def warn(self, warnings) -> None:
+        for warning in warnings:
+            self.err.print(f"warning: {safe_text(warning, one_line=True)}", markup=False)
 
     @property
     def store(self) -> Store:
@@ -85,7 +80,8 @@ def handle_errors(command):
         try:
             return command(*args, **kwargs)
         except AggregatorError as exc:
-            app.err.print(f"error: {exc}", markup=False)
+            for line in safe_text(exc).splitlines():  # an invalid config: a line per problem
+                app.err.print(f"error: {line}", markup=False)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
@@ -93,7 +89,8 @@ def handle_errors(command):
             if app.verbose:
                 traceback.print_exc()
             else:
-                app.err.print(f"error: {exc.__class__.__name__}: {exc} (run with -v for details)", markup=False)
+                app.err.print(f"error: {exc.__class__.__name__}: {safe_text(exc, one_line=True)} "
+                              "(run with -v for details)", markup=False)
             sys.exit(1)
 
     return wrapper
@@ -101,7 +98,8 @@ def handle_errors(command):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", envvar="AGGREGATOR_CONFIG",
-              help="Config file (default: $AGGREGATOR_CONFIG, else ./config.yaml).")
+              help="Config file (default: $AGGREGATOR_CONFIG, else ./config.yaml, "
+                   "else $XDG_CONFIG_HOME/aggregator/config.yaml).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every warning, and tracebacks of internal errors.")
 @click.version_option(package_name="aggregator")
 @click.pass_context
@@ -110,6 +108,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
     \b
     Example:
+      aggregator init
       aggregator fetch
       aggregator upcoming --days 14 --topic python
     """
@@ -135,66 +134,17 @@ def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
     from aggregator import pipeline
 
     settings, store = app.settings, app.store
-    show_progress = app.err.is_terminal and not as_json
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=app.err, transient=True, disable=not show_progress)
-    task = None
-
-    def on_start(specs):
-        nonlocal task
-        task = progress.add_task("fetching", total=len(specs))
-
-    def on_done(report):
-        progress.update(task, advance=1, description=f"fetched {report.name}")
-
+    for name in sources:
+        settings.source(name)  # an unknown name is bad usage (exit 2), before anything is fetched
+    progress = agenda.FetchProgress(app.err, enabled=app.err.is_terminal and not as_json)
     with progress:
         report = pipeline.run_fetch(settings, store, sources=sources, now=app.now,
-                                    on_start=on_start, on_done=on_done)
+                                    on_start=progress.start, on_done=progress.done)
     if as_json:
-        click.echo(json.dumps(_run_json(report), indent=2))
+        click.echo(json.dumps(agenda.run_json(report), indent=2))
     else:
-        _print_run(app, report)
+        agenda.print_run(app.out, app.err, report, verbose=app.verbose)
     sys.exit(report.exit_code)
-
-
-def _run_json(report) -> dict:
-    return {
-        "run_id": report.run_id,
-        "started": report.started.isoformat(),
-        "finished": report.finished.isoformat() if report.finished else None,
-        "sources": [
-            {"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "events": s.events, "new": s.new,
-             "updated": s.updated, "unchanged": s.unchanged, "removed": s.removed, "suspect": s.suspect,
-             "warnings": s.warning_count,
-             "seconds": round(s.seconds, 3)}
-            for s in report.sources
-        ],
-    }
-
-
-def _print_run(app: App, report) -> None:
-    width = max((len(s.name) for s in report.sources), default=0)
-    for s in report.sources:
-        if s.ok:
-            removed = f", {s.removed} gone" if s.removed else ""
-            app.out.print(f"ok      {s.name:<{width}}  {s.events} events ({s.new} new, {s.updated} updated{removed}) "
-                          f"in {s.seconds:.1f}s", markup=False)
-            if s.suspect:
-                app.err.print(f"warning: {s.name}: {s.suspect}", markup=False)
-        else:
-            app.out.print(f"FAILED  {s.name:<{width}}  {s.error}", markup=False)
-        shown = s.warnings if app.verbose else s.warnings[:3]
-        for warning in shown:
-            app.err.print(f"warning: {s.name}: {warning}", markup=False)
-        if s.warning_count > len(shown):
-            app.err.print(f"warning: {s.name}: {s.warning_count - len(shown)} more (run with -v to see them)",
-                          markup=False)
-    for note in report.notes:
-        app.err.print(note, markup=False)
-    failed = len(report.failed)
-    app.out.print(
-        f"{len(report.sources)} sources: {len(report.sources) - failed} ok, {failed} failed; "
-        f"{report.total('new')} new and {report.total('updated')} updated events.", markup=False)
 
 
 @main.command()
@@ -204,12 +154,16 @@ def _print_run(app: App, report) -> None:
 @click.option("--sort", type=click.Choice(["score", "start"]), default="score", show_default=True,
               help="Best first, or soonest first.")
 @click.option("--include-cancelled", is_flag=True, help="Also list cancelled events.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields in the README) instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields in the README) instead of the agenda.")
 @click.pass_obj
 @handle_errors
 def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, include_cancelled: bool,
              as_json: bool) -> None:
     """Upcoming events, best first, with the reasons for each.
+
+    On a terminal: an agenda by day, two lines an event (time, title, group,
+    place, a rating against the listing's best, the short id; then topics and
+    likely people). Piped: one line an event, best first. --json: every field.
 
     \b
     Example:
@@ -223,48 +177,13 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
         click.echo(rank.dumps(items, settings.timezone))
         return
     if not items:
-        hint = " Run `aggregator fetch` first." if app.store.event_count() == 0 else ""
-        app.out.print(f"No upcoming events in the next {days} days{' about ' + topic if topic else ''}.{hint}",
-                      markup=False)
+        app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.event_count() > 0), markup=False)
         return
-    if app.out.is_terminal:
-        table = Table("when", "event", "where", "score", "why", "id", show_lines=False)
-        table.columns[-1].no_wrap = True
-        for item in items:
-            data = rank.as_json(item, settings.timezone)
-            table.add_row(_when(item, settings.timezone), _title(item), data["location"] or "",
-                          f"{item.score:g}", "; ".join(item.reasons), short_id(item.id))
-        app.out.print(table)
-    else:
-        for item in items:
-            data = rank.as_json(item, settings.timezone)
-            why = f"  ({'; '.join(item.reasons)})" if item.reasons else ""
-            where = f" @ {data['location']}" if data["location"] else ""
-            app.out.print(f"{_when(item, settings.timezone)}  {_title(item)}{where}  score {item.score:g}"
-                          f"{why}  [{short_id(item.id)}]", markup=False)
-
-
-def short_id(event_id: str) -> str:
-    """Ten characters: enough to be unique, and accepted by why/attended as a prefix."""
-    return event_id[:10]
-
-
-def _when(item: rank.Ranked, tz) -> str:
-    start = rank.local_time(item.event.start, item.event.timezone, tz)
-    if item.event.all_day:
-        return start.strftime("%a %Y-%m-%d (all day)")
-    return start.strftime("%a %Y-%m-%d %H:%M")
-
-
-def _title(item: rank.Ranked) -> str:
-    title = item.event.title
-    if item.event.group and item.event.group.lower() not in title.lower():
-        title = f"{title} [{item.event.group}]"
-    return ("CANCELLED: " + title) if item.event.status == "cancelled" else title
+    agenda.print_upcoming(app.out, items, settings.timezone, now=app.now())
 
 
 @main.command("sources")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of the list.")
 @click.pass_obj
 @handle_errors
 def sources_command(app: App, as_json: bool) -> None:
@@ -281,28 +200,7 @@ def sources_command(app: App, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(health, indent=2))
         return
-    if app.out.is_terminal:
-        table = Table("name", "kind", "state", "last ok", "events", "upcoming", "problem")
-        for h in health:
-            table.add_row(h["name"], h["kind"], _state(h), h["last_ok_at"] or "never", str(h["events"]),
-                          str(h["upcoming"]), h["last_error"] or h["warning"] or "")
-        app.out.print(table)
-    else:
-        for h in health:
-            problem = h["last_error"] or h["warning"]
-            app.out.print(f"{h['name']}  {h['kind']}  {h['events']} events, {h['upcoming']} upcoming; "
-                          f"last ok {h['last_ok_at'] or 'never'}; {_state(h)}"
-                          + (f" ({problem})" if problem else ""), markup=False)
-
-
-def _state(health: dict) -> str:
-    if health["last_error"]:
-        return f"FAILED x{health['consecutive_failures']}" if health["consecutive_failures"] > 1 else "FAILED"
-    if not health["last_ok_at"]:
-        return "never fetched"
-    if health["stale"]:
-        return "stale: nothing new for 30 days"
-    return "suspect" if health["warning"] else "ok"
+    agenda.print_sources(app.out, health)
 
 
 @main.command()
@@ -319,33 +217,14 @@ def why(app: App, event_id: str, as_json: bool) -> None:
     Example:
       aggregator why 3f2a9c1e
     """
-    row = app.store.find_event(event_id)
+    from aggregator import journal
+
+    row = journal.find_event(app.store, event_id)
     detail = rank.explain(app.store, app.settings, row, now=app.now())
     if as_json:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
-    say = lambda text: app.out.print(text, markup=False)  # noqa: E731
-    say(f"{detail['title']}  [{detail['id']}]")
-    say(f"score {detail['score']:g} = {detail.get('formula', '')}")
-    if detail.get("dropped"):
-        say(detail["reasons"][0])
-        return
-    topic = detail["topic_part"]
-    matched = ", ".join(f"{t} (weight {w:g})" for t, w in topic["topics"].items()) or "no profile topic"
-    say(f"  topic part     {topic['value']:g}  = base {topic['base']:g} + {matched}")
-    social = detail["social_part"]
-    say(f"  social part    {social['value']:g}  = 1 + sum of weight x probability")
-    for c in social["contacts"]:
-        recent = f"; came to {c['recent']['attended']} of the group's last {c['recent']['of']}" if c["recent"]["of"] else ""
-        late = "; overdue for a catch-up" if c["overdue"] else ""
-        say(f"      {c['name']}: {c['probability']:.0%} ({c['evidence']}), weight {c['weight']:g}{recent}{late}")
-    distance = detail["distance_factor"]
-    where = (f"{distance['km_from_home']:g} km from home" if distance["km_from_home"] is not None
-             else "online" if distance["online"]
-             else "no profile.home set" if app.settings.profile.home is None else "the event gives no coordinates")
-    say(f"  distance       {distance['value']:g}  ({where})")
-    for reason in detail["reasons"]:
-        say(f"  - {reason}")
+    agenda.print_lines(app.out, agenda.why_lines(detail, has_home=app.settings.profile.home is not None))
 
 
 @main.group()
@@ -360,7 +239,7 @@ def contacts() -> None:
 
 
 @contacts.command("import")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["auto", "linkedin", "google", "vcard"]), default="auto",
               show_default=True, help="The export's format; auto looks at the file.")
 @click.pass_obj
@@ -368,21 +247,23 @@ def contacts() -> None:
 def contacts_import(app: App, path: str, fmt: str) -> None:
     """Import or update contacts from a LinkedIn, Google Contacts or vCard export.
 
-    Importing again updates contacts (matched by profile URL, email or name)
-    and never duplicates them. Contacts never leave this machine.
+    PATH `-` reads the export from standard input. Importing again updates
+    contacts (matched by profile URL, email or name) and never duplicates
+    them. Contacts never leave this machine.
 
     \b
     Example:
       aggregator contacts import Connections.csv
       aggregator contacts import contacts.vcf --format vcard
+      cat contacts.csv | aggregator contacts import - --format google
     """
     from aggregator import contacts as contacts_module
 
     now = app.now()
-    report = contacts_module.import_file(app.store, Path(path), fmt, now=now)
+    report = contacts_module.import_path(app.store, path, fmt, now=now, stdin=click.get_binary_stream("stdin"))
     contacts_module.refresh_social(app.store, now, rank.HALF_LIFE_DAYS)
-    app.out.print(f"{report.path} ({report.format}): {report.added} added, {report.updated} updated, "
-                  f"{report.unchanged} unchanged", markup=False)
+    app.out.print(f"{safe_text(report.path, one_line=True)} ({report.format}): {report.added} added, "
+                  f"{report.updated} updated, {report.unchanged} unchanged", markup=False)
 
 
 @contacts.command("list")
@@ -405,10 +286,7 @@ def contacts_list(app: App, as_json: bool) -> None:
     if not rows:
         app.out.print("No contacts yet: aggregator contacts import PATH", markup=False)
         return
-    for r in sorted(rows, key=lambda r: (-r["events_matched"], r["name"])):
-        company = f" ({r['company']})" if r["company"] else ""
-        app.out.print(f"{r['id']:>5}  {r['name']}{company}  seen at {r['events_matched']} events; "
-                      f"last catch-up {r['last_contacted'] or 'never logged'}", markup=False)
+    agenda.print_lines(app.out, agenda.contact_lines(rows))
 
 
 @main.command()
@@ -429,7 +307,7 @@ def attended(app: App, event_id: str, names: tuple[str, ...]) -> None:
 
     result = journal.log_attended(app.store, app.settings, event_id, list(names), now=app.now())
     met = f"; met {', '.join(result['met'])}" if result["met"] else ""
-    app.out.print(f"logged: you went to {result['event']['title']}{met}", markup=False)
+    app.out.print(safe_text(f"logged: you went to {result['event']['title']}{met}", one_line=True), markup=False)
 
 
 @main.command()
@@ -448,7 +326,8 @@ def touched(app: App, name: str, on: datetime | None) -> None:
     from aggregator import journal
 
     result = journal.log_touch(app.store, app.settings, name, on=on.date() if on else None, now=app.now())
-    app.out.print(f"logged: caught up with {result['name']} on {result['on']}", markup=False)
+    app.out.print(safe_text(f"logged: caught up with {result['name']} on {result['on']}", one_line=True),
+                  markup=False)
 
 
 @main.command()
@@ -476,11 +355,34 @@ def reconnect(app: App, days: int, limit: int, as_json: bool) -> None:
     if not entries:
         app.out.print("Nobody is overdue for a catch-up.", markup=False)
         return
-    for entry in entries:
-        app.out.print(f"{entry.contact['name']}: {journal.describe_overdue(entry)}", markup=False)
-        for e in entry.events[:3]:
-            app.out.print(f"    likely at {e['title']} ({e['start'][:16].replace('T', ' ')}, "
-                          f"{e['probability']:.0%} {e['evidence']})  [{short_id(e['id'])}]", markup=False)
+    agenda.print_lines(app.out, agenda.reconnect_lines(entries, journal.describe_overdue, app.settings.timezone,
+                                                       app.out.width, app.out.is_terminal))
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Replace an existing config file.")
+@click.pass_obj
+@handle_errors
+def init(app: App, force: bool) -> None:
+    """Write a commented starter config, then print its path and the next steps.
+
+    Writes to --config (or $AGGREGATOR_CONFIG) when given, else to
+    $XDG_CONFIG_HOME/aggregator/config.yaml (~/.config/aggregator/config.yaml),
+    where every command finds it. The time zone is guessed from this machine.
+    An existing file is kept unless --force.
+
+    \b
+    Example:
+      aggregator init
+      aggregator --config ~/events/config.yaml init --force
+    """
+    from aggregator import starter
+
+    chosen = Path(app.config_path) if app.config_path else config_module.xdg_config_path()
+    path = starter.write_starter(chosen, force=force)
+    found_by_default = not app.config_path and not Path(config_module.DEFAULT_CONFIG).exists()
+    for line in starter.next_steps(path, default_location=found_by_default):
+        app.out.print(line, markup=False)
 
 
 @main.command("feed")
@@ -530,6 +432,7 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
     """
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from aggregator import foreground
     from aggregator.scheduler import NightlyJob
     from aggregator.server import FeedService, make_server
 
@@ -541,7 +444,7 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
         raise AggregatorError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound_port = httpd.server_address[1]
     token = f"?token={settings.feed.token}" if settings.feed.token else ""
-    say = _sayer(app)
+    say = foreground.sayer(app.out)
     say(f"Serving on http://{host}:{bound_port}/")
     say(f"Subscribe: webcal://{host}:{bound_port}/feed.ics{token}")
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.feed.token:
@@ -552,9 +455,9 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
     if with_schedule:
         scheduler = BackgroundScheduler(timezone=settings.timezone)
         job = NightlyJob(settings, on_done=lambda report: service.invalidate(), now=app.now, say=say)
-        _start_schedule(scheduler, settings, job, app, say)
+        foreground.start_schedule(scheduler, settings, job, say)
     stop = threading.Event()
-    _on_signals(lambda: stop.set())
+    foreground.on_signals(lambda: stop.set())
     while not stop.wait(0.5):
         pass
     httpd.shutdown()
@@ -562,7 +465,7 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     say("stopped")
-    _exit_soon()
+    foreground.exit_soon()
 
 
 @main.command("schedule")
@@ -580,57 +483,16 @@ def schedule_command(app: App) -> None:
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from aggregator import foreground
     from aggregator.scheduler import NightlyJob
 
     settings = app.settings
-    say = _sayer(app)
+    say = foreground.sayer(app.out)
     scheduler = BlockingScheduler(timezone=settings.timezone)
     job = NightlyJob(settings, now=app.now, say=say)
-    _start_schedule(scheduler, settings, job, app, say, blocking=True)
+    foreground.start_schedule(scheduler, settings, job, say, blocking=True)
     say("stopped")
-    _exit_soon()
-
-
-def _sayer(app: App):
-    def say(message: str) -> None:
-        app.out.print(message, markup=False)
-        sys.stdout.flush()
-
-    return say
-
-
-def _start_schedule(scheduler, settings, job, app: App, say, blocking: bool = False) -> None:
-    from aggregator import scheduler as scheduler_module
-
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    catch_up = scheduler_module.configure(scheduler, settings, job, now=datetime.now(timezone.utc))
-    trigger = scheduler_module.cron_trigger(settings)
-    upcoming_run = trigger.get_next_fire_time(None, datetime.now(settings.timezone))
-    say(f"Nightly fetch at '{settings.schedule.cron}' ({settings.timezone.key}); next {upcoming_run:%Y-%m-%d %H:%M}"
-        + ("; catching up now (the last good run is older than one period)" if catch_up else ""))
-    if blocking:
-        _on_signals(lambda: scheduler.shutdown(wait=False))
-    scheduler.start()
-
-
-def _on_signals(stop) -> None:
-    def handler(signum, frame):
-        stop()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
-def _exit_soon(grace: float = 3.0) -> None:
-    """Exit now, giving a running fetch a few seconds: each source is its own transaction."""
-    deadline = time.monotonic() + grace
-    busy = lambda: [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]  # noqa
-    while busy() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if busy():
-        os._exit(0)
+    foreground.exit_soon()
 
 
 if __name__ == "__main__":

@@ -1,26 +1,49 @@
 """Load and check config.yaml once, into Settings.
 
-Every error names the file, the key path (``sources[2].url``) and what to do;
-an unknown key is a warning, not an error, so a newer config still loads.
+Every problem names the file, the key path (``sources[2].url``) and what to do,
+and one run reports all of them, not only the first. An unknown key is a
+warning, not an error, so a newer config still loads. Numbers are checked for
+type and a sane range here, so a value that would crash or never fire later
+(``deadline: .nan``, ``horizon_days: 10**9``) is refused at load time.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
+from rapidfuzz import fuzz, process, utils
 
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.source import SourceSpec
 
 DEFAULT_CONFIG = "config.yaml"
 ENV_CONFIG = "AGGREGATOR_CONFIG"
+SOURCE_KEYS = {"name", "kind", "url", "group", "priority"}
+MAX_DAYS = 3650  # ten years: more only makes every query and expansion slower
+
+
+class UnknownName(AggregatorError):
+    """A name typed on the command line (an event id, a source, a contact) that matches nothing: bad usage."""
+
+    exit_code = 2
+
+
+class ConfigProblems(ConfigError):
+    """Every problem of one config file, one `<file>: <key path>: <problem>` line each."""
+
+    def __init__(self, path: Path, problems: list[tuple[str | None, str]], warnings: tuple[str, ...] = ()):
+        key, problem = problems[0]
+        super().__init__(path, key, problem)
+        self.problems, self.warnings = problems, warnings
+        self.args = ("\n".join(f"{path}: {k}: {p}" if k else f"{path}: {p}" for k, p in problems),)
 
 
 @dataclass(frozen=True)
@@ -87,23 +110,44 @@ class Settings:
         for spec in self.sources:
             if spec.name == name:
                 return spec
-        known = ", ".join(s.name for s in self.sources) or "none configured"
-        raise AggregatorError(f"no source named {name!r} in {self.path} (sources: {known})")
+        known = [s.name for s in self.sources]
+        raise UnknownName(f"no source named {name!r} in {self.path}{did_you_mean(name, known)} "
+                          f"(sources: {', '.join(known) or 'none configured'})")
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 75) -> str:
+    """'; did you mean X?' for the closest of `choices`, or '' when none is close."""
+    found = process.extractOne(word, list(choices), scorer=fuzz.ratio, processor=utils.default_process,
+                               score_cutoff=cutoff)
+    return f"; did you mean {found[0]!r}?" if found else ""
+
+
+def xdg_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "aggregator" / "config.yaml"
 
 
 def config_path(explicit: str | os.PathLike | None) -> Path:
-    return Path(explicit or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
+    """--config, else $AGGREGATOR_CONFIG, else ./config.yaml, else the XDG location (CONTRACT.md)."""
+    chosen = explicit or os.environ.get(ENV_CONFIG)
+    if chosen:
+        return Path(chosen)
+    local = Path(DEFAULT_CONFIG)
+    return local if local.exists() or not xdg_config_path().exists() else xdg_config_path()
 
 
-def load(path: str | os.PathLike | None = None, *, kinds: Callable[[], list[str]] | None = None) -> Settings:
-    """Read and check a config file. `kinds` lists installed source kinds."""
+def load(path: str | os.PathLike | None = None, *, kinds: Callable[[], list[str]] | None = None,
+         kind_options: Callable[[str], dict | None] | None = None) -> Settings:
+    """Read and check a config file. `kinds` lists installed source kinds; `kind_options`
+    gives a kind's declared options (name -> type or tuple of types), or None when undeclared."""
+    explicit = path or os.environ.get(ENV_CONFIG)
     path = config_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(
-            path, None, "file not found; pass --config PATH or set $AGGREGATOR_CONFIG"
-        ) from None
+        looked = "" if explicit else f" (looked for ./{DEFAULT_CONFIG} and {xdg_config_path()})"
+        raise ConfigError(path, None, f"file not found{looked}; run `aggregator init` to write a starter config, "
+                                      "or pass --config PATH or set $AGGREGATOR_CONFIG") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, f"cannot read it: {exc}") from None
     try:
@@ -115,46 +159,75 @@ def load(path: str | os.PathLike | None = None, *, kinds: Callable[[], list[str]
         raise ConfigError(path, None, f"not valid YAML{where}: {problem}") from None
     if kinds is None:
         from aggregator.registry import installed_kinds as kinds
-    return _Checker(path.resolve(), kinds).settings(data or {})
+    return _Checker(path.resolve(), kinds, kind_options or declared_options).settings(data or {})
 
 
-class _Checker:
-    def __init__(self, path: Path, kinds: Callable[[], list[str]]):
+def declared_options(kind: str) -> dict | None:
+    """The `options` a kind class declares (the plugin option convention), or None."""
+    from aggregator.registry import load_source
+
+    try:
+        declared = getattr(load_source(kind), "options", None)
+    except AggregatorError:
+        return None
+    return declared if isinstance(declared, dict) else None
+
+
+class _Values:
+    """Typed reads of config values. A problem is recorded and the key falls back to its
+    default, so the checking goes on and every problem is reported at the end."""
+
+    def __init__(self, path: Path, kinds: Callable[[], list[str]], kind_options: Callable[[str], dict | None]):
         self.path = path
         self.kinds = kinds
+        self.kind_options = kind_options
         self.warnings: list[str] = []
+        self.problems: list[tuple[str | None, str]] = []
 
     # -- helpers ---------------------------------------------------------
     def fail(self, key: str, problem: str) -> None:
-        raise ConfigError(self.path, key, problem)
+        self.problems.append((key, problem))
+
+    def warn(self, key: str, problem: str) -> None:
+        self.warnings.append(f"{self.path}: {key}: {problem}")
 
     def mapping(self, value: Any, key: str, allowed: set[str]) -> dict:
         if value is None:
             return {}
         if not isinstance(value, dict):
             self.fail(key, f"must be a mapping of keys to values, not {_kind(value)}")
+            return {}
         for name in value:
             if name not in allowed:
-                self.warnings.append(
-                    f"{self.path}: {key}.{name}: unknown key, ignored "
-                    f"(known: {', '.join(sorted(allowed))})"
-                )
+                self.warn(f"{key}.{name}" if key != "(top level)" else str(name),
+                          f"unknown key, ignored{did_you_mean(str(name), allowed)} "
+                          f"(known: {', '.join(sorted(allowed))})")
         return value
 
-    def number(self, data: dict, key: str, prefix: str, default, *, minimum=None, integer=False):
+    def number(self, data: dict, key: str, prefix: str, default, *, minimum=None, maximum=None, integer=False):
         value = data.get(key, default)
         if value is None:
             return default
+        what = "whole number" if integer else "number"
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(f"{prefix}{key}", f"must be a finite {what}, not {value!r}")
+            return default
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-            self.fail(f"{prefix}{key}", f"must be a {'whole number' if integer else 'number'}, not {value!r}")
+            self.fail(f"{prefix}{key}", f"must be a {what}, not {value!r}")
+            return default
         if minimum is not None and value < minimum:
             self.fail(f"{prefix}{key}", f"must be at least {minimum}, not {value!r}")
+            return default
+        if maximum is not None and value > maximum:
+            self.fail(f"{prefix}{key}", f"must be at most {maximum}, not {value!r}")
+            return default
         return value
 
     def boolean(self, data: dict, key: str, prefix: str, default: bool) -> bool:
         value = data.get(key, default)
         if not isinstance(value, bool):
             self.fail(f"{prefix}{key}", f"must be true or false, not {value!r}")
+            return default
         return value
 
     def text(self, data: dict, key: str, prefix: str, default=None, *, required=False):
@@ -165,112 +238,179 @@ class _Checker:
             return default
         if not isinstance(value, str) or (required and not value.strip()):
             self.fail(f"{prefix}{key}", f"must be a non-empty string, not {value!r}")
+            return default
+        return value
+
+    def strings(self, value: Any, key: str, example: str) -> list[str]:
+        """A list of strings (a single string counts as a list of one)."""
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, f"must be a list of strings, e.g. {example}, not {value!r}")
+            return []
         return value
 
     def file_path(self, value: str) -> Path:
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else self.path.parent / p
 
-    # -- sections --------------------------------------------------------
+
+
+class _Checker(_Values):
+    """Checks one parsed config, section by section, into Settings."""
+
     def settings(self, data: Any) -> Settings:
         top = self.mapping(
             data, "(top level)", {"database", "timezone", "profile", "sources", "schedule", "fetch", "feed"}
         )
         database = self.file_path(self.text(top, "database", "", "events.db"))
-        tz_name = self.text(top, "timezone", "", "UTC")
-        try:
-            timezone = ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.fail("timezone", f"unknown time zone {tz_name!r}; use an IANA name such as America/Los_Angeles")
         settings = Settings(
             path=self.path,
             database=database,
-            timezone=timezone,
+            timezone=self.timezone(self.text(top, "timezone", "", "UTC")),
             profile=self.profile(top.get("profile")),
             sources=self.sources(top.get("sources")),
             schedule=self.schedule(top.get("schedule")),
             fetch=self.fetch(top.get("fetch")),
             feed=self.feed(top.get("feed")),
+            warnings=tuple(self.warnings),
         )
-        return Settings(**{**settings.__dict__, "warnings": tuple(self.warnings)})
+        if self.problems:
+            raise ConfigProblems(self.path, self.problems, tuple(self.warnings))
+        return settings
+
+    def timezone(self, name: str) -> ZoneInfo:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail("timezone", f"unknown time zone {name!r}; use an IANA name such as America/Los_Angeles"
+                                  f"{did_you_mean(name, available_timezones())}")
+            return ZoneInfo("UTC")
 
     def profile(self, value: Any) -> Profile:
         p = self.mapping(
             value, "profile",
             {"topics", "exclude_topics", "home", "include_online", "contacts", "reconnect_after_days"},
         )
-        topics_raw = p.get("topics") or {}
-        if isinstance(topics_raw, list):
-            topics_raw = {t: 1 for t in topics_raw}
-        if not isinstance(topics_raw, dict):
+        return Profile(
+            topics=self.topics(p.get("topics")),
+            exclude_topics=tuple(t.strip().lower() for t in
+                                 self.strings(p.get("exclude_topics"), "profile.exclude_topics", "[crypto, nft]")),
+            home=self.home(p.get("home")),
+            include_online=self.boolean(p, "include_online", "profile.", True),
+            contacts=tuple(self.file_path(c) for c in
+                           self.strings(p.get("contacts"), "profile.contacts", "[contacts/Connections.csv]")),
+            reconnect_after_days=self.number(p, "reconnect_after_days", "profile.", 182, minimum=1,
+                                             maximum=100 * 365, integer=True),
+        )
+
+    def topics(self, value: Any) -> dict[str, float]:
+        if not value:
+            return {}
+        if isinstance(value, list):
+            if not all(isinstance(t, str) for t in value):
+                self.fail("profile.topics", f"a list of topics must hold words or phrases, not {value!r}; "
+                                            "e.g. [python, rust] or {python: 3, rust: 1}")
+                return {}
+            value = {t: 1 for t in value}
+        if not isinstance(value, dict):
             self.fail("profile.topics", "must map topics to weights, e.g. {python: 3, rust: 1}")
+            return {}
         topics: dict[str, float] = {}
-        for topic, weight in topics_raw.items():
+        for topic, weight in value.items():
             if not isinstance(topic, str) or not topic.strip():
                 self.fail("profile.topics", f"a topic must be a non-empty string, not {topic!r}")
-            if weight is None:
-                weight = 1
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
-                self.fail(f"profile.topics.{topic}", f"weight must be a positive number, not {weight!r}")
+                continue
+            weight = 1 if weight is None else weight
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 1000 \
+                    or not math.isfinite(weight):
+                self.fail(f"profile.topics.{topic}", f"weight must be a positive number up to 1000, not {weight!r}")
+                continue
             topics[topic.strip().lower()] = float(weight)
-        exclude = p.get("exclude_topics") or []
-        if isinstance(exclude, str):
-            exclude = [exclude]
-        if not isinstance(exclude, list) or not all(isinstance(t, str) for t in exclude):
-            self.fail("profile.exclude_topics", "must be a list of topics, e.g. [crypto, nft]")
-        home = None
-        if p.get("home") is not None:
-            h = self.mapping(p["home"], "profile.home", {"lat", "lon", "radius_km"})
-            for key in ("lat", "lon"):
-                if key not in h:
-                    self.fail(f"profile.home.{key}", "is required when home is set")
-            lat = self.number(h, "lat", "profile.home.", None)
-            lon = self.number(h, "lon", "profile.home.", None)
-            if not -90 <= lat <= 90:
-                self.fail("profile.home.lat", f"must be between -90 and 90, not {lat}")
-            if not -180 <= lon <= 180:
-                self.fail("profile.home.lon", f"must be between -180 and 180, not {lon}")
-            home = Home(float(lat), float(lon), float(self.number(h, "radius_km", "profile.home.", 40, minimum=0)))
-        contacts = p.get("contacts") or []
-        if isinstance(contacts, str):
-            contacts = [contacts]
-        if not isinstance(contacts, list) or not all(isinstance(c, str) for c in contacts):
-            self.fail("profile.contacts", "must be a list of contact export files")
-        return Profile(
-            topics=topics,
-            exclude_topics=tuple(t.strip().lower() for t in exclude),
-            home=home,
-            include_online=self.boolean(p, "include_online", "profile.", True),
-            contacts=tuple(self.file_path(c) for c in contacts),
-            reconnect_after_days=self.number(p, "reconnect_after_days", "profile.", 182, minimum=1, integer=True),
-        )
+        return topics
+
+    def home(self, value: Any) -> Home | None:
+        if value is None:
+            return None
+        h = self.mapping(value, "profile.home", {"lat", "lon", "radius_km"})
+        if not h:
+            return None
+        missing = [key for key in ("lat", "lon") if key not in h]
+        for key in missing:
+            self.fail(f"profile.home.{key}", "is required when home is set")
+        lat = self.number(h, "lat", "profile.home.", None)
+        lon = self.number(h, "lon", "profile.home.", None)
+        if lat is not None and not -90 <= lat <= 90:
+            self.fail("profile.home.lat", f"must be between -90 and 90, not {lat}")
+            lat = None
+        if lon is not None and not -180 <= lon <= 180:
+            self.fail("profile.home.lon", f"must be between -180 and 180, not {lon}")
+            lon = None
+        radius = self.number(h, "radius_km", "profile.home.", 40, minimum=0, maximum=20_000)
+        if lat is None or lon is None:
+            return None
+        return Home(float(lat), float(lon), float(radius))
 
     def sources(self, value: Any) -> tuple[SourceSpec, ...]:
         if value is None:
-            self.warnings.append(f"{self.path}: sources: none configured; fetch has nothing to do")
+            self.warn("sources", "none configured; fetch has nothing to do")
             return ()
         if not isinstance(value, list):
             self.fail("sources", "must be a list of sources, each {name: ..., kind: ..., url: ...}")
+            return ()
         specs: list[SourceSpec] = []
         seen: set[str] = set()
         for i, entry in enumerate(value):
-            key = f"sources[{i}]"
-            if not isinstance(entry, dict):
-                self.fail(key, f"must be a mapping with name, kind and url, not {_kind(entry)}")
-            name = self.text(entry, "name", f"{key}.", required=True)
-            if name in seen:
-                self.fail(f"{key}.name", f"{name!r} is used twice; each source needs a unique name")
-            seen.add(name)
-            kind = self.text(entry, "kind", f"{key}.", required=True)
-            installed = self.kinds()
-            if kind not in installed:
-                self.fail(f"{key}.kind", f"unknown kind {kind!r}; installed kinds: {', '.join(installed)}")
-            url = self.source_url(self.text(entry, "url", f"{key}.", required=True), f"{key}.url")
-            group = self.text(entry, "group", f"{key}.")
-            priority = self.number(entry, "priority", f"{key}.", 0, integer=True)
-            options = {k: v for k, v in entry.items() if k not in {"name", "kind", "url", "group", "priority"}}
-            specs.append(SourceSpec(name=name, kind=kind, url=url, group=group, priority=priority, options=options))
+            spec = self.source(entry, f"sources[{i}]", seen)
+            if spec is not None:
+                specs.append(spec)
         return tuple(specs)
+
+    def source(self, entry: Any, key: str, seen: set[str]) -> SourceSpec | None:
+        if not isinstance(entry, dict):
+            self.fail(key, f"must be a mapping with name, kind and url, not {_kind(entry)}")
+            return None
+        before = len(self.problems)
+        name = self.text(entry, "name", f"{key}.", required=True)
+        if name in seen:
+            self.fail(f"{key}.name", f"{name!r} is used twice; each source needs a unique name")
+        seen.add(name)
+        kind = self.text(entry, "kind", f"{key}.", required=True)
+        installed = self.kinds()
+        if kind is not None and kind not in installed:
+            self.fail(f"{key}.kind", f"unknown kind {kind!r}; installed kinds: {', '.join(installed)}"
+                                     f"{did_you_mean(kind, installed)}")
+        url = self.text(entry, "url", f"{key}.", required=True)
+        url = self.source_url(url, f"{key}.url") if url else url
+        group = self.text(entry, "group", f"{key}.")
+        priority = self.number(entry, "priority", f"{key}.", 0, minimum=-1000, maximum=1000, integer=True)
+        options = {k: v for k, v in entry.items() if k not in SOURCE_KEYS}
+        if options and kind in installed:
+            self.check_options(options, kind, key)
+        if len(self.problems) > before:
+            return None
+        return SourceSpec(name=name, kind=kind, url=url, group=group, priority=priority, options=options)
+
+    def check_options(self, options: dict, kind: str, key: str) -> None:
+        """Against the options the kind declares; a kind that declares none is not checked."""
+        declared = self.kind_options(kind)
+        if declared is None:
+            return
+        for option, value in options.items():
+            if option not in declared:
+                valid = ", ".join(sorted(declared)) or "none"
+                self.warn(f"{key}.{option}", f"kind {kind!r} has no option {option!r}, ignored"
+                                             f"{did_you_mean(str(option), declared)} (its options: {valid})")
+                continue
+            wanted = declared[option]
+            wanted = wanted if isinstance(wanted, tuple) else (wanted,)
+            wanted = (*wanted, int) if float in wanted else wanted  # 3 is a fine float
+            if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted) or \
+                    (isinstance(value, float) and not math.isfinite(value)):
+                names = " or ".join(_type_name(t) for t in wanted)
+                self.fail(f"{key}.{option}", f"must be {names}, not {value!r}")
 
     def source_url(self, url: str, key: str) -> str:
         url = url.strip()
@@ -283,6 +423,7 @@ class _Checker:
             return url
         if scheme and len(scheme) > 1:  # a one-letter scheme is a Windows drive
             self.fail(key, f"only http(s) URLs or local files are fetched, not {scheme}:")
+            return url
         return self.file_path(url).as_uri()
 
     def schedule(self, value: Any) -> Schedule:
@@ -291,31 +432,32 @@ class _Checker:
         fields = cron.split()
         if len(fields) != 5:
             self.fail("schedule.cron", f"{cron!r} must have 5 fields: minute hour day month weekday")
+            return Schedule()
         try:
             from apscheduler.triggers.cron import CronTrigger
 
             CronTrigger.from_crontab(cron)
         except ValueError as exc:
             self.fail("schedule.cron", f"{cron!r} is not a valid cron expression: {exc}")
+            return Schedule()
         if fields[1] in {"2", "02"}:
-            self.warnings.append(
-                f"{self.path}: schedule.cron: 02:xx is skipped or run twice on daylight-saving "
-                "changes in many zones; 04:15 is safer"
-            )
+            self.warn("schedule.cron", "02:xx is skipped or run twice on daylight-saving changes in many zones; "
+                                       "04:15 is safer")
         return Schedule(cron=cron)
 
     def fetch(self, value: Any) -> FetchSettings:
         f = self.mapping(value, "fetch", set(FetchSettings.__dataclass_fields__))
         d = FetchSettings()
+        n = lambda key, **limits: self.number(f, key, "fetch.", getattr(d, key), **limits)  # noqa: E731
         return FetchSettings(
-            concurrency=self.number(f, "concurrency", "fetch.", d.concurrency, minimum=1, integer=True),
-            per_host_delay=float(self.number(f, "per_host_delay", "fetch.", d.per_host_delay, minimum=0)),
-            timeout=float(self.number(f, "timeout", "fetch.", d.timeout, minimum=0.1)),
-            max_bytes=self.number(f, "max_bytes", "fetch.", d.max_bytes, minimum=1, integer=True),
-            retries=self.number(f, "retries", "fetch.", d.retries, minimum=0, integer=True),
-            deadline=float(self.number(f, "deadline", "fetch.", d.deadline, minimum=0.1)),
-            history_days=self.number(f, "history_days", "fetch.", d.history_days, minimum=0, integer=True),
-            horizon_days=self.number(f, "horizon_days", "fetch.", d.horizon_days, minimum=1, integer=True),
+            concurrency=n("concurrency", minimum=1, maximum=64, integer=True),
+            per_host_delay=float(n("per_host_delay", minimum=0, maximum=3600)),
+            timeout=float(n("timeout", minimum=0.1, maximum=3600)),
+            max_bytes=n("max_bytes", minimum=1, maximum=2_000_000_000, integer=True),
+            retries=n("retries", minimum=0, maximum=10, integer=True),
+            deadline=float(n("deadline", minimum=0.1, maximum=86_400)),
+            history_days=n("history_days", minimum=0, maximum=MAX_DAYS, integer=True),
+            horizon_days=n("horizon_days", minimum=1, maximum=MAX_DAYS, integer=True),
         )
 
     def feed(self, value: Any) -> FeedSettings:
@@ -324,12 +466,14 @@ class _Checker:
         token = f.get("token")
         if token is not None and (not isinstance(token, str) or not token):
             self.fail("feed.token", "must be a non-empty string, or null for no token")
+            token = None
+        n = lambda key, **limits: self.number(f, key, "feed.", getattr(d, key), **limits)  # noqa: E731
         return FeedSettings(
             name=self.text(f, "name", "feed.", d.name),
-            limit_per_week=self.number(f, "limit_per_week", "feed.", d.limit_per_week, minimum=0, integer=True),
-            min_score=float(self.number(f, "min_score", "feed.", d.min_score)),
-            days_back=self.number(f, "days_back", "feed.", d.days_back, minimum=0, integer=True),
-            days_ahead=self.number(f, "days_ahead", "feed.", d.days_ahead, minimum=1, integer=True),
+            limit_per_week=n("limit_per_week", minimum=0, maximum=10_000, integer=True),
+            min_score=float(n("min_score")),
+            days_back=n("days_back", minimum=0, maximum=MAX_DAYS, integer=True),
+            days_ahead=n("days_ahead", minimum=1, maximum=MAX_DAYS, integer=True),
             token=token,
         )
 
@@ -338,3 +482,8 @@ def _kind(value: Any) -> str:
     return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}.get(
         type(value), type(value).__name__
     )
+
+
+def _type_name(kind: type) -> str:
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+            list: "a list", dict: "a mapping"}.get(kind, kind.__name__)

@@ -22,6 +22,18 @@ from aggregator.identity import Candidate, Matcher, normalize_email, normalize_n
 
 FORMATS = ("linkedin", "google", "vcard")
 LINKEDIN_HEADER = ("first name", "last name", "url")
+MAX_BYTES = 50_000_000  # exports of tens of thousands of contacts stay far below this
+STDIN = "-"
+
+
+class ContactsError(AggregatorError):
+    """A contacts export that cannot be read: names the file and the problem. Bad usage (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, source: str | Path, problem: str):
+        self.source, self.problem = str(source), problem
+        super().__init__(f"{source}: {problem}")
 
 
 @dataclass
@@ -48,11 +60,24 @@ class ImportReport:
 
 def read_text(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise AggregatorError(f"contacts file not found: {path}") from None
+        raise ContactsError(path, "contacts file not found") from None
     except OSError as exc:
-        raise AggregatorError(f"cannot read {path}: {exc.strerror}") from None
+        raise ContactsError(path, f"cannot read it: {exc.strerror or exc}") from None
+    return decode(data, path)
+
+
+def read_stream(stream, name: str = "standard input") -> str:
+    """An export piped in (`contacts import -`), read up to MAX_BYTES."""
+    return decode(stream.read(MAX_BYTES + 1), name)
+
+
+def decode(data: bytes, source: str | Path) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 as exported; else cp1252, never an error."""
+    if len(data) > MAX_BYTES:
+        raise ContactsError(source, f"over {MAX_BYTES:,} bytes: is this a contacts export?")
     for encoding in ("utf-8-sig", "utf-16"):
         try:
             return data.decode(encoding)
@@ -61,7 +86,7 @@ def read_text(path: Path) -> str:
     return data.decode("cp1252", errors="replace")
 
 
-def detect_format(text: str) -> str:
+def detect_format(text: str, source: str | Path = "contacts") -> str:
     head = text[:5000]
     if re.search(r"^BEGIN:VCARD", head, re.I | re.M):
         return "vcard"
@@ -70,16 +95,34 @@ def detect_format(text: str) -> str:
         return "linkedin"
     if "e-mail 1 - value" in lowered or lowered.startswith(("name,given name", "first name,middle name")):
         return "google"
-    raise AggregatorError(
-        "cannot tell the contacts format: expected a LinkedIn Connections.csv, a Google Contacts CSV or a "
+    raise ContactsError(
+        source, "cannot tell the contacts format: expected a LinkedIn Connections.csv, a Google Contacts CSV or a "
         "vCard (.vcf) file; pass --format linkedin|google|vcard"
     )
 
 
-def parse(text: str, fmt: str = "auto") -> tuple[str, list[ContactRecord]]:
-    fmt = detect_format(text) if fmt == "auto" else fmt
+def parse(text: str, fmt: str = "auto", *, source: str | Path = "contacts") -> tuple[str, list[ContactRecord]]:
+    """(format, records). Damage a reader can see past is repaired; anything else is one ContactsError."""
+    text = repair_newlines(text)
+    fmt = detect_format(text, source) if fmt == "auto" else fmt
     parser = {"linkedin": parse_linkedin, "google": parse_google, "vcard": parse_vcard}[fmt]
-    return fmt, parser(text)
+    try:
+        return fmt, parser(text)
+    except ContactsError:
+        raise
+    except AggregatorError as exc:
+        raise ContactsError(source, str(exc)) from None
+    except (csv.Error, ValueError) as exc:
+        raise ContactsError(source, f"not a readable {fmt} export: {exc}") from None
+
+
+def repair_newlines(text: str) -> str:
+    """Line ends made LF; a stray CR inside a line becomes a space (a CR-only file keeps its lines);
+    NUL bytes go. A CSV reader refuses both, and a person reading the file would not see them."""
+    text = text.replace("\x00", "").replace("\r\n", "\n")
+    if "\r" in text:
+        text = text.replace("\r", " " if "\n" in text else "\n")
+    return text
 
 
 # -- LinkedIn -----------------------------------------------------------------
@@ -200,7 +243,7 @@ def _vcard_properties(card: str) -> list[tuple[str, str]]:
             charset = next((p.split("=", 1)[1] for p in params if p.startswith("CHARSET=")), "utf-8")
             try:
                 value = quopri.decodestring(value.encode("latin-1", errors="replace")).decode(charset, errors="replace")
-            except LookupError:
+            except (LookupError, ValueError):  # an unknown or damaged charset name: read it as UTF-8
                 value = quopri.decodestring(value.encode("latin-1", errors="replace")).decode("utf-8", errors="replace")
         value = value.replace("\\n", " ").replace("\\N", " ").replace("\\,", ",").replace("\\;", ";").replace("\\:", ":")
         props.append((name, value.strip()))
@@ -238,11 +281,24 @@ def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_
     key = str(path.resolve())
     if only_if_changed and store.import_state(key) == digest:
         return None
-    fmt, records = parse(text, fmt)
-    report = ImportReport(path=str(path), format=fmt)
-    inserts, updates = plan(store.contact_rows(), records, source_file=path.name, report=report)
-    store.write_contacts(inserts, updates)
+    report = import_text(store, text, fmt, name=str(path))
     store.set_import_state(key, digest, now)
+    return report
+
+
+def import_path(store, path: str, fmt: str = "auto", *, now: datetime, stdin=None) -> ImportReport:
+    """`contacts import PATH`: a file, or `-` for the binary stream `stdin`."""
+    if path == STDIN:
+        return import_text(store, read_stream(stdin), fmt, name="standard input")
+    return import_file(store, Path(path), fmt, now=now)
+
+
+def import_text(store, text: str, fmt: str = "auto", *, name: str) -> ImportReport:
+    """Import or update contacts from an export's text (`name` says where it came from)."""
+    fmt, records = parse(text, fmt, source=name)
+    report = ImportReport(path=name, format=fmt)
+    inserts, updates = plan(store.contact_rows(), records, source_file=Path(name).name, report=report)
+    store.write_contacts(inserts, updates)
     return report
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from rapidfuzz import process
 
-from aggregator.config import Settings
+from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
 from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
@@ -33,19 +33,27 @@ def find_contact(store: Store, name: str) -> dict[str, Any]:
         return exact[0]
     if len(exact) > 1:
         listed = ", ".join(f"{r['name']} (id {r['id']}, {r.get('company') or 'no company'})" for r in exact)
-        raise AggregatorError(f"{name!r} matches several contacts: {listed}; give the id instead")
+        raise UnknownName(f"{name!r} matches several contacts: {listed}; give the id instead")
     match = Matcher.build(candidates(rows)).match_name(name)
     if match is not None:
         return next(r for r in rows if r["id"] == match.contact_id)
     names = {r["id"]: r["name"] for r in rows}
     close = [names[key] for _, score, key in process.extract(name, names, limit=3) if score >= 60]
     hint = f"; did you mean {', '.join(close)}?" if close else "; import contacts with `aggregator contacts import`"
-    raise AggregatorError(f"no contact named {name!r}{hint}")
+    raise UnknownName(f"no contact named {name!r}{hint}")
+
+
+def find_event(store: Store, ident: str) -> dict[str, Any]:
+    """The event an id or unique id prefix names; bad usage (exit 2) when none or several."""
+    try:
+        return store.find_event(ident)
+    except AggregatorError as exc:
+        raise UnknownName(str(exc)) from None
 
 
 def log_attended(store: Store, settings: Settings, event_ident: str, names: list[str], *, now: datetime) -> dict:
     """Record that you went to an event and met `names` there (each also counts as a catch-up)."""
-    row = store.find_event(event_ident)
+    row = find_event(store, event_ident)
     people = [find_contact(store, n) for n in names]
     store.log_attended(row["id"], people, now)
     met_on = row_event(row).start
@@ -80,9 +88,10 @@ def reconnect(store: Store, settings: Settings, *, now: datetime, days: int = RE
     default = settings.profile.reconnect_after_days
     overdue: dict[int, Overdue] = {}
     for c in store.contact_rows():
-        late, days = catch_up_state(c.get("last_contacted"), c.get("cadence_days") or default, today)
+        # its own name: reusing `days` here once replaced the --days window (issue 12)
+        late, days_since = catch_up_state(c.get("last_contacted"), c.get("cadence_days") or default, today)
         if late:
-            overdue[c["id"]] = Overdue(c, days, [])
+            overdue[c["id"]] = Overdue(c, days_since, [])
     rows = store.event_rows(start=now, end=now + timedelta(days=days))
     for item in rank_rows(store, settings, rows, now=now, explain=False):
         for chance in item.chances:

@@ -120,3 +120,116 @@ def test_shipped_config_is_valid():
     settings = config.load(Path(__file__).resolve().parents[1] / "config.yaml")
     assert len(settings.sources) >= 5
     assert settings.profile.topics and settings.warnings == ()
+
+
+# -- every problem at once, suggestions, values that passed and crashed later (issue 11 #8) --------
+BAD = """\
+timezone: Europe/Berln
+profile:
+  topics: [[python]]
+  exclude_topics: crypto
+sources:
+  - {name: a, kind: icss, url: "https://x.org/a.ics"}
+  - {name: b, kind: ics, url: "ftp://x.org/b"}
+fetch:
+  concurency: 4
+  deadline: .nan
+  horizon_days: 100000000
+feed:
+  days_ahead: .inf
+"""
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path):
+    with pytest.raises(config.ConfigProblems) as info:
+        load_text(tmp_path, BAD)
+    lines = str(info.value).splitlines()
+    path = tmp_path / "config.yaml"
+    assert all(line.startswith(f"{path}: ") for line in lines)
+    keys = [key for key, _ in info.value.problems]
+    assert keys == ["timezone", "profile.topics", "sources[0].kind", "sources[1].url", "fetch.deadline",
+                    "fetch.horizon_days", "feed.days_ahead"]
+    assert "did you mean 'Europe/Berlin'?" in lines[0]
+    assert "did you mean 'ics'?" in lines[2]
+    assert "finite" in lines[4] and "at most 3650" in lines[5] and "finite" in lines[6]
+
+
+def test_unknown_key_suggests_the_known_one(tmp_path):
+    settings = load_data(tmp_path, {**BASE, "fetch": {"concurency": 3}, "profil": {}})
+    assert any("fetch.concurency: unknown key, ignored; did you mean 'concurrency'?" in w for w in settings.warnings)
+    assert any("profil: unknown key, ignored; did you mean 'profile'?" in w for w in settings.warnings)
+
+
+@pytest.mark.parametrize("data,key,words", [
+    ({"profile": {"topics": [["python"]]}}, "profile.topics", "words or phrases"),
+    ({"profile": {"topics": {"python": float("inf")}}}, "profile.topics.python", "positive number"),
+    ({"fetch": {"deadline": float("nan")}}, "fetch.deadline", "finite"),
+    ({"fetch": {"horizon_days": 10**9}}, "fetch.horizon_days", "at most 3650"),
+    ({"fetch": {"concurrency": 10_000}}, "fetch.concurrency", "at most 64"),
+    ({"feed": {"days_ahead": 10**12}}, "feed.days_ahead", "at most 3650"),
+    ({"feed": {"min_score": float("nan")}}, "feed.min_score", "finite"),
+    ({"profile": {"exclude_topics": [1, 2]}}, "profile.exclude_topics", "list of strings"),
+    ({"profile": {"reconnect_after_days": 10**9}}, "profile.reconnect_after_days", "at most"),
+    ({"sources": [{"name": "a", "kind": "ics", "url": "https://x.org", "priority": 10**20}]},
+     "sources[0].priority", "at most 1000"),
+])
+def test_values_that_used_to_crash_later_are_refused_at_load(tmp_path, data, key, words):
+    with pytest.raises(ConfigError) as info:
+        load_data(tmp_path, {**BASE, **data})
+    assert f": {key}: " in str(info.value) and words in str(info.value)
+
+
+OPTIONS = {"max_pages": int, "follow_links": bool, "link_pattern": str, "ratio": (int, float)}
+
+
+def load_with_options(tmp_path, source: dict, declared=OPTIONS):
+    return load_data(tmp_path, {**BASE, "sources": [{"name": "a", "kind": "ics", "url": "https://x.org", **source}]}) \
+        if declared is None else config._Checker(tmp_path / "config.yaml", KINDS, lambda kind: declared).settings(
+            {**BASE, "sources": [{"name": "a", "kind": "ics", "url": "https://x.org", **source}]})
+
+
+def test_declared_kind_options_are_checked(tmp_path):
+    good = load_with_options(tmp_path, {"max_pages": 5, "follow_links": True, "ratio": 2})
+    assert good.sources[0].options == {"max_pages": 5, "follow_links": True, "ratio": 2}
+    with pytest.raises(ConfigError) as info:
+        load_with_options(tmp_path, {"max_pages": "lots", "follow_links": "yes"})
+    assert "sources[0].max_pages: must be a whole number, not 'lots'" in str(info.value)
+    assert "sources[0].follow_links: must be true or false, not 'yes'" in str(info.value)
+    with pytest.raises(ConfigError, match="must be a whole number"):
+        load_with_options(tmp_path, {"max_pages": True})  # YAML's true is not a page count
+    unknown = load_with_options(tmp_path, {"max_page": 5})
+    [warning] = unknown.warnings
+    assert "sources[0].max_page: kind 'ics' has no option 'max_page'" in warning
+    assert "did you mean 'max_pages'?" in warning and "follow_links, link_pattern, max_pages, ratio" in warning
+
+
+def test_kinds_that_declare_no_options_are_not_checked(tmp_path):
+    settings = config._Checker(tmp_path / "config.yaml", KINDS, lambda kind: None).settings(
+        {**BASE, "sources": [{"name": "a", "kind": "ics", "url": "https://x.org", "anything": ["goes"]}]})
+    assert settings.sources[0].options == {"anything": ["goes"]} and settings.warnings == ()
+
+
+def test_declared_options_are_read_from_the_installed_kind_class(monkeypatch):
+    from aggregator import registry
+
+    class Declared:
+        kind = "x"
+        options = {"max_pages": int}
+
+        def collect(self, spec, http, ctx):
+            return []
+
+    monkeypatch.setattr(registry, "load_source", lambda kind: Declared())
+    assert config.declared_options("x") == {"max_pages": int}
+    monkeypatch.setattr(registry, "load_source", lambda kind: object())
+    assert config.declared_options("x") is None
+
+
+def test_cli_bad_config_prints_every_problem_and_exits_2(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(BAD)
+    result = Cli(path)("upcoming")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if str(path) in line and "unknown key" not in line]
+    assert len(errors) == 7
+    assert "warning:" in result.stderr and "fetch.concurency" in result.stderr

@@ -102,4 +102,60 @@ def test_cli_import_and_list(tmp_path):
     assert {c["name"] for c in listed} == {"Katherine Nguyen", "Bob Smith", "Chloé Van Damme, Jr."}
     assert all(c["events_matched"] == 0 for c in listed)
     missing = cli("contacts", "import", str(tmp_path / "nope.csv"))
-    assert missing.returncode == 1 and "contacts file not found" in missing.stderr
+    # deliberately 2 since issue 11 #4: a file that cannot be read is bad usage, like the rest of ContactsError
+    assert missing.returncode == 2 and "nope.csv: contacts file not found" in missing.stderr
+
+
+# -- damaged exports (issue 11 #4) and standard input ----------------------------------------------
+def test_stray_carriage_return_inside_a_google_field_is_read_as_a_space():
+    text = "First Name,Last Name,E-mail 1 - Value\nDa\rna,Lee,d@x.org\nSam,Ortiz,s@x.org\n"
+    fmt, recs = contacts.parse(text)  # csv refused this: "new-line character seen in unquoted field"
+    assert fmt == "google" and [r.name for r in recs] == ["Da na Lee", "Sam Ortiz"]
+
+
+def test_carriage_return_only_line_ends_still_split_rows():
+    fmt, recs = contacts.parse("First Name,Last Name,E-mail 1 - Value\rDana,Lee,d@x.org\rSam,Ortiz,s@x.org\r")
+    assert [r.name for r in recs] == ["Dana Lee", "Sam Ortiz"]
+
+
+def test_nul_or_unknown_vcard_charset_falls_back_to_utf8():
+    card = ("BEGIN:VCARD\nVERSION:2.1\nN;CHARSET=utf\x00-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;J=C3=B6rg\n"
+            "EMAIL:j@example.de\nEND:VCARD\nBEGIN:VCARD\nVERSION:2.1\n"
+            "N;CHARSET=klingon;ENCODING=QUOTED-PRINTABLE:Ortiz;Sam=C3=A9\nEND:VCARD\n")
+    fmt, recs = contacts.parse(card)
+    assert fmt == "vcard" and [r.name for r in recs] == ["Jörg Müller", "Samé Ortiz"]
+
+
+def test_unreadable_export_is_one_error_naming_the_file(tmp_path):
+    export = tmp_path / "export.csv"
+    with pytest.raises(contacts.ContactsError) as info:
+        contacts.parse("a,b\n1,2\n", source=export)
+    assert str(info.value).startswith(f"{export}: cannot tell the contacts format")
+    assert isinstance(info.value, AggregatorError) and info.value.exit_code == 2
+    with pytest.raises(contacts.ContactsError, match="no 'First Name,Last Name,URL"):
+        contacts.parse("Notes:\nnothing here\n", "linkedin", source=export)
+    with pytest.raises(contacts.ContactsError, match="contacts file not found"):
+        contacts.read_text(tmp_path / "missing.csv")
+
+
+def test_cli_import_from_standard_input_and_damaged_files(tmp_path):
+    import subprocess
+    import sys
+
+    config_path = write_config(tmp_path, [{"name": "a", "kind": "ics", "url": "https://example.org/a.ics"}])
+    piped = subprocess.run([sys.executable, "-m", "aggregator", "--config", str(config_path), "contacts", "import", "-"],
+                           input=(C / "vcard_21_30_40_quoted_printable.vcf").read_bytes(), capture_output=True,
+                           timeout=60)
+    assert piped.returncode == 0, piped.stderr
+    assert b"standard input (vcard): 3 added" in piped.stdout
+    cli = Cli(config_path)
+    assert {c["name"] for c in cli.json("contacts", "list")} == {"Jörg Müller", "Michael Angstadt", "Simon Perreault"}
+    damaged = tmp_path / "google.csv"
+    damaged.write_bytes(b"First Name,Last Name,E-mail 1 - Value\nKim,Na\rkamura,kim@x.org\nLee,\x00Park,lee@x.org\n")
+    result = cli("contacts", "import", str(damaged))
+    assert result.returncode == 0 and "2 added" in result.stdout, result.stderr
+    unknown = tmp_path / "notes.txt"
+    unknown.write_text("shopping list\nmilk\n")
+    refused = cli("contacts", "import", str(unknown))
+    assert refused.returncode == 2 and refused.stderr.startswith(f"error: {unknown}: cannot tell the contacts format")
+    assert "Traceback" not in refused.stderr

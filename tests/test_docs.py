@@ -55,3 +55,68 @@ def test_every_source_kind_is_documented_and_tested():
     for kind in installed_kinds():
         assert f"| `{kind}` |" in README
         assert (ROOT / "tests" / f"test_{kind}.py").exists(), f"no tests/test_{kind}.py for kind {kind}"
+
+
+def readme_command_lines() -> list[str]:
+    """Every `aggregator ...` line of the README's code blocks (after a pipe too), comments dropped."""
+    lines = []
+    for block in re.findall(r"```[a-z]*\n(.*?)\n```", README, re.S):
+        for line in block.splitlines():
+            for part in re.split(r"\||&&", line.split("  #")[0]):
+                part = part.strip()
+                if part.startswith("aggregator "):
+                    lines.append(part)
+    return lines
+
+
+def test_readme_command_lines_use_commands_and_options_that_exist():
+    import shlex
+
+    lines = readme_command_lines()
+    assert len(lines) >= 10
+    for line in lines:
+        words = shlex.split(line)[1:]
+        command, options = main, {o for p in main.params for o in p.opts}
+        while words and words[0].startswith("-"):  # global options and their values
+            option = words.pop(0)
+            assert option in options, line
+            if option == "--config":
+                words.pop(0)
+        while words and hasattr(command, "commands") and words[0] in command.commands:
+            command = command.commands[words.pop(0)]
+        assert not hasattr(command, "commands"), f"{line}: no such command"
+        known = {o for p in command.params for o in p.opts}
+        for word in words:
+            if word.startswith("-") and word != "-":
+                assert word in known, f"{line}: {word} is not an option of {command.name}"
+
+
+def test_shell_completion_as_documented():
+    import os
+    import subprocess
+    import sys
+
+    for shell in ("bash", "zsh", "fish"):
+        assert f"_AGGREGATOR_COMPLETE={shell}_source aggregator" in README
+    script = Path(sys.executable).with_name("aggregator")
+    if not script.exists():
+        pytest.skip("the aggregator console script is not installed next to this Python")
+    result = subprocess.run([str(script)], env={**os.environ, "_AGGREGATOR_COMPLETE": "bash_source"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "complete -o nosort -F" in result.stdout
+
+
+def test_readme_config_error_example_is_what_the_cli_prints(tmp_path):
+    from tests.conftest import Cli
+
+    section = README.split("one run lists every such error", 1)[1].split("```", 2)[1]
+    documented = [line for line in section.splitlines() if line.startswith("config.yaml: ")]
+    path = tmp_path / "config.yaml"
+    path.write_text("timezone: Europe/Berln\nsources:\n  - {name: a, kind: icss, url: 'https://x.org/a.ics'}\n"
+                    "fetch: {deadline: .nan, horizon_days: 100000000}\n")
+    result = Cli(path)("upcoming")
+    assert result.returncode == 2
+    printed = result.stderr.replace(str(path), "config.yaml")
+    assert len(documented) == 4
+    for line in documented:
+        assert line in printed

@@ -134,7 +134,7 @@ def test_only_named_sources_are_fetched(tmp_path, server):
     assert result.returncode == 0
     assert server.hits_for("/pdx-python.ics") == []
     unknown = cli("fetch", "--source", "nope")
-    assert unknown.returncode == 1 and "no source named 'nope'" in unknown.stderr
+    assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr  # bad usage per CONTRACT.md
 
 
 def test_sources_json_lists_every_source_before_any_fetch(tmp_path, server):

@@ -187,10 +187,10 @@ def test_cli_why_reconnect_attended_touched(tmp_path, server):
     assert why["topic_part"]["topics"] == {"machine learning": 2.0}
     text = cli("why", study["id"])
     assert "Dana Lee: 100% (rsvp)" in text.stdout
-    assert cli("why", "zzzz").returncode == 1
+    assert cli("why", "zzzz").returncode == 2  # bad usage per CONTRACT.md (was 1 before h/cli)
     assert cli("touched", "Sam Ortiz", "--on", "2026-11-30").returncode == 0
     assert "Sam Ortiz" not in [e["name"] for e in cli.json("reconnect")]
     went = cli("attended", study["id"], "--with", "Dana Lee")
     assert went.returncode == 0 and "met Dana Lee" in went.stdout
     unknown = cli("touched", "Dana Leeds")
-    assert unknown.returncode == 1 and "no contact named 'Dana Leeds'; did you mean Dana Lee" in unknown.stderr
+    assert unknown.returncode == 2 and "no contact named 'Dana Leeds'; did you mean Dana Lee" in unknown.stderr

@@ -1,0 +1,402 @@
+"""What the daily commands show in a terminal: the agenda of upcoming events (by day,
+in the manner of khal and gcalcli), overdue contacts, and the sources' health.
+
+On a terminal each event takes two lines fitted to the width (60 to 200 columns):
+time, title, group and place, then a dim line of topics and likely people. Text is
+cut at a word with an ellipsis, never wrapped, never split mid-word. Piped (not a
+terminal) each event is one plain line, for grep and scripts. Every text that came
+from outside (titles, names, errors) goes through `safe_text`, so a server cannot
+send escape sequences to the user's terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from aggregator.rank import Ranked, local_time
+from aggregator.text import safe_text
+
+MAX_WIDTH = 200  # wider lines are harder to read, not more useful
+ID_LENGTH = 10
+STARS = 5
+ELLIPSIS = "…"
+INDENT = 10  # "  18:30   ": where the title and the detail line start
+
+
+def short_id(event_id: str) -> str:
+    """Ten characters: enough to be unique, and accepted by why/attended as a prefix."""
+    return event_id[:ID_LENGTH]
+
+
+def one_line(text: object) -> str:
+    return safe_text(text, one_line=True)
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in at most `width` cells: cut after a whole word with an ellipsis.
+    A single word longer than the room is cut with an ellipsis rather than dropped."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return ELLIPSIS[:width]
+    cut, used = 0, 0
+    for index, char in enumerate(text):
+        used += cell_len(char)
+        if used > width - 1:
+            break
+        cut = index + 1
+    head = text[:cut]
+    if cut < len(text) and not text[cut].isspace() and " " in head.strip():
+        head = head[:head.rstrip().rfind(" ")]  # back to the end of the last whole word
+    return head.rstrip(" ,;·-") + ELLIPSIS
+
+
+def fit_parts(parts: Iterable[tuple[str, str]], width: int) -> Text:
+    """Styled pieces, one after another, cut (at a word) where the room ends."""
+    out = Text()
+    room = width
+    for text, style in parts:
+        if not text:
+            continue
+        if cell_len(text) <= room:
+            out.append(text, style)
+            room -= cell_len(text)
+            continue
+        shown = fit(text, room)
+        if shown.strip(ELLIPSIS + " "):
+            out.append(shown, style)
+        elif out.plain:
+            out.append(ELLIPSIS[:room])
+        break
+    return out
+
+
+def stars(score: float, best: float) -> tuple[str, str]:
+    """★★★☆☆ relative to the listing's best event, and the colour that goes with it."""
+    filled = 0 if score <= 0 or best <= 0 else max(1, min(STARS, int(STARS * score / best + 0.5)))  # half up
+    style = "bold green" if filled >= 4 else "yellow" if filled >= 2 else "dim"
+    return "★" * filled + "☆" * (STARS - filled), style
+
+
+# -- upcoming ------------------------------------------------------------------
+def when(item: Ranked, tz: ZoneInfo) -> str:
+    start = local_time(item.event.start, item.event.timezone, tz)
+    if item.event.all_day:
+        return start.strftime("%a %Y-%m-%d (all day)")
+    return start.strftime("%a %Y-%m-%d %H:%M")
+
+
+def title(item: Ranked) -> str:
+    text = one_line(item.event.title)
+    group = one_line(item.event.group or "")
+    if group and group.lower() not in text.lower():
+        text = f"{text} [{group}]"
+    return ("CANCELLED: " + text) if item.event.status == "cancelled" else text
+
+
+def plain_upcoming(items: list[Ranked], tz: ZoneInfo) -> list[str]:
+    """One line per event, best first: what a pipe or a script gets."""
+    lines = []
+    for item in items:
+        where = f" @ {one_line(item.event.venue.label())}" if item.event.venue.label() else ""
+        why = f"  ({one_line('; '.join(item.reasons))})" if item.reasons else ""
+        lines.append(f"{when(item, tz)}  {title(item)}{where}  score {item.score:g}{why}  [{short_id(item.id)}]")
+    return lines
+
+
+def day_heading(day: date, today: date) -> Text:
+    relative = {0: "Today", 1: "Tomorrow"}.get((day - today).days)
+    text = Text(f"{day:%a} {day.day} {day:%b %Y}", "bold underline")
+    if relative:
+        text.append(f"  {relative}", "bold cyan")
+    return text
+
+
+def event_lines(item: Ranked, tz: ZoneInfo, best: float, width: int, room: int) -> list[Text]:
+    """Two lines: time, title, group, place, stars and id; then topics, people, distance."""
+    start = local_time(item.event.start, item.event.timezone, tz)
+    clock = "all day" if item.event.all_day else start.strftime("%H:%M")
+    rating, rating_style = stars(item.score, best)
+    middle = fit_parts(headline_parts(item), room)
+    middle.pad_right(room - middle.cell_len)
+    first = Text.assemble(f"  {clock:<7} ", middle, " ", (rating, rating_style), " ", (short_id(item.id), "dim"))
+    details = detail_parts(item)
+    if not details:
+        return [first]
+    return [first, Text.assemble(" " * INDENT, fit_parts(details, width - INDENT))]
+
+
+def headline_parts(item: Ranked) -> list[tuple[str, str]]:
+    event = item.event
+    name = one_line(event.title)
+    group = one_line(event.group or "")
+    place = "online" if event.online and not event.venue.label() else one_line(event.venue.label() or "")
+    return [("CANCELLED ", "bold red") if event.status == "cancelled" else ("", ""),
+            (name, "bold"),
+            (f" · {group}", "cyan") if group and group.lower() not in name.lower() else ("", ""),
+            (f" · {place}", "dim") if place else ("", "")]
+
+
+def detail_parts(item: Ranked) -> list[tuple[str, str]]:
+    parts: list[tuple[str, str]] = []
+    if item.topics:
+        parts.append((", ".join(item.topics), "dim"))
+    likely = [c for c in item.chances if c.probability >= 0.2]
+    for i, chance in enumerate(likely):
+        lead = (" · " if parts else "") if i == 0 else ", "
+        parts.append((lead, "dim"))
+        overdue = " overdue" if chance.overdue else ""
+        parts.append((f"{one_line(chance.name)} {chance.probability:.0%}{overdue}",
+                      "yellow" if chance.overdue else "magenta"))
+    if item.distance_km is not None:
+        km = f"{item.distance_km:.0f} km" if item.distance_km >= 1 else "<1 km"
+        parts.append((f"{' · ' if parts else ''}{km}", "dim"))
+    elif item.event.online:
+        parts.append((f"{' · ' if parts else ''}online", "dim"))
+    return parts
+
+
+def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> list[Text]:
+    """The chosen events by day, soonest first, each rated against the listing's best."""
+    width = min(width, MAX_WIDTH)
+    best = max((i.score for i in items), default=0.0)
+    today = now.astimezone(tz).date()
+    # the title column as wide as the longest headline needs, so stars and ids line up close by
+    natural = max((sum(cell_len(text) for text, _ in headline_parts(i)) for i in items), default=0)
+    room = max(8, min(natural, width - INDENT - 2 - STARS - ID_LENGTH))
+    lines: list[Text] = []
+    current: date | None = None
+    for item in sorted(items, key=lambda i: (i.start_utc(), -i.score)):
+        start = local_time(item.event.start, item.event.timezone, tz)
+        day = start.date() if isinstance(start, datetime) else start
+        if day != current:
+            if lines:
+                lines.append(Text())
+            lines.append(day_heading(day, today))
+            current = day
+        lines.extend(event_lines(item, tz, best, width, room))
+    return lines
+
+
+def nothing_upcoming(days: int, topic: str | None, *, fetched: bool) -> str:
+    hint = "" if fetched else " Run `aggregator fetch` first."
+    return f"No upcoming events in the next {days} days{' about ' + one_line(topic) if topic else ''}.{hint}"
+
+
+def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime) -> None:
+    if console.is_terminal:
+        for line in agenda(items, tz, now=now, width=console.width):
+            console.print(line, overflow="ignore", no_wrap=True, crop=False)
+    else:
+        for line in plain_upcoming(items, tz):
+            console.print(line, markup=False)
+
+
+# -- sources -------------------------------------------------------------------
+def state(health: dict) -> tuple[str, str]:
+    """The source's state in words, and its colour."""
+    if health["last_error"]:
+        failures = health["consecutive_failures"]
+        return (f"FAILED x{failures}" if failures > 1 else "FAILED"), "bold red"
+    if not health["last_ok_at"]:
+        return "never fetched", "dim"
+    if health["stale"]:
+        return "stale: nothing new for 30 days", "yellow"
+    return ("suspect", "yellow") if health["warning"] else ("ok", "green")
+
+
+def source_blocks(health: list[dict], width: int) -> list[Text]:
+    """A block per source: its full name (what --source takes), state and kind; the counts;
+    the problem, wrapped at words on up to three lines."""
+    width = min(width, MAX_WIDTH)
+    lines: list[Text] = []
+    for h in health:
+        words, style = state(h)
+        lines.append(Text.assemble((one_line(h["name"]), "bold"), "  ", (words, style), "  ", (h["kind"], "dim")))
+        last_ok = (h["last_ok_at"] or "never")[:16].replace("T", " ")
+        lines.append(Text("    " + fit(f"{h['events']} events, {h['upcoming']} upcoming · last ok {last_ok}",
+                                       width - 4)))
+        problem = h["last_error"] or h["warning"]
+        if problem:
+            for row in wrap(one_line(problem), width - 4, most=3):
+                lines.append(Text("    " + row, "red" if h["last_error"] else "yellow"))
+    return lines
+
+
+def wrap(text: str, width: int, *, most: int) -> list[str]:
+    """Lines of whole words; the last one cut with an ellipsis when more is left."""
+    rows: list[str] = []
+    rest = text
+    while rest and len(rows) < most:
+        if cell_len(rest) <= width or len(rows) == most - 1:
+            rows.append(fit(rest, width))
+            break
+        head = fit(rest, width + 1)[:-1].rstrip()  # room for the whole width, no ellipsis
+        rows.append(head)
+        rest = rest[len(head):].lstrip()
+    return rows
+
+
+def print_sources(console: Console, health: list[dict]) -> None:
+    if console.is_terminal:
+        for line in source_blocks(health, console.width):
+            console.print(line, overflow="ignore", no_wrap=True, crop=False)
+        return
+    for h in health:
+        problem = h["last_error"] or h["warning"]
+        console.print(f"{one_line(h['name'])}  {h['kind']}  {h['events']} events, {h['upcoming']} upcoming; "
+                      f"last ok {h['last_ok_at'] or 'never'}; {state(h)[0]}"
+                      + (f" ({one_line(problem)})" if problem else ""), markup=False)
+
+
+# -- reconnect -----------------------------------------------------------------
+def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool) -> list[Text | str]:
+    """A contact per line, then up to three events where they are likely, fitted on a terminal."""
+    width = min(width, MAX_WIDTH)
+    natural = max((cell_len(one_line(e["title"])) for entry in entries for e in entry.events[:3]), default=0)
+    lines: list[Text | str] = []
+    for entry in entries:
+        name = one_line(entry.contact["name"])
+        if terminal:
+            lines.append(Text.assemble((name, "bold"), "  ", (describe(entry), "yellow")))
+        else:
+            lines.append(f"{name}: {describe(entry)}")
+        for e in entry.events[:3]:
+            start = _event_start(e["start"], tz, short=terminal)
+            chance = f"{e['probability']:.0%} {e['evidence']}"
+            if terminal:
+                shown = f"{chance:>13}" if width >= 80 else f"{e['probability']:>4.0%}"  # evidence when room
+                right = Text.assemble(" ", (shown, "magenta"), " ", (short_id(e["id"]), "dim"))
+                room = max(8, min(natural, width - 4 - len(start) - 2 - right.cell_len))
+                middle = fit_parts([(one_line(e["title"]), "")], room)
+                middle.pad_right(room - middle.cell_len)
+                lines.append(Text.assemble("    ", (start, "cyan"), "  ", middle, right))
+            else:
+                lines.append(f"    likely at {one_line(e['title'])} ({start}, {chance})  [{short_id(e['id'])}]")
+    return lines
+
+
+def _event_start(value: str, tz: ZoneInfo, *, short: bool = False) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value[:16].replace("T", " ")
+    day = "%a %d %b" if short else "%a %Y-%m-%d"
+    if len(value) <= 10:
+        return moment.strftime(day + (" all day" if short else ""))
+    moment = moment.astimezone(tz) if moment.tzinfo else moment
+    return moment.strftime(day + " %H:%M")
+
+
+def contact_lines(rows: list[dict]) -> list[str]:
+    """`contacts list`: the most often seen first."""
+    lines = []
+    for r in sorted(rows, key=lambda r: (-r["events_matched"], r["name"])):
+        company = f" ({one_line(r['company'])})" if r["company"] else ""
+        lines.append(f"{r['id']:>5}  {one_line(r['name'])}{company}  seen at {r['events_matched']} events; "
+                     f"last catch-up {r['last_contacted'] or 'never logged'}")
+    return lines
+
+
+def print_lines(console: Console, lines: list[Text | str]) -> None:
+    for line in lines:
+        if isinstance(line, Text):
+            console.print(line, overflow="ignore", no_wrap=True, crop=False)
+        else:
+            console.print(line, markup=False)
+
+
+# -- fetch and why -------------------------------------------------------------
+class FetchProgress:
+    """A progress bar on stderr while sources are fetched; nothing when not a terminal."""
+
+    def __init__(self, console: Console, *, enabled: bool):
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=True, disable=not enabled)
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        return self.progress.__exit__(*exc_info)
+
+    def start(self, specs) -> None:
+        self.task = self.progress.add_task("fetching", total=len(specs))
+
+    def done(self, report) -> None:
+        self.progress.update(self.task, advance=1, description=f"fetched {report.name}")
+
+
+def run_json(report) -> dict:
+    """`fetch --json`."""
+    return {
+        "run_id": report.run_id,
+        "started": report.started.isoformat(),
+        "finished": report.finished.isoformat() if report.finished else None,
+        "sources": [
+            {"name": s.name, "kind": s.kind, "ok": s.ok, "error": s.error, "events": s.events, "new": s.new,
+             "updated": s.updated, "unchanged": s.unchanged, "removed": s.removed, "suspect": s.suspect,
+             "warnings": s.warning_count,
+             "seconds": round(s.seconds, 3)}
+            for s in report.sources
+        ],
+    }
+
+
+def print_run(out: Console, err: Console, report, *, verbose: bool) -> None:
+    """A line per source (FAILED in red on a terminal), its warnings on stderr, then the totals."""
+    width = max((len(s.name) for s in report.sources), default=0)
+    for s in report.sources:
+        if s.ok:
+            removed = f", {s.removed} gone" if s.removed else ""
+            out.print(Text.assemble(("ok    ", "green"), f"  {s.name:<{width}}  {s.events} events ({s.new} new, "
+                                    f"{s.updated} updated{removed}) in {s.seconds:.1f}s"))
+            if s.suspect:
+                err.print(f"warning: {s.name}: {one_line(s.suspect)}", markup=False)
+        else:
+            out.print(Text.assemble(("FAILED", "bold red"), f"  {s.name:<{width}}  {one_line(s.error)}"))
+        shown = s.warnings if verbose else s.warnings[:3]
+        for warning in shown:
+            err.print(f"warning: {s.name}: {one_line(warning)}", markup=False)
+        if s.warning_count > len(shown):
+            err.print(f"warning: {s.name}: {s.warning_count - len(shown)} more (run with -v to see them)",
+                      markup=False)
+    for note in report.notes:
+        err.print(one_line(note), markup=False)
+    failed = len(report.failed)
+    out.print(f"{len(report.sources)} sources: {len(report.sources) - failed} ok, {failed} failed; "
+              f"{report.total('new')} new and {report.total('updated')} updated events.", markup=False)
+
+
+def why_lines(detail: dict, *, has_home: bool) -> list[str]:
+    """`aggregator why`: the score's three parts and what each is made of."""
+    lines = [f"{one_line(detail['title'])}  [{detail['id']}]", f"score {detail['score']:g} = {detail.get('formula', '')}"]
+    if detail.get("dropped"):
+        return [*lines, detail["reasons"][0]]
+    topic = detail["topic_part"]
+    matched = ", ".join(f"{t} (weight {w:g})" for t, w in topic["topics"].items()) or "no profile topic"
+    lines.append(f"  topic part     {topic['value']:g}  = base {topic['base']:g} + {matched}")
+    social = detail["social_part"]
+    lines.append(f"  social part    {social['value']:g}  = 1 + sum of weight x probability")
+    for c in social["contacts"]:
+        recent = (f"; came to {c['recent']['attended']} of the group's last {c['recent']['of']}"
+                  if c["recent"]["of"] else "")
+        late = "; overdue for a catch-up" if c["overdue"] else ""
+        lines.append(f"      {one_line(c['name'])}: {c['probability']:.0%} ({c['evidence']}), "
+                     f"weight {c['weight']:g}{recent}{late}")
+    distance = detail["distance_factor"]
+    where = (f"{distance['km_from_home']:g} km from home" if distance["km_from_home"] is not None
+             else "online" if distance["online"]
+             else "the event gives no coordinates" if has_home else "no profile.home set")
+    lines.append(f"  distance       {distance['value']:g}  ({where})")
+    lines.extend(f"  - {one_line(reason)}" for reason in detail["reasons"])
+    return lines

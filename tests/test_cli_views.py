@@ -1,0 +1,183 @@
+"""The daily commands through the real CLI, on a terminal (TTY_COMPATIBLE, COLUMNS) and piped:
+issue 14's agenda and sources views, issue 12's reconnect paths, exit 2 for unknown names,
+and outside text made safe before it reaches the terminal (issue 11 #7)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rich.cells import cell_len
+
+from aggregator import agenda, rank
+from aggregator.store import Store
+from tests.agenda_world import build
+from tests.conftest import NOW, Cli
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+COLOUR = re.compile(r"\x1b\[[0-9;]*(?:3[0-7]|9[0-7])m")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("views")
+    path, settings, store = build(folder)
+    store.close()
+    return Cli(path), settings
+
+
+def terminal(width: int, **extra) -> dict:
+    return {"TTY_COMPATIBLE": "1", "COLUMNS": str(width), **extra}
+
+
+@pytest.mark.parametrize("width", [60, 100, 200])
+def test_upcoming_on_a_terminal_is_an_agenda_fitted_to_the_width(world, width):
+    cli, _ = world
+    listed = cli.json("upcoming")
+    result = cli("upcoming", env=terminal(width))
+    assert result.returncode == 0, result.stderr
+    lines = ANSI.sub("", result.stdout).splitlines()
+    assert len(lines) <= 2 * len(listed) + 9  # 6 events on 5 days: was ~70 lines of table at 100 columns
+    assert max(cell_len(line) for line in lines) <= width
+    for event in listed:
+        assert agenda.short_id(event["id"]) in result.stdout
+    assert COLOUR.search(result.stdout)
+
+
+def test_no_colour_and_pipes(world):
+    cli, _ = world
+    no_colour = cli("upcoming", env=terminal(100, NO_COLOR="1"))
+    assert no_colour.returncode == 0 and "★" in no_colour.stdout and not COLOUR.search(no_colour.stdout)
+    piped = cli("upcoming")
+    assert "\x1b" not in piped.stdout
+    assert len(piped.stdout.splitlines()) == len(cli.json("upcoming"))  # one line an event, kept for grep
+
+
+def test_upcoming_json_is_the_ranker_output_byte_for_byte(world):
+    cli, settings = world
+    store = Store(settings.database)
+    try:
+        expected = rank.dumps(rank.upcoming(store, settings, now=NOW, days=30, limit=20), settings.timezone)
+    finally:
+        store.close()
+    assert cli("upcoming", "--json").stdout == expected + "\n"
+
+
+def test_sources_at_60_columns_never_truncate_the_name(world):
+    cli, settings = world
+    name = settings.sources[0].name
+    result = cli("sources", env=terminal(60))
+    lines = ANSI.sub("", result.stdout).splitlines()
+    assert result.returncode == 0 and lines[0].startswith(name) and len(name) > 30
+    assert max(cell_len(line) for line in lines) <= 60
+    assert name in cli("sources").stdout
+
+
+def test_hostile_texts_from_servers_never_reach_the_terminal(world, tmp_path):
+    cli, settings = world
+    store = Store(settings.database)
+    try:
+        store.record_source(name=settings.sources[0].name, kind="ics", url="https://x.org", now=NOW,
+                            error="HTTP 500 \x1b[2J\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \x9b31m")
+    finally:
+        store.close()
+    hostile = [e for e in cli.json("upcoming") if "reloaded" in e["title"]][0]
+    outputs = [cli("upcoming").stdout, cli("upcoming", env=terminal(100)).stdout, cli("sources").stdout,
+               cli("sources", env=terminal(60)).stdout, cli("why", hostile["id"]).stdout]
+    for text in outputs:
+        assert "\x1b[2J" not in text and "\x1b]8" not in text and "\x07" not in text and "\x9b" not in text
+    assert "Rust night reloaded" in outputs[0] and "FAILED" in outputs[2] and "HTTP 500" in outputs[2]
+
+
+def test_reconnect_with_contacts_never_logged_does_not_crash(tmp_path):
+    """Issue 12: a Google or vCard import leaves last_contacted empty; reconnect raised TypeError."""
+    path, _, store = build(tmp_path)
+    store.close()
+    cli = Cli(path)
+    google = tmp_path / "google.csv"
+    google.write_text("First Name,Last Name,E-mail 1 - Value\nKim,Nakamura,kim@example.org\n", encoding="utf-8")
+    assert cli("contacts", "import", str(google)).returncode == 0
+    text = cli("reconnect")
+    assert text.returncode == 0, text.stderr
+    assert "Kim Nakamura: never logged" in text.stdout
+    on_terminal = cli("reconnect", env=terminal(60))
+    assert on_terminal.returncode == 0 and "never logged" in on_terminal.stdout
+    assert max(cell_len(line) for line in ANSI.sub("", on_terminal.stdout).splitlines()) <= 60
+    kim = [e for e in cli.json("reconnect") if e["name"] == "Kim Nakamura"][0]
+    assert kim["days_since"] is None
+
+
+def test_reconnect_days_is_the_window_asked_for(tmp_path):
+    """Issue 12: the loop over contacts overwrote --days with the last contact's days since a catch-up
+    (30 here), so `--days 5` still showed Sam's RSVP nine days out."""
+    path, _, store = build(tmp_path)
+    store.close()
+    cli = Cli(path)
+    soon = {e["title"] for e in cli.json("reconnect", "--days", "5")[0]["events"]}
+    later = {e["title"] for e in cli.json("reconnect", "--days", "30")[0]["events"]}
+    assert "PyCascades 2027" not in soon and "Rust night" in soon
+    assert "PyCascades 2027" in later
+
+
+def test_unknown_names_are_bad_usage(world):
+    cli, settings = world
+    event_id = cli.json("upcoming")[0]["id"]
+    cases = [
+        (("why", "zzzzzz"), "no event with id 'zzzzzz'"),
+        (("attended", "zzzzzz"), "no event with id 'zzzzzz'"),
+        (("attended", event_id, "--with", "Dana Leigh"), "did you mean Dana Lee"),
+        (("touched", "Sam Ortis"), "did you mean Sam Ortiz"),
+        (("fetch", "--source", "pdx-python-meetup-group-calender"),
+         f"did you mean '{settings.sources[0].name}'"),
+    ]
+    for args, words in cases:
+        result = cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_logging_and_listing_contacts(tmp_path):
+    path, _, store = build(tmp_path)
+    store.close()
+    cli = Cli(path)
+    event = cli.json("upcoming")[0]
+    went = cli("attended", event["id"][:10], "--with", "Dana Lee")
+    assert went.returncode == 0 and "met Dana Lee" in went.stdout
+    touched = cli("touched", "Sam Ortiz", "--on", "2026-11-30")
+    assert touched.returncode == 0 and "caught up with Sam Ortiz on 2026-11-30" in touched.stdout
+    listed = cli("contacts", "list")
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
+    assert "last catch-up 2026-11-30" in listed.stdout
+    assert cli("reconnect").stdout.strip() == "Nobody is overdue for a catch-up."
+
+
+def test_empty_paths_say_what_to_do(tmp_path):
+    from tests.conftest import write_config
+
+    cli = Cli(write_config(tmp_path, [{"name": "a", "kind": "ics", "url": "https://example.org/a.ics"}]))
+    nothing = cli("upcoming", env=terminal(60))
+    assert nothing.returncode == 0
+    assert nothing.stdout.strip() == "No upcoming events in the next 30 days. Run `aggregator fetch` first."
+    assert cli("contacts", "list").stdout.strip() == "No contacts yet: aggregator contacts import PATH"
+    assert cli("reconnect").stdout.strip() == "Nobody is overdue for a catch-up."
+    never = cli("sources", env=terminal(60))
+    assert never.returncode == 0 and "never fetched" in never.stdout
+
+
+def test_why_of_a_dropped_event_and_topic_filter(world):
+    cli, settings = world
+    store = Store(settings.database)
+    try:
+        from aggregator.model import Event
+
+        store.save_events(settings.sources[0].name, [Event("crypto", "Crypto night", NOW.replace(day=5))],
+                          now=NOW, tz=settings.timezone)
+        crypto = next(r["id"] for r in store.event_rows(start=NOW, end=NOW.replace(day=6)) if r["title"] == "Crypto night")
+    finally:
+        store.close()
+    dropped = cli("why", crypto[:10])
+    assert dropped.returncode == 0 and "dropped: it matches an excluded topic" in dropped.stdout
+    rust = cli("upcoming", "--topic", "rust", env=terminal(80))
+    assert "Rust night" in rust.stdout and "Typing in practice" not in rust.stdout
+    none = cli("upcoming", "--topic", "cobol")
+    assert none.stdout.strip() == "No upcoming events in the next 30 days about cobol."

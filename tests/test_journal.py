@@ -1,0 +1,47 @@
+"""journal: reconnect's window and contacts never logged (issue 12), names that match nothing (exit 2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator import contacts, journal
+from aggregator.config import UnknownName
+from tests.agenda_world import build
+from tests.conftest import NOW
+
+
+@pytest.fixture
+def world(tmp_path):
+    _, settings, store = build(tmp_path)
+    yield settings, store
+    store.close()
+
+
+def titles(entries, name):
+    return {e["title"] for entry in entries if entry.contact["name"] == name for e in entry.events}
+
+
+def test_reconnect_window_is_days_not_the_last_contacts_days_since(world):
+    settings, store = world
+    # the last contact row (Ravi) caught up 30 days ago: the old loop made 30 the window
+    assert "PyCascades 2027" not in titles(journal.reconnect(store, settings, now=NOW, days=5), "Sam Ortiz")
+    assert "PyCascades 2027" in titles(journal.reconnect(store, settings, now=NOW, days=10), "Sam Ortiz")
+
+
+def test_contacts_never_logged_are_overdue_with_no_days(world):
+    settings, store = world
+    contacts.import_text(store, "First Name,Last Name,E-mail 1 - Value\nKim,Nakamura,kim@example.org\n",
+                         name="google.csv")
+    entries = journal.reconnect(store, settings, now=NOW, days=60)  # raised TypeError before
+    kim = next(e for e in entries if e.contact["name"] == "Kim Nakamura")
+    assert kim.days is None and journal.describe_overdue(kim) == "never logged"
+    assert entries[-1] is kim  # nothing to meet her at: after those one can meet soon
+
+
+def test_unknown_event_and_contact_are_bad_usage(world):
+    settings, store = world
+    with pytest.raises(UnknownName, match="no event with id 'ffffffffff'") as info:
+        journal.find_event(store, "ffffffffff")
+    assert info.value.exit_code == 2
+    with pytest.raises(UnknownName, match="did you mean Ravi Patel"):
+        journal.find_contact(store, "Ravi Patil")
