@@ -23,6 +23,7 @@ from aggregator.text import clean_url, safe_text
 EVIDENCE_WORDS = {"rsvp": "RSVP'd", "speaker": "speaking", "host": "hosting", "mentioned": "named in the listing",
                   "logged": "going, by your log", "predicted": "often goes"}
 MAX_PEOPLE = 4
+TOP_PICKS = 3
 
 
 @dataclass
@@ -62,7 +63,8 @@ def render(items: list[Ranked], settings: Settings, links: Links, *, now: dateti
     zone = settings.timezone
     name = safe_text(settings.feed.name, one_line=True)
     title = name + (f" — {topic}" if topic else "")
-    days = "".join(_day(day, day_items, zone, links, now) for day, day_items in by_day(items, zone))
+    picks = top_picks(items)
+    days = "".join(_day(day, day_items, zone, links, now, picks) for day, day_items in by_day(items, zone))
     if not days:
         days = ('<p class="empty">No upcoming events' + (f" about {_e(topic)}" if topic else "")
                 + " yet. Run <code>aggregator fetch</code>, or widen <code>profile.topics</code>.</p>")
@@ -102,7 +104,13 @@ def local_day(item: Ranked, zone: ZoneInfo) -> date:
     return start.astimezone(zone).date() if isinstance(start, datetime) else start
 
 
-def _day(day: date, items: list[Ranked], zone: ZoneInfo, links: Links, now: datetime) -> str:
+def top_picks(items: list[Ranked], count: int = TOP_PICKS) -> set[str]:
+    """The best few, marked on the page (it is ordered by time, so the ranking needs a sign)."""
+    best = sorted((i for i in items if i.score > 0), key=lambda i: (-i.score, i.row["start_utc"], i.id))
+    return {i.id for i in best[:count]} if len(items) > count else set()
+
+
+def _day(day: date, items: list[Ranked], zone: ZoneInfo, links: Links, now: datetime, picks: set[str]) -> str:
     today = now.astimezone(zone).date()
     label = day.strftime("%A, %B ") + str(day.day) + ("" if day.year == today.year else f", {day.year}")
     if day == today:
@@ -110,12 +118,12 @@ def _day(day: date, items: list[Ranked], zone: ZoneInfo, links: Links, now: date
     elif day == today + timedelta(days=1):
         label = "Tomorrow · " + label
     heading = f"day-{day.isoformat()}"
-    events = "".join(_event(item, zone, links) for item in items)
+    events = "".join(_event(item, zone, links, item.id in picks) for item in items)
     return (f'<section class="day" aria-labelledby="{heading}">\n<h2 id="{heading}">'
             f'<time datetime="{day.isoformat()}">{_e(label)}</time></h2>\n{events}</section>\n')
 
 
-def _event(item: Ranked, zone: ZoneInfo, links: Links) -> str:
+def _event(item: Ranked, zone: ZoneInfo, links: Links, pick: bool = False) -> str:
     e = item.event
     title = _e(safe_text(e.title, one_line=True))
     url = clean_url(e.url)
@@ -125,13 +133,14 @@ def _event(item: Ranked, zone: ZoneInfo, links: Links) -> str:
                        (e.group, e.venue.label() or ("Online" if e.online else None)) if part)
     reasons = "".join(f"<li>{_e(safe_text(r, one_line=True))}</li>" for r in item.reasons)
     return f"""<article class="event" data-id="{_e(item.id)}" data-score="{item.score:g}">
+{'<span class="pick">Top pick</span>' if pick else ""}
 <h3>{title}</h3>
 <p class="when">{_when(item, zone)}</p>
 {f'<p class="where">{where}</p>' if where else ""}
 {f'<ul class="reasons" aria-label="Why">{reasons}</ul>' if reasons else ""}
 {_people(item)}
 <p class="actions"><a class="add" href="{_e(links.event(item.id))}" download>Add to calendar</a>
-<span class="score" title="score">{item.score:.1f}</span></p>
+<span class="score">score {item.score:.1f}</span></p>
 </article>
 """
 
@@ -182,14 +191,15 @@ def _subscribe(links: Links, topic: str | None) -> str:
     https = links.feed("https", topic)
     what = f"the {_e(topic)} feed" if topic else "this feed"
     note = "" if links.secure else (
-        f'<p class="note">This server speaks plain http: Google Calendar needs https, so put it behind a TLS '
-        f'proxy. On this network: <code>{_e(links.feed("http", topic))}</code></p>')
+        '<details class="note"><summary>Served over plain http?</summary><p>Google Calendar needs https: put '
+        f'this server behind a TLS proxy. Other apps on this network can use '
+        f'<code>{_e(links.feed("http", topic))}</code></p></details>')
     return f"""<section class="subscribe" aria-labelledby="subscribe-heading">
 <h2 id="subscribe-heading">Subscribe to {what}</h2>
 <p><a class="button" href="{_e(links.feed("webcal", topic))}">Subscribe in your calendar app</a></p>
 <p class="copy"><span id="feed-label">Or add it by URL (Google Calendar: Other calendars, From URL):</span>
-<code id="feed-url" aria-labelledby="feed-label">{_e(https)}</code>
-<button type="button" class="copy-button" data-copy="feed-url" hidden>Copy</button></p>
+<span class="copy-row"><code id="feed-url" aria-labelledby="feed-label">{_e(https)}</code>
+<button type="button" class="copy-button" data-copy="feed-url" hidden>Copy</button></span></p>
 {note}</section>"""
 
 
@@ -235,11 +245,15 @@ h1 { font-size: 1.6rem; margin: 1.2rem 0 .2rem; line-height: 1.2; }
 .subscribe h2 { font-size: 1.05rem; margin: .7rem 0 .3rem; }
 .button { display: inline-block; background: var(--accent); color: var(--bg); padding: .6rem 1rem;
   border-radius: .5rem; text-decoration: none; font-weight: 600; }
-.copy code { display: block; margin: .3rem 0; padding: .5rem .6rem; background: var(--chip); border-radius: .4rem;
+.copy-row { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: .3rem 0; }
+.copy code { flex: 1 1 14rem; min-width: 0; padding: .5rem .6rem; background: var(--chip); border-radius: .4rem;
   font-size: .85rem; user-select: all; -webkit-user-select: all; }
 .copy-button { font: inherit; padding: .35rem .9rem; border-radius: .4rem; border: 1px solid var(--line);
   background: var(--card); color: var(--ink); cursor: pointer; }
-.note { color: var(--muted); font-size: .85rem; }
+.note { color: var(--muted); font-size: .85rem; margin: .2rem 0 .4rem; }
+.note summary { cursor: pointer; }
+.pick { display: inline-block; font-size: .75rem; font-weight: 700; letter-spacing: .03em; text-transform: uppercase;
+  color: var(--good); margin-bottom: .1rem; }
 .day h2 { position: sticky; top: 0; background: var(--bg); margin: 1.2rem 0 .4rem; padding: .4rem 0;
   font-size: 1rem; text-transform: none; border-bottom: 2px solid var(--line); z-index: 1; }
 .event { background: var(--card); border: 1px solid var(--line); border-radius: .8rem; padding: .75rem 1rem;
