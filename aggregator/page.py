@@ -169,7 +169,7 @@ def _people(item: Ranked) -> str:
         return ""
     names = ", ".join(
         f'{_e(safe_text(p["name"], one_line=True))} <span class="chance">{p["probability"]:.0%}, '
-        f'{EVIDENCE_WORDS.get(p["evidence"], _e(str(p["evidence"])))}</span>' for p in people)
+        f'{_e(EVIDENCE_WORDS.get(p["evidence"], p["evidence"]))}</span>' for p in people)
     more = len(item.contacts) - len(people)
     return f'<p class="people">Likely there: {names}{f" and {more} more" if more > 0 else ""}</p>'
 
