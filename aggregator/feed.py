@@ -35,7 +35,7 @@ from aggregator import __version__
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
 from aggregator.rank import Ranked, rank_rows
-from aggregator.store import Store, utc_text
+from aggregator.store import MAX_EVENT_DAYS, Store, utc_text
 from aggregator.text import clean_url, safe_text
 
 UTC = timezone.utc
@@ -94,11 +94,7 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
     Raises AggregatorError (not sqlite3's) when the database is read-only and
     the feed changed, so there is something to record.
     """
-    rows = store.event_rows(
-        start=now - timedelta(days=settings.feed.days_back),
-        end=now + timedelta(days=settings.feed.days_ahead),
-        changed_since=now - timedelta(days=CANCELLED_KEPT_DAYS),
-    )
+    rows = window_rows(store, settings, now)
     items = select(rank_rows(store, settings, rows, now=now, topic=topic), settings)
     items.sort(key=lambda i: (i.row["start_utc"], i.id))
     key = feed_key(topic)
@@ -128,6 +124,45 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
         raise _storage_error(store, exc) from None
     return Feed(key=key, body=body, etag=etag, last_modified=built_at, events=len(kept),
                 dropped=len(parts) - len(kept), skipped=skipped, vevents={item.id: data for item, data in kept})
+
+
+# The rows `Store.event_rows(start, end, changed_since=...)` returns, with at most `limit_per_week`
+# occurrences of one series (same source and title) on one UTC day: a runaway series (a
+# minutely RRULE, 500,000 stored occurrences) costs SQLite one sorted scan, not 500,000 Python
+# rows to rank. A series gets at most `limit_per_week` a week in the feed anyway; a day holds at
+# most that many of its earliest (numbered on narrow rows; only the kept ones are read whole).
+# Cancelled or removed occurrences are always read.
+# tests/test_feed_window.py checks that this stays the same rows as event_rows otherwise.
+WINDOW_SQL = """
+with candidates as (
+  select id, status, removed_at,
+         row_number() over (partition by source, title, substr(start_utc, 1, 10)
+                            order by start_utc, id) as series_rank
+  from events
+  where coalesce(end_utc, start_utc) > :start and start_utc < :end and start_utc > :earliest
+    and (canonical_id is null or canonical_id = id)
+    and ((status != 'cancelled' and removed_at is null) or coalesce(removed_at, updated_at) >= :since)
+)
+select events.* from candidates join events on events.id = candidates.id
+where candidates.series_rank <= :per_day or candidates.status = 'cancelled' or candidates.removed_at is not null
+order by events.start_utc, events.id
+"""
+
+
+def window_rows(store: Store, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """The stored events the feed may publish: its window, runaway series capped (see WINDOW_SQL)."""
+    start = now - timedelta(days=settings.feed.days_back)
+    end = now + timedelta(days=settings.feed.days_ahead)
+    since = now - timedelta(days=CANCELLED_KEPT_DAYS)
+    limit = settings.feed.limit_per_week
+    if not limit:  # no cap asked for: every row of the window
+        return store.event_rows(start=start, end=end, changed_since=since)
+    params = {"start": utc_text(start), "end": utc_text(end), "since": utc_text(since), "per_day": limit,
+              "earliest": utc_text(start - timedelta(days=MAX_EVENT_DAYS))}
+    with store.lock:
+        cursor = store.conn.execute(WINDOW_SQL, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _storage_error(store: Store, exc: sqlite3.OperationalError) -> AggregatorError:
