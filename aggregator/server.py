@@ -251,6 +251,8 @@ class FeedServer:
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_read.setblocking(False)
         self._connections: dict[socket.socket, _Connection] = {}
+        self._busy: set[socket.socket] = set()  # connections a worker is answering
+        self._busy_lock = threading.Lock()
         self._stop = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
@@ -280,6 +282,12 @@ class FeedServer:
         self._stop.set()
         self._wake()
         self._stopped.wait()
+        with self._busy_lock:  # a worker stuck sending to a client that does not read stops now
+            for sock in self._busy:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def server_close(self) -> None:
@@ -394,6 +402,8 @@ class FeedServer:
     # -- a worker --------------------------------------------------------------
     def _serve(self, conn: _Connection, request: bytes) -> None:
         keep = False
+        with self._busy_lock:
+            self._busy.add(conn.sock)
         try:
             conn.sock.setblocking(True)
             conn.sock.settimeout(WRITE_TIMEOUT)
@@ -401,6 +411,8 @@ class FeedServer:
             keep = not handler.close_connection and not self._stop.is_set()
         except Exception:  # the client went away mid-answer, or a bug: that connection ends, not the server
             keep = False
+        with self._busy_lock:
+            self._busy.discard(conn.sock)
         if not keep:
             conn.sock.close()
             return

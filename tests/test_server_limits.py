@@ -160,3 +160,24 @@ def test_a_read_only_database_serves_an_unchanged_feed_and_says_why_otherwise(st
     store.conn.execute("PRAGMA query_only = ON")
     answer = requests.get(url, timeout=5)
     assert answer.status_code == 503 and "read-only" in answer.text and first.status_code == 200
+
+
+def test_shutdown_is_prompt_while_a_client_does_not_read_its_answer(tmp_path):
+    path = write_config(tmp_path, [{"name": "src", "kind": "ics", "url": "https://example.org/a.ics"}])
+    settings = config.load(path)
+    store = Store(settings.database)
+    store.save_events("src", [Event(f"e{i}", f"Python night {i}", datetime(2026, 12, 5, 2, i, tzinfo=UTC),
+                                    description="x" * 3000) for i in range(60)], now=NOW, tz=PORTLAND)
+    httpd = FeedServer(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and never reads: the worker blocks sending
+    sock.connect(("127.0.0.1", httpd.server_address[1]))
+    sock.sendall(b"GET /feed.ics HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+    time.sleep(1)
+    began = time.monotonic()
+    httpd.shutdown()
+    httpd.server_close()
+    assert time.monotonic() - began < 3
+    sock.close()
+    store.close()
