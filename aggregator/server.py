@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import email.utils
 import io
+import logging
 import queue
 import resource
 import secrets
@@ -42,6 +43,7 @@ from aggregator.errors import AggregatorError
 from aggregator.http import parse_http_date
 from aggregator.store import Store, parse_utc
 
+log = logging.getLogger("aggregator.server")
 PAGE_DAYS = 60
 PAGE_LIMIT = 100
 BACKLOG = 128
@@ -74,6 +76,8 @@ class FeedService:
             cached = self._feeds.get(key)
             if cached is None:
                 cached = feed_module.build(self.store, self.settings, now=self.now(), topic=topic)
+                for problem in cached.skipped:  # once a build, not once a request
+                    log.warning("feed %s: event left out: %s", key, problem)
                 self._feeds[key] = cached
             return cached
 

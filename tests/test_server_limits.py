@@ -163,7 +163,8 @@ def test_a_read_only_database_serves_an_unchanged_feed_and_says_why_otherwise(st
 
 
 def test_shutdown_is_prompt_while_a_client_does_not_read_its_answer(tmp_path):
-    path = write_config(tmp_path, [{"name": "src", "kind": "ics", "url": "https://example.org/a.ics"}])
+    path = write_config(tmp_path, [{"name": "src", "kind": "ics", "url": "https://example.org/a.ics"}],
+                        feed={"limit_per_week": 0})
     settings = config.load(path)
     store = Store(settings.database)
     store.save_events("src", [Event(f"e{i}", f"Python night {i}", datetime(2026, 12, 5, 2, i, tzinfo=UTC),
@@ -173,7 +174,7 @@ def test_shutdown_is_prompt_while_a_client_does_not_read_its_answer(tmp_path):
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and never reads: the worker blocks sending
     sock.connect(("127.0.0.1", httpd.server_address[1]))
-    sock.sendall(b"GET /feed.ics HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+    sock.sendall(b"GET /feed.ics HTTP/1.1\r\nHost: x\r\n\r\n" * 60)  # about 11 MB of answers
     time.sleep(1)
     began = time.monotonic()
     httpd.shutdown()
@@ -181,3 +182,23 @@ def test_shutdown_is_prompt_while_a_client_does_not_read_its_answer(tmp_path):
     assert time.monotonic() - began < 3
     sock.close()
     store.close()
+
+
+def test_an_event_left_out_of_a_served_feed_is_logged_once(start, monkeypatch, caplog):
+    from aggregator import feed
+
+    real = feed.published
+
+    def failing(item):
+        if item.event.title == "Python day":
+            raise ValueError("cannot be written")
+        return real(item)
+
+    monkeypatch.setattr(feed, "published", failing)
+    port, *_ = start()
+    with caplog.at_level("WARNING", logger="aggregator.server"):
+        for _ in range(3):
+            answer = requests.get(f"http://127.0.0.1:{port}/feed.ics", timeout=5)
+            assert answer.status_code == 200 and b"Python night" in answer.content
+    assert [r.getMessage() for r in caplog.records if "left out" in r.getMessage()] == [
+        f"feed all: event left out: {event_id('src', 'b')}: 'Python day': cannot be written"]
