@@ -26,6 +26,7 @@ import resource
 import secrets
 import selectors
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +54,7 @@ IDLE_TIMEOUT = 30.0  # a keep-alive connection with no new request
 WRITE_TIMEOUT = 30.0  # one send to a client that does not read
 MAX_HEADER_BYTES = 16_384
 MAX_CONNECTIONS = 1000
+_SEND_TIMEOUT = struct.pack("ll", int(WRITE_TIMEOUT), 0)  # struct timeval
 
 
 class FeedService:
@@ -410,7 +412,8 @@ class FeedServer:
             self._busy.add(conn.sock)
         try:
             conn.sock.setblocking(True)
-            conn.sock.settimeout(WRITE_TIMEOUT)
+            # The kernel's send timeout, not settimeout(): Python would poll before every chunk sent.
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _SEND_TIMEOUT)
             handler = _handle(conn, request, self)
             keep = not handler.close_connection and not self._stop.is_set()
         except Exception:  # the client went away mid-answer, or a bug: that connection ends, not the server
