@@ -135,3 +135,18 @@ def test_keyboard_focus_is_visible_and_copy_works_without_script(served, browser
     assert not quiet.locator("button.copy-button").is_visible()  # no dead button without script
     url = quiet.locator("#feed-url")
     assert url.is_visible() and url.inner_text().startswith("https://")
+
+
+def test_dark_mode_keeps_the_text_readable(served, browser):
+    page = browser.new_page(viewport=VIEWPORTS["phone"], color_scheme="dark")
+    page.goto(served)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "page_phone_dark.png"), full_page=True)
+    colors = page.evaluate("""() => {
+        const rgb = (el, prop) => getComputedStyle(el)[prop].match(/\\d+/g).slice(0, 3).map(Number);
+        const title = document.querySelector("article h3");
+        return [rgb(title, "color"), rgb(title.closest("article"), "backgroundColor")];
+    }""")
+    (text, background) = colors
+    assert sum(text) > 600 and sum(background) < 150  # light text on a dark card
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
