@@ -4,24 +4,39 @@ Timed events are written in UTC and all-day events as dates (no VTIMEZONE to
 get wrong); recurrences are already single instances. UIDs come from the
 stored event id; DTSTAMP, LAST-MODIFIED and SEQUENCE come from what this feed
 last published of the event, so the bytes (and the server's ETag) stay the
-same while nothing changed. Text goes through icalendar's escaping, so a
-newline in a scraped title never starts a property or an event.
+same while nothing changed.
+
+Every value is cleaned again here, whatever the sources did: text through
+`safe_text` then TEXT escaping (a newline in a scraped title never starts a
+property or an event), URLs through `clean_url` (else left out). An event that
+still cannot be written is skipped and named in `Feed.skipped`: one bad event
+never stops the feed.
+
+The VEVENT text is written directly (75-octet folding, TEXT escaping, the
+property order icalendar uses, so its parser round-trips it byte for byte)
+and kept per (event id, published hash): a nightly rebuild of an unchanged
+feed only re-stamps cached text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import sqlite3
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 import icalendar
 
 from aggregator import __version__
 from aggregator.config import Settings
+from aggregator.errors import AggregatorError
 from aggregator.rank import Ranked, rank_rows
-from aggregator.store import Store, parse_utc
+from aggregator.store import MAX_EVENT_DAYS, Store, utc_text
+from aggregator.text import clean_url, safe_text
 
 UTC = timezone.utc
 CANCELLED_KEPT_DAYS = 14
@@ -30,6 +45,9 @@ MAX_DESCRIPTION = 4000
 MAX_FEED_BYTES = 900_000  # Google Calendar drops subscriptions past about 1 MB
 CALENDAR_END = b"END:VCALENDAR\r\n"
 PRODID = f"-//aggregator//aggregator {__version__}//EN"
+STATUSES = {"CONFIRMED", "TENTATIVE", "CANCELLED"}  # RFC 5545 3.8.1.11, for a VEVENT
+FOLD_OCTETS = 74  # content octets per physical line: 75 with the leading space of a continuation
+CACHE_LIMIT = 50_000  # VEVENT texts kept between builds (about 1 KB each)
 
 
 @dataclass
@@ -40,6 +58,8 @@ class Feed:
     last_modified: datetime
     events: int
     dropped: int = 0  # left out to stay under MAX_FEED_BYTES
+    skipped: list[str] = field(default_factory=list)  # events that could not be written, with why
+    vevents: dict[str, bytes] = field(default_factory=dict)  # event id -> its VEVENT, as published
 
 
 def feed_key(topic: str | None) -> str:
@@ -69,34 +89,88 @@ def select(items: list[Ranked], settings: Settings) -> list[Ranked]:
 
 
 def build(store: Store, settings: Settings, *, now: datetime, topic: str | None = None) -> Feed:
-    """The feed for the profile (or one topic), with its ETag and true Last-Modified."""
-    rows = store.event_rows(
-        start=now - timedelta(days=settings.feed.days_back),
-        end=now + timedelta(days=settings.feed.days_ahead),
-        changed_since=now - timedelta(days=CANCELLED_KEPT_DAYS),
-    )
+    """The feed for the profile (or one topic), with its ETag and true Last-Modified.
+
+    Raises AggregatorError (not sqlite3's) when the database is read-only and
+    the feed changed, so there is something to record.
+    """
+    rows = window_rows(store, settings, now)
     items = select(rank_rows(store, settings, rows, now=now, topic=topic), settings)
     items.sort(key=lambda i: (i.row["start_utc"], i.id))
     key = feed_key(topic)
-    versions = store.publish_versions(
-        key, {i.id: (published_hash(i), i.row.get("sequence") or 0) for i in items}, now,
-    )
-    shell = calendar_shell(settings, topic).to_ical()
-    head, tail = shell[: -len(CALENDAR_END)], CALENDAR_END
-    parts = []
+    written, skipped = [], []
     for item in items:
-        component = vevent(item)
+        try:
+            written.append((item, *cached_vevent(item)))
+        except (ValueError, TypeError, OverflowError, AttributeError, KeyError) as exc:
+            skipped.append(f"{item.id}: {safe_text(item.event.title, one_line=True)[:80]!r}: {exc}")
+    try:
+        versions = store.publish_versions(
+            key, {item.id: (digest, item.row.get("sequence") or 0) for item, digest, _ in written}, now,
+        )
+    except sqlite3.OperationalError as exc:
+        raise _storage_error(store, exc) from None
+    head = calendar_head(settings, topic)
+    parts = []
+    for item, _, pieces in written:
         sequence, modified = versions[item.id]
-        stamp = parse_utc(modified)
-        component.add("DTSTAMP", stamp)
-        component.add("LAST-MODIFIED", stamp)
-        component.add("SEQUENCE", sequence)
-        parts.append((item, component.to_ical()))
-    kept = within_budget(parts, MAX_FEED_BYTES - len(head) - len(tail))
-    body = head + b"".join(data for _, data in kept) + tail
+        parts.append((item, stamped(pieces, item.id, sequence, modified)))
+    kept = within_budget(parts, MAX_FEED_BYTES - len(head) - len(CALENDAR_END))
+    body = head + b"".join(data for _, data in kept) + CALENDAR_END
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return Feed(key=key, body=body, etag=etag, last_modified=store.feed_built_at(key, etag, now),
-                events=len(kept), dropped=len(parts) - len(kept))
+    try:
+        built_at = store.feed_built_at(key, etag, now)
+    except sqlite3.OperationalError as exc:
+        raise _storage_error(store, exc) from None
+    return Feed(key=key, body=body, etag=etag, last_modified=built_at, events=len(kept),
+                dropped=len(parts) - len(kept), skipped=skipped, vevents={item.id: data for item, data in kept})
+
+
+# The rows `Store.event_rows(start, end, changed_since=...)` returns, with at most `limit_per_week`
+# occurrences of one series (same source and title) on one UTC day: a runaway series (a
+# minutely RRULE, 500,000 stored occurrences) costs SQLite one sorted scan, not 500,000 Python
+# rows to rank. A series gets at most `limit_per_week` a week in the feed anyway; a day holds at
+# most that many of its earliest (numbered on narrow rows; only the kept ones are read whole).
+# Cancelled or removed occurrences are always read.
+# tests/test_feed_window.py checks that this stays the same rows as event_rows otherwise.
+WINDOW_SQL = """
+with candidates as (
+  select id, status, removed_at,
+         row_number() over (partition by source, title, substr(start_utc, 1, 10)
+                            order by start_utc, id) as series_rank
+  from events
+  where coalesce(end_utc, start_utc) > :start and start_utc < :end and start_utc > :earliest
+    and (canonical_id is null or canonical_id = id)
+    and ((status != 'cancelled' and removed_at is null) or coalesce(removed_at, updated_at) >= :since)
+)
+select events.* from candidates join events on events.id = candidates.id
+where candidates.series_rank <= :per_day or candidates.status = 'cancelled' or candidates.removed_at is not null
+order by events.start_utc, events.id
+"""
+
+
+def window_rows(store: Store, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """The stored events the feed may publish: its window, runaway series capped (see WINDOW_SQL)."""
+    start = now - timedelta(days=settings.feed.days_back)
+    end = now + timedelta(days=settings.feed.days_ahead)
+    since = now - timedelta(days=CANCELLED_KEPT_DAYS)
+    limit = settings.feed.limit_per_week
+    if not limit:  # no cap asked for: every row of the window
+        return store.event_rows(start=start, end=end, changed_since=since)
+    params = {"start": utc_text(start), "end": utc_text(end), "since": utc_text(since), "per_day": limit,
+              "earliest": utc_text(start - timedelta(days=MAX_EVENT_DAYS))}
+    with store.lock:
+        cursor = store.conn.execute(WINDOW_SQL, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _storage_error(store: Store, exc: sqlite3.OperationalError) -> AggregatorError:
+    if "readonly" in str(exc) or "read-only" in str(exc):
+        return AggregatorError(
+            f"cannot record the feed's new version: {store.path} is read-only; run `aggregator feed` as "
+            f"the user who runs `fetch`, or make the database (and its folder) writable")
+    return AggregatorError(f"cannot record the feed's new version in {store.path}: {exc}")
 
 
 def within_budget(parts: list[tuple[Ranked, bytes]], budget: int) -> list[tuple[Ranked, bytes]]:
@@ -115,8 +189,9 @@ def _cancelled(item: Ranked) -> bool:
     return item.event.status == "cancelled" or bool(item.row.get("removed_at"))
 
 
-def calendar_shell(settings: Settings, topic: str | None) -> icalendar.Calendar:
-    name = settings.feed.name + (f" — {topic}" if topic else "")
+def calendar_head(settings: Settings, topic: str | None) -> bytes:
+    """The VCALENDAR's own properties (written once a build: icalendar's speed does not matter here)."""
+    name = safe_text(settings.feed.name + (f" — {topic}" if topic else ""), one_line=True)
     cal = icalendar.Calendar()
     cal.add("PRODID", PRODID)
     cal.add("VERSION", "2.0")
@@ -129,38 +204,60 @@ def calendar_shell(settings: Settings, topic: str | None) -> icalendar.Calendar:
     # Both need a DURATION value; REFRESH-INTERVAL also needs VALUE=DURATION (RFC 7986).
     cal.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("X-PUBLISHED-TTL", icalendar.vDuration(REFRESH))
-    return cal
+    return cal.to_ical()[: -len(CALENDAR_END)]
 
 
-def vevent(item: Ranked) -> icalendar.Event:
-    """One VEVENT without the version stamps (DTSTAMP, LAST-MODIFIED, SEQUENCE)."""
+def single_calendar(settings: Settings, vevent: bytes) -> bytes:
+    """A calendar holding one published VEVENT (the page's "add to calendar")."""
+    return calendar_head(settings, None) + vevent + CALENDAR_END
+
+
+# -- what is published of one event -------------------------------------------
+@dataclass(frozen=True)
+class Published:
+    """The cleaned values of one VEVENT, before the version stamps."""
+
+    title: str
+    start: datetime | date
+    end: datetime | date
+    all_day: bool
+    status: str
+    cancelled: bool
+    description: str
+    url: str | None
+    location: str | None
+    geo: tuple[float, float] | None
+    tags: tuple[str, ...]
+
+
+def published(item: Ranked) -> Published:
     e = item.event
-    c = icalendar.Event()
-    c.add("UID", f"{item.id}@aggregator")
-    if e.all_day:
-        c.add("DTSTART", e.start)
-        c.add("DTEND", e.effective_end())
-    else:
-        c.add("DTSTART", e.start.astimezone(UTC))
-        c.add("DTEND", e.effective_end().astimezone(UTC))
-    c.add("SUMMARY", e.title)
     cancelled = _cancelled(item)
-    c.add("STATUS", "CANCELLED" if cancelled else e.status.upper())
-    c.add("TRANSP", "TRANSPARENT")  # a suggestion, not a commitment: never blocks free/busy
-    c.add("DESCRIPTION", description(item, cancelled))
-    if e.url:
-        c.add("URL", e.url)
-    location = e.venue.label() or ("Online" if e.online else None)
-    if location:
-        c.add("LOCATION", location)
-    if e.venue.lat is not None and e.venue.lon is not None:
-        c.add("GEO", (e.venue.lat, e.venue.lon))
-    if e.tags:
-        c.add("CATEGORIES", list(e.tags))
-    return c
+    url = clean_url(e.url)
+    status = "CANCELLED" if cancelled else str(e.status or "confirmed").upper()
+    return Published(
+        title=safe_text(e.title or "", one_line=True),
+        start=e.start, end=e.effective_end(), all_day=bool(e.all_day),
+        status=status if status in STATUSES else "CONFIRMED", cancelled=cancelled,
+        description=safe_text(description(item, cancelled, url)),
+        url=url,
+        location=safe_text(e.venue.label() or ("Online" if e.online else ""), one_line=True) or None,
+        geo=_geo(e.venue.lat, e.venue.lon),
+        tags=tuple(t for t in (safe_text(tag, one_line=True) for tag in e.tags or ()) if t),
+    )
 
 
-def description(item: Ranked, cancelled: bool) -> str:
+def _geo(lat: Any, lon: Any) -> tuple[float, float] | None:
+    try:
+        lat, lon = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return None
+    if math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180:
+        return lat, lon
+    return None
+
+
+def description(item: Ranked, cancelled: bool, url: str | None = None) -> str:
     """Why it was chosen and who is likely there first, then the source's own text."""
     lines = []
     if cancelled:
@@ -175,15 +272,130 @@ def description(item: Ranked, cancelled: bool) -> str:
     text = "\n".join(lines)
     if item.event.description:
         text += "\n\n" + item.event.description
-    if item.event.url and item.event.url not in text:
-        text += f"\n\n{item.event.url}"
+    if url and url not in text:
+        text += f"\n\n{url}"
     return text.strip()[:MAX_DESCRIPTION]
 
 
-def published_hash(item: Ranked) -> str:
-    """A digest of everything `vevent` writes, without serializing it twice."""
+def published_hash(item: Ranked, values: Published | None = None) -> str:
+    """A digest of everything the VEVENT says (the same digest as before values were re-cleaned,
+    for clean values: an upgrade does not bump every event's SEQUENCE)."""
+    p = values or published(item)
     e = item.event
-    cancelled = _cancelled(item)
-    parts = [e.title, str(e.start), str(e.effective_end()), e.status, cancelled, description(item, cancelled),
-             e.url, e.venue.label(), e.online, e.venue.lat, e.venue.lon, list(e.tags)]
+    label = e.venue.label()
+    parts = [p.title, str(p.start), str(p.end), e.status, p.cancelled, p.description,
+             p.url, label and safe_text(label, one_line=True), e.online, *(p.geo or (None, None)), list(p.tags)]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
+
+
+_cache: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
+
+
+def cached_vevent(item: Ranked) -> tuple[str, tuple[bytes, bytes, bytes]]:
+    """(published hash, the VEVENT's text around its stamps), from the cache when unchanged."""
+    values = published(item)
+    digest = published_hash(item, values)
+    pieces = _cache.get((item.id, digest))
+    if pieces is None:
+        pieces = vevent_pieces(values)
+        if len(_cache) >= CACHE_LIMIT:
+            _cache.clear()  # a different database or a huge one: start again rather than grow
+        _cache[(item.id, digest)] = pieces
+    return digest, pieces
+
+
+def vevent_pieces(p: Published) -> tuple[bytes, bytes, bytes]:
+    """The VEVENT in icalendar's property order (SUMMARY, DTSTART, DTEND, [stamps, UID,
+    SEQUENCE], then by name), cut where the per-build stamps go."""
+    if p.all_day:
+        start = b"DTSTART;VALUE=DATE:" + _ical_date(p.start)
+        end = b"DTEND;VALUE=DATE:" + _ical_date(p.end)
+    else:
+        start = b"DTSTART:" + _ical_utc(p.start)
+        end = b"DTEND:" + _ical_utc(p.end)
+    head = b"BEGIN:VEVENT\r\n" + content_line("SUMMARY", escape_text(p.title)) + start + b"\r\n" + end + b"\r\n"
+    middle = b""
+    if p.tags:
+        middle += content_line("CATEGORIES", ",".join(escape_text(t) for t in p.tags))
+    middle += content_line("DESCRIPTION", escape_text(p.description))
+    if p.geo:
+        middle += f"GEO:{p.geo[0]};{p.geo[1]}\r\n".encode()
+    tail = b""
+    if p.location:
+        tail += content_line("LOCATION", escape_text(p.location))
+    tail += f"STATUS:{p.status}\r\nTRANSP:TRANSPARENT\r\n".encode()  # TRANSPARENT: never blocks free/busy
+    if p.url:
+        tail += content_line("URL", p.url)
+    return head, middle, tail + b"END:VEVENT\r\n"
+
+
+def stamped(pieces: tuple[bytes, bytes, bytes], event_id: str, sequence: int, modified: str) -> bytes:
+    """The VEVENT with its UID and this feed's version stamps (`modified` as the store writes it)."""
+    head, middle, tail = pieces
+    stamp = modified.replace("-", "").replace(":", "").encode()  # 2026-12-01T12:00:00Z -> 20261201T120000Z
+    return (head + b"DTSTAMP:" + stamp + b"\r\n" + content_line("UID", f"{event_id}@aggregator")
+            + b"SEQUENCE:" + str(sequence).encode() + b"\r\n" + middle + b"LAST-MODIFIED:" + stamp + b"\r\n" + tail)
+
+
+def event_vevent(item: Ranked) -> bytes:
+    """One event's VEVENT outside any feed build: stamped with the event's own version."""
+    _, pieces = cached_vevent(item)
+    return stamped(pieces, item.id, item.row.get("sequence") or 0,
+                   item.row.get("updated_at") or utc_text(item.start_utc()))
+
+
+# -- RFC 5545 text ---------------------------------------------------------------
+def escape_text(text: str) -> str:
+    """TEXT escaping (RFC 5545 3.3.11); CR is gone already (safe_text)."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    return text.replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def content_line(name: str, value: str) -> bytes:
+    """`NAME:value` folded at 75 octets, never inside a UTF-8 character nor after an escaping backslash."""
+    line = f"{name}:{value}"
+    data = line.encode("utf-8")
+    if len(data) <= FOLD_OCTETS:
+        return data + b"\r\n"
+    if len(data) == len(line):  # ASCII: cut by slicing
+        segments, begin = [], 0
+        while len(line) - begin > FOLD_OCTETS:
+            cut = begin + FOLD_OCTETS
+            if line[cut - 1] in "\\^":  # keep an escape with the character it escapes
+                cut -= 1
+            segments.append(line[begin:cut])
+            begin = cut
+        segments.append(line[begin:])
+        return ("\r\n ".join(segments) + "\r\n").encode("ascii")
+    return _fold_utf8(line) + b"\r\n"
+
+
+def _fold_utf8(line: str) -> bytes:
+    segments: list[str] = []
+    current: list[str] = []
+    octets = 0
+    for char in line:
+        size = len(char.encode("utf-8"))
+        if current and octets + size > FOLD_OCTETS:
+            carried = current.pop() if len(current) > 1 and current[-1] in "\\^" else None
+            segments.append("".join(current))
+            current, octets = ([carried], 1) if carried else ([], 0)
+        current.append(char)
+        octets += size
+    segments.append("".join(current))
+    return "\r\n ".join(segments).encode("utf-8")
+
+
+def _ical_utc(moment: datetime) -> bytes:
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise ValueError(f"a timed event needs an aware datetime, not {moment!r}")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ").encode()
+
+
+def _ical_date(day: date) -> bytes:
+    if isinstance(day, datetime):
+        day = day.date()
+    if not isinstance(day, date):
+        raise ValueError(f"an all-day event needs a date, not {day!r}")
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}".encode()

@@ -1,16 +1,20 @@
 """Feed build time for 2,000 events against icalendar's own serialization (the floor),
-and the server's requests per second for a cached feed with a keep-alive client.
+the server's requests per second for a cached feed with a keep-alive client, and the build
+once one runaway series has --series stored occurrences (issue 11 item 2) against the build
+without it (the floor for that one).
 
-    python bench/feed.py [--events 2000] [--requests 2000]
+    python bench/feed.py [--events 2000] [--requests 2000] [--series 500000]
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,7 +25,7 @@ import yaml
 from aggregator import config, feed
 from aggregator.model import Event, Venue
 from aggregator.server import FeedService, make_server
-from aggregator.store import Store
+from aggregator.store import Store, event_row, utc_text
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -56,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--series", type=int, default=500_000, help="0 skips the runaway-series part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "config.yaml"
@@ -103,7 +108,35 @@ def main() -> None:
             elapsed = time.perf_counter() - began
             print(f"server, cached feed, {label:20}: {args.requests / elapsed:8.0f} requests/s")
         httpd.shutdown()
+        httpd.server_close()
+        if args.series:
+            runaway_series(store, settings, args.series, steady)
         store.close()
+
+
+def runaway_series(store: Store, settings, count: int, floor: float) -> None:
+    """One series stored `count` times, a minute apart from the start of the feed's window."""
+    stamp = utc_text(NOW)
+    first = NOW - timedelta(days=settings.feed.days_back - 1)
+    rows = ({**event_row("runaway", Event(f"standup@bench/{i}", "Python standup", first + timedelta(minutes=i),
+                                           group="PDX Python"), settings.timezone),
+             "sequence": 0, "first_seen": stamp, "last_seen": stamp, "updated_at": stamp} for i in range(count))
+    began = time.perf_counter()
+    with store.transaction():
+        store.db["events"].insert_all(rows, pk="id", batch_size=5000)
+    stored = time.perf_counter() - began
+    settings = replace(settings, feed=replace(settings.feed, limit_per_week=10))
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    began = time.perf_counter()
+    built = feed.build(store, settings, now=NOW)
+    first_build = time.perf_counter() - began
+    steady = timed(lambda: feed.build(store, settings, now=NOW), repeat=3)
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    print(f"runaway series: {count:,} occurrences stored in {stored:.1f} s; feed (limit_per_week 10) "
+          f"{built.events} events")
+    print(f"build with the series, first:      {first_build * 1000:8.1f} ms")
+    print(f"build with the series (median):    {steady * 1000:8.1f} ms   -> {steady / floor:.1f}x the build "
+          f"without it; peak memory grew {grown:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
-"""The events page in a real headless browser (Debian's chromium, driven by Playwright)."""
+"""The events page in a real headless browser (Debian's chromium, driven by Playwright), on a
+phone (390x844) and a desktop (1280x900). Screenshots go to tests/screenshots/ (gitignored)."""
 
 from __future__ import annotations
 
 import shutil
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from aggregator import config
-from aggregator.model import Event
+from aggregator.model import Event, Venue
 from aggregator.server import FeedService, make_server
 from aggregator.store import Store
 from tests.conftest import NOW, PORTLAND, require, write_config
@@ -16,50 +19,134 @@ from tests.conftest import NOW, PORTLAND, require, write_config
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 UTC = timezone.utc
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 
 
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=PORTLAND).astimezone(UTC)
 
-def test_page_renders_the_ranked_list_with_reasons(tmp_path):
+
+def city_events() -> list[Event]:
+    library = Venue("Central Library", "801 SW 10th Ave", "Portland", 45.519, -122.682)
+    return [
+        Event("r", "Rust hack night", at(1, 18), group="PDX Rust", venue=library, tags=("rust",)),
+        Event("p", "Python typing talks", at(4, 18, 30), end=at(4, 20, 30), group="PDX Python",
+              url="https://example.org/p", venue=library, description="Talks about typing in Python."),
+        Event("x", "<img src=x onerror=alert(1)> Knitting circle", at(2, 18), url="javascript:alert(2)"),
+        Event("long", "Supercalifragilisticexpialidocious-data-engineering-with-python-and-rust-"
+              "in-production-at-scale", at(4, 12), group="Data Eng PDX with a very long group name indeed",
+              venue=Venue("A venue whose name goes on and on", "1234 Northeast Martin Luther King Jr Blvd")),
+        Event("py2", "Python office hours", at(3, 9), online=True, group="PDX Python"),
+        Event("rust2", "Rust and WebAssembly workshop", at(8, 10), end=at(8, 16), group="PDX Rust"),
+    ]
+
+
+@pytest.fixture
+def served(tmp_path):
     require(Path(CHROMIUM).exists(), "Debian's chromium", "apt-get install chromium")
-    from playwright import sync_api as playwright_api
-
     path = write_config(tmp_path, [{"name": "src", "kind": "ics", "url": "https://example.org/a.ics"}],
-                        profile={"topics": {"python": 3, "rust": 1}})
+                        profile={"topics": {"python": 3, "rust": 1}}, feed={"token": "t0ken-with-some-length"})
     settings = config.load(path)
     store = Store(settings.database)
-    store.save_events("src", [
-        Event("r", "Rust hack night", datetime(2026, 12, 2, 2, 0, tzinfo=UTC), group="PDX Rust"),
-        Event("p", "Python typing talks", datetime(2026, 12, 5, 2, 30, tzinfo=UTC), group="PDX Python",
-              url="https://example.org/p"),
-        Event("x", "<img src=x onerror=alert(1)> Knitting circle", datetime(2026, 12, 3, 2, 0, tzinfo=UTC)),
-    ], now=NOW, tz=PORTLAND)
-    service = FeedService(settings, store, now=lambda: NOW)
-    httpd = make_server(service, "127.0.0.1", 0)
+    store.save_events("src", city_events(), now=NOW, tz=PORTLAND)
+    store.record_source(name="src", kind="ics", url="https://example.org/a.ics", now=NOW, error=None, seen=6)
+    store.record_source(name="broken", kind="ics", url="https://example.org/b.ics", now=NOW - timedelta(hours=1),
+                        error="HTTP 503 from example.org")
+    httpd = make_server(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/?token=t0ken-with-some-length"
+    httpd.shutdown()
+    httpd.server_close()
+    store.close()
+
+
+@pytest.fixture
+def browser():
+    from playwright import sync_api as playwright_api
+
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_page_fits_groups_by_day_and_filters_by_topic(served, browser, device):
+    page = browser.new_page(viewport=VIEWPORTS[device])
     dialogs: list[str] = []
-    try:
-        with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            )
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(url)
-            titles = page.locator(".event h2").all_inner_texts()
-            assert titles == ["Python typing talks", "Rust hack night", "<img src=x onerror=alert(1)> Knitting circle"]
-            first = page.locator(".event").first
-            assert first.locator(".reasons li").all_inner_texts() == ["topic: python"]
-            assert first.locator("h2 a").get_attribute("href") == "https://example.org/p"
-            assert page.locator("a.subscribe").get_attribute("href").startswith("webcal://127.0.0.1:")
-            assert page.locator("img").count() == 0  # scraped markup is text, not elements
-            SCREENSHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "events_page.png"), full_page=True)
-            browser.close()
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        store.close()
+    requests_seen: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: requests_seen.append(r.url))
+    page.goto(served)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"page_{device}.png"), full_page=True)
+
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")  # no horizontal scroll
+    days = page.locator("main section.day > h2 time").evaluate_all("els => els.map(e => e.dateTime)")
+    assert days == ["2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-08"]  # Portland days
+    assert page.locator("main section.day").first.locator("h2").inner_text().startswith("Today")
+    dec4 = page.locator("section.day", has=page.locator('time[datetime="2026-12-04"]'))
+    assert dec4.locator("article h3").all_inner_texts()[1] == "Python typing talks"  # by start time: noon first
+    talk = dec4.locator("article").nth(1)
+    assert talk.locator("h3 a").get_attribute("href") == "https://example.org/p"
+    assert talk.locator(".reasons li").all_inner_texts() == ["topic: python"]
+    assert talk.locator(".when time").first.get_attribute("datetime") == "2026-12-04T18:30-08:00"
+    assert talk.locator(".when").inner_text() == "6:30 PM–8:30 PM"
+    knit = page.locator("article", has_text="Knitting circle")
+    assert knit.locator("a[href^=javascript]").count() == 0 and page.locator("img").count() == 0
+    if device == "phone":
+        widths = page.locator("article h3").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+        assert min(widths) >= 250, widths
+
+    subscribe = page.locator("a.button")
+    assert subscribe.get_attribute("href").startswith("webcal://127.0.0.1:")
+    assert page.locator("#feed-url").inner_text().startswith("https://127.0.0.1:")
+    assert page.locator("#feed-url").inner_text().endswith("/feed.ics?token=t0ken-with-some-length")
+    assert page.locator("button.copy-button").is_visible()  # shown once the script runs
+    assert "HTTP 503 from example.org" in page.locator("footer").inner_text()
+
+    page.locator("nav .topics a", has_text="rust").click()
+    page.wait_for_load_state()
+    titles = page.locator("article h3").all_inner_texts()
+    assert set(titles) == {"Rust hack night", "Rust and WebAssembly workshop",
+                           "Supercalifragilisticexpialidocious-data-engineering-with-python-and-rust-"
+                           "in-production-at-scale"}
+    assert page.locator("nav .topics a[aria-current=page]").inner_text() == "rust"
+    assert "topic=rust" in page.locator("a.button").get_attribute("href")
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+    page.screenshot(path=str(SCREENSHOTS / f"page_{device}_rust.png"), full_page=True)
     assert dialogs == []
+    assert all(url.startswith("http://127.0.0.1:") for url in requests_seen)  # nothing from elsewhere
+
+
+def test_keyboard_focus_is_visible_and_copy_works_without_script(served, browser):
+    page = browser.new_page(viewport=VIEWPORTS["phone"])
+    page.goto(served)
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert page.evaluate("document.activeElement.tagName") == "A" and outline != "none"
+
+    quiet = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"]).new_page()
+    quiet.goto(served)
+    assert not quiet.locator("button.copy-button").is_visible()  # no dead button without script
+    url = quiet.locator("#feed-url")
+    assert url.is_visible() and url.inner_text().startswith("https://")
+
+
+def test_dark_mode_keeps_the_text_readable(served, browser):
+    page = browser.new_page(viewport=VIEWPORTS["phone"], color_scheme="dark")
+    page.goto(served)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "page_phone_dark.png"), full_page=True)
+    colors = page.evaluate("""() => {
+        const rgb = (el, prop) => getComputedStyle(el)[prop].match(/\\d+/g).slice(0, 3).map(Number);
+        const title = document.querySelector("article h3");
+        return [rgb(title, "color"), rgb(title.closest("article"), "backgroundColor")];
+    }""")
+    (text, background) = colors
+    assert sum(text) > 600 and sum(background) < 150  # light text on a dark card
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
