@@ -400,3 +400,17 @@ def why_lines(detail: dict, *, has_home: bool) -> list[str]:
     lines.append(f"  distance       {distance['value']:g}  ({where})")
     lines.extend(f"  - {one_line(reason)}" for reason in detail["reasons"])
     return lines
+
+
+def demo_next_steps(config_path) -> list[str]:
+    """What to try once the demo city is fetched."""
+    flag = f"--config {config_path}"
+    return [
+        "",
+        f"The demo city is in {config_path.parent}. Try:",
+        f"  aggregator {flag} upcoming            # ranked by your topics and the people likely there",
+        f"  aggregator {flag} why <id>            # the full explanation of one event",
+        f"  aggregator {flag} reconnect           # contacts overdue for a catch-up, and where to meet them",
+        f"  aggregator {flag} serve               # the phone page and the iCal feed at http://127.0.0.1:8080/",
+        "When you are ready for real events: aggregator init",
+    ]

@@ -6,94 +6,19 @@ or invalid config. Warnings go to stderr; --json output goes alone to stdout.
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 import threading
-import traceback
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from aggregator import agenda, rank
 from aggregator import config as config_module
+from aggregator.cliapp import App, clock, handle_errors
 from aggregator.errors import AggregatorError
-from aggregator.store import Store
 from aggregator.text import safe_text
-
-# Commands import what only they need (HTTP, feeds, the scheduler) inside their bodies: `upcoming` starts fast.
-NOW_ENV = "AGGREGATOR_NOW"  # pins "now" (ISO 8601) for tests and reproducible demos
-
-
-class App:
-    """What every command needs: the settings, the store and the clock, loaded lazily."""
-
-    def __init__(self, config_path: str | None, verbose: bool):
-        self.config_path = config_path
-        self.verbose = verbose
-        self._settings = None
-        self._store = None
-        self.out = Console(soft_wrap=True, highlight=False)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is never hard-split
-
-    @property
-    def settings(self):
-        if self._settings is None:
-            try:
-                self._settings = config_module.load(self.config_path)
-            except config_module.ConfigProblems as exc:
-                self.warn(exc.warnings)  # an unknown key may be the cause of an error: show both
-                raise
-            self.warn(self._settings.warnings)
-        return self._settings
-
-    def warn(self, warnings) -> None:
-        for warning in warnings:
-            self.err.print(f"warning: {safe_text(warning, one_line=True)}", markup=False)
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.settings.database)
-        return self._store
-
-    def now(self) -> datetime:
-        pinned = os.environ.get(NOW_ENV)
-        if pinned:
-            try:
-                moment = datetime.fromisoformat(pinned)
-            except ValueError:
-                raise click.UsageError(f"${NOW_ENV}={pinned!r} is not an ISO 8601 time") from None
-            return moment if moment.tzinfo else moment.replace(tzinfo=self.settings.timezone)
-        return datetime.now(timezone.utc)
-
-
-def handle_errors(command):
-    """User mistakes become one clear line and an exit code, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        app: App = click.get_current_context().obj
-        try:
-            return command(*args, **kwargs)
-        except AggregatorError as exc:
-            for line in safe_text(exc).splitlines():  # an invalid config: a line per problem
-                app.err.print(f"error: {line}", markup=False)
-            sys.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            if app.verbose:
-                traceback.print_exc()
-            else:
-                app.err.print(f"error: {exc.__class__.__name__}: {safe_text(exc, one_line=True)} "
-                              "(run with -v for details)", markup=False)
-            sys.exit(1)
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -385,6 +310,34 @@ def init(app: App, force: bool) -> None:
         app.out.print(line, markup=False)
 
 
+@main.command()
+@click.argument("folder", default="aggregator-demo", type=click.Path(file_okay=False))
+@click.pass_obj
+@handle_errors
+def demo(app: App, folder: str) -> None:
+    """Try it offline: write a small example city to FOLDER and fetch it.
+
+    Four groups' calendars with their attendance history, a contacts export and a
+    config.yaml using them; nothing leaves this machine. Dates follow today's, so
+    the demo never goes stale. Then try the commands it prints.
+
+    \b
+    Example:
+      aggregator demo
+      aggregator --config aggregator-demo/config.yaml upcoming
+    """
+    from aggregator import pipeline
+    from aggregator.demo import write_demo
+
+    config_path = write_demo(Path(folder), now=clock())
+    city = App(str(config_path), app.verbose)
+    report = pipeline.run_fetch(city.settings, city.store, now=city.now)
+    agenda.print_run(app.out, app.err, report, verbose=app.verbose)
+    for line in agenda.demo_next_steps(config_path):
+        app.out.print(line, markup=False)
+    sys.exit(report.exit_code)
+
+
 @main.command("feed")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
 @click.option("--topic", metavar="T", help="Only events about this topic.")
@@ -401,6 +354,8 @@ def feed_command(app: App, output: str | None, topic: str | None) -> None:
     from aggregator import feed as feed_module
 
     built = feed_module.build(app.store, app.settings, now=app.now(), topic=topic)
+    for skipped in built.skipped:
+        app.err.print(f"warning: event left out of the feed: {safe_text(skipped, one_line=True)}", markup=False)
     if built.dropped:
         app.err.print(f"warning: {built.dropped} lower-ranked events left out to keep the feed under "
                       f"{feed_module.MAX_FEED_BYTES:,} bytes; raise feed.min_score or lower feed.limit_per_week",

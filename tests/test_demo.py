@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from aggregator.demo import write_demo
 from tests.conftest import NOW, Cli
@@ -37,3 +38,20 @@ def test_the_demo_is_deterministic_and_never_stale(tmp_path):
     starts = [datetime.strptime(line[8:], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
               for line in calendar.splitlines() if line.startswith("DTSTART:")]
     assert any(s < later for s in starts) and any(later < s < later + timedelta(days=30) for s in starts)
+
+
+def test_the_demo_command_writes_fetches_and_says_what_to_try(tmp_path):
+    """CONTRACT.md: `aggregator demo [DIR]`, then `--config DIR/config.yaml upcoming --json` lists ≥ 5 events."""
+    cli = Cli(None, now=NOW, cwd=tmp_path)
+    result = cli("demo", "city")
+    assert result.returncode == 0, result.stderr
+    config = tmp_path / "city" / "config.yaml"
+    assert config.exists() and f"--config {Path('city') / 'config.yaml'} upcoming" in result.stdout
+    events = Cli(config, now=NOW).json("upcoming")
+    assert len(events) >= 5 and any(e["contacts"] for e in events)
+
+
+def test_the_demo_command_defaults_to_a_folder_in_the_current_directory(tmp_path):
+    result = Cli(None, now=NOW, cwd=tmp_path)("demo")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "aggregator-demo" / "config.yaml").exists()

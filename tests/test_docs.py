@@ -118,5 +118,9 @@ def test_readme_config_error_example_is_what_the_cli_prints(tmp_path):
     assert result.returncode == 2
     printed = result.stderr.replace(str(path), "config.yaml")
     assert len(documented) == 4
+
+    def kinds_elided(text: str) -> str:  # which kinds are installed depends on the machine's plugins
+        return re.sub(r"installed kinds: [^;]*;", "installed kinds: ...;", text)
+
     for line in documented:
-        assert line in printed
+        assert kinds_elided(line) in kinds_elided(printed)

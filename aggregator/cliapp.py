@@ -1,0 +1,96 @@
+"""What every command needs: the settings, the store and the clock, loaded lazily; and the one
+place where user mistakes become a clear line and an exit code instead of a traceback."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import click
+from rich.console import Console
+
+from aggregator import config as config_module
+from aggregator.errors import AggregatorError
+from aggregator.store import Store
+from aggregator.text import safe_text
+
+# Commands import what only they need (HTTP, feeds, the scheduler) inside their bodies: `upcoming` starts fast.
+NOW_ENV = "AGGREGATOR_NOW"  # pins "now" (ISO 8601) for tests and reproducible demos
+
+
+class App:
+    """What every command needs: the settings, the store and the clock, loaded lazily."""
+
+    def __init__(self, config_path: str | None, verbose: bool):
+        self.config_path = config_path
+        self.verbose = verbose
+        self._settings = None
+        self._store = None
+        self.out = Console(soft_wrap=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is never hard-split
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            try:
+                self._settings = config_module.load(self.config_path)
+            except config_module.ConfigProblems as exc:
+                self.warn(exc.warnings)  # an unknown key may be the cause of an error: show both
+                raise
+            self.warn(self._settings.warnings)
+        return self._settings
+
+    def warn(self, warnings) -> None:
+        for warning in warnings:
+            self.err.print(f"warning: {safe_text(warning, one_line=True)}", markup=False)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.database)
+        return self._store
+
+    def now(self) -> datetime:
+        return clock(lambda: self.settings.timezone)
+
+
+def clock(zone=lambda: ZoneInfo("UTC")) -> datetime:
+    """Now: $AGGREGATOR_NOW when set (a time without a zone is read in `zone()`), else the system clock.
+    The one place the CLI reads the clock; everything below it is handed `now`."""
+    pinned = os.environ.get(NOW_ENV)
+    if pinned:
+        try:
+            moment = datetime.fromisoformat(pinned)
+        except ValueError:
+            raise click.UsageError(f"${NOW_ENV}={pinned!r} is not an ISO 8601 time") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=zone())
+    return datetime.now(timezone.utc)
+
+
+def handle_errors(command):
+    """User mistakes become one clear line and an exit code, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        app: App = click.get_current_context().obj
+        try:
+            return command(*args, **kwargs)
+        except AggregatorError as exc:
+            for line in safe_text(exc).splitlines():  # an invalid config: a line per problem
+                app.err.print(f"error: {line}", markup=False)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if app.verbose:
+                traceback.print_exc()
+            else:
+                app.err.print(f"error: {exc.__class__.__name__}: {safe_text(exc, one_line=True)} "
+                              "(run with -v for details)", markup=False)
+            sys.exit(1)
+
+    return wrapper
