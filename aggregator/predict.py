@@ -18,10 +18,6 @@ of P over (test event, contact with history at its group) pairs, on two cut
 dates with a contact sample the evaluation does not use). Contacts listed as a
 speaker or host, who RSVPed, or whom the user's own log puts there take the
 fixed probabilities below instead.
-
-A contact new to a group ("cold") may still come when they attend groups whose
-people overlap with it: P = COLD_SCALE x the largest overlap, capped below what
-one past visit to the group would give, so it never outranks real history.
 """
 
 from __future__ import annotations
@@ -33,7 +29,6 @@ HALF_LIFE_DAYS = 90.0
 PRIOR = 0.01
 PRIOR_STRENGTH = 8.0
 SLOT_STRENGTH = 8.0
-COLD_SCALE = 0.1
 RSVP_PROBABILITY = {"going": 1.0, "attended": 1.0, "accepted": 1.0, "maybe": 0.5, "tentative": 0.5,
                     "declined": 0.0}
 EVIDENCE_PROBABILITY = {"speaker": 0.95, "host": 0.9, "logged": 0.9}
@@ -75,18 +70,6 @@ def probability(contact: ContactHistory, group: GroupHistory, slot: int | None, 
         return overall
     return ((contact.by_slot.get(slot, 0.0) + slot_strength * overall)
             / (group.by_slot.get(slot, 0.0) + slot_strength))
-
-
-def single_visit_floor(group: GroupHistory) -> float:
-    """The lowest P real history can give: one visit, as old as the group's oldest weight allows."""
-    return overall_rate(ContactHistory(), group) * 0.999
-
-
-def cold_probability(overlap: float, group: GroupHistory) -> float:
-    """P for a contact new to the group, from the overlap (0..1) of its people with groups they attend."""
-    if overlap <= 0:
-        return 0.0
-    return min(COLD_SCALE * overlap, single_visit_floor(group))
 
 
 def log_loss(pairs: list[tuple[float, int]]) -> float:
