@@ -43,7 +43,7 @@ OVERDUE_BOOST = 1.5
 ONLINE_FACTOR = 0.8
 MIN_LISTED = present.LISTED
 STRENGTH_BONUS = 0.5  # how much more a strong full-text match counts than a mere mention
-FIELD_FACTOR = {"title": 1.0, "tags": 1.0, "description": 0.6, "group_name": 0.3}
+FIELD_FACTOR = {"title": 1.0, "tags": 1.0, "description": 0.75, "group_name": 0.5}
 EXPLICIT = {"speaker", "host", "rsvp", "logged", "mentioned"}
 
 # (contact_id, evidence, probability): chances other modules know of, per event id.
