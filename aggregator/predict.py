@@ -75,3 +75,15 @@ def probability(contact: ContactHistory, group: GroupHistory, slot: int | None, 
 def log_loss(pairs: list[tuple[float, int]]) -> float:
     eps = 1e-6
     return -sum(math.log(min(1 - eps, max(eps, p if y else 1 - p))) for p, y in pairs) / max(1, len(pairs))
+
+
+def expected_total(slot_hits: float, hits: float, weights: float, group: GroupHistory, slot: int | None) -> float:
+    """Sum over a group's contacts of weight x probability(...), from sums alone (it is linear in them).
+
+    slot_hits = sum of weight x weighted hits in `slot`; hits = the same over all
+    slots; weights = sum of the contacts' weights.
+    """
+    overall_sum = (hits + PRIOR * PRIOR_STRENGTH * weights) / (group.total + PRIOR_STRENGTH)
+    if slot is None:
+        return overall_sum
+    return (slot_hits + SLOT_STRENGTH * overall_sum) / (group.by_slot.get(slot, 0.0) + SLOT_STRENGTH)

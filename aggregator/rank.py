@@ -81,6 +81,7 @@ class Ranked:
     distance_factor: float = 1.0
     distance_km: float | None = None
     topic_contributions: dict[str, float] = field(default_factory=dict)
+    evidence: tuple[list[dict[str, Any]], list[tuple[int, str, float]]] = field(default=([], []), repr=False)
 
     @property
     def contacts(self) -> list[dict[str, Any]]:
@@ -203,18 +204,22 @@ class SocialModel:
         self._cache: dict[tuple[str, int], tuple[float, dict[int, float], list[ContactChance]]] = {}
 
     def predicted(self, group: str, slot: int) -> tuple[float, dict[int, float], list[ContactChance]]:
-        """(sum of weight x P over everyone predicted, P of each, the listed chances)."""
+        """(sum of weight x P over everyone with history, P of each contact read, the listed chances)."""
         key = (group, slot)
         if key not in self._cache:
             history = self.snap.history.get(group, {})
             group_history = self.snap.groups.get(group, predict.GroupHistory())
-            total, probs, listed = 0.0, {}, []
+            probs, listed = {}, []
             for cid, h in history.items():
-                p = predict.probability(h, group_history, slot)
-                probs[cid] = p
-                total += self.people.who(cid)[3] * p
+                p = probs[cid] = predict.probability(h, group_history, slot)
                 if p >= MIN_LISTED:
                     listed.append(self.people.chance(cid, p, "predicted", h.hits))
+            sums = self.snap.sums.get(group)
+            if sums is None:  # a snapshot holding every contact: sum them
+                total = sum(self.people.who(cid)[3] * p for cid, p in probs.items())
+            else:
+                total = predict.expected_total(sums.by_slot.get(slot, 0.0), sums.hits, sums.weights,
+                                               group_history, slot)
             self._cache[key] = (total, probs, listed)
         return self._cache[key]
 
@@ -255,7 +260,7 @@ def score(row: dict[str, Any], matches, social: SocialModel, settings: Settings,
         topics=list(contributions), chances=chances,
         sources=json.loads(row["sources"]) if row.get("sources") else [row["source"]],
         topic_part=topic_part, social_part=social_part, distance_factor=factor, distance_km=km,
-        topic_contributions=contributions,
+        topic_contributions=contributions, evidence=(attendance, list(extra)),
     )
 
 
@@ -265,15 +270,27 @@ def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30,
              extra_chances: ExtraChances | None = None) -> list[Ranked]:
     """Ranked upcoming events between now and `days` ahead (`limit` 0 means all)."""
     rows = store.event_rows(start=now, end=now + timedelta(days=days), include_cancelled=include_cancelled)
-    ranked, snap = _rank(store, settings, rows, now=now, topic=topic, extra_chances=extra_chances)
+    ranked, snap = _rank(store, settings, rows, now=now, topic=topic, extra_chances=extra_chances, listed=[])
     if sort == "start":
         ranked.sort(key=lambda r: (r.row["start_utc"], -r.score, r.id))
     shown = ranked[:limit] if limit else ranked
-    add_reasons(shown, snap, settings)
+    list_contacts(store, shown, snap, settings)
+    add_reasons(store, shown, snap, settings)
     return shown
 
 
-def add_reasons(items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
+def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
+    """Name the likely contacts of the items shown (the scores needed only the groups' sums)."""
+    snapshot.read_contacts(store, snap, {group_key(i.row) for i in items}, MIN_LISTED)
+    social = social_model(snap, settings, snap.now)
+    for item in items:
+        attendance, extra = item.evidence
+        item.chances = social.chances(item.row, item.start_utc(), attendance, extra)[1]
+
+
+def add_reasons(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
+    """Fill in each item's reasons (the recent history they quote is read only for what is shown)."""
+    snapshot.load_recent(store, snap, [group_key(i.row) for i in items])
     for item in items:
         item.reasons = reasons(item, snap, settings)
 
@@ -299,25 +316,35 @@ def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, n
     """
     ranked, snap = _rank(store, settings, rows, now=now, topic=topic, extra_chances=extra_chances, every=every)
     if explain:
-        add_reasons(ranked, snap, settings)
+        add_reasons(store, ranked, snap, settings)
     return ranked
 
 
-def load_snapshot(store: Store, settings: Settings, rows: list[dict[str, Any]], now: datetime) -> AttendanceSnapshot:
+def people_of(contacts: dict[int, dict[str, Any]], settings: Settings, now: datetime) -> People:
+    return People(contacts, now.astimezone(settings.timezone).date(), settings.profile.reconnect_after_days)
+
+
+def load_snapshot(store: Store, settings: Settings, rows: list[dict[str, Any]], now: datetime, people: People, *,
+                  also: set[tuple[str, int]] = frozenset(), every: bool = False,
+                  listed: list[str] | None = None) -> AttendanceSnapshot:
     offset = now.astimezone(settings.timezone).utcoffset()
-    snap = snapshot.load(store, sorted({group_key(r) for r in rows}), now,
+    groups = sorted({group_key(r) for r in rows})
+    snap = snapshot.load(store, groups, now, weights={cid: people.who(cid)[3] for cid in people.contacts},
+                         floor=MIN_LISTED, also=also, every=set(groups) if every else set(), listed=listed,
                          utc_offset_minutes=int(offset.total_seconds() // 60) if offset else 0)
-    snap.contacts = snapshot.load_contacts(store)
+    snap.contacts = people.contacts
     return snap
 
 
 def social_model(snap: AttendanceSnapshot, settings: Settings, now: datetime) -> SocialModel:
-    people = People(snap.contacts, now.astimezone(settings.timezone).date(), settings.profile.reconnect_after_days)
-    return SocialModel(snap, people)
+    return SocialModel(snap, people_of(snap.contacts, settings, now))
 
 
 def _rank(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime, topic: str | None,
-          extra_chances: ExtraChances | None, every: bool = False) -> tuple[list[Ranked], AttendanceSnapshot]:
+          extra_chances: ExtraChances | None, every: bool = False,
+          listed: list[str] | None = None) -> tuple[list[Ranked], AttendanceSnapshot]:
+    """(items, snapshot); `listed`: the groups whose contacts are named now (None: all; upcoming
+    names them for the items it shows only)."""
     if not rows:
         return [], AttendanceSnapshot(now=now)
     rows = with_merged(store, rows)
@@ -332,9 +359,15 @@ def _rank(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: 
     for bad in profile.exclude_topics:
         excluded.update(snapshot.topic_matches(store, fts_phrase(bad), ids))
     attendance = store.attendees(ids)
-    snap = load_snapshot(store, settings, rows, now)
-    social = social_model(snap, settings, now)
     extra_chances = extra_chances or {}
+    group_of = {r["id"]: group_key(r) for r in rows}
+    also = {(group_of[eid], a["contact_id"]) for eid, found in attendance.items() if eid in group_of
+            for a in found if a.get("contact_id") is not None}
+    also.update((group_of[eid], cid) for eid, found in extra_chances.items() if eid in group_of
+                for cid, _, _ in found)
+    people = people_of(snapshot.load_contacts(store), settings, now)
+    snap = load_snapshot(store, settings, rows, now, people, also=also, every=every, listed=listed)
+    social = SocialModel(snap, people)
     ranked: list[Ranked] = []
     for row in rows:
         if row["id"] in excluded or (wanted and row["id"] not in matches[wanted]):
@@ -394,5 +427,5 @@ def explain(store: Store, settings: Settings, row: dict[str, Any], *, now: datet
         return {"id": row["id"], "title": row["title"], "score": 0.0, "dropped": True,
                 "reasons": ["dropped: it matches an excluded topic, or it is online and online events are off"]}
     [item] = ranked
-    item.reasons = reasons(item, snap, settings)
+    add_reasons(store, ranked, snap, settings)
     return present.explanation(item, recent_history(snap, item), topic_base=TOPIC_BASE, formula=FORMULA)
