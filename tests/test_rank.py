@@ -199,3 +199,20 @@ def test_cli_why_reconnect_attended_touched(tmp_path, server):
     assert went.returncode == 0 and "met Dana Lee" in went.stdout
     unknown = cli("touched", "Dana Leeds")
     assert unknown.returncode == 1 and "no contact named 'Dana Leeds'; did you mean Dana Lee" in unknown.stderr
+
+
+def test_upcoming_lists_the_same_contacts_and_scores_as_ranking_every_event(world):
+    """upcoming scores from per-group sums and reads contacts only for what it shows: it must agree
+    with rank_rows, which reads every group's listable contacts."""
+    settings, store, save, _ = world
+    save(past("PDX Rust", 8, lambda i: [DANA, SAM] if i % 2 else [RAVI])
+         + past("Rust Study", 6, lambda i: [SAM] if i < 3 else [DANA], title="Study"))
+    save([Event(f"up{i}", f"Upcoming {i}", NOW + timedelta(days=2 + i), group=("PDX Rust", "Rust Study")[i % 2],
+                attendees=(RAVI,) if i == 3 else ()) for i in range(6)])
+    shown = {r.id: r for r in rank.upcoming(store, settings, now=NOW, days=60, limit=3)}
+    rows = store.event_rows(start=NOW, end=NOW + timedelta(days=60))
+    every = {r.id: r for r in rank.rank_rows(store, settings, rows, now=NOW)}
+    assert len(shown) == 3
+    for eid, item in shown.items():
+        assert item.score == every[eid].score
+        assert item.contacts == every[eid].contacts and item.contacts
