@@ -103,6 +103,10 @@ def ensure_cache(source: Any, now: datetime, utc_offset_minutes: int, half_life_
     """Make the cache tables current for `now`; return the time their weights are at."""
     conn = connection_of(source)
     with lock_of(source):
+        state = json.loads(_meta(conn, CACHE_KEY) or "{}")
+        if state.get("layout") != LAYOUT:  # tables of another layout: start over
+            for table in ("rank_group_slots", "rank_contact_slots", "rank_contact_groups"):
+                conn.execute(f"drop table if exists {table}")
         conn.execute("""create table if not exists rank_group_slots (g text, wd integer, weighted real,
                         observed integer, hits real, contacts integer, primary key (g, wd))""")
         conn.execute("""create table if not exists rank_contact_slots (g text, contact_id integer, wd integer,
@@ -111,7 +115,6 @@ def ensure_cache(source: Any, now: datetime, utc_offset_minutes: int, half_life_
                         best real, primary key (g, contact_id))""")
         conn.execute("create index if not exists rank_contact_slots_contact on rank_contact_slots (contact_id)")
         conn.execute("create index if not exists rank_contact_groups_contact on rank_contact_groups (contact_id)")
-        state = json.loads(_meta(conn, CACHE_KEY) or "{}")
         wanted = {"version": _meta(conn, "attendance_version") or "0", "offset": utc_offset_minutes,
                   "half_life": half_life_days, "layout": LAYOUT, "slot_strength": SLOT_STRENGTH}
         at = datetime.fromisoformat(state["at"]) if state.get("at") else None
@@ -306,16 +309,13 @@ def topic_matches(source: Any, topic_query: str, event_ids: list[str]) -> dict[s
     conn = connection_of(source)
     weights = ", ".join(repr(FIELD_WEIGHTS[c]) for c in FTS_COLUMNS)
     wanted = set(event_ids)
+    # bm25 with a column's weight 0 leaves its hits out: 0 means "not in these columns".
+    only = {name: ", ".join("1.0" if c in cols else "0.0" for c in FTS_COLUMNS)
+            for name, cols in (("title", ("title", "tags")), ("description", ("description",)))}
+    sql = f"""select events.id, bm25(events_fts, {weights}), bm25(events_fts, {only["title"]}),
+                     bm25(events_fts, {only["description"]})
+              from events_fts join events on events.rowid = events_fts.rowid where events_fts match ?"""
     with lock_of(source):
-        matched = [(rowid, i, bm25) for rowid, i, bm25 in conn.execute(
-            f"""select events.rowid, events.id, bm25(events_fts, {weights}) from events_fts
-                join events on events.rowid = events_fts.rowid where events_fts match ?""", [topic_query])
-                   if i in wanted]
-        if not matched:
-            return {}
-        in_field = {where: {r for (r,) in conn.execute("select rowid from events_fts where events_fts match ?",
-                                                      [f"{columns} : {topic_query}"])}
-                    for where, columns in (("title", "{title tags}"), ("description", "description"))}
-    return {i: (bm25, "title" if rowid in in_field["title"] else
-                "description" if rowid in in_field["description"] else "group_name")
-            for rowid, i, bm25 in matched}
+        rows = conn.execute(sql, [topic_query]).fetchall()
+    return {i: (bm25, "title" if title else "description" if description else "group_name")
+            for i, bm25, title, description in rows if i in wanted}
