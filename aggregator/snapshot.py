@@ -227,8 +227,10 @@ def read_contacts(source: Any, snap: AttendanceSnapshot, groups: list[str] | set
                   pairs: set[tuple[str, int]] = frozenset(), every: set[str] = frozenset()) -> None:
     """Add to snap.history the contacts of `groups` who may reach `floor` at some weekday, the
     (group, contact) `pairs`, and every contact of the groups in `every`."""
-    conn = connection_of(source)
     groups = sorted(set(groups) - snap.listed)
+    if not snap.groups:  # no history at all (or never loaded: no cache tables to read yet)
+        return
+    conn = connection_of(source)
     snap.listed.update(groups)
     scale = snap.scale
     wanted = set(pairs)
