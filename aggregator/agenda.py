@@ -377,22 +377,30 @@ def print_run(out: Console, err: Console, report, *, verbose: bool) -> None:
               f"{report.total('new')} new and {report.total('updated')} updated events.", markup=False)
 
 
+WHY_CONTACTS = 10  # the text view names the likeliest; --json lists every contact with evidence
+
+
 def why_lines(detail: dict, *, has_home: bool) -> list[str]:
     """`aggregator why`: the score's three parts and what each is made of."""
     lines = [f"{one_line(detail['title'])}  [{detail['id']}]", f"score {detail['score']:g} = {detail.get('formula', '')}"]
     if detail.get("dropped"):
         return [*lines, detail["reasons"][0]]
     topic = detail["topic_part"]
-    matched = ", ".join(f"{t} (weight {w:g})" for t, w in topic["topics"].items()) or "no profile topic"
+    matched = " + ".join(f"{w:g} ({t})" for t, w in topic["topics"].items()) or "no profile topic"
     lines.append(f"  topic part     {topic['value']:g}  = base {topic['base']:g} + {matched}")
     social = detail["social_part"]
-    lines.append(f"  social part    {social['value']:g}  = 1 + sum of weight x probability")
-    for c in social["contacts"]:
+    lines.append(f"  social part    {social['value']:g}  = 1 + each contact's weight x probability")
+    listed = social["contacts"][:WHY_CONTACTS]
+    for c in listed:
         recent = (f"; came to {c['recent']['attended']} of the group's last {c['recent']['of']}"
                   if c["recent"]["of"] else "")
         late = "; overdue for a catch-up" if c["overdue"] else ""
         lines.append(f"      {one_line(c['name'])}: {c['probability']:.0%} ({c['evidence']}), "
-                     f"weight {c['weight']:g}{recent}{late}")
+                     f"weight {c['weight']:g} -> +{c['contribution']:g}{recent}{late}")
+    if len(social["contacts"]) > len(listed):
+        rest = social["contacts"][len(listed):]
+        lines.append(f"      and {len(rest)} more contacts with some evidence, together "
+                     f"+{sum(c['contribution'] for c in rest):.4g} (why --json lists them)")
     distance = detail["distance_factor"]
     where = (f"{distance['km_from_home']:g} km from home" if distance["km_from_home"] is not None
              else "online" if distance["online"]

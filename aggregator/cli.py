@@ -186,7 +186,7 @@ def contacts_import(app: App, path: str, fmt: str) -> None:
 
     now = app.now()
     report = contacts_module.import_path(app.store, path, fmt, now=now, stdin=click.get_binary_stream("stdin"))
-    contacts_module.refresh_social(app.store, now, rank.HALF_LIFE_DAYS)
+    contacts_module.refresh_social(app.store, now, rank.HALF_LIFE_DAYS, app.settings.timezone)
     app.out.print(f"{safe_text(report.path, one_line=True)} ({report.format}): {report.added} added, "
                   f"{report.updated} updated, {report.unchanged} unchanged", markup=False)
 

@@ -14,9 +14,10 @@ import json
 import quopri
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
+from aggregator import snapshot
 from aggregator.errors import AggregatorError
 from aggregator.identity import Candidate, Matcher, normalize_email, normalize_name, normalize_url
 
@@ -389,8 +390,9 @@ def candidates(rows: list[dict]):
                       tuple(_json_list(r.get("aliases")))) for r in rows]
 
 
-def refresh_social(store, now: datetime, half_life_days: float) -> None:
-    """Match attendees to contacts, then recompute the attendance rates."""
+def refresh_social(store, now: datetime, half_life_days: float, zone: tzinfo = timezone.utc) -> None:
+    """Match attendees to contacts, then bring the ranking's attendance sums up to date, here rather
+    than on the next query (weekdays are counted in `zone`, the user's)."""
     matcher = Matcher.build(candidates(store.contact_rows()))
 
     def match(name, email, url):
@@ -398,5 +400,6 @@ def refresh_social(store, now: datetime, half_life_days: float) -> None:
         return found.contact_id if found else None
 
     store.resolve_attendance(match)
-    store.rebuild_rates(now, half_life_days)
+    offset = now.astimezone(zone).utcoffset()
+    snapshot.ensure_cache(store, now, int(offset.total_seconds() // 60) if offset else 0, half_life_days)
 

@@ -61,7 +61,7 @@ def log_attended(store: Store, settings: Settings, event_ident: str, names: list
     for person in people:
         store.touch(person["id"], min(met_on, now.astimezone(settings.timezone).date()), now,
                     note=f"met at {row['title']}")
-    refresh_social(store, now, HALF_LIFE_DAYS)
+    refresh_social(store, now, HALF_LIFE_DAYS, settings.timezone)
     return {"event": {"id": row["id"], "title": row["title"]}, "met": [p["name"] for p in people]}
 
 

@@ -135,7 +135,7 @@ def run_fetch(
             if own_http:
                 http.close()
         merge_duplicates(settings, store, now())
-        refresh_social(store, now(), HALF_LIFE_DAYS)
+        refresh_social(store, now(), HALF_LIFE_DAYS, settings.timezone)
         report.finished = now()
         order = {spec.name: i for i, spec in enumerate(specs)}
         report.sources.sort(key=lambda s: order[s.name])

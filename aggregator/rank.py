@@ -1,20 +1,24 @@
 """Order events for one person by their topics and by where their people will be, and say why.
 
-    score = topic part x (1 + sum over contacts of weight x P(contact attends)) x distance factor
+    score = topic part x social part x distance factor
+    topic part  = TOPIC_BASE + sum over matched profile topics of weight x field x (1 + STRENGTH_BONUS x strength)
+    social part = 1 + sum over contacts with any evidence of weight x P(contact attends)
 
-- topic part: TOPIC_BASE + the weights of the profile topics the event matches
-  (FTS5 over title, description, group, tags; a stronger bm25 match earns up to
-  half a weight more). An event matching an excluded topic is dropped. The base
-  lets your people lift an event that matches no topic.
-- P(contact attends): 1 for a known RSVP (0.5 for "maybe"); otherwise
-  predicted: the contact's recency-weighted attendance rate over the group's
-  past events whose attendees are known, shrunk toward a small prior, so
-  4 of the last 5 is likely and once, two years ago, is not.
-- weight: the contact's weight, times OVERDUE_BOOST when you have not caught up
-  with them for longer than their cadence (profile.reconnect_after_days).
-- distance: 1 inside home.radius_km (or when the event has no coordinates),
-  falling off as radius/distance beyond; online-only events ONLINE_FACTOR, or
-  dropped when profile.include_online is false.
+- topic: FTS5 over title, description, group and tags, each field weighted
+  (snapshot.FIELD_WEIGHTS): a topic in the title or tags counts fully, in the
+  description FIELD_FACTOR["description"], only in the group or calendar name
+  FIELD_FACTOR["group_name"]; `strength` (0..1) grows with the bm25 match. An
+  event matching an excluded topic is dropped.
+- P(contact attends): speaker 0.95, host 0.9, a known RSVP 1 (maybe 0.5), the
+  user's own log 0.9; otherwise predicted from the contact's history with the
+  group as of the query's "now" (predict.py). Every contact with evidence
+  counts; only those at 0.05 or more are listed.
+- weight: the contact's weight, x OVERDUE_BOOST when you have not caught up with
+  them for longer than their cadence (never logged counts as overdue).
+- distance: 1 inside home.radius_km (or with no coordinates), radius/distance
+  beyond; online-only events ONLINE_FACTOR, or dropped when include_online is off.
+
+The scoring itself (`score`) is pure: it reads an AttendanceSnapshot loaded once.
 """
 
 from __future__ import annotations
@@ -25,20 +29,25 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aggregator import predict, present, snapshot
 from aggregator.config import Settings
 from aggregator.geo import haversine_km
 from aggregator.model import Event
-from aggregator.store import Store, parse_utc, row_event
+from aggregator.predict import HALF_LIFE_DAYS, RSVP_PROBABILITY  # noqa: F401 (public: pipeline, journal, cli)
+from aggregator.present import local_time, months  # noqa: F401 (public names of this module)
+from aggregator.snapshot import AttendanceSnapshot
+from aggregator.store import Store, fts_phrase, parse_utc, row_event
 
 TOPIC_BASE = 0.25
-HALF_LIFE_DAYS = 180.0
-PRIOR = 0.02
-PRIOR_STRENGTH = 1.0
 OVERDUE_BOOST = 1.5
 ONLINE_FACTOR = 0.8
-MIN_LISTED = 0.05
+MIN_LISTED = present.LISTED
 STRENGTH_BONUS = 0.5  # how much more a strong full-text match counts than a mere mention
-RSVP_PROBABILITY = {"going": 1.0, "attended": 1.0, "maybe": 0.5, "declined": 0.0}
+FIELD_FACTOR = {"title": 1.0, "tags": 1.0, "description": 0.75, "group_name": 0.5}
+EXPLICIT = {"speaker", "host", "rsvp", "logged", "mentioned"}
+
+# (contact_id, evidence, probability): chances other modules know of, per event id.
+ExtraChances = dict[str, list[tuple[int, str, float]]]
 
 
 @dataclass
@@ -46,10 +55,15 @@ class ContactChance:
     contact_id: int
     name: str
     probability: float
-    evidence: str  # rsvp | predicted
+    evidence: str  # rsvp | speaker | host | logged | mentioned | predicted
     overdue: bool = False
     days_since: int | None = None  # since the last catch-up; None when never logged
     hits: int = 0
+    weight: float = 1.0  # the contact's weight, boosted when overdue
+
+    @property
+    def contribution(self) -> float:
+        return self.weight * self.probability
 
 
 @dataclass
@@ -66,36 +80,46 @@ class Ranked:
     social_part: float = 1.0
     distance_factor: float = 1.0
     distance_km: float | None = None
+    topic_contributions: dict[str, float] = field(default_factory=dict)
+    evidence: tuple[list[dict[str, Any]], list[tuple[int, str, float]]] = field(default=([], []), repr=False)
 
     @property
     def contacts(self) -> list[dict[str, Any]]:
-        return [{"name": c.name, "probability": round(c.probability, 3), "evidence": c.evidence,
-                 "contact_id": c.contact_id} for c in self.chances if c.probability >= MIN_LISTED]
+        return present.listed_contacts(self.chances)
 
     def start_utc(self) -> datetime:
         return parse_utc(self.row["start_utc"])
 
 
 # -- the pieces, pure ----------------------------------------------------------
-def topic_relevance(matches: dict[str, dict[str, float]], event_id: str, topics: dict[str, float]) -> tuple[float, list[str]]:
-    """Sum of the weights of the profile topics an event matches, best match first.
+def topic_contributions(matches: dict[str, dict[str, tuple[float, str]]] | dict[str, dict[str, float]],
+                        event_id: str, topics: dict[str, float]) -> dict[str, float]:
+    """Each matched topic's share of the topic part, best first.
 
-    `matches[topic][event_id]` is FTS5's bm25 (more negative is better).
+    `matches[topic][event_id]` is FTS5's field-weighted bm25 (more negative is
+    better), or (bm25, best field) when the field is known.
     """
-    score, found = 0.0, []
+    found = []
     for topic, weight in topics.items():
-        bm25 = matches.get(topic, {}).get(event_id)
-        if bm25 is None:
+        hit = matches.get(topic, {}).get(event_id)
+        if hit is None:
             continue
+        bm25, where = hit if isinstance(hit, tuple) else (hit, "title")
         strength = min(1.0, max(0.0, -bm25) / 10.0)
-        score += weight * (1.0 + STRENGTH_BONUS * strength)
-        found.append((weight, topic))
-    return score, [t for _, t in sorted(found, key=lambda x: (-x[0], x[1]))]
+        found.append((weight * FIELD_FACTOR.get(where, 1.0) * (1.0 + STRENGTH_BONUS * strength), topic))
+    found.sort(key=lambda x: (-x[0], x[1]))
+    return {topic: value for value, topic in found}
+
+
+def topic_relevance(matches, event_id: str, topics: dict[str, float]) -> tuple[float, list[str]]:
+    """(sum of the matched topics' contributions, the topics best first)."""
+    parts = topic_contributions(matches, event_id, topics)
+    return sum(parts.values()), list(parts)
 
 
 def predicted_probability(weighted_hits: float, weighted_events: float) -> float:
-    """Recency-weighted attendance rate, shrunk toward PRIOR by PRIOR_STRENGTH pseudo-events."""
-    return (weighted_hits + PRIOR * PRIOR_STRENGTH) / (weighted_events + PRIOR_STRENGTH)
+    """A contact's recency-weighted rate at a group, all slots together (kept for callers of old)."""
+    return predict.overall_rate(predict.ContactHistory(weighted_hits), predict.GroupHistory(weighted_events))
 
 
 def catch_up_state(last_contacted: str | None, cadence_days: int, today: date) -> tuple[bool, int | None]:
@@ -124,42 +148,205 @@ def distance_factor(event: Event, settings: Settings) -> tuple[float, float | No
     return max(0.05, home.radius_km / km), km
 
 
-def months(days: int) -> str:
-    m = round(days / 30.4)
-    return f"{m} months" if m >= 2 else f"{days} days"
-
-
-# -- ranking over the store ----------------------------------------------------
 def group_key(row: dict[str, Any]) -> str:
     return row.get("group_name") or f"source:{row['source']}"
 
 
+class People:
+    """Contacts as ranking sees them: name, overdue state and weight, each computed once. Pure."""
+
+    def __init__(self, contacts: dict[int, dict[str, Any]], today: date, cadence_days: int):
+        self.contacts, self.today, self.cadence = contacts, today, cadence_days
+        self._seen: dict[int, tuple[str, bool, int | None, float]] = {}
+
+    def who(self, cid: int) -> tuple[str, bool, int | None, float]:
+        """(name, overdue, days since the last catch-up, weight)."""
+        if cid not in self._seen:
+            contact = self.contacts.get(cid, {})
+            overdue, days = catch_up_state(contact.get("last_contacted"), contact.get("cadence_days") or self.cadence,
+                                           self.today)
+            weight = (contact.get("weight") or 1.0) * (OVERDUE_BOOST if overdue else 1.0)
+            self._seen[cid] = (contact.get("name") or f"contact {cid}", overdue, days, weight)
+        return self._seen[cid]
+
+    def chance(self, cid: int, p: float, evidence: str, hits: int = 0) -> ContactChance:
+        name, overdue, days, weight = self.who(cid)
+        return ContactChance(cid, name, p, evidence, overdue, days, hits, weight)
+
+
+def explicit_chances(attendance: list[dict[str, Any]], extra: list[tuple[int, str, float]] = ()
+                     ) -> dict[int, tuple[float, str]]:
+    """contact -> (P, evidence) from the event's own rows (RSVP, speaker, host, the user's log) and `extra`."""
+    found: dict[int, tuple[float, str]] = {}
+
+    def offer(cid: int | None, p: float, evidence: str) -> None:
+        if cid is not None and (cid not in found or p > found[cid][0]):
+            found[cid] = (p, evidence)
+
+    for a in attendance:
+        kind = a.get("evidence")
+        if kind in ("speaker", "host"):
+            offer(a.get("contact_id"), predict.EVIDENCE_PROBABILITY[kind], kind)
+        elif kind == "manual":
+            offer(a.get("contact_id"), predict.EVIDENCE_PROBABILITY["logged"], "logged")
+        elif a.get("status") in RSVP_PROBABILITY:
+            offer(a.get("contact_id"), RSVP_PROBABILITY[a["status"]], "rsvp")
+    for cid, evidence, p in extra:
+        offer(cid, max(0.0, min(1.0, p)), evidence)
+    return found
+
+
+class SocialModel:
+    """Predicted chances per (group, slot) from a snapshot, each computed once. Pure."""
+
+    def __init__(self, snap: AttendanceSnapshot, people: People):
+        self.snap, self.people = snap, people
+        self._cache: dict[tuple[str, int], tuple[float, dict[int, float], list[ContactChance]]] = {}
+
+    def predicted(self, group: str, slot: int) -> tuple[float, dict[int, float], list[ContactChance]]:
+        """(sum of weight x P over everyone with history, P of each contact read, the listed chances)."""
+        key = (group, slot)
+        if key not in self._cache:
+            history = self.snap.history.get(group, {})
+            group_history = self.snap.groups.get(group, predict.GroupHistory())
+            probs, listed = {}, []
+            for cid, h in history.items():
+                p = probs[cid] = predict.probability(h, group_history, slot)
+                if p >= MIN_LISTED:
+                    listed.append(self.people.chance(cid, p, "predicted", h.hits))
+            sums = self.snap.sums.get(group)
+            if sums is None:  # a snapshot holding every contact: sum them
+                total = sum(self.people.who(cid)[3] * p for cid, p in probs.items())
+            else:
+                total = predict.expected_total(sums.by_slot.get(slot, 0.0), sums.hits, sums.weights,
+                                               group_history, slot)
+            self._cache[key] = (total, probs, listed)
+        return self._cache[key]
+
+    def chances(self, row: dict[str, Any], start: datetime, attendance: list[dict[str, Any]],
+                extra: list[tuple[int, str, float]] = (), *, every: bool = False) -> tuple[float, list[ContactChance]]:
+        """(social part, the chances listed, or all of them when `every`), most likely first."""
+        group = group_key(row)
+        total, probs, listed = self.predicted(group, self.snap.slot(start))
+        known = explicit_chances(attendance, extra)
+        social = 1.0 + total
+        out = []
+        for cid, (p, evidence) in known.items():
+            social += self.people.who(cid)[3] * (p - probs.get(cid, 0.0))
+            if p > 0:
+                out.append(self.people.chance(cid, p, evidence))
+        if every:
+            history = self.snap.history.get(group, {})
+            out += [self.people.chance(cid, p, "predicted", history[cid].hits)
+                    for cid, p in probs.items() if cid not in known and p > 0]
+        else:
+            out += [c for c in listed if c.contact_id not in known]
+        return social, sorted(out, key=lambda c: (-c.probability, c.name, c.contact_id))
+
+
+def score(row: dict[str, Any], matches, social: SocialModel, settings: Settings, *,
+          topics: dict[str, float], attendance: list[dict[str, Any]] = (),
+          extra: list[tuple[int, str, float]] = (), every: bool = False) -> Ranked | None:
+    """One event's Ranked (None when dropped by distance or online settings). Pure: no SQL."""
+    event = row_event(row, attendance)
+    factor, km = distance_factor(event, settings)
+    if factor == 0.0:
+        return None
+    contributions = topic_contributions(matches, row["id"], topics)
+    topic_part = TOPIC_BASE + sum(contributions.values())
+    social_part, chances = social.chances(row, parse_utc(row["start_utc"]), attendance, extra, every=every)
+    return Ranked(
+        id=row["id"], event=event, row=row, score=round(topic_part * social_part * factor, 3),
+        topics=list(contributions), chances=chances,
+        sources=json.loads(row["sources"]) if row.get("sources") else [row["source"]],
+        topic_part=topic_part, social_part=social_part, distance_factor=factor, distance_km=km,
+        topic_contributions=contributions, evidence=(attendance, list(extra)),
+    )
+
+
+# -- ranking over the store ----------------------------------------------------
 def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30, limit: int = 20,
-             topic: str | None = None, sort: str = "score", include_cancelled: bool = False) -> list[Ranked]:
+             topic: str | None = None, sort: str = "score", include_cancelled: bool = False,
+             extra_chances: ExtraChances | None = None) -> list[Ranked]:
     """Ranked upcoming events between now and `days` ahead (`limit` 0 means all)."""
     rows = store.event_rows(start=now, end=now + timedelta(days=days), include_cancelled=include_cancelled)
-    ranked = rank_rows(store, settings, rows, now=now, topic=topic, explain=False)
+    ranked, snap = _rank(store, settings, rows, now=now, topic=topic, extra_chances=extra_chances, listed=[])
     if sort == "start":
         ranked.sort(key=lambda r: (r.row["start_utc"], -r.score, r.id))
     shown = ranked[:limit] if limit else ranked
-    add_reasons(store, settings, shown, now)
+    list_contacts(store, shown, snap, settings)
+    add_reasons(store, shown, snap, settings)
     return shown
 
 
-def add_reasons(store: Store, settings: Settings, items: list[Ranked], now: datetime) -> None:
-    """Fill in each item's reasons (they cost queries: only for what is shown)."""
-    if items:
-        social = SocialModel(store, settings, [i.row for i in items], now)
-        for item in items:
-            item.reasons = reasons(item, social, settings)
+def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
+    """Name the likely contacts of the items shown (the scores needed only the groups' sums)."""
+    snapshot.read_contacts(store, snap, {group_key(i.row) for i in items}, MIN_LISTED)
+    social = social_model(snap, settings, snap.now)
+    for item in items:
+        attendance, extra = item.evidence
+        item.chances = social.chances(item.row, item.start_utc(), attendance, extra)[1]
+
+
+def add_reasons(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
+    """Fill in each item's reasons (the recent history they quote is read only for what is shown)."""
+    snapshot.load_recent(store, snap, [group_key(i.row) for i in items])
+    for item in items:
+        item.reasons = reasons(item, snap, settings)
+
+
+def reasons(item: Ranked, snap: AttendanceSnapshot, settings: Settings, most: int = 3) -> list[str]:
+    """Sentences a person reads: topics, who RSVPed or speaks, who tends to come, who is overdue, where."""
+    return present.reasons(item, recent_history(snap, item), settings.profile.home is not None, most)
+
+
+def recent_history(snap: AttendanceSnapshot, item: Ranked) -> dict[int, tuple[int, int]]:
+    """contact -> (attended, of) the group's last past events with known attendees."""
+    g = group_key(item.row)
+    n = len(snap.recent.get(g, ()))
+    return {c.contact_id: (snap.recent_hits.get((g, c.contact_id), 0), n) for c in item.chances}
 
 
 def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime,
-              topic: str | None = None, explain: bool = True) -> list[Ranked]:
-    """Score stored event rows for the profile, best first; excluded topics dropped."""
+              topic: str | None = None, explain: bool = True,
+              extra_chances: ExtraChances | None = None, every: bool = False) -> list[Ranked]:
+    """Score stored event rows for the profile, best first; excluded topics dropped.
+
+    `every`: each item's chances name every contact with evidence, not only those listed.
+    """
+    ranked, snap = _rank(store, settings, rows, now=now, topic=topic, extra_chances=extra_chances, every=every)
+    if explain:
+        add_reasons(store, ranked, snap, settings)
+    return ranked
+
+
+def people_of(contacts: dict[int, dict[str, Any]], settings: Settings, now: datetime) -> People:
+    return People(contacts, now.astimezone(settings.timezone).date(), settings.profile.reconnect_after_days)
+
+
+def load_snapshot(store: Store, settings: Settings, rows: list[dict[str, Any]], now: datetime, people: People, *,
+                  also: set[tuple[str, int]] = frozenset(), every: bool = False,
+                  listed: list[str] | None = None) -> AttendanceSnapshot:
+    offset = now.astimezone(settings.timezone).utcoffset()
+    groups = sorted({group_key(r) for r in rows})
+    snap = snapshot.load(store, groups, now, weights={cid: people.who(cid)[3] for cid in people.contacts},
+                         floor=MIN_LISTED, also=also, every=set(groups) if every else set(), listed=listed,
+                         utc_offset_minutes=int(offset.total_seconds() // 60) if offset else 0)
+    snap.contacts = people.contacts
+    return snap
+
+
+def social_model(snap: AttendanceSnapshot, settings: Settings, now: datetime) -> SocialModel:
+    return SocialModel(snap, people_of(snap.contacts, settings, now))
+
+
+def _rank(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime, topic: str | None,
+          extra_chances: ExtraChances | None, every: bool = False,
+          listed: list[str] | None = None) -> tuple[list[Ranked], AttendanceSnapshot]:
+    """(items, snapshot); `listed`: the groups whose contacts are named now (None: all; upcoming
+    names them for the items it shows only)."""
     if not rows:
-        return []
-    ensure_rates(store, settings, now)
+        return [], AttendanceSnapshot(now=now)
     rows = with_merged(store, rows)
     profile = settings.profile
     topics = dict(profile.topics)
@@ -167,35 +354,30 @@ def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, n
     if wanted and wanted not in topics:
         topics[wanted] = 1.0
     ids = [r["id"] for r in rows]
-    matches = {t: store.topic_matches(t, ids) for t in topics}
+    matches = {t: snapshot.topic_matches(store, fts_phrase(t), ids) for t in topics}
     excluded: set[str] = set()
     for bad in profile.exclude_topics:
-        excluded.update(store.topic_matches(bad, ids))
+        excluded.update(snapshot.topic_matches(store, fts_phrase(bad), ids))
     attendance = store.attendees(ids)
-    social = SocialModel(store, settings, rows, now)
+    extra_chances = extra_chances or {}
+    group_of = {r["id"]: group_key(r) for r in rows}
+    also = {(group_of[eid], a["contact_id"]) for eid, found in attendance.items() if eid in group_of
+            for a in found if a.get("contact_id") is not None}
+    also.update((group_of[eid], cid) for eid, found in extra_chances.items() if eid in group_of
+                for cid, _, _ in found)
+    people = people_of(snapshot.load_contacts(store), settings, now)
+    snap = load_snapshot(store, settings, rows, now, people, also=also, every=every, listed=listed)
+    social = SocialModel(snap, people)
     ranked: list[Ranked] = []
     for row in rows:
         if row["id"] in excluded or (wanted and row["id"] not in matches[wanted]):
             continue
-        event = row_event(row, attendance.get(row["id"], ()))
-        factor, km = distance_factor(event, settings)
-        if factor == 0.0:
-            continue
-        relevance, found = topic_relevance(matches, row["id"], topics)
-        chances = social.chances(row, attendance.get(row["id"], ()))
-        social_part = 1.0 + sum(social.weight(c) * c.probability for c in chances)
-        topic_part = TOPIC_BASE + relevance
-        item = Ranked(
-            id=row["id"], event=event, row=row, score=round(topic_part * social_part * factor, 3),
-            topics=found, chances=chances, sources=json.loads(row["sources"]) if row.get("sources") else [row["source"]],
-            topic_part=topic_part, social_part=social_part, distance_factor=factor, distance_km=km,
-        )
-        ranked.append(item)
+        item = score(row, matches, social, settings, topics=topics, attendance=attendance.get(row["id"], []),
+                     extra=extra_chances.get(row["id"], ()), every=every)
+        if item is not None:
+            ranked.append(item)
     ranked.sort(key=lambda r: (-r.score, r.row["start_utc"], r.id))
-    if explain:
-        for item in ranked:
-            item.reasons = reasons(item, social, settings)
-    return ranked
+    return ranked, snap
 
 
 MERGE_FIELDS = ("description", "url", "venue_name", "venue_address", "venue_city", "lat", "lon", "group_name",
@@ -224,173 +406,26 @@ def with_merged(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return out
 
 
-def ensure_rates(store: Store, settings: Settings, now: datetime) -> None:
-    if store.rates_stale():
-        store.rebuild_rates(now, HALF_LIFE_DAYS)
-
-
-class SocialModel:
-    """Who is likely at an event: RSVPs first, then each contact's history with the group."""
-
-    def __init__(self, store: Store, settings: Settings, rows: list[dict[str, Any]], now: datetime):
-        self.store = store
-        self.now = now
-        self.today = now.astimezone(settings.timezone).date()
-        self.cadence = settings.profile.reconnect_after_days
-        groups = sorted({group_key(r) for r in rows})
-        # Only contacts who can reach MIN_LISTED: p >= m  <=>  hits >= m x total + (m - PRIOR) x strength
-        floor = (MIN_LISTED, (MIN_LISTED - PRIOR) * PRIOR_STRENGTH)
-        self.totals, self.rates = store.group_rates(groups, min_hits=floor)
-        self._predicted: dict[str, list[tuple[int, float, int]]] = {}
-        self._contacts: dict[int, dict[str, Any]] | None = None
-        self._recent: dict[str, list[str]] = {}
-        self._people: dict[int, tuple[str, bool, int | None]] = {}
-
-    @property
-    def contacts(self) -> dict[int, dict[str, Any]]:
-        if self._contacts is None:
-            self._contacts = {c["id"]: c for c in self.store.contact_rows()}
-        return self._contacts
-
-    def chances(self, row: dict[str, Any], attendance: list[dict[str, Any]]) -> list[ContactChance]:
-        found: dict[int, ContactChance] = {}
-        for a in attendance:
-            cid = a.get("contact_id")
-            if cid is None or cid in found or a.get("status") not in RSVP_PROBABILITY:
-                continue
-            found[cid] = self._chance(cid, RSVP_PROBABILITY[a["status"]], "rsvp")
-        for cid, p, hits in self.predicted(group_key(row)):
-            if cid not in found:
-                found[cid] = self._chance(cid, p, "predicted", hits)
-        return sorted((c for c in found.values() if c.probability > 0), key=lambda c: (-c.probability, c.name))
-
-    def predicted(self, g: str) -> list[tuple[int, float, int]]:
-        """(contact, probability, hits) of everyone likely enough at the group's events (cached per group)."""
-        if g not in self._predicted:
-            total = self.totals.get(g, 0.0)
-            self._predicted[g] = [(cid, p, hits) for cid, weighted, hits in self.rates.get(g, ())
-                                  if (p := predicted_probability(weighted, total)) >= MIN_LISTED]
-        return self._predicted[g]
-
-    def _chance(self, cid: int, p: float, evidence: str, hits: int = 0) -> ContactChance:
-        name, overdue, days = self._who(cid)
-        return ContactChance(cid, name, p, evidence, overdue, days, hits)
-
-    def _who(self, cid: int) -> tuple[str, bool, int | None]:
-        """(name, overdue, days since the last catch-up), computed once per contact."""
-        if cid not in self._people:
-            contact = self.contacts.get(cid, {})
-            cadence = contact.get("cadence_days") or self.cadence
-            overdue, days = catch_up_state(contact.get("last_contacted"), cadence, self.today)
-            self._people[cid] = (contact.get("name") or f"contact {cid}", overdue, days)
-        return self._people[cid]
-
-    def recent_history(self, row: dict[str, Any], contact_id: int, last: int = 5) -> tuple[int, int]:
-        """(attended, of) the group's last `last` past events with known attendees."""
-        g = group_key(row)
-        if g not in self._recent:
-            self._recent[g] = self.store.recent_observed(g, self.now, last)
-        events = self._recent[g]
-        return self.store.attended_count(contact_id, events), len(events)
-
-    def weight(self, chance: ContactChance) -> float:
-        base = self.contacts.get(chance.contact_id, {}).get("weight") or 1.0
-        return base * (OVERDUE_BOOST if chance.overdue else 1.0)
-
-
-def reasons(item: Ranked, social: SocialModel, settings: Settings, most: int = 3) -> list[str]:
-    """Sentences a person reads: topics, who RSVPed, who tends to come, who is overdue, where."""
-    out = []
-    if item.topics:
-        out.append("topic: " + ", ".join(item.topics))
-    group = item.event.group or "this series"
-    for c in [c for c in item.chances if c.probability >= 0.2][:most]:
-        if c.evidence == "rsvp":
-            out.append(f"{c.name} RSVPed" + (" (maybe)" if c.probability < 1 else ""))
-        else:
-            hits, n = social.recent_history(item.row, c.contact_id)
-            history = f"came to {hits} of the last {n} {group} events" if n else f"has come to {group} before"
-            out.append(f"{c.name} {history} (predicted {round(c.probability * 100)}% likely)")
-    for c in [c for c in item.chances if c.overdue and c.probability >= 0.2][:most]:
-        if c.days_since is None:
-            out.append(f"you have not logged a catch-up with {c.name} yet")
-        else:
-            out.append(f"you have not caught up with {c.name} in {months(c.days_since)}")
-    if item.event.online and item.distance_km is None:
-        out.append("online")
-    elif item.distance_km is not None and settings.profile.home is not None:
-        out.append(f"{item.distance_km:.0f} km from home")
-    return out
-
-
 # -- presentation shared by the CLI, the feed and the server ---------------
-def local_time(value: datetime | date, tz_name: str | None, default: ZoneInfo) -> datetime | date:
-    if not isinstance(value, datetime):
-        return value
-    zone = default
-    if tz_name:
-        try:
-            zone = ZoneInfo(tz_name)
-        except Exception:
-            zone = default
-    return value.astimezone(zone)
+FORMULA = "topic part x social part x distance factor"
 
 
 def as_json(item: Ranked, default_tz: ZoneInfo) -> dict[str, Any]:
     """The `upcoming --json` shape of CONTRACT.md."""
-    e = item.event
-    start = local_time(e.start, e.timezone, default_tz)
-    end = local_time(e.effective_end(), e.timezone, default_tz)
-    text = (lambda v: v.isoformat() if e.all_day else v.isoformat(timespec="seconds"))
-    return {
-        "id": item.id,
-        "title": e.title,
-        "start": text(start),
-        "end": text(end),
-        "all_day": e.all_day,
-        "timezone": e.timezone or (None if e.all_day else default_tz.key),
-        "url": e.url,
-        "location": e.venue.label(),
-        "online": e.online,
-        "group": e.group,
-        "sources": item.sources,
-        "status": e.status,
-        "score": item.score,
-        "reasons": item.reasons,
-        "contacts": item.contacts,
-        "tags": list(e.tags),
-        "description": e.description,
-    }
+    return present.as_json(item, default_tz)
 
 
 def dumps(items: list[Ranked], default_tz: ZoneInfo) -> str:
-    return json.dumps([as_json(i, default_tz) for i in items], ensure_ascii=False, indent=2)
+    return present.dumps(items, default_tz)
 
 
-def explain(store: Store, settings: Settings, row: dict[str, Any], *, now: datetime) -> dict[str, Any]:
-    """The full breakdown of one event's score (`aggregator why`)."""
-    [item] = rank_rows(store, settings, [row], now=now) or [None]
-    if item is None:
+def explain(store: Store, settings: Settings, row: dict[str, Any], *, now: datetime,
+            extra_chances: ExtraChances | None = None) -> dict[str, Any]:
+    """The full breakdown of one event's score (`aggregator why`): every contact with evidence listed."""
+    ranked, snap = _rank(store, settings, [row], now=now, topic=None, extra_chances=extra_chances, every=True)
+    if not ranked:
         return {"id": row["id"], "title": row["title"], "score": 0.0, "dropped": True,
                 "reasons": ["dropped: it matches an excluded topic, or it is online and online events are off"]}
-    social = SocialModel(store, settings, [row], now)
-    contacts = []
-    for c in item.chances:
-        hits, n = social.recent_history(row, c.contact_id)
-        contacts.append({
-            "name": c.name, "contact_id": c.contact_id, "probability": round(c.probability, 3),
-            "evidence": c.evidence, "weight": round(social.weight(c), 3), "overdue": c.overdue,
-            "days_since_catch_up": c.days_since, "recent": {"attended": hits, "of": n},
-        })
-    return {
-        "id": item.id, "title": item.event.title, "group": item.event.group, "sources": item.sources,
-        "score": item.score,
-        "formula": "topic part x social part x distance factor",
-        "topic_part": {"value": round(item.topic_part, 3), "base": TOPIC_BASE,
-                       "topics": {t: settings.profile.topics.get(t, 1.0) for t in item.topics}},
-        "social_part": {"value": round(item.social_part, 3), "contacts": contacts},
-        "distance_factor": {"value": round(item.distance_factor, 3),
-                            "km_from_home": round(item.distance_km, 1) if item.distance_km is not None else None,
-                            "online": item.event.online},
-        "reasons": item.reasons,
-    }
+    [item] = ranked
+    add_reasons(store, ranked, snap, settings)
+    return present.explanation(item, recent_history(snap, item), topic_base=TOPIC_BASE, formula=FORMULA)

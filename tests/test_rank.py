@@ -63,7 +63,9 @@ def test_four_of_five_outranks_one_of_five(world):
     sam = items["Rust study upcoming"].contacts[0]
     assert dana["name"] == "Dana Lee" and dana["evidence"] == "predicted"
     assert sam["name"] == "Sam Ortiz"
-    assert dana["probability"] > 0.5 > 0.3 > sam["probability"] >= rank.MIN_LISTED
+    # Deliberately changed (issue 12): the prior is fitted on real attendance, where even regulars
+    # come to a minority of events, so 4 of the last 5 is no longer > 0.5; the order and listing stay.
+    assert dana["probability"] > 0.2 > 0.1 > sam["probability"] >= rank.MIN_LISTED
     assert items["Rust night upcoming"].score > items["Rust study upcoming"].score
     assert "Dana Lee came to 4 of the last 5 PDX Rust events (predicted" in " ".join(items["Rust night upcoming"].reasons)
 
@@ -153,7 +155,7 @@ def test_touched_and_attended_feed_back_into_the_ranking(world):
     journal.log_attended(store, settings, event_id("src", "g3"), ["Ravi Patel"], now=NOW)
     after_attended = ranked(settings, store)
     [ravi] = after_attended["G3 rust next"].contacts
-    assert ravi["name"] == "Ravi Patel" and ravi["evidence"] == "predicted" and ravi["probability"] > 0.5
+    assert ravi["name"] == "Ravi Patel" and ravi["evidence"] == "predicted" and ravi["probability"] > 0.1
     assert after_attended["G3 rust next"].score > before["G3 rust next"].score
 
 
@@ -165,7 +167,7 @@ def test_reconnect_lists_overdue_contacts_with_likely_events(world):
     assert [e["name"] for e in entries] == ["Sam Ortiz"]  # Dana and Ravi connected in November
     assert entries[0]["days_since"] == 275
     assert entries[0]["events"][0]["title"] == "Rust with Sam"
-    assert entries[0]["events"][0]["probability"] > 0.5
+    assert entries[0]["events"][0]["probability"] > 0.2  # fitted prior (issue 12): was > 0.5
 
 
 def test_cli_why_reconnect_attended_touched(tmp_path, server):
@@ -184,7 +186,10 @@ def test_cli_why_reconnect_attended_touched(tmp_path, server):
     why = cli.json("why", study["id"][:8])
     assert why["score"] == pytest.approx(why["topic_part"]["value"] * why["social_part"]["value"]
                                          * why["distance_factor"]["value"], rel=1e-2)
-    assert why["topic_part"]["topics"] == {"machine learning": 2.0}
+    # topics now carry each topic's contribution (CONTRACT.md), not its configured weight
+    [(name, contribution)] = why["topic_part"]["topics"].items()
+    assert name == "machine learning" and contribution >= 2.0 * rank.FIELD_FACTOR["group_name"]
+    assert why["topic_part"]["value"] == pytest.approx(why["topic_part"]["base"] + contribution, abs=1e-3)
     text = cli("why", study["id"])
     assert "Dana Lee: 100% (rsvp)" in text.stdout
     assert cli("why", "zzzz").returncode == 2  # bad usage per CONTRACT.md (was 1 before h/cli)
@@ -194,3 +199,20 @@ def test_cli_why_reconnect_attended_touched(tmp_path, server):
     assert went.returncode == 0 and "met Dana Lee" in went.stdout
     unknown = cli("touched", "Dana Leeds")
     assert unknown.returncode == 2 and "no contact named 'Dana Leeds'; did you mean Dana Lee" in unknown.stderr
+
+
+def test_upcoming_lists_the_same_contacts_and_scores_as_ranking_every_event(world):
+    """upcoming scores from per-group sums and reads contacts only for what it shows: it must agree
+    with rank_rows, which reads every group's listable contacts."""
+    settings, store, save, _ = world
+    save(past("PDX Rust", 8, lambda i: [DANA, SAM] if i % 2 else [RAVI])
+         + past("Rust Study", 6, lambda i: [SAM] if i < 3 else [DANA], title="Study"))
+    save([Event(f"up{i}", f"Upcoming {i}", NOW + timedelta(days=2 + i), group=("PDX Rust", "Rust Study")[i % 2],
+                attendees=(RAVI,) if i == 3 else ()) for i in range(6)])
+    shown = {r.id: r for r in rank.upcoming(store, settings, now=NOW, days=60, limit=3)}
+    rows = store.event_rows(start=NOW, end=NOW + timedelta(days=60))
+    every = {r.id: r for r in rank.rank_rows(store, settings, rows, now=NOW)}
+    assert len(shown) == 3
+    for eid, item in shown.items():
+        assert item.score == every[eid].score
+        assert item.contacts == every[eid].contacts and item.contacts

@@ -1,0 +1,127 @@
+"""Ranked events as people and programs read them: the JSON shapes of CONTRACT.md and the "why".
+
+Works on the values rank.py produces (a Ranked item and its ContactChances)
+without importing it, so ranking and presentation change apart.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+LISTED = 0.05  # contacts shown; the score counts every contact with evidence
+SAID = 0.2  # contacts a reason sentence names
+
+
+def local_time(value: datetime | date, tz_name: str | None, default: ZoneInfo) -> datetime | date:
+    if not isinstance(value, datetime):
+        return value
+    zone = default
+    if tz_name:
+        try:
+            zone = ZoneInfo(tz_name)
+        except Exception:
+            zone = default
+    return value.astimezone(zone)
+
+
+def listed_contacts(chances) -> list[dict[str, Any]]:
+    return [{"name": c.name, "probability": round(c.probability, 3), "evidence": c.evidence,
+             "contact_id": c.contact_id} for c in chances if c.probability >= LISTED]
+
+
+def as_json(item, default_tz: ZoneInfo) -> dict[str, Any]:
+    """The `upcoming --json` shape of CONTRACT.md."""
+    e = item.event
+    start = local_time(e.start, e.timezone, default_tz)
+    end = local_time(e.effective_end(), e.timezone, default_tz)
+    text = (lambda v: v.isoformat() if e.all_day else v.isoformat(timespec="seconds"))
+    return {
+        "id": item.id,
+        "title": e.title,
+        "start": text(start),
+        "end": text(end),
+        "all_day": e.all_day,
+        "timezone": e.timezone or (None if e.all_day else default_tz.key),
+        "url": e.url,
+        "location": e.venue.label(),
+        "online": e.online,
+        "group": e.group,
+        "sources": item.sources,
+        "status": e.status,
+        "score": item.score,
+        "reasons": item.reasons,
+        "contacts": item.contacts,
+        "tags": list(e.tags),
+        "description": e.description,
+    }
+
+
+def dumps(items: list, default_tz: ZoneInfo) -> str:
+    return json.dumps([as_json(i, default_tz) for i in items], ensure_ascii=False, indent=2)
+
+
+def months(days: int) -> str:
+    m = round(days / 30.4)
+    return f"{m} months" if m >= 2 else f"{days} days"
+
+
+EVIDENCE_SENTENCE = {"speaker": "is speaking", "host": "is hosting", "logged": "is going (your log)",
+                     "mentioned": "is named in the event", "might": "might be there"}
+
+
+def reasons(item, recent: dict[int, tuple[int, int]], home_known: bool, most: int = 3) -> list[str]:
+    """Sentences a person reads: topics, who RSVPed or speaks, who tends to come, who is overdue, where.
+
+    `recent[contact_id]` = (attended, of) the group's last past events with known attendees.
+    """
+    out = []
+    if item.topics:
+        out.append("topic: " + ", ".join(item.topics))
+    group = item.event.group or "this series"
+    for c in [c for c in item.chances if c.probability >= SAID][:most]:
+        if c.evidence == "rsvp":
+            out.append(f"{c.name} RSVPed" + (" (maybe)" if c.probability < 1 else ""))
+        elif c.evidence in EVIDENCE_SENTENCE:
+            out.append(f"{c.name} {EVIDENCE_SENTENCE[c.evidence]}")
+        else:
+            hits, n = recent.get(c.contact_id, (0, 0))
+            history = f"came to {hits} of the last {n} {group} events" if n else f"has come to {group} before"
+            out.append(f"{c.name} {history} (predicted {round(c.probability * 100)}% likely)")
+    for c in [c for c in item.chances if c.overdue and c.probability >= SAID][:most]:
+        if c.days_since is None:
+            out.append(f"you have not logged a catch-up with {c.name} yet")
+        else:
+            out.append(f"you have not caught up with {c.name} in {months(c.days_since)}")
+    if item.event.online and item.distance_km is None:
+        out.append("online")
+    elif item.distance_km is not None and home_known:
+        out.append(f"{item.distance_km:.0f} km from home")
+    return out
+
+
+def explanation(item, recent: dict[int, tuple[int, int]], *, topic_base: float,
+                formula: str) -> dict[str, Any]:
+    """`why --json`: the three parts and what each is made of; they reconcile (CONTRACT.md)."""
+    contacts = []
+    for c in item.chances:
+        hits, n = recent.get(c.contact_id, (0, 0))
+        contacts.append({
+            "name": c.name, "contact_id": c.contact_id, "probability": round(c.probability, 4),
+            "evidence": c.evidence, "weight": round(c.weight, 3), "contribution": round(c.contribution, 4),
+            "overdue": c.overdue, "days_since_catch_up": c.days_since, "recent": {"attended": hits, "of": n},
+        })
+    return {
+        "id": item.id, "title": item.event.title, "group": item.event.group, "sources": item.sources,
+        "score": item.score,
+        "formula": formula,
+        "topic_part": {"value": round(item.topic_part, 4), "base": topic_base,
+                       "topics": {t: round(v, 4) for t, v in item.topic_contributions.items()}},
+        "social_part": {"value": round(item.social_part, 4), "contacts": contacts},
+        "distance_factor": {"value": round(item.distance_factor, 4),
+                            "km_from_home": round(item.distance_km, 1) if item.distance_km is not None else None,
+                            "online": item.event.online},
+        "reasons": item.reasons,
+    }

@@ -1,0 +1,391 @@
+"""Who will be there, measured on real attendance: Nashville Meetup "yes" RSVPs, through the real CLI.
+
+For each cut date and seeded sample of "your contacts" (issue 12's protocol,
+../shared/data/meetup-rsvps-nashville/README.md):
+
+- history = each group's events before the cut, written as one .ics per group
+  whose past VEVENTs list the members who said yes as ATTENDEEs
+  (CN=member-<id>, mailto:member-<id>@example.invalid: one email, one person);
+- test = the group's events in the following 60 days, written without attendees;
+- contacts = 300 members with at least two yes RSVPs before the cut (never chosen
+  by what they do after it), as a LinkedIn Connections.csv;
+- `aggregator fetch`, then `aggregator upcoming --json --limit 0 --days 60`
+  with AGGREGATOR_NOW at the cut ("aggregator": its JSON lists contacts at
+  P >= 0.05 only); "aggregator, all P" reads the same database in process for
+  every contact's P (what `why` shows), since the score counts them all.
+
+Measured per run: the per-event contact AUC (do the contacts who came get higher
+probabilities than those who did not; events with both), the calibration error
+(ECE over 10 bins of the probability, over the (event, contact) pairs
+whose contact had come to the event's group before the cut; an unlisted contact
+counts as 0), and NDCG@10 of the event order with gain = the
+number of contacts who came. Baselines: random, group popularity (mean yes count
+of the group's past events), and the plain share of the group's past events
+each contact attended.
+
+    python bench/ranking_real.py [--quick] [--contacts 300] [--samples 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import yaml
+
+UTC = timezone.utc
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "meetup-rsvps-nashville"
+CUTS = ["2016-09-01", "2017-01-15", "2017-05-01", "2017-08-01"]
+TEST_DAYS = 60
+BINS = 10
+
+
+def load(folder: Path):
+    def rows(name):
+        with gzip.open(folder / name, "rt", encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+
+    groups = {g["group_urlname"]: g["group_name"] for g in rows("groups.csv.gz")}
+    events = {}
+    for e in rows("events.csv.gz"):
+        text = e["time"].strip()
+        try:
+            start = datetime.fromisoformat(text if len(text) > 10 else text + " 12:00:00").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        events[e["event_id"]] = {"id": e["event_id"], "name": e["name"], "start": start,
+                                 "group": e["group_urlname"], "yes": int(e["yes_rsvp_count"] or 0)}
+    rsvps: dict[str, set[str]] = defaultdict(set)
+    for r in rows("rsvps.csv.gz"):
+        if r["event_id"] in events:
+            rsvps[r["event_id"]].add(r["member_id"])
+    return groups, events, rsvps
+
+
+def ics_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def write_calendars(folder: Path, groups, events, rsvps, cut: datetime) -> dict[str, list[dict]]:
+    """One .ics per group with events before cut + TEST_DAYS; the test events carry no attendees."""
+    end = cut + timedelta(days=TEST_DAYS)
+    by_group: dict[str, list[dict]] = defaultdict(list)
+    for e in events.values():
+        if e["start"] < end:
+            by_group[e["group"]].append(e)
+    for g, items in by_group.items():
+        lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//bench//nashville//EN"]
+        for e in sorted(items, key=lambda e: e["start"]):
+            lines += ["BEGIN:VEVENT", f"UID:{e['id']}@meetup.bench", f"SUMMARY:{ics_escape(e['name'][:200])}",
+                      f"DTSTART:{e['start']:%Y%m%dT%H%M%SZ}", "DURATION:PT2H",
+                      f"URL:https://www.meetup.com/{g}/events/{e['id']}/"]
+            if e["start"] < cut:
+                lines += [f"ATTENDEE;CN=member-{m};PARTSTAT=ACCEPTED:mailto:member-{m}@example.invalid"
+                          for m in sorted(rsvps.get(e["id"], ()))]
+            lines.append("END:VEVENT")
+        lines.append("END:VCALENDAR")
+        (folder / f"{g}.ics").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    return by_group
+
+
+def sample_contacts(events, rsvps, cut: datetime, n: int, seed: int) -> list[str]:
+    count: dict[str, int] = defaultdict(int)
+    for eid, members in rsvps.items():
+        if events[eid]["start"] < cut:
+            for m in members:
+                count[m] += 1
+    eligible = sorted(m for m, k in count.items() if k >= 2)
+    return sorted(random.Random(seed).sample(eligible, min(n, len(eligible))))
+
+
+def run_cli(folder: Path, groups, by_group, contacts: list[str], cut: datetime) -> list[dict]:
+    rows = ["First Name,Last Name,URL,Email Address,Company,Position,Connected On"]
+    rows += [f"Member,{m},,member-{m}@example.invalid,,,01 Jan 2015" for m in contacts]
+    (folder / "Connections.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (folder / "config.yaml").write_text(yaml.safe_dump({
+        "timezone": "America/Chicago",
+        "profile": {"topics": {}, "contacts": ["Connections.csv"], "reconnect_after_days": 182},
+        "sources": [{"name": f"g{i}", "kind": "ics", "url": (folder / f"{g}.ics").resolve().as_uri(),
+                     "group": groups.get(g, g)} for i, g in enumerate(sorted(by_group))],
+        "fetch": {"per_host_delay": 0, "history_days": 1200},
+    }))
+    env = {**os.environ, "AGGREGATOR_NOW": cut.isoformat()}
+    cli = [sys.executable, "-m", "aggregator", "--config", str(folder / "config.yaml")]
+    subprocess.run(cli + ["fetch"], check=True, capture_output=True, env=env)
+    out = subprocess.run(cli + ["upcoming", "--json", "--limit", "0", "--days", str(TEST_DAYS)], check=True,
+                         capture_output=True, text=True, env=env)
+    return json.loads(out.stdout), every_probability(folder, cut)
+
+
+def every_probability(folder: Path, cut: datetime) -> dict[str, dict[str, float]]:
+    """{event url: {member: P}} of every contact with evidence, below the 0.05 listing threshold too
+    (the JSON lists only those at 0.05 or more; `why` shows them all): in process, same database."""
+    try:
+        from aggregator import config, rank
+        from aggregator.store import Store
+    except ImportError:
+        return {}
+    if "every" not in rank.rank_rows.__code__.co_varnames:
+        return {}  # an aggregator from before the complete lists
+    settings = config.load(folder / "config.yaml")
+    store = Store(settings.database)
+    try:
+        rows = store.event_rows(start=cut, end=cut + timedelta(days=TEST_DAYS))
+        items = rank.rank_rows(store, settings, rows, now=cut, explain=False, every=True)
+        return {i.event.url: {c.name.split()[-1]: c.probability for c in i.chances} for i in items}
+    finally:
+        store.close()
+
+
+# -- measures -----------------------------------------------------------------
+def auc(scores: list[float], labels: list[int]) -> float | None:
+    pos = [s for s, y in zip(scores, labels, strict=False) if y]
+    neg = [s for s, y in zip(scores, labels, strict=False) if not y]
+    if not pos or not neg:
+        return None
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(order):  # average ranks over ties
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    pos_ranks = sum(r for r, y in zip(ranks, labels, strict=False) if y)
+    return (pos_ranks - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def ndcg(order: list[str], gain: dict[str, float], k: int = 10) -> float:
+    dcg = sum(gain.get(e, 0) / math.log2(i + 2) for i, e in enumerate(order[:k]))
+    ideal = sum(g / math.log2(i + 2) for i, g in enumerate(sorted(gain.values(), reverse=True)[:k]))
+    return dcg / ideal if ideal else 0.0
+
+
+def calibration(pairs: list[tuple[float, int]]) -> tuple[float, list[tuple[int, float, float]]]:
+    """(ECE, [(count, mean predicted, observed rate)] per bin of width 1/BINS)."""
+    bins: list[list[tuple[float, int]]] = [[] for _ in range(BINS)]
+    for p, y in pairs:
+        bins[min(BINS - 1, int(p * BINS))].append((p, y))
+    table, error = [], 0.0
+    for b in bins:
+        if b:
+            mean_p, rate = sum(p for p, _ in b) / len(b), sum(y for _, y in b) / len(b)
+            table.append((len(b), mean_p, rate))
+            error += len(b) / len(pairs) * abs(mean_p - rate)
+        else:
+            table.append((0, 0.0, 0.0))
+    return error, table
+
+
+def evaluate(method_probs: dict[str, dict[str, float]], order: list[str], tests: list[dict], rsvps,
+             contacts: list[str], regulars: dict[str, set[str]]) -> dict[str, float]:
+    aucs, pairs, gain = [], [], {}
+    for e in tests:
+        came = rsvps.get(e["id"], set())
+        probs = method_probs.get(e["id"], {})
+        labels = [int(c in came) for c in contacts]
+        scores = [probs.get(c, 0.0) for c in contacts]
+        gain[e["id"]] = sum(labels)
+        a = auc(scores, labels)
+        if a is not None:
+            aucs.append(a)
+        # Calibration over the pairs where a prediction is at stake, the same for every method:
+        # contacts who had come to the event's group before the cut.
+        pairs += [(s, y) for c, s, y in zip(contacts, scores, labels, strict=False) if c in regulars.get(e["group"], ())]
+    ece, table = calibration(pairs)
+    return {"auc": sum(aucs) / len(aucs) if aucs else float("nan"), "ndcg": ndcg(order, gain), "ece": ece,
+            "table": table, "events_scored": len(aucs)}
+
+
+def baselines(events, rsvps, tests: list[dict], contacts: list[str], cut: datetime, seed: int):
+    """(probabilities, order) of random, popularity and the plain per-group share."""
+    past: dict[str, list[str]] = defaultdict(list)
+    for e in events.values():
+        if e["start"] < cut:
+            past[e["group"]].append(e["id"])
+    wanted = set(contacts)
+    share: dict[str, dict[str, float]] = {}
+    for g, ids in past.items():
+        hits: dict[str, int] = defaultdict(int)
+        for eid in ids:
+            for m in rsvps.get(eid, set()) & wanted:
+                hits[m] += 1
+        share[g] = {m: k / len(ids) for m, k in hits.items()}
+    popularity = {g: sum(len(rsvps.get(i, ())) for i in ids) / len(ids) for g, ids in past.items()}
+    rng = random.Random(seed)
+    by_start = sorted(tests, key=lambda e: (e["start"], e["id"]))
+    out = {}
+    shuffled = list(by_start)
+    rng.shuffle(shuffled)
+    out["random"] = ({e["id"]: {c: rng.random() * 0.1 for c in contacts} for e in tests}, [e["id"] for e in shuffled])
+    mean_share = sum(len(rsvps.get(e["id"], set()) & wanted) for e in tests) / max(1, len(tests) * len(contacts))
+    out["group popularity"] = (
+        {e["id"]: {c: mean_share for c in contacts} for e in tests},
+        [e["id"] for e in sorted(by_start, key=lambda e: -popularity.get(e["group"], 0.0))])
+    out["plain share"] = (
+        {e["id"]: share.get(e["group"], {}) for e in tests},
+        [e["id"] for e in sorted(by_start, key=lambda e: -sum(share.get(e["group"], {}).values()))])
+    return out
+
+
+def run(groups, events, rsvps, cut_text: str, seed: int, n_contacts: int) -> dict[str, dict]:
+    cut = datetime.fromisoformat(cut_text).replace(tzinfo=UTC)
+    contacts = sample_contacts(events, rsvps, cut, n_contacts, seed)
+    tests = [e for e in events.values() if cut <= e["start"] < cut + timedelta(days=TEST_DAYS)]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        by_group = write_calendars(folder, groups, events, rsvps, cut)
+        began = time.perf_counter()
+        items, every = run_cli(folder, groups, by_group, contacts, cut)
+        elapsed = time.perf_counter() - began
+    event_of_url = {f"https://www.meetup.com/{e['group']}/events/{e['id']}/": e["id"] for e in tests}
+    ours_probs: dict[str, dict[str, float]] = {}
+    order = []
+    for item in items:
+        eid = event_of_url.get(item.get("url") or "")
+        if eid is None:
+            continue
+        order.append(eid)
+        ours_probs[eid] = {c["name"].split()[-1]: c["probability"] for c in item["contacts"]}
+    missing = [e for e in tests if e["id"] not in ours_probs]
+    order += [e["id"] for e in sorted(missing, key=lambda e: e["start"])]  # not listed: last
+    wanted = set(contacts)
+    regulars: dict[str, set[str]] = defaultdict(set)
+    for e in events.values():
+        if e["start"] < cut:
+            regulars[e["group"]] |= rsvps.get(e["id"], set()) & wanted
+    results = {name: evaluate(p, o, tests, rsvps, contacts, regulars)
+               for name, (p, o) in baselines(events, rsvps, tests, contacts, cut, seed).items()}
+    results["aggregator"] = evaluate(ours_probs, order, tests, rsvps, contacts, regulars)
+    if every:
+        complete = {event_of_url[u]: p for u, p in every.items() if u in event_of_url}
+        results["aggregator, all P"] = evaluate(complete, order, tests, rsvps, contacts, regulars)
+    else:
+        results["aggregator, all P"] = results["aggregator"]
+    results["aggregator"]["seconds"] = elapsed
+    results["aggregator"]["unlisted_events"] = len(missing)
+    return results
+
+
+FIT_CUTS = ["2016-09-01", "2017-01-15"]
+FIT_SEED = 101  # a contact sample the evaluation (seeds 1, 2, ...) does not use
+
+
+def fit_pairs(events, rsvps, cut_text: str, n_contacts: int, half_life: float):
+    """[(contact history, group history, slot, came)] for (test event, sampled contact with history at its group)."""
+    from zoneinfo import ZoneInfo
+
+    from aggregator.predict import ContactHistory, GroupHistory, recency_weight
+
+    cut = datetime.fromisoformat(cut_text).replace(tzinfo=UTC)
+    offset = cut.astimezone(ZoneInfo("America/Chicago")).utcoffset()
+    slot = (lambda when: (when + offset).weekday())
+    contacts = set(sample_contacts(events, rsvps, cut, n_contacts, FIT_SEED))
+    groups: dict[str, list] = defaultdict(lambda: [0.0, defaultdict(float)])
+    hits: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0.0, defaultdict(float), 0]))
+    for e in events.values():
+        came = rsvps.get(e["id"], set())
+        if e["start"] >= cut or not came:
+            continue
+        w = recency_weight((cut - e["start"]).total_seconds() / 86400, half_life)
+        g = groups[e["group"]]
+        g[0] += w
+        g[1][slot(e["start"])] += w
+        for m in came & contacts:
+            h = hits[e["group"]][m]
+            h[0] += w
+            h[1][slot(e["start"])] += w
+            h[2] += 1
+    pairs = []
+    for e in events.values():
+        if not (cut <= e["start"] < cut + timedelta(days=TEST_DAYS)) or e["group"] not in hits:
+            continue
+        total, by_slot = groups[e["group"]]
+        group = GroupHistory(total, dict(by_slot))
+        came = rsvps.get(e["id"], set())
+        for m, (w, by, n) in hits[e["group"]].items():
+            pairs.append((ContactHistory(w, dict(by), n), group, slot(e["start"]), int(m in came)))
+    return pairs
+
+
+def fit(events, rsvps, n_contacts: int) -> None:
+    """Grid-search the model's constants for the lowest log loss on FIT_CUTS (see predict.py)."""
+    from aggregator.predict import log_loss, probability
+
+    best = []
+    for half_life in (30.0, 60.0, 90.0, 180.0):
+        pairs = [p for cut in FIT_CUTS for p in fit_pairs(events, rsvps, cut, n_contacts, half_life)]
+        for prior in (0.0, 0.005, 0.01, 0.02):
+            for strength in (4.0, 8.0, 16.0, 32.0):
+                for slot_strength in (1.0, 2.0, 4.0, 8.0, 16.0, 1000.0):
+                    loss = log_loss([(probability(c, g, s, prior=prior, strength=strength,
+                                                  slot_strength=slot_strength), y) for c, g, s, y in pairs])
+                    best.append((loss, half_life, prior, strength, slot_strength, len(pairs)))
+    best.sort()
+    print("log loss  half-life  prior  strength  slot strength  pairs")
+    for loss, *rest in best[:8]:
+        print(f"{loss:.4f}   {rest[0]:6.0f}   {rest[1]:6.3f}  {rest[2]:5.1f}  {rest[3]:8.2f}  {rest[4]:7d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one cut, one sample")
+    parser.add_argument("--contacts", type=int, default=300)
+    parser.add_argument("--samples", type=int, default=2, help="seeded contact samples per cut")
+    parser.add_argument("--cuts", nargs="*", default=None)
+    parser.add_argument("--table", action="store_true", help="print the calibration table of each run")
+    parser.add_argument("--fit", action="store_true", help="fit predict.py's constants instead (FIT_CUTS)")
+    args = parser.parse_args()
+    if not (DATA / "rsvps.csv.gz").exists():
+        sys.exit(f"no data at {DATA.resolve()} (../shared/data/meetup-rsvps-nashville): nothing to measure")
+    groups, events, rsvps = load(DATA)
+    if args.fit:
+        fit(events, rsvps, args.contacts)
+        return
+    cuts = args.cuts or (["2017-05-01"] if args.quick else CUTS)
+    samples = 1 if args.quick else args.samples
+    methods = ["random", "group popularity", "plain share", "aggregator", "aggregator, all P"]
+    totals: dict[str, list[dict]] = defaultdict(list)
+    print(f"{'cut':<11} {'seed':>4}  {'method':<17} {'AUC':>6} {'NDCG@10':>8} {'ECE':>6}")
+    for cut in cuts:
+        for seed in range(1, samples + 1):
+            results = run(groups, events, rsvps, cut, seed, args.contacts)
+            for m in methods:
+                r = results[m]
+                totals[m].append(r)
+                extra = (f"   ({r['events_scored']} events scored, CLI {r['seconds']:.0f}s)"
+                         if m == "aggregator" else "")
+                print(f"{cut:<11} {seed:>4}  {m:<18} {r['auc']:6.3f} {r['ndcg']:8.3f} {r['ece']:6.3f}{extra}")
+            if args.table:
+                print("   calibration (aggregator): n, mean P, observed")
+                for n, p, rate in results["aggregator"]["table"]:
+                    if n:
+                        print(f"   {n:7d} {p:6.3f} {rate:6.3f}")
+    print(f"\nmean over {len(totals['aggregator'])} runs:")
+    for m in methods:
+        rs = totals[m]
+        print(f"  {m:<18} AUC {sum(r['auc'] for r in rs) / len(rs):.3f}  "
+              f"NDCG@10 {sum(r['ndcg'] for r in rs) / len(rs):.3f}  ECE {sum(r['ece'] for r in rs) / len(rs):.3f}")
+    ours, plain = totals["aggregator, all P"], totals["plain share"]
+    mean = (lambda rs, k: sum(r[k] for r in rs) / len(rs))
+    print(f"targets: AUC - plain = {mean(ours, 'auc') - mean(plain, 'auc'):+.3f} (>= +0.02), "
+          f"NDCG@10 - plain = {mean(ours, 'ndcg') - mean(plain, 'ndcg'):+.3f} (>= 0), "
+          f"ECE {mean(ours, 'ece'):.3f} (<= 0.03)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Pure ranking: a hand-built AttendanceSnapshot in, a Ranked out; no SQLite."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from aggregator import predict, present, rank
+from aggregator.config import Settings
+from aggregator.predict import ContactHistory, GroupHistory
+from aggregator.snapshot import AttendanceSnapshot
+
+UTC = timezone.utc
+NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)  # a Tuesday
+TUESDAY, SATURDAY = 1, 5
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from aggregator import config
+
+    path = tmp_path / "config.yaml"
+    path.write_text("timezone: UTC\nprofile:\n  topics: {rust: 2, python: 1}\n"
+                    "sources: [{name: src, kind: ics, url: 'https://example.org/a.ics'}]\n")
+    return config.load(path)
+
+
+def row(eid: str, start: datetime, group: str = "PDX Rust", **extra) -> dict:
+    return {"id": eid, "source": "src", "source_uid": eid, "title": f"Event {eid}", "description": None,
+            "start": start.isoformat(), "end": None, "start_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_utc": None, "all_day": 0, "timezone": None, "url": None, "venue_name": None,
+            "venue_address": None, "venue_city": None, "lat": None, "lon": None, "online": 0,
+            "group_name": group, "tags": None, "status": "confirmed", "sources": json.dumps(["src"]), **extra}
+
+
+def snapshot_of(history: dict[int, ContactHistory], group: GroupHistory, contacts: dict[int, str]) -> AttendanceSnapshot:
+    return AttendanceSnapshot(now=NOW, groups={"PDX Rust": group}, history={"PDX Rust": history},
+                              contacts={cid: {"id": cid, "name": name, "weight": 1.0, "last_contacted": "2026-11-20",
+                                              "cadence_days": None} for cid, name in contacts.items()})
+
+
+def social(snap: AttendanceSnapshot, settings: Settings) -> rank.SocialModel:
+    return rank.social_model(snap, settings, NOW)
+
+
+def test_every_contact_with_evidence_counts_though_only_some_are_listed(settings):
+    group = GroupHistory(10.0, {TUESDAY: 10.0}, 10)
+    snap = snapshot_of({1: ContactHistory(8.0, {TUESDAY: 8.0}, 8), 2: ContactHistory(0.2, {TUESDAY: 0.2}, 1)},
+                       group, {1: "Dana Lee", 2: "Sam Ortiz"})
+    item = rank.score(row("e1", NOW + timedelta(days=7)), {}, social(snap, settings), settings, topics={})
+    low = predict.probability(snap.history["PDX Rust"][2], group, TUESDAY)
+    assert 0 < low < rank.MIN_LISTED  # Sam: unlisted ...
+    assert [c["name"] for c in item.contacts] == ["Dana Lee"]
+    high = item.chances[0].probability
+    assert item.social_part == pytest.approx(1 + high + low)  # ... yet counted (issue 12: 12.6% came from such)
+
+
+def test_weekday_history_beats_the_overall_rate(settings):
+    """Dana comes on Tuesdays, not Saturdays: a Tuesday event is likelier for her than a Saturday one."""
+    group = GroupHistory(10.0, {TUESDAY: 5.0, SATURDAY: 5.0}, 10)
+    dana = ContactHistory(4.0, {TUESDAY: 4.0}, 4)
+    tuesday = predict.probability(dana, group, TUESDAY)
+    saturday = predict.probability(dana, group, SATURDAY)
+    overall = predict.overall_rate(dana, group)
+    assert tuesday > overall > saturday > 0
+    # One Saturday seen says little: shrunk toward the overall rate, not to 1.
+    once = ContactHistory(1.0, {SATURDAY: 1.0}, 1)
+    assert predict.probability(once, GroupHistory(10.0, {SATURDAY: 1.0, TUESDAY: 9.0}, 10), SATURDAY) < 0.5
+
+
+def test_speaker_host_rsvp_logged_and_extra_chances(settings):
+    snap = snapshot_of({1: ContactHistory(1.0, {TUESDAY: 1.0}, 1)}, GroupHistory(10.0, {TUESDAY: 10.0}, 10),
+                       {1: "Dana Lee", 2: "Sam Ortiz", 3: "Ravi Patel", 4: "Mei Wang", 5: "Ana Berg"})
+    attendance = [{"contact_id": 1, "evidence": "speaker", "status": "going"},
+                  {"contact_id": 2, "evidence": "host", "status": "going"},
+                  {"contact_id": 3, "evidence": "feed", "status": "maybe"},
+                  {"contact_id": 4, "evidence": "manual", "status": "attended"}]
+    item = rank.score(row("e1", NOW + timedelta(days=7)), {}, social(snap, settings), settings, topics={},
+                      attendance=attendance, extra=[(5, "mentioned", 0.4)])
+    got = {c["name"]: (c["evidence"], c["probability"]) for c in item.contacts}
+    assert got == {"Dana Lee": ("speaker", 0.95), "Sam Ortiz": ("host", 0.9), "Ravi Patel": ("rsvp", 0.5),
+                   "Mei Wang": ("logged", 0.9), "Ana Berg": ("mentioned", 0.4)}
+    # Dana's prediction is replaced by her speaking, not added to it.
+    assert item.social_part == pytest.approx(1 + 0.95 + 0.9 + 0.5 + 0.9 + 0.4)
+
+
+def test_the_parts_multiply_to_the_score_for_any_event(settings):
+    """Property over seeded random events: why's parts reconcile exactly as CONTRACT.md says."""
+    rng = random.Random(12)
+    for trial in range(40):
+        n = rng.randint(0, 12)
+        history = {cid: ContactHistory(w, {rng.randint(0, 6): w}, 1) for cid in range(1, n + 1)
+                   if (w := rng.uniform(0.01, 3.0))}
+        group = GroupHistory(5.0, {d: 5.0 / 7 for d in range(7)}, 5)
+        snap = snapshot_of(history, group, {cid: f"Person {cid}" for cid in history})
+        for cid in snap.contacts:
+            snap.contacts[cid]["last_contacted"] = rng.choice([None, "2025-01-01", "2026-11-30"])
+        start = NOW + timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 23))
+        matches = {"rust": {"e": (-rng.uniform(0, 20), rng.choice(["title", "description", "group_name"]))}}
+        if rng.random() < 0.5:
+            matches["python"] = {"e": (-rng.uniform(0, 20), "title")}
+        item = rank.score(row("e", start), matches, social(snap, settings), settings,
+                          topics={"rust": 2.0, "python": 1.0}, every=True)
+        why = present.explanation(item, {}, topic_base=rank.TOPIC_BASE, formula=rank.FORMULA)
+        topic, people, distance = why["topic_part"], why["social_part"], why["distance_factor"]
+        assert why["score"] == pytest.approx(topic["value"] * people["value"] * distance["value"], abs=2e-3)
+        assert topic["value"] == pytest.approx(topic["base"] + sum(topic["topics"].values()), abs=1e-3)
+        assert people["value"] == pytest.approx(1 + sum(c["contribution"] for c in people["contacts"]), abs=1e-3)
+        assert len(people["contacts"]) == len(history), trial  # every contact with evidence is shown
+
+
+def test_a_topic_in_the_title_counts_more_than_in_the_description_than_in_the_group():
+    topics = {"rust": 2.0}
+    value = {where: rank.topic_relevance({"rust": {"e": (-5.0, where)}}, "e", topics)[0]
+             for where in ("title", "tags", "description", "group_name")}
+    assert value["title"] == value["tags"] > value["description"] > value["group_name"] > 0
