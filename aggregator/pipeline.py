@@ -7,6 +7,7 @@ the run goes on. The run is recorded in fetch_runs.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import queue
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,7 +29,8 @@ from aggregator.model import Event
 from aggregator.rank import HALF_LIFE_DAYS
 from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
-from aggregator.store import Store, event_id, parse_utc
+from aggregator.store import Store, event_id, parse_utc, utc_text
+from aggregator.store.http_cache import HttpCacheRepository
 
 MAX_WARNINGS = 20
 STALE_AFTER = timedelta(days=30)
@@ -81,8 +83,10 @@ def lock_path(settings: Settings) -> Path:
 
 
 @contextmanager
-def fetch_lock(path: Path):
-    """Only one fetch at a time per database, whether manual or scheduled."""
+def fetch_lock(path: Path, started: datetime | None = None):
+    """Only one fetch at a time per database, whether manual or scheduled.
+
+    The lock file names the holder (pid, and when it started if given) for the refused one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")
     try:
@@ -94,7 +98,7 @@ def fetch_lock(path: Path):
             raise FetchLocked(f"another fetch is running ({holder}); try again when it ends") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}, started {datetime.now().strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.write(f"pid {os.getpid()}" + (f", started {utc_text(started)}" if started else ""))
         handle.flush()
         yield
     finally:
@@ -111,18 +115,21 @@ def run_fetch(
     *,
     sources: Sequence[str] = (),
     http: Http | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    now: Callable[[], datetime],
     on_start: Callable[[list[SourceSpec]], None] | None = None,
     on_done: Callable[[SourceReport], None] | None = None,
 ) -> RunReport:
-    """Fetch all sources (or the named ones) once and store what they yield."""
+    """Fetch all sources (or the named ones) once and store what they yield.
+
+    `now` is the clock (the CLI's, which AGGREGATOR_NOW pins): nothing here reads another.
+    """
     specs = [settings.source(name) for name in sources] if sources else list(settings.sources)
-    with fetch_lock(lock_path(settings)):
-        started = now()
+    started = now()
+    with fetch_lock(lock_path(settings), started):
         report = RunReport(run_id=store.start_run(started, len(specs)), started=started)
         _import_contacts(settings, store, started, report)
         own_http = http is None
-        http = http or Http(settings.fetch, cache=store)
+        http = http or Http(settings.fetch, cache=HttpCacheRepository(store.database, now))
         if on_start:
             on_start(specs)
         try:
@@ -211,18 +218,30 @@ def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) ->
 
 
 def _store(store: Store, settings: Settings, report: SourceReport, events: list[Event], now: datetime) -> None:
-    if report.ok:
-        try:
-            counts = store.save_events(report.name, events, now=now, tz=settings.timezone)
-            if report.full_snapshot:
-                present = {event_id(report.name, e.source_uid) for e in events}
-                until = now + timedelta(days=settings.fetch.horizon_days)
-                report.removed, report.suspect = store.mark_vanished(report.name, present, now=now, until=until)
-        except Exception as exc:
-            report.error = f"could not store its events: {exc}"
-        else:
-            report.new, report.updated, report.unchanged = counts.new, counts.updated, counts.unchanged
-    store.record_source(
+    """The source's whole store step, one transaction: its events, their attendees, vanish
+    marks and its health row land together, or (on any error) none of them do."""
+    try:
+        with store.transaction():
+            if report.ok:
+                _save(store, settings, report, events, now)
+            _record(store, report, now)
+    except Exception as exc:
+        report.error = f"could not store its events: {exc}"
+        report.new = report.updated = report.unchanged = report.removed = 0
+        _record(store, report, now)
+
+
+def _save(store: Store, settings: Settings, report: SourceReport, events: list[Event], now: datetime) -> None:
+    counts = store.events.save(report.name, events, now=now, tz=settings.timezone)
+    report.new, report.updated, report.unchanged = counts.new, counts.updated, counts.unchanged
+    if report.full_snapshot:
+        present = {event_id(report.name, e.source_uid) for e in events}
+        until = now + timedelta(days=settings.fetch.horizon_days)
+        report.removed, report.suspect = store.events.mark_vanished(report.name, present, now=now, until=until)
+
+
+def _record(store: Store, report: SourceReport, now: datetime) -> None:
+    store.runs.record_source(
         name=report.name, kind=report.kind, url=report.url, now=now, error=report.error,
         new=report.new, seen=report.events, warning=report.suspect,
     )
@@ -235,8 +254,9 @@ def merge_duplicates(settings: Settings, store: Store, now: datetime) -> int:
     """The cross-source merge over recent and upcoming events; returns rows changed."""
     start, end = now - DEDUP_BACK, now + timedelta(days=settings.fetch.horizon_days)
     priorities = {s.name: s.priority for s in settings.sources}
-    assigned = dedup.assignments(store.listings(start=start, end=end, priorities=priorities))
-    return store.apply_canonical(assigned, start=start, end=end)
+    listings = [dedup.Listing(**dataclasses.asdict(candidate))
+                for candidate in store.merges.candidates(start=start, end=end, priorities=priorities)]
+    return store.merges.apply_canonical(dedup.assignments(listings), start=start, end=end)
 
 
 def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]:

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 from tests.conftest import Cli, fixture_bytes, write_config
@@ -186,7 +187,8 @@ def test_no_network_names_each_unreachable_source_in_one_line(tmp_path):
 
 
 def test_a_second_fetch_while_one_runs_says_so_and_exits_1(tmp_path, server):
-    slow = server.add("/slow.ics", FEED, delay=3)
+    release = threading.Event()  # the feed answers only once the second fetch has been refused
+    slow = server.add("/slow.ics", lambda headers: release.wait(30) and FEED)
     config = write_config(tmp_path, [{"name": "slow", "kind": "ics", "url": slow}])
     env = {**os.environ, "AGGREGATOR_NOW": "2026-12-01T12:00:00+00:00"}
     first = subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(config), "fetch"],
@@ -194,7 +196,10 @@ def test_a_second_fetch_while_one_runs_says_so_and_exits_1(tmp_path, server):
     deadline = time.monotonic() + 20
     while not server.hits_for("/slow.ics") and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = Cli(config)("fetch")
+    try:
+        second = Cli(config)("fetch")
+    finally:
+        release.set()
     assert second.returncode == 1
     assert "another fetch is running" in second.stderr
     assert first.wait(30) == 0

@@ -75,12 +75,16 @@ def test_all_day_events_are_placed_in_the_users_zone(store):
     assert stored["start_utc"] == "2026-12-12T08:00:00Z"  # midnight in Portland
 
 
-def test_attendance_is_history_and_never_deleted(store):
-    dana = Person("Dana Lee", None, "dana@x.org", "going")
-    save(store, [event(attendees=(dana,))])
-    save(store, [event(attendees=())], now=NOW + timedelta(days=1))  # the feed no longer lists her
-    rows = list(store.db["attendance"].rows)
-    assert [(r["name"], r["evidence"]) for r in rows] == [("Dana Lee", "feed")]
+def test_attendee_list_is_replaced_on_each_fetch_and_history_of_unlisted_events_kept(store):
+    """Issue 12 (deliberate change: attendance used to accumulate): an RSVP taken back leaves no
+    stale row; an event the source no longer lists keeps its attendees; 'manual' rows stay."""
+    dana, ravi = Person("Dana Lee", None, "dana@x.org", "going"), Person("Ravi Rao", None, "ravi@x.org", "going")
+    save(store, [event(attendees=(dana, ravi)), event("old", start=NOW - timedelta(days=30), attendees=(dana,))])
+    store.log_attended(event_id("src", "e1"), [{"id": 7, "name": "Kim Park"}], NOW)
+    save(store, [event(attendees=(ravi,))], now=NOW + timedelta(days=1))  # Dana took her RSVP back
+    rows = {(r["event_id"], r["name"], r["evidence"]) for r in store.db["attendance"].rows}
+    assert rows == {(event_id("src", "e1"), "Ravi Rao", "feed"), (event_id("src", "e1"), "Kim Park", "manual"),
+                    (event_id("src", "old"), "Dana Lee", "feed")}
 
 
 def test_upcoming_excludes_past_cancelled_and_removed(store):
