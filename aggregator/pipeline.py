@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import heapq
 import os
 import queue
 import time
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,13 +28,16 @@ from aggregator.contacts import import_file, refresh_social
 from aggregator.errors import AggregatorError, FetchLocked, SourceError
 from aggregator.http import Http
 from aggregator.model import Event
+from aggregator.normalise import normalise
 from aggregator.rank import HALF_LIFE_DAYS
 from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
 from aggregator.store import Store, event_id, parse_utc, utc_text
 from aggregator.store.http_cache import HttpCacheRepository
+from aggregator.text import safe_text
 
 MAX_WARNINGS = 20
+MAX_EVENTS_PER_SOURCE = 20_000  # occurrences kept per source and run, nearest to now first
 STALE_AFTER = timedelta(days=30)
 
 
@@ -65,6 +70,7 @@ class RunReport:
     finished: datetime | None = None
     sources: list[SourceReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # contacts imported, problems outside any one source
+    problems: list[str] = field(default_factory=list)  # of those, the ones that make the run fail (exit 1)
 
     @property
     def failed(self) -> list[SourceReport]:
@@ -72,7 +78,7 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.problems else 0
 
     def total(self, attribute: str) -> int:
         return sum(getattr(s, attribute) for s in self.sources)
@@ -155,14 +161,23 @@ def run_fetch(
 
 
 def _import_contacts(settings: Settings, store: Store, now: datetime, report: RunReport) -> None:
+    """Each `profile.contacts` file on its own: one that is missing or does not parse is named
+    with its problem and skipped; the sources are fetched all the same and the run exits 1."""
     for path in settings.profile.contacts:
         try:
             imported = import_file(store, path, now=now, only_if_changed=True)
         except AggregatorError as exc:
-            report.notes.append(f"contacts not imported from {path}: {exc}")
+            problem = safe_text(exc, one_line=True)
+        except Exception as exc:  # a parser bug on an odd file must not stop the fetch
+            problem = safe_text(f"{exc.__class__.__name__}: {exc}", one_line=True)
+        else:
+            if imported is not None:
+                report.notes.append(
+                    f"contacts from {path.name}: {imported.added} added, {imported.updated} updated")
             continue
-        if imported is not None:
-            report.notes.append(f"contacts from {path.name}: {imported.added} added, {imported.updated} updated")
+        message = f"contacts not imported from {safe_text(path, one_line=True)}: {problem}"
+        report.notes.append(message)
+        report.problems.append(message)
 
 
 def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, now: datetime):
@@ -194,27 +209,80 @@ def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, no
 
 
 def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) -> tuple[SourceReport, list[Event]]:
+    """Fetch and parse one source within its time budget (fetch.deadline covers both), each
+    event normalised, at most MAX_EVENTS_PER_SOURCE kept (those nearest to now)."""
     report = SourceReport(name=spec.name, kind=spec.kind, url=spec.url)
 
     def warn(message: str) -> None:
         report.warning_count += 1
         if len(report.warnings) < MAX_WARNINGS:
-            report.warnings.append(message)
+            report.warnings.append(safe_text(message, one_line=True))
 
-    ctx = Context(timezone=settings.timezone, window=fetch_window(settings, now), now=now, warn=warn)
     began = time.monotonic()
-    events: list[Event] = []
+    budget = settings.fetch.deadline
+    ctx = Context(timezone=settings.timezone, window=fetch_window(settings, now), now=now, warn=warn,
+                  deadline=began + budget)
+    nearest = NearestEvents(MAX_EVENTS_PER_SOURCE, now, settings.timezone)
+    dropped = 0
     try:
         source = load_source(spec.kind)
         report.full_snapshot = bool(getattr(source, "full_snapshot", False))
-        events = list(source.collect(spec, http, ctx))
+        for event in source.collect(spec, http, ctx):
+            ctx.check_deadline()
+            kept = normalise(event, spec)
+            if kept is None:
+                dropped += 1
+                continue
+            nearest.add(kept)
+        ctx.check_deadline()  # a kind that parsed everything before yielding is held to the budget too
     except SourceError as exc:
-        report.error = str(exc)
+        over = time.monotonic() > ctx.deadline
+        report.error = (f"took longer than {budget:g} s to fetch and parse (fetch.deadline); its stored events "
+                        f"are kept" if over else str(exc))
     except Exception as exc:  # a bug in a plugin fails its source, not the run
         report.error = f"internal error in the {spec.kind!r} source: {exc.__class__.__name__}: {exc}"
     report.seconds = time.monotonic() - began
+    if report.error:
+        return report, []
+    if dropped:
+        warn(f"{dropped} events without a usable start date were skipped")
+    if nearest.seen > nearest.limit:
+        warn(f"{nearest.seen:,} occurrences; only the {nearest.limit:,} nearest to now were kept "
+             f"(a series without an end?)")
+    events = nearest.events()
     report.events = len(events)
     return report, events
+
+
+class NearestEvents:
+    """The `limit` events starting nearest to `now`, in bounded memory (a heap of the kept ones).
+
+    A 250-byte feed with an endless RRULE expands to half a million occurrences;
+    the store keeps a bounded, useful part of them.
+    """
+
+    def __init__(self, limit: int, now: datetime, tz):
+        self.limit, self.now, self.tz = limit, now, tz
+        self.seen = 0
+        self._heap: list[tuple[float, int, Event]] = []
+
+    def add(self, event: Event) -> None:
+        self.seen += 1
+        item = (-self._distance(event), -self.seen, event)  # farthest on top; on ties the later one goes
+        if len(self._heap) < self.limit:
+            heapq.heappush(self._heap, item)
+        elif item > self._heap[0]:
+            heapq.heapreplace(self._heap, item)
+
+    def _distance(self, event: Event) -> float:
+        start = event.start
+        if not isinstance(start, datetime):
+            start = datetime.combine(start, dtime(0), tzinfo=self.tz)
+        return abs((start - self.now).total_seconds())
+
+    def events(self) -> list[Event]:
+        """In the order the source gave them."""
+        return [e for _, _, e in sorted(self._heap, key=lambda item: -item[1])]
 
 
 def _store(store: Store, settings: Settings, report: SourceReport, events: list[Event], now: datetime) -> None:
@@ -238,6 +306,10 @@ def _save(store: Store, settings: Settings, report: SourceReport, events: list[E
         present = {event_id(report.name, e.source_uid) for e in events}
         until = now + timedelta(days=settings.fetch.horizon_days)
         report.removed, report.suspect = store.events.mark_vanished(report.name, present, now=now, until=until)
+    if not events and report.warning_count:
+        first = report.warnings[0] if report.warnings else ""
+        report.suspect = (f"no events stored: every page it followed failed ({report.warning_count} "
+                          f"warnings; first: {first})")
 
 
 def _record(store: Store, report: SourceReport, now: datetime) -> None:
@@ -278,6 +350,9 @@ def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]
             "last_new_at": last_new,
             "stale": stale,  # nothing new for 30 days: likely broken
             "warning": row.get("last_warning"),
+            # fetched without error, fresh, and no warning (a suspect fetch, nothing stored)
+            "ok": bool(row.get("last_ok_at") and not row.get("last_error") and not stale
+                       and not row.get("last_warning")),
             "events": store.event_count(spec.name),
             "upcoming": store.event_count(spec.name, after=now),
         })
