@@ -34,6 +34,7 @@ from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
 from aggregator.store import Store, event_id, parse_utc, utc_text
 from aggregator.store.http_cache import HttpCacheRepository
+from aggregator.store.values import SourceHealth
 from aggregator.text import safe_text
 
 MAX_WARNINGS = 20
@@ -132,7 +133,7 @@ def run_fetch(
     specs = [settings.source(name) for name in sources] if sources else list(settings.sources)
     started = now()
     with fetch_lock(lock_path(settings), started):
-        report = RunReport(run_id=store.start_run(started, len(specs)), started=started)
+        report = RunReport(run_id=store.runs.start(started, len(specs)), started=started)
         _import_contacts(settings, store, started, report)
         own_http = http is None
         http = http or Http(settings.fetch, cache=HttpCacheRepository(store.database, now))
@@ -152,7 +153,7 @@ def run_fetch(
         report.finished = now()
         order = {spec.name: i for i, spec in enumerate(specs)}
         report.sources.sort(key=lambda s: order[s.name])
-        store.finish_run(
+        store.runs.finish(
             report.run_id, now=report.finished, new=report.total("new"), updated=report.total("updated"),
             unchanged=report.total("unchanged"), removed=report.total("removed"), failed=len(report.failed),
             errors={s.name: s.error for s in report.failed},
@@ -333,27 +334,25 @@ def merge_duplicates(settings: Settings, store: Store, now: datetime) -> int:
 
 def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]:
     """One row per configured source (also before any fetch): the `sources --json` shape."""
-    rows = store.source_rows()
+    stored = store.runs.health()
     health = []
     for spec in settings.sources:
-        row = rows.get(spec.name, {})
-        last_new = row.get("last_new_at")
-        stale = bool(row.get("last_ok_at") and last_new and parse_utc(last_new) < now - STALE_AFTER)
+        h = stored.get(spec.name) or SourceHealth(spec.name)
+        stale = bool(h.last_ok_at and h.last_new_at and parse_utc(h.last_new_at) < now - STALE_AFTER)
         health.append({
             "name": spec.name,
             "kind": spec.kind,
             "url": spec.url,
-            "last_run_at": row.get("last_run_at"),
-            "last_ok_at": row.get("last_ok_at"),
-            "last_error": row.get("last_error"),
-            "consecutive_failures": row.get("consecutive_failures") or 0,
-            "last_new_at": last_new,
+            "last_run_at": h.last_run_at,
+            "last_ok_at": h.last_ok_at,
+            "last_error": h.last_error,
+            "consecutive_failures": h.consecutive_failures,
+            "last_new_at": h.last_new_at,
             "stale": stale,  # nothing new for 30 days: likely broken
-            "warning": row.get("last_warning"),
+            "warning": h.last_warning,
             # fetched without error, fresh, and no warning (a suspect fetch, nothing stored)
-            "ok": bool(row.get("last_ok_at") and not row.get("last_error") and not stale
-                       and not row.get("last_warning")),
-            "events": store.event_count(spec.name),
-            "upcoming": store.event_count(spec.name, after=now),
+            "ok": bool(h.last_ok_at and not h.last_error and not stale and not h.last_warning),
+            "events": store.events.count(spec.name),
+            "upcoming": store.events.count(spec.name, after=now),
         })
     return health
