@@ -18,7 +18,7 @@ from typing import Any
 from aggregator.errors import AggregatorError
 from aggregator.store.codec import EVENT_COLUMNS
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Database:
@@ -114,7 +114,7 @@ class Database:
                     f"{self.path} was written by a newer aggregator (schema {version}, this one "
                     f"knows {SCHEMA_VERSION}); upgrade aggregator or point `database:` at a new file"
                 )
-            steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4]
+            steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4, self._create_v5]
             for number, step in enumerate(steps, 1):
                 if version < number:
                     with self.conn:
@@ -197,3 +197,15 @@ class Database:
         """Cross-source merging and source health."""
         self.db["events"].create_index(["canonical_id"], if_not_exists=True)
         self._add_column("sources", "last_warning", str)
+
+    def _create_v5(self) -> None:
+        """The full-text index is rewritten only when an indexed column is set: an update that
+        moves a time or changes attendees (most of a feed's updates) costs no index work."""
+        self.conn.execute("drop trigger if exists events_au")
+        self.conn.execute(
+            """create trigger events_au after update of title, description, group_name, tags on events begin
+                 insert into events_fts (events_fts, rowid, title, description, group_name, tags)
+                   values ('delete', old.rowid, old.title, old.description, old.group_name, old.tags);
+                 insert into events_fts (rowid, title, description, group_name, tags)
+                   values (new.rowid, new.title, new.description, new.group_name, new.tags);
+               end""")

@@ -22,6 +22,10 @@ _INSERT_SQL = (f"insert into events ({', '.join(f'[{c}]' for c in _INSERT_COLUMN
 # An update rewrites what the source says and the bookkeeping; first_seen and canonical_id stay.
 _UPDATE_COLUMNS = [c for c in EVENT_COLUMNS if c not in ("id", "first_seen", "canonical_id")]
 _UPDATE_SQL = f"update events set {', '.join(f'[{c}] = ?' for c in _UPDATE_COLUMNS)} where id = ?"
+# When the indexed text is unchanged, leaving it out of SET skips the full-text trigger (schema v5).
+FTS_COLUMNS = ("title", "description", "group_name", "tags")
+_UPDATE_KEEPING_TEXT = [c for c in _UPDATE_COLUMNS if c not in FTS_COLUMNS]
+_UPDATE_KEEPING_TEXT_SQL = f"update events set {', '.join(f'[{c}] = ?' for c in _UPDATE_KEEPING_TEXT)} where id = ?"
 
 
 class EventRepository:
@@ -49,9 +53,10 @@ class EventRepository:
         conn = self.database.conn
         with self.database.transaction():
             existing = {
-                r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-                    "select id, content_hash, sequence, removed_at from events where source = ?", [source])}
-            inserts, updates, unchanged = [], [], 0
+                r[0]: r[1:] for r in conn.execute(
+                    "select id, content_hash, sequence, removed_at, title, description, group_name, tags "
+                    "from events where source = ?", [source])}
+            inserts, updates, text_kept, unchanged = [], [], [], 0
             for ident, row in rows.items():
                 old = existing.get(ident)
                 if old is None:
@@ -61,14 +66,18 @@ class EventRepository:
                 elif old[0] != row["content_hash"] or old[2] is not None:  # changed, or back after vanishing
                     full = {**row, "sequence": (old[1] or 0) + 1, "last_seen": stamp, "updated_at": stamp,
                             "removed_at": None}
-                    updates.append([*(full[c] for c in _UPDATE_COLUMNS), ident])
+                    if tuple(row[c] for c in FTS_COLUMNS) == old[3:]:
+                        text_kept.append([*(full[c] for c in _UPDATE_KEEPING_TEXT), ident])
+                    else:
+                        updates.append([*(full[c] for c in _UPDATE_COLUMNS), ident])
                 else:
                     unchanged += 1  # nothing is written
             conn.executemany(_INSERT_SQL, inserts)
             conn.executemany(_UPDATE_SQL, updates)
-            changed = [r[0] for r in inserts] + [r[-1] for r in updates]
+            conn.executemany(_UPDATE_KEEPING_TEXT_SQL, text_kept)
+            changed = [r[0] for r in inserts] + [r[-1] for r in updates] + [r[-1] for r in text_kept]
             self.attendance.replace_listed(((i, people[i]) for i in changed), stamp)
-        return SaveCounts(new=len(inserts), updated=len(updates), unchanged=unchanged)
+        return SaveCounts(new=len(inserts), updated=len(updates) + len(text_kept), unchanged=unchanged)
 
     def mark_vanished(self, source: str, present: set[str], *, now: datetime, until: datetime,
                       ) -> tuple[int, str | None]:
