@@ -92,6 +92,43 @@ def normalize_email(email: str | None) -> str:
     return email if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) else ""
 
 
+# Mailboxes of a role, not of a person: they never identify anyone, even when one name uses them.
+ROLE_MAILBOXES = {
+    "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "info", "hello", "contact", "events",
+    "event", "team", "admin", "support", "office", "organizers", "organizer", "meetup", "rsvp", "notifications",
+}
+
+
+def is_role_mailbox(email: str) -> bool:
+    return email.split("@", 1)[0].split("+", 1)[0] in ROLE_MAILBOXES
+
+
+def person_signature(name: str | None) -> str:
+    """First and family name, normalized: 'Dr. Dana M. Lee' and 'Dana Lee' are one person here."""
+    words = normalize_name(name).split()
+    return f"{words[0]} {words[-1]}" if words else ""
+
+
+def shared_emails(pairs: Iterable[tuple[str | None, str | None]]) -> set[str]:
+    """Emails (lower case) seen with more than one person, from (name, email) pairs.
+
+    Such an address (a group's info@, an organizer's address on every RSVP) is not
+    one person's, so it must not identify anyone.
+    """
+    owner: dict[str, str] = {}
+    shared: set[str] = set()
+    for name, email in pairs:
+        email = (email or "").strip().lower()
+        if not email or email in shared:
+            continue
+        signature = person_signature(name)
+        if not signature:
+            continue
+        if owner.setdefault(email, signature) != signature:
+            shared.add(email)
+    return shared
+
+
 def normalize_url(url: str | None) -> str:
     """A profile URL as a key: no scheme, no www., no query, no trailing slash, lower case."""
     if not url:
@@ -155,7 +192,10 @@ class Matcher:
 
     def match(self, name: str | None = None, email: str | None = None, url: str | None = None) -> Match | None:
         url_key = normalize_url(url)
-        for key, index, how in ((url_key, self.by_url, "url"), (normalize_email(email), self.by_email, "email")):
+        email_key = normalize_email(email)
+        if is_role_mailbox(email_key):
+            email_key = ""
+        for key, index, how in ((url_key, self.by_url, "url"), (email_key, self.by_email, "email")):
             if key and key in index:
                 ids = index[key]
                 return Match(next(iter(ids)), how) if len(ids) == 1 else None

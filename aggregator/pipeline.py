@@ -7,7 +7,9 @@ the run goes on. The run is recorded in fetch_runs.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import heapq
 import os
 import queue
 import time
@@ -15,7 +17,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,12 +28,17 @@ from aggregator.contacts import import_file, refresh_social
 from aggregator.errors import AggregatorError, FetchLocked, SourceError
 from aggregator.http import Http
 from aggregator.model import Event
+from aggregator.normalise import normalise
 from aggregator.rank import HALF_LIFE_DAYS
 from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
-from aggregator.store import Store, event_id, parse_utc
+from aggregator.store import Store, event_id, parse_utc, utc_text
+from aggregator.store.http_cache import HttpCacheRepository
+from aggregator.store.values import SourceHealth
+from aggregator.text import safe_text
 
 MAX_WARNINGS = 20
+MAX_EVENTS_PER_SOURCE = 20_000  # occurrences kept per source and run, nearest to now first
 STALE_AFTER = timedelta(days=30)
 
 
@@ -63,6 +71,7 @@ class RunReport:
     finished: datetime | None = None
     sources: list[SourceReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # contacts imported, problems outside any one source
+    problems: list[str] = field(default_factory=list)  # of those, the ones that make the run fail (exit 1)
 
     @property
     def failed(self) -> list[SourceReport]:
@@ -70,7 +79,7 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.problems else 0
 
     def total(self, attribute: str) -> int:
         return sum(getattr(s, attribute) for s in self.sources)
@@ -81,8 +90,10 @@ def lock_path(settings: Settings) -> Path:
 
 
 @contextmanager
-def fetch_lock(path: Path):
-    """Only one fetch at a time per database, whether manual or scheduled."""
+def fetch_lock(path: Path, started: datetime | None = None):
+    """Only one fetch at a time per database, whether manual or scheduled.
+
+    The lock file names the holder (pid, and when it started if given) for the refused one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")
     try:
@@ -94,7 +105,7 @@ def fetch_lock(path: Path):
             raise FetchLocked(f"another fetch is running ({holder}); try again when it ends") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}, started {datetime.now().strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.write(f"pid {os.getpid()}" + (f", started {utc_text(started)}" if started else ""))
         handle.flush()
         yield
     finally:
@@ -111,18 +122,21 @@ def run_fetch(
     *,
     sources: Sequence[str] = (),
     http: Http | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    now: Callable[[], datetime],
     on_start: Callable[[list[SourceSpec]], None] | None = None,
     on_done: Callable[[SourceReport], None] | None = None,
 ) -> RunReport:
-    """Fetch all sources (or the named ones) once and store what they yield."""
+    """Fetch all sources (or the named ones) once and store what they yield.
+
+    `now` is the clock (the CLI's, which AGGREGATOR_NOW pins): nothing here reads another.
+    """
     specs = [settings.source(name) for name in sources] if sources else list(settings.sources)
-    with fetch_lock(lock_path(settings)):
-        started = now()
-        report = RunReport(run_id=store.start_run(started, len(specs)), started=started)
+    started = now()
+    with fetch_lock(lock_path(settings), started):
+        report = RunReport(run_id=store.runs.start(started, len(specs)), started=started)
         _import_contacts(settings, store, started, report)
         own_http = http is None
-        http = http or Http(settings.fetch, cache=store)
+        http = http or Http(settings.fetch, cache=HttpCacheRepository(store.database, now))
         if on_start:
             on_start(specs)
         try:
@@ -139,7 +153,7 @@ def run_fetch(
         report.finished = now()
         order = {spec.name: i for i, spec in enumerate(specs)}
         report.sources.sort(key=lambda s: order[s.name])
-        store.finish_run(
+        store.runs.finish(
             report.run_id, now=report.finished, new=report.total("new"), updated=report.total("updated"),
             unchanged=report.total("unchanged"), removed=report.total("removed"), failed=len(report.failed),
             errors={s.name: s.error for s in report.failed},
@@ -148,14 +162,23 @@ def run_fetch(
 
 
 def _import_contacts(settings: Settings, store: Store, now: datetime, report: RunReport) -> None:
+    """Each `profile.contacts` file on its own: one that is missing or does not parse is named
+    with its problem and skipped; the sources are fetched all the same and the run exits 1."""
     for path in settings.profile.contacts:
         try:
             imported = import_file(store, path, now=now, only_if_changed=True)
         except AggregatorError as exc:
-            report.notes.append(f"contacts not imported from {path}: {exc}")
+            problem = safe_text(exc, one_line=True)
+        except Exception as exc:  # a parser bug on an odd file must not stop the fetch
+            problem = safe_text(f"{exc.__class__.__name__}: {exc}", one_line=True)
+        else:
+            if imported is not None:
+                report.notes.append(
+                    f"contacts from {path.name}: {imported.added} added, {imported.updated} updated")
             continue
-        if imported is not None:
-            report.notes.append(f"contacts from {path.name}: {imported.added} added, {imported.updated} updated")
+        message = f"contacts not imported from {safe_text(path, one_line=True)}: {problem}"
+        report.notes.append(message)
+        report.problems.append(message)
 
 
 def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, now: datetime):
@@ -187,42 +210,111 @@ def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, no
 
 
 def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) -> tuple[SourceReport, list[Event]]:
+    """Fetch and parse one source within its time budget (fetch.deadline covers both), each
+    event normalised, at most MAX_EVENTS_PER_SOURCE kept (those nearest to now)."""
     report = SourceReport(name=spec.name, kind=spec.kind, url=spec.url)
 
     def warn(message: str) -> None:
         report.warning_count += 1
         if len(report.warnings) < MAX_WARNINGS:
-            report.warnings.append(message)
+            report.warnings.append(safe_text(message, one_line=True))
 
-    ctx = Context(timezone=settings.timezone, window=fetch_window(settings, now), now=now, warn=warn)
     began = time.monotonic()
-    events: list[Event] = []
+    budget = settings.fetch.deadline
+    ctx = Context(timezone=settings.timezone, window=fetch_window(settings, now), now=now, warn=warn,
+                  deadline=began + budget)
+    nearest = NearestEvents(MAX_EVENTS_PER_SOURCE, now, settings.timezone)
+    dropped = 0
     try:
         source = load_source(spec.kind)
         report.full_snapshot = bool(getattr(source, "full_snapshot", False))
-        events = list(source.collect(spec, http, ctx))
+        for event in source.collect(spec, http, ctx):
+            ctx.check_deadline()
+            kept = normalise(event, spec)
+            if kept is None:
+                dropped += 1
+                continue
+            nearest.add(kept)
+        ctx.check_deadline()  # a kind that parsed everything before yielding is held to the budget too
     except SourceError as exc:
-        report.error = str(exc)
+        over = time.monotonic() > ctx.deadline
+        report.error = (f"took longer than {budget:g} s to fetch and parse (fetch.deadline); its stored events "
+                        f"are kept" if over else str(exc))
     except Exception as exc:  # a bug in a plugin fails its source, not the run
         report.error = f"internal error in the {spec.kind!r} source: {exc.__class__.__name__}: {exc}"
     report.seconds = time.monotonic() - began
+    if report.error:
+        return report, []
+    if dropped:
+        warn(f"{dropped} events without a usable start date were skipped")
+    if nearest.seen > nearest.limit:
+        warn(f"{nearest.seen:,} occurrences; only the {nearest.limit:,} nearest to now were kept "
+             f"(a series without an end?)")
+    events = nearest.events()
     report.events = len(events)
     return report, events
 
 
+class NearestEvents:
+    """The `limit` events starting nearest to `now`, in bounded memory (a heap of the kept ones).
+
+    A 250-byte feed with an endless RRULE expands to half a million occurrences;
+    the store keeps a bounded, useful part of them.
+    """
+
+    def __init__(self, limit: int, now: datetime, tz):
+        self.limit, self.now, self.tz = limit, now, tz
+        self.seen = 0
+        self._heap: list[tuple[float, int, Event]] = []
+
+    def add(self, event: Event) -> None:
+        self.seen += 1
+        item = (-self._distance(event), -self.seen, event)  # farthest on top; on ties the later one goes
+        if len(self._heap) < self.limit:
+            heapq.heappush(self._heap, item)
+        elif item > self._heap[0]:
+            heapq.heapreplace(self._heap, item)
+
+    def _distance(self, event: Event) -> float:
+        start = event.start
+        if not isinstance(start, datetime):
+            start = datetime.combine(start, dtime(0), tzinfo=self.tz)
+        return abs((start - self.now).total_seconds())
+
+    def events(self) -> list[Event]:
+        """In the order the source gave them."""
+        return [e for _, _, e in sorted(self._heap, key=lambda item: -item[1])]
+
+
 def _store(store: Store, settings: Settings, report: SourceReport, events: list[Event], now: datetime) -> None:
-    if report.ok:
-        try:
-            counts = store.save_events(report.name, events, now=now, tz=settings.timezone)
-            if report.full_snapshot:
-                present = {event_id(report.name, e.source_uid) for e in events}
-                until = now + timedelta(days=settings.fetch.horizon_days)
-                report.removed, report.suspect = store.mark_vanished(report.name, present, now=now, until=until)
-        except Exception as exc:
-            report.error = f"could not store its events: {exc}"
-        else:
-            report.new, report.updated, report.unchanged = counts.new, counts.updated, counts.unchanged
-    store.record_source(
+    """The source's whole store step, one transaction: its events, their attendees, vanish
+    marks and its health row land together, or (on any error) none of them do."""
+    try:
+        with store.transaction():
+            if report.ok:
+                _save(store, settings, report, events, now)
+            _record(store, report, now)
+    except Exception as exc:
+        report.error = f"could not store its events: {exc}"
+        report.new = report.updated = report.unchanged = report.removed = 0
+        _record(store, report, now)
+
+
+def _save(store: Store, settings: Settings, report: SourceReport, events: list[Event], now: datetime) -> None:
+    counts = store.events.save(report.name, events, now=now, tz=settings.timezone)
+    report.new, report.updated, report.unchanged = counts.new, counts.updated, counts.unchanged
+    if report.full_snapshot:
+        present = {event_id(report.name, e.source_uid) for e in events}
+        until = now + timedelta(days=settings.fetch.horizon_days)
+        report.removed, report.suspect = store.events.mark_vanished(report.name, present, now=now, until=until)
+    if not events and report.warning_count:
+        first = report.warnings[0] if report.warnings else ""
+        report.suspect = (f"no events stored: every page it followed failed ({report.warning_count} "
+                          f"warnings; first: {first})")
+
+
+def _record(store: Store, report: SourceReport, now: datetime) -> None:
+    store.runs.record_source(
         name=report.name, kind=report.kind, url=report.url, now=now, error=report.error,
         new=report.new, seen=report.events, warning=report.suspect,
     )
@@ -235,30 +327,32 @@ def merge_duplicates(settings: Settings, store: Store, now: datetime) -> int:
     """The cross-source merge over recent and upcoming events; returns rows changed."""
     start, end = now - DEDUP_BACK, now + timedelta(days=settings.fetch.horizon_days)
     priorities = {s.name: s.priority for s in settings.sources}
-    assigned = dedup.assignments(store.listings(start=start, end=end, priorities=priorities))
-    return store.apply_canonical(assigned, start=start, end=end)
+    listings = [dedup.Listing(**dataclasses.asdict(candidate))
+                for candidate in store.merges.candidates(start=start, end=end, priorities=priorities)]
+    return store.merges.apply_canonical(dedup.assignments(listings), start=start, end=end)
 
 
 def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]:
     """One row per configured source (also before any fetch): the `sources --json` shape."""
-    rows = store.source_rows()
+    stored = store.runs.health()
     health = []
     for spec in settings.sources:
-        row = rows.get(spec.name, {})
-        last_new = row.get("last_new_at")
-        stale = bool(row.get("last_ok_at") and last_new and parse_utc(last_new) < now - STALE_AFTER)
+        h = stored.get(spec.name) or SourceHealth(spec.name)
+        stale = bool(h.last_ok_at and h.last_new_at and parse_utc(h.last_new_at) < now - STALE_AFTER)
         health.append({
             "name": spec.name,
             "kind": spec.kind,
             "url": spec.url,
-            "last_run_at": row.get("last_run_at"),
-            "last_ok_at": row.get("last_ok_at"),
-            "last_error": row.get("last_error"),
-            "consecutive_failures": row.get("consecutive_failures") or 0,
-            "last_new_at": last_new,
+            "last_run_at": h.last_run_at,
+            "last_ok_at": h.last_ok_at,
+            "last_error": h.last_error,
+            "consecutive_failures": h.consecutive_failures,
+            "last_new_at": h.last_new_at,
             "stale": stale,  # nothing new for 30 days: likely broken
-            "warning": row.get("last_warning"),
-            "events": store.event_count(spec.name),
-            "upcoming": store.event_count(spec.name, after=now),
+            "warning": h.last_warning,
+            # fetched without error, fresh, and no warning (a suspect fetch, nothing stored)
+            "ok": bool(h.last_ok_at and not h.last_error and not stale and not h.last_warning),
+            "events": store.events.count(spec.name),
+            "upcoming": store.events.count(spec.name, after=now),
         })
     return health

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -55,13 +55,12 @@ class NightlyJob:
     """One scheduled fetch: its own store connection, errors logged, never raised."""
 
     def __init__(self, settings: Settings, *, on_done: Callable[[RunReport], None] | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 now: Callable[[], datetime],
                  say: Callable[[str], None] = print):
         self.settings = settings
         self.on_done = on_done
         self.now = now
         self.say = say
-        self.runs = 0
 
     def __call__(self) -> RunReport | None:
         store = Store(self.settings.database)
@@ -75,7 +74,6 @@ class NightlyJob:
             return None
         finally:
             store.close()
-        self.runs += 1
         failed = len(report.failed)
         self.say(f"{report.finished:%Y-%m-%d %H:%M} fetch: {len(report.sources)} sources, "
                  f"{len(report.sources) - failed} ok, {failed} failed; {report.total('new')} new, "

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 from tests.conftest import Cli, fixture_bytes, write_config
@@ -143,7 +144,7 @@ def test_sources_json_lists_every_source_before_any_fetch(tmp_path, server):
     assert health == {"name": "pdx-python", "kind": "ics", "url": server.url("/pdx-python.ics"),
                       "last_run_at": None, "last_ok_at": None, "last_error": None,
                       "consecutive_failures": 0, "events": 0, "upcoming": 0, "last_new_at": None,
-                      "stale": False, "warning": None}
+                      "stale": False, "warning": None, "ok": False}  # "ok" added (issue 12): never fetched
 
 
 def test_upcoming_options_days_limit_topic_sort(tmp_path, server):
@@ -186,7 +187,8 @@ def test_no_network_names_each_unreachable_source_in_one_line(tmp_path):
 
 
 def test_a_second_fetch_while_one_runs_says_so_and_exits_1(tmp_path, server):
-    slow = server.add("/slow.ics", FEED, delay=3)
+    release = threading.Event()  # the feed answers only once the second fetch has been refused
+    slow = server.add("/slow.ics", lambda headers: release.wait(30) and FEED)
     config = write_config(tmp_path, [{"name": "slow", "kind": "ics", "url": slow}])
     env = {**os.environ, "AGGREGATOR_NOW": "2026-12-01T12:00:00+00:00"}
     first = subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(config), "fetch"],
@@ -194,7 +196,10 @@ def test_a_second_fetch_while_one_runs_says_so_and_exits_1(tmp_path, server):
     deadline = time.monotonic() + 20
     while not server.hits_for("/slow.ics") and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = Cli(config)("fetch")
+    try:
+        second = Cli(config)("fetch")
+    finally:
+        release.set()
     assert second.returncode == 1
     assert "another fetch is running" in second.stderr
     assert first.wait(30) == 0
@@ -224,3 +229,15 @@ def test_an_unchanged_second_run_is_answered_by_304s(tmp_path, server):
     second = cli("fetch", "--json")
     assert json.loads(second.stdout)["sources"][0]["unchanged"] == 2
     assert [h.status for h in server.hits_for("/pdx-python.ics")] == [200, 304]
+
+
+def test_a_missing_contacts_file_is_named_the_sources_fetched_and_the_exit_is_1(tmp_path, server):
+    """Issue 11 #4: contacts problems never stop the fetch, but the run does not pass as clean."""
+    url = server.add("/pdx-python.ics", FEED)
+    config = write_config(tmp_path, [{"name": "pdx-python", "kind": "ics", "url": url}],
+                          profile={"topics": {"python": 1}, "contacts": ["gone.csv"]})
+    result = Cli(config)("fetch")
+    assert result.returncode == 1
+    assert "gone.csv" in result.stderr and "not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "2 events (2 new" in result.stdout

@@ -87,3 +87,58 @@ def test_normalize_url_and_email():
     assert normalize_email(" Dana.Lee@Example.ORG ") == "dana.lee@example.org"
     assert normalize_email("mailto:x@y.org") == "x@y.org"
     assert normalize_email("no-at-sign") == ""
+
+
+# -- identity traps in stored attendance (issue 12) ---------------------------------------------
+def _store_with(tmp_path, people, contacts):
+    from datetime import timedelta
+
+    from aggregator.model import Event
+    from aggregator.store import Store
+    from tests.conftest import NOW, PORTLAND
+
+    store = Store(tmp_path / "events.db")
+    past = Event(source_uid="e1", title="Python night", start=NOW - timedelta(days=7), group="PDX Python",
+                 attendees=tuple(people))
+    store.save_events("src", [past], now=NOW, tz=PORTLAND)
+    matcher = Matcher.build(contacts)
+    store.resolve_attendance(lambda name, email, url: (m.contact_id if (m := matcher.match(name, email, url)) else None))
+    rows = list(store.db["attendance"].rows)
+    store.close()
+    return rows
+
+
+def test_an_address_three_people_share_credits_only_the_contact_it_is_named_with(tmp_path):
+    """An organizer's address on every RSVP: it used to key all three as one person (the last
+    name won) and credit the contact holding that address with everyone's attendance."""
+    from aggregator.model import Person
+
+    shared = "organizer@pdxpython.org"
+    people = [Person("Ann Ames", email=shared), Person("Bea Kim", email=shared), Person("Cal Diaz", email=shared)]
+    bea = Candidate(1, "Bea Kim", emails=(shared,))
+    rows = _store_with(tmp_path, people, [bea, Candidate(2, "Dana Lee", emails=("dana@x.org",))])
+    assert len(rows) == 3
+    assert {r["name"]: r["contact_id"] for r in rows} == {"Ann Ames": None, "Bea Kim": 1, "Cal Diaz": None}
+
+
+def test_an_address_one_person_uses_still_identifies_them(tmp_path):
+    from aggregator.model import Person
+
+    rows = _store_with(tmp_path, [Person("B. Kim", email="bea@kim.org"), Person("Ann Ames")],
+                       [Candidate(1, "Bea Kim", emails=("bea@kim.org",))])
+    assert {r["name"]: r["contact_id"] for r in rows} == {"B. Kim": 1, "Ann Ames": None}
+
+
+@pytest.mark.parametrize("address", ["noreply@meetup.com", "info@pdxpython.org", "events+rsvp@group.org"])
+def test_role_mailboxes_never_identify_anyone(address):
+    matcher = Matcher.build([Candidate(1, "Bea Kim", emails=(address,))])
+    assert matcher.match("Someone Else", address) is None
+    assert matcher.match("Bea Kim", address).how == "name"  # the name may still match
+
+
+def test_speakers_and_hosts_are_stored_as_their_evidence(tmp_path):
+    from aggregator.model import Person
+
+    rows = _store_with(tmp_path, [Person("Ann Ames", role="speaker"), Person("Bea Kim", role="host"),
+                                  Person("Cal Diaz")], [])
+    assert {r["name"]: r["evidence"] for r in rows} == {"Ann Ames": "speaker", "Bea Kim": "host", "Cal Diaz": "feed"}

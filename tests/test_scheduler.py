@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -82,22 +83,33 @@ def test_a_run_that_only_failed_does_not_count_as_good(tmp_path):
 
 
 def test_runs_never_overlap(tmp_path):
-    spans: list[tuple[float, float]] = []
+    """max_instances=1: while a run is going, the next firing is skipped, not started beside it.
+    Deterministic: the first run holds until APScheduler has reported a skipped firing."""
+    from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
-    def slow_job():
-        began = time.monotonic()
-        time.sleep(0.35)
-        spans.append((began, time.monotonic()))
+    running, most = [0], [0]
+    skipped, release = threading.Event(), threading.Event()
+    lock = threading.Lock()
+
+    def held_job():
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(20)
+        with lock:
+            running[0] -= 1
 
     settings = settings_for(tmp_path)
     scheduler = BackgroundScheduler(timezone=PORTLAND)
-    configure(scheduler, settings, slow_job, now=datetime.now(UTC), trigger=IntervalTrigger(seconds=0.1))
+    scheduler.add_listener(lambda event: skipped.set(), EVENT_JOB_MAX_INSTANCES)
+    configure(scheduler, settings, held_job, now=datetime.now(UTC), trigger=IntervalTrigger(seconds=0.05))
     scheduler.start()
-    time.sleep(1.6)
-    scheduler.shutdown(wait=True)
-    spans.sort()
-    assert len(spans) >= 3
-    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+    try:
+        assert skipped.wait(20), "a firing during a run should have been skipped"
+    finally:
+        release.set()
+        scheduler.shutdown(wait=True)
+    assert most[0] == 1
 
 
 def test_scheduled_run_is_skipped_while_a_manual_fetch_holds_the_lock(tmp_path):

@@ -75,12 +75,16 @@ def test_all_day_events_are_placed_in_the_users_zone(store):
     assert stored["start_utc"] == "2026-12-12T08:00:00Z"  # midnight in Portland
 
 
-def test_attendance_is_history_and_never_deleted(store):
-    dana = Person("Dana Lee", None, "dana@x.org", "going")
-    save(store, [event(attendees=(dana,))])
-    save(store, [event(attendees=())], now=NOW + timedelta(days=1))  # the feed no longer lists her
-    rows = list(store.db["attendance"].rows)
-    assert [(r["name"], r["evidence"]) for r in rows] == [("Dana Lee", "feed")]
+def test_attendee_list_is_replaced_on_each_fetch_and_history_of_unlisted_events_kept(store):
+    """Issue 12 (deliberate change: attendance used to accumulate): an RSVP taken back leaves no
+    stale row; an event the source no longer lists keeps its attendees; 'manual' rows stay."""
+    dana, ravi = Person("Dana Lee", None, "dana@x.org", "going"), Person("Ravi Rao", None, "ravi@x.org", "going")
+    save(store, [event(attendees=(dana, ravi)), event("old", start=NOW - timedelta(days=30), attendees=(dana,))])
+    store.log_attended(event_id("src", "e1"), [{"id": 7, "name": "Kim Park"}], NOW)
+    save(store, [event(attendees=(ravi,))], now=NOW + timedelta(days=1))  # Dana took her RSVP back
+    rows = {(r["event_id"], r["name"], r["evidence"]) for r in store.db["attendance"].rows}
+    assert rows == {(event_id("src", "e1"), "Ravi Rao", "feed"), (event_id("src", "e1"), "Kim Park", "manual"),
+                    (event_id("src", "old"), "Dana Lee", "feed")}
 
 
 def test_upcoming_excludes_past_cancelled_and_removed(store):
@@ -123,3 +127,28 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(AggregatorError, match="not a usable aggregator database"):
         Store(bad)
+
+
+def test_full_text_follows_text_updates_and_skips_time_only_ones(store):
+    """Schema v5: the FTS trigger fires only when indexed text is set; both kinds of update stay searchable."""
+    save(store, [event(title="Rust night")])
+    ident = event_id("src", "e1")
+    save(store, [event(title="Python night")], now=NOW + timedelta(days=1))
+    assert store.topic_matches("python", [ident]) and not store.topic_matches("rust", [ident])
+    moved = event(title="Python night", start=datetime(2026, 12, 4, 18, 30, tzinfo=PORTLAND))
+    assert save(store, [moved], now=NOW + timedelta(days=2)).updated == 1
+    assert row(store)["start"] == "2026-12-04T18:30:00-08:00" and row(store)["sequence"] == 2
+    assert store.topic_matches("python", [ident])
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("insert into events_fts(events_fts) values('integrity-check')") is not None
+
+
+def test_a_version_4_file_migrates_to_5(tmp_path):
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        db.execute("update meta set value='4' where key='schema_version'")
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        assert db.execute("select value from meta where key='schema_version'").fetchone()[0] == "5"
+        trigger = db.execute("select sql from sqlite_master where name = 'events_au'").fetchone()[0]
+    assert "update of title, description, group_name, tags" in trigger

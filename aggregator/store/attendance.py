@@ -1,0 +1,172 @@
+"""Who was seen at which event, the user's own log, and the attendance model's precomputed rates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from aggregator.identity import shared_emails
+from aggregator.model import Person
+from aggregator.store.codec import ATTENDANCE_COLUMNS, attendance_rows, chunks, utc_text
+from aggregator.store.database import Database
+
+_INSERT_SQL = (f"insert or replace into attendance ({', '.join(ATTENDANCE_COLUMNS)}) "
+               f"values ({', '.join('?' * len(ATTENDANCE_COLUMNS))})")
+
+
+class AttendanceRepository:
+    def __init__(self, database: Database):
+        self.database = database
+
+    def replace_listed(self, listed: Iterable[tuple[str, Iterable[Person]]], stamp: str) -> None:
+        """Each given event's source-listed people become exactly `people` (an RSVP taken back
+        leaves no stale row); the user's 'manual' rows stay. Rows come back unresolved, so
+        the next resolve_attendance gives them their contact."""
+        listed = list(listed)
+        if not listed:
+            return
+        conn = self.database.conn
+        with self.database.transaction():
+            before = conn.total_changes
+            conn.executemany("delete from attendance where event_id = ? and evidence != 'manual'",
+                             [(ident,) for ident, _ in listed])
+            conn.executemany(_INSERT_SQL, attendance_rows(listed, stamp))
+            if conn.total_changes != before:
+                self.database.bump("attendance_version")
+
+    def of_events(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Attendance rows of each event, with those of the events merged into it."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for chunk, marks in chunks(event_ids):
+            for row in self.database.rows(f"select * from attendance where event_id in ({marks})", chunk):
+                found.setdefault(row["event_id"], []).append(row)
+            for row in self.database.rows(
+                    f"""select e.canonical_id as merged_into, a.* from attendance a join events e
+                        on e.id = a.event_id where e.canonical_id in ({marks}) and e.id != e.canonical_id""",
+                    chunk):
+                found.setdefault(row.pop("merged_into"), []).append(row)
+        return found
+
+    def log_attended(self, event_id: str, people: list[dict[str, Any]], now: datetime) -> None:
+        """You went to `event_id` and met `people` (contact rows): evidence for the model."""
+        stamp = utc_text(now)
+        conn = self.database.conn
+        with self.database.transaction():
+            conn.execute("insert or replace into my_events (event_id, logged_at) values (?, ?)", [event_id, stamp])
+            conn.executemany(
+                "insert or replace into attendance (event_id, person_key, name, email, url, status, contact_id, "
+                "evidence, seen_at, resolved_version) values (?, ?, ?, null, null, 'attended', ?, 'manual', ?, null)",
+                [(event_id, f"contact:{p['id']}", p["name"], p["id"], stamp) for p in people])
+            self.database.bump("attendance_version")
+
+    def resolve(self, match: Callable[[str | None, str | None, str | None], int | None]) -> int:
+        """Give attendance rows their contact, via `match(name, email, url) -> contact_id | None`.
+
+        Only rows not yet resolved against the current contacts are looked at;
+        each distinct person is matched once. An email that several people use
+        in the data (an organizer's address on every RSVP) is not passed on: it
+        would credit one contact with everyone's attendance. Returns the people matched.
+        """
+        with self.database.lock:
+            version = int(self.database.meta("contacts_version") or 0)
+            people = self.database.conn.execute(
+                "select person_key, max(name), max(email), max(url) from attendance where evidence != 'manual' "
+                "and (resolved_version is null or resolved_version != ?) group by person_key", [version]).fetchall()
+            if not people:
+                return 0
+            shared = shared_emails(self.database.conn.execute(
+                "select distinct name, lower(email) from attendance where email is not null and evidence != 'manual'"))
+        updates = [(match(name, None if (email or "").strip().lower() in shared else email, url), version, key)
+                   for key, name, email, url in people]
+        with self.database.transaction():
+            self.database.conn.executemany(
+                "update attendance set contact_id = ?, resolved_version = ? "
+                "where person_key = ? and evidence != 'manual'", updates)
+            self.database.bump("attendance_version")
+        return len(updates)
+
+    def rebuild_rates(self, now: datetime, half_life_days: float) -> None:
+        """Recency-weighted attendance per (group, contact), over past events whose attendees are known."""
+        decay = math.log(2) / half_life_days
+        conn = self.database.conn
+        with self.database.transaction():
+            conn.create_function(
+                "decay_weight", 1, lambda age: math.exp(-decay * max(0.0, age)), deterministic=True)
+            conn.execute("drop table if exists temp.observed")
+            conn.execute(
+                """create temp table observed as
+                   select e.id as id, coalesce(e.group_name, 'source:' || e.source) as g,
+                          decay_weight(julianday(:now) - julianday(e.start_utc)) as w, e.start_utc as start_utc
+                   from events e
+                   where e.start_utc < :now and exists (select 1 from attendance a where a.event_id = e.id)""",
+                {"now": utc_text(now)})
+            conn.execute("delete from group_totals")
+            conn.execute("insert into group_totals select g, sum(w), count(*) from observed group by g")
+            conn.execute("delete from contact_rates")
+            conn.execute(
+                """insert into contact_rates
+                   select o.g, a.contact_id, sum(o.w), count(*), max(o.start_utc) from
+                     (select distinct event_id, contact_id from attendance
+                      where contact_id is not null and status in ('going', 'attended')) a
+                   join observed o on o.id = a.event_id
+                   group by o.g, a.contact_id""")
+            conn.execute("drop table temp.observed")
+            self.database.set_meta("rates_version", self.database.meta("attendance_version") or "0")
+
+    def rates_stale(self) -> bool:
+        return self.database.meta("rates_version") != (self.database.meta("attendance_version") or "0")
+
+    def group_rates(self, groups: list[str], *, min_hits: tuple[float, float] = (0.0, 0.0),
+                    ) -> tuple[dict[str, float], dict[str, list[tuple[int, float, int]]]]:
+        """({group: weighted observed events}, {group: [(contact_id, weighted hits, hits)]}).
+
+        `min_hits` (a, b) leaves out contacts whose weighted hits are below
+        a x (the group's weighted total) + b: too few to be listed.
+        """
+        totals: dict[str, float] = {}
+        rates: dict[str, list[tuple[int, float, int]]] = {}
+        conn = self.database.conn
+        with self.database.lock:
+            for chunk, marks in chunks(groups):
+                for g, total in conn.execute(
+                        f"select group_key, weighted_total from group_totals where group_key in ({marks})", chunk):
+                    totals[g] = total
+                for g, contact_id, weighted, hits in conn.execute(
+                        f"""select r.group_key, r.contact_id, r.weighted_hits, r.hits from contact_rates r
+                            join group_totals t on t.group_key = r.group_key
+                            where r.group_key in ({marks}) and r.weighted_hits >= ? * t.weighted_total + ?""",
+                        [*chunk, *min_hits]):
+                    rates.setdefault(g, []).append((contact_id, weighted, hits))
+        return totals, rates
+
+    def recent_observed(self, group_key: str, now: datetime, last: int = 5) -> list[str]:
+        """Ids of the group's last `last` past events whose attendees are known, newest first."""
+        if group_key.startswith("source:"):
+            where, params = "e.group_name is null and e.source = ?", [group_key[len("source:"):]]
+        else:
+            where, params = "e.group_name = ?", [group_key]
+        with self.database.lock:
+            return [r[0] for r in self.database.conn.execute(
+                f"""select e.id from events e where {where} and e.start_utc < ?
+                    and exists (select 1 from attendance a where a.event_id = e.id)
+                    order by e.start_utc desc limit ?""", [*params, utc_text(now), last])]
+
+    def attended_count(self, contact_id: int, event_ids: list[str]) -> int:
+        """Of `event_ids`, how many the contact went to (or said they were going to)."""
+        if not event_ids:
+            return 0
+        marks = ",".join("?" * len(event_ids))
+        with self.database.lock:
+            return self.database.conn.execute(
+                f"select count(distinct event_id) from attendance where +contact_id = ? and "
+                f"status in ('going', 'attended') and event_id in ({marks})", [contact_id, *event_ids]).fetchone()[0]
+
+    def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
+        """contact id -> (events their attendance was seen at, the latest such event's start)."""
+        with self.database.lock:
+            return {cid: (n, last) for cid, n, last in self.database.conn.execute(
+                """select a.contact_id, count(distinct a.event_id), max(e.start_utc) from attendance a
+                   join events e on e.id = a.event_id where a.contact_id is not null group by a.contact_id""")}
+

@@ -1,0 +1,84 @@
+"""Typed values the store hands out: what callers read instead of raw rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass
+class SaveCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class MergeCandidate:
+    """What the cross-source merge needs of a stored event (fields named as dedup.Listing's)."""
+
+    id: str
+    source: str
+    start: datetime
+    title: str
+    group: str | None = None
+    venue: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    online: bool = False
+    url: str | None = None
+    all_day: bool = False
+    priority: int = 0
+    filled: int = 0  # how many optional fields it has (a tie-break for canonical)
+    removed: bool = False  # vanished from its source
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """The stored state of one source after its last run."""
+
+    name: str
+    kind: str | None = None
+    url: str | None = None
+    last_run_at: str | None = None
+    last_ok_at: str | None = None
+    last_error: str | None = None
+    last_warning: str | None = None
+    events_seen: int = 0
+    consecutive_failures: int = 0
+    last_new_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One person of the user's address book (emails, urls, tags, aliases decoded from JSON)."""
+
+    id: int
+    name: str
+    normalized_name: str | None = None
+    emails: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    company: str | None = None
+    tags: tuple[str, ...] = ()
+    weight: float | None = None
+    last_contacted: str | None = None
+    cadence_days: int | None = None
+    connected_on: str | None = None
+    source_file: str | None = None
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    """One person seen at one event, as the store keeps it."""
+
+    event_id: str
+    person_key: str
+    name: str | None
+    email: str | None
+    url: str | None
+    status: str
+    evidence: str  # feed | speaker | host | manual
+    seen_at: str
+    contact_id: int | None = None
