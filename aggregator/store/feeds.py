@@ -20,30 +20,33 @@ class PublishRepository:
         """
         stamp = utc_text(now)
         conn = self.database.conn
-        with self.database.transaction():
-            known = {event_id: (content_hash, sequence, modified) for event_id, content_hash, sequence, modified in
-                     conn.execute("select event_id, content_hash, sequence, modified_at from feed_entries "
-                                  "where feed = ?", [feed])}
-            out, writes = {}, []
-            for event_id, (content_hash, event_sequence) in hashes.items():
-                old = known.get(event_id)
-                if old and old[0] == content_hash:
-                    out[event_id] = (old[1], old[2])
-                    continue
-                sequence = max(event_sequence, old[1] + 1 if old else 0)
-                out[event_id] = (sequence, stamp)
-                writes.append((feed, event_id, content_hash, sequence, stamp))
-            conn.executemany("insert or replace into feed_entries (feed, event_id, content_hash, sequence, "
-                             "modified_at) values (?, ?, ?, ?, ?)", writes)
+        # Read first, and open a write transaction only when something changed: an unchanged feed
+        # builds from a read-only database.
+        known = {event_id: (content_hash, sequence, modified) for event_id, content_hash, sequence, modified in
+                 conn.execute("select event_id, content_hash, sequence, modified_at from feed_entries "
+                              "where feed = ?", [feed])}
+        out, writes = {}, []
+        for event_id, (content_hash, event_sequence) in hashes.items():
+            old = known.get(event_id)
+            if old and old[0] == content_hash:
+                out[event_id] = (old[1], old[2])
+                continue
+            sequence = max(event_sequence, old[1] + 1 if old else 0)
+            out[event_id] = (sequence, stamp)
+            writes.append((feed, event_id, content_hash, sequence, stamp))
+        if writes:
+            with self.database.transaction():
+                conn.executemany("insert or replace into feed_entries (feed, event_id, content_hash, sequence, "
+                                 "modified_at) values (?, ?, ?, ?, ?)", writes)
         return out
 
     def built_at(self, feed: str, etag: str, now: datetime) -> datetime:
         """When a feed last changed: kept while its bytes (etag) stay the same."""
         conn = self.database.conn
+        row = conn.execute("select etag, built_at from feed_builds where feed = ?", [feed]).fetchone()
+        if row and row[0] == etag:
+            return parse_utc(row[1])
         with self.database.transaction():
-            row = conn.execute("select etag, built_at from feed_builds where feed = ?", [feed]).fetchone()
-            if row and row[0] == etag:
-                return parse_utc(row[1])
             conn.execute("insert or replace into feed_builds (feed, etag, built_at) values (?, ?, ?)",
                          [feed, etag, utc_text(now)])
             return parse_utc(utc_text(now))
