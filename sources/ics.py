@@ -30,7 +30,7 @@ from aggregator.errors import SourceError
 from aggregator.model import Event, Person, Venue, stable_id
 from aggregator.source import Context, SourceSpec
 from aggregator.text import clean_text, looks_online
-from sources.ics_expand import Budget, latest_versions, occurrences, private_tzid, rename_tzid
+from sources.ics_expand import Budget, first_slice, latest_versions, occurrences, private_tzid, rename_tzid
 from sources.ics_text import Calendar, Component, decode, join_line, not_icalendar, split_calendars, split_line, unfold
 
 UTC = timezone.utc
@@ -262,7 +262,10 @@ def _expand(uid, event_lines, repair: _Repair, meta, ctx, label, budget, *, per_
             overrides[_instant_key(component["RECURRENCE-ID"].dt)] = component
         elif master is None:
             master = component
-    for component in occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{label}: {m}"), uid):
+    rrules = [line for lines in event_lines for line in lines if line.startswith("RRULE")]
+    found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{label}: {m}"), uid,
+                        first_slice(rrules, ctx.window))
+    for component in found:
         try:
             rid = component.get("RECURRENCE-ID")
             original = overrides.get(_instant_key(rid.dt), master) if rid is not None else master
