@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from urllib.parse import urljoin, urlsplit
 
@@ -196,9 +196,17 @@ def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, group: str 
         cancelled=(calendar.props.get("METHOD") or "").strip().upper() == "CANCEL",
         base_url=base_url,
     )
-    for uid, blocks in series.items():
+    units = [unit for uid, blocks in series.items() for unit in _prepare_series(uid, blocks, calendar, meta, ctx)]
+    for unit, components in zip(units, _parse_once(units, ctx), strict=True):
         ctx.check_deadline()
-        yield from _parse_series(uid, blocks, calendar, meta, ctx, budget)
+        if components is None:
+            continue
+        try:
+            yield from _expand(unit, components, meta, ctx, budget)
+        except SourceError:
+            raise
+        except Exception as exc:  # one broken series must not cost the feed
+            ctx.warn(f"{unit.label}: skipped ({_reason(exc)})")
 
 
 def _aggregates_groups(events: list[Component]) -> bool:
@@ -224,55 +232,107 @@ class _CalendarMeta:
     from_google_utc: bool
     cancelled: bool
     base_url: str
+    texts: dict = field(default_factory=dict)
+
+    def clean(self, raw: str | None, *, one_line: bool = False, limit: int | None = None) -> str | None:
+        """clean_text, once per distinct text: a series repeats its texts in every occurrence."""
+        key = (raw, one_line, limit)
+        if key not in self.texts:
+            self.texts[key] = clean_text(raw, one_line=one_line, limit=limit) if limit else \
+                clean_text(raw, one_line=one_line)
+        return self.texts[key]
 
 
-def _parse_series(uid: str, blocks: list[Component], calendar: Calendar, meta: _CalendarMeta,
-                  ctx: Context, budget: Budget) -> Iterable[Event]:
+@dataclass
+class _Unit:
+    """Events expanded together: one series, or one of several unrelated events sharing a UID."""
+
+    uid: str
+    label: str
+    lines: list[list[str]]
+    zones: dict[str, Component]
+    per_start: bool
+
+
+def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta: _CalendarMeta,
+                    ctx: Context) -> list[_Unit]:
     label = _label(blocks[0])
     repair = _Repair(calendar, meta, lambda message: ctx.warn(f"{label}: {message}"))
     try:
         blocks = latest_versions(blocks)
         repaired = [repair.lines(b) for b in blocks]
-        recurring = any(
-            line.startswith(("RRULE", "RDATE", "RECURRENCE-ID")) for lines in repaired for line in lines
-        )
-        if len(blocks) > 1 and not recurring:
-            # One UID reused for unrelated events: take each on its own.
-            for lines in repaired:
-                yield from _expand(uid, [lines], repair, meta, ctx, label, budget, per_start=True)
-            return
-        yield from _expand(uid, repaired, repair, meta, ctx, label, budget, per_start=recurring)
-    except SourceError:
-        raise
     except Exception as exc:  # one broken series must not cost the feed
         ctx.warn(f"{label}: skipped ({_reason(exc)})")
+        return []
+    recurring = any(line.startswith(("RRULE", "RDATE", "RECURRENCE-ID")) for lines in repaired for line in lines)
+    if len(blocks) > 1 and not recurring:
+        # One UID reused for unrelated events: take each on its own.
+        return [_Unit(uid, label, [lines], repair.used_zones, True) for lines in repaired]
+    return [_Unit(uid, label, repaired, repair.used_zones, recurring)]
 
 
-def _expand(uid, event_lines, repair: _Repair, meta, ctx, label, budget, *, per_start: bool) -> Iterable[Event]:
+def _parse_once(units: list[_Unit], ctx: Context) -> list[list | None]:
+    """Each unit's parsed VEVENTs, from one icalendar parse of the whole repaired calendar.
+
+    Parsing once is what keeps ingest linear and close to plain icalendar's speed. Should
+    the whole parse fail or lose count of the events, each unit is parsed on its own so a
+    broken one costs only itself.
+    """
+    zones: dict[str, Component] = {}
+    for unit in units:
+        zones.update(unit.zones)  # private names are content hashes: equal names, equal rules
+    try:
+        parsed = _from_ical([lines for unit in units for lines in unit.lines], zones)
+        if len(parsed) == sum(len(unit.lines) for unit in units):
+            out, at = [], 0
+            for unit in units:
+                out.append(parsed[at:at + len(unit.lines)])
+                at += len(unit.lines)
+            return out
+    except Exception:  # noqa: S110 - parsed unit by unit below, each failure reported there
+        pass
+    out = []
+    for unit in units:
+        try:
+            out.append(_from_ical(unit.lines, unit.zones))
+        except Exception as exc:
+            ctx.warn(f"{unit.label}: skipped ({_reason(exc)})")
+            out.append(None)
+    return out
+
+
+def _from_ical(event_lines: list[list[str]], zones: dict[str, Component]) -> list:
     body = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//aggregator//repair//EN"]
-    for tzid, definition in repair.used_zones.items():
+    for tzid, definition in zones.items():
         body.extend(rename_tzid(definition, tzid))
-    body.extend(line for lines in event_lines for line in lines)
+    for lines in event_lines:
+        body.extend(lines)
     body.append("END:VCALENDAR")
     cal = icalendar.Calendar.from_ical("\r\n".join(body))
+    return [c for c in cal.subcomponents if c.name == "VEVENT"]
+
+
+def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]:
+    cal = icalendar.Calendar()
     master = None
     overrides = {}
-    for component in cal.walk("VEVENT"):
+    for component in components:
+        cal.add_component(component)
         if "RECURRENCE-ID" in component:
             overrides[_instant_key(component["RECURRENCE-ID"].dt)] = component
         elif master is None:
             master = component
-    rrules = [line for lines in event_lines for line in lines if line.startswith("RRULE")]
-    found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{label}: {m}"), uid,
+    rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
+    found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
                         first_slice(rrules, ctx.window))
     for component in found:
         try:
             rid = component.get("RECURRENCE-ID")
             original = overrides.get(_instant_key(rid.dt), master) if rid is not None else master
             explicit_end = original is not None and ("DTEND" in original or "DURATION" in original)
-            event = _event(uid, component, meta, original, per_start=per_start, explicit_end=explicit_end)
+            event = _event(unit.uid, component, meta, original, per_start=unit.per_start, explicit_end=explicit_end)
         except Exception as exc:
-            ctx.warn(f"{label}: an occurrence skipped ({_reason(exc)})")
+            ctx.warn(f"{unit.label}: an occurrence skipped ({_reason(exc)})")
             continue
         if event is not None:
             yield event
@@ -309,19 +369,19 @@ def _event(uid: str, c, meta: _CalendarMeta, original, *, per_start: bool, expli
         end = start + timedelta(days=1)
     source_uid = f"{uid}/{_occurrence_key(c, start, original)}" if per_start else uid
 
-    title = clean_text(_text(c, "SUMMARY"), one_line=True, limit=500)
+    title = meta.clean(_text(c, "SUMMARY"), one_line=True, limit=500)
     status = (_text(c, "STATUS") or "").strip().upper()
     cancelled = status == "CANCELLED" or meta.cancelled
     if title and _CANCELLED_TITLE.match(title):
         cancelled = True
         title = _CANCELLED_TITLE.sub("", title) or title
-    location = clean_text(_text(c, "LOCATION"), one_line=True, limit=500)
+    location = meta.clean(_text(c, "LOCATION"), one_line=True, limit=500)
     lat, lon = _geo(c)
     online = looks_online(location) and (lat is None or bool(_ONLY_ONLINE.match(location or "")))
     if online:
         lat = lon = None  # the coordinates are the group's home, not a venue
     url = _url(_text(c, "URL"), meta.base_url)
-    description = clean_text(_text(c, "DESCRIPTION") or _text(c, "X-ALT-DESC"))
+    description = meta.clean(_text(c, "DESCRIPTION") or _text(c, "X-ALT-DESC"))
     tz_name = None if all_day else (getattr(start.tzinfo, "key", None) or meta.zone_name)
     if tz_name in ("UTC", "Etc/UTC") and meta.zone_name:
         tz_name = meta.zone_name
