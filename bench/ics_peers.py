@@ -66,12 +66,14 @@ def reference(data: bytes) -> Counter | None:
             calendar = x_wr_timezone.to_standard(icalendar.Calendar.from_ical(data))
             found = sorted(recurring_ical_events.of(calendar).between(*WINDOW),
                            key=lambda c: ics_expand._sort_key(c.get("DTSTART").dt))
-            per_series: dict[str, list] = {}
+            per_series: dict[tuple[str, str], list] = {}
             for component in found:
                 start = component.get("DTSTART")
                 if start is None:
                     continue
-                per_series.setdefault(str(component.get("UID")), []).append(start.dt)
+                uid = component.get("UID")
+                series = (str(uid), "") if uid else ("", str(component.get("SUMMARY")))  # files without UIDs
+                per_series.setdefault(series, []).append(start.dt)
             # Our cap is deliberate (see sources/ics_expand.py): compare the first SERIES_CAP of each series.
             return Counter(instant(dt) for starts in per_series.values() for dt in starts[:ics_expand.SERIES_CAP])
     except Exception:
