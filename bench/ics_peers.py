@@ -21,8 +21,12 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
-import x_wr_timezone
 from icalendar.timezone import tzp
+
+try:  # applies X-WR-TIMEZONE as Google's clients do; optional (a test dependency, not the app's)
+    import x_wr_timezone
+except ImportError:  # pragma: no cover - then calendars with X-WR-TIMEZONE have no reference
+    x_wr_timezone = None
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -57,13 +61,18 @@ def ours(data: bytes) -> Counter:
     return Counter(instant(e.start) for e in ics.parse(data, "https://example.org/cal.ics", ctx=ctx))
 
 
-def reference(data: bytes) -> Counter | None:
-    """icalendar + recurring-ical-events (X-WR-TIMEZONE applied); None where they cannot read it."""
+def reference(data: bytes, standardize: bool = True) -> Counter | None:
+    """icalendar + recurring-ical-events (X-WR-TIMEZONE applied unless `standardize` is
+    False); None where they cannot read it."""
+    if standardize and x_wr_timezone is None and b"X-WR-TIMEZONE" in data.upper():
+        return None
     tzp.use_zoneinfo()  # the reference reads each file alone too
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            calendar = x_wr_timezone.to_standard(icalendar.Calendar.from_ical(data))
+            calendar = icalendar.Calendar.from_ical(data)
+            if standardize and x_wr_timezone is not None:
+                calendar = x_wr_timezone.to_standard(calendar)
             found = sorted(recurring_ical_events.of(calendar).between(*WINDOW),
                            key=lambda c: ics_expand._sort_key(c.get("DTSTART").dt))
             per_series: dict[tuple[str, str], list] = {}

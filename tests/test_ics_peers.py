@@ -77,7 +77,8 @@ def test_every_x_wr_timezone_input_reads_to_the_instants_of_its_output(outcomes)
     assert inputs
     for path in inputs:
         state, ours = outcomes[relative(path)]
-        answer = ics_peers.reference(path.with_name(path.name.replace(".in.ics", ".out.ics")).read_bytes())
+        out = path.with_name(path.name.replace(".in.ics", ".out.ics")).read_bytes()
+        answer = ics_peers.reference(out, standardize=False)  # the .out file is already standard
         assert state == "read" and ours == answer, path.name
 
 
