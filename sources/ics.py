@@ -21,25 +21,21 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from urllib.parse import urljoin, urlsplit
 
 import icalendar
 
 from aggregator import timezones
 from aggregator.errors import SourceError
-from aggregator.model import Event, Person, Venue, stable_id
+from aggregator.model import Event, Venue, stable_id
 from aggregator.source import Context, SourceSpec
 from aggregator.text import clean_text, looks_online
 from sources.ics_expand import Budget, first_slice, latest_versions, occurrences, private_tzid, rename_tzid
+from sources.ics_fields import attendees_of, categories, event_url, geo_point, organizer_name, text_value
 from sources.ics_text import Calendar, Component, decode, join_line, not_icalendar, split_calendars, split_line, unfold
 
 UTC = timezone.utc
 ACCEPT = "text/calendar, text/plain;q=0.8, */*;q=0.5"
 DATE_PROPS = {"DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE"}
-PARTSTAT = {
-    "ACCEPTED": "going", "CONFIRMED": "going", "TENTATIVE": "maybe", "DECLINED": "declined",
-    "DELEGATED": "declined", "CANCELLED": "declined", "NEEDS-ACTION": "invited",
-}
 _CANCELLED_TITLE = re.compile(r"^\W*(cancell?ed|abgesagt|annulé)\b\W*", re.I)
 _UTC_DATETIME = re.compile(r"^(\d{8}T\d{6})Z$")
 # Meetup writes "Online event" with the group's coordinates: a place name that is only this
@@ -325,12 +321,17 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
     rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
     found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
                         first_slice(rrules, ctx.window))
+    shared: dict[int, dict] = {}  # id(the VEVENT an occurrence comes from) -> its fields
     for component in found:
         try:
             rid = component.get("RECURRENCE-ID")
             original = overrides.get(_instant_key(rid.dt), master) if rid is not None else master
             explicit_end = original is not None and ("DTEND" in original or "DURATION" in original)
-            event = _event(unit.uid, component, meta, original, per_start=unit.per_start, explicit_end=explicit_end)
+            key = id(original) if original is not None else id(component)
+            if key not in shared:
+                shared[key] = _fields(component, meta)
+            event = _event(unit.uid, component, meta, original, shared[key], per_start=unit.per_start,
+                           explicit_end=explicit_end)
         except Exception as exc:
             ctx.warn(f"{unit.label}: an occurrence skipped ({_reason(exc)})")
             continue
@@ -351,7 +352,8 @@ def _occurrence_key(c, start, original) -> str:
     return _instant_key(rid.dt)
 
 
-def _event(uid: str, c, meta: _CalendarMeta, original, *, per_start: bool, explicit_end: bool) -> Event | None:
+def _event(uid: str, c, meta: _CalendarMeta, original, fields: dict, *, per_start: bool,
+           explicit_end: bool) -> Event | None:
     start = _aware(c.decoded("DTSTART"), meta.floating)
     all_day = not isinstance(start, datetime)
     end = None
@@ -369,40 +371,40 @@ def _event(uid: str, c, meta: _CalendarMeta, original, *, per_start: bool, expli
         end = start + timedelta(days=1)
     source_uid = f"{uid}/{_occurrence_key(c, start, original)}" if per_start else uid
 
-    title = meta.clean(_text(c, "SUMMARY"), one_line=True, limit=500)
-    status = (_text(c, "STATUS") or "").strip().upper()
+    tz_name = None if all_day else (getattr(start.tzinfo, "key", None) or meta.zone_name)
+    if tz_name in ("UTC", "Etc/UTC") and meta.zone_name:
+        tz_name = meta.zone_name
+    return Event(source_uid=source_uid, start=start, end=end, all_day=all_day, timezone=tz_name, **fields)
+
+
+def _fields(c, meta: _CalendarMeta) -> dict:
+    """What an occurrence shares with the VEVENT it comes from (all but its times): read once per VEVENT."""
+    title = meta.clean(text_value(c, "SUMMARY"), one_line=True, limit=500)
+    status = (text_value(c, "STATUS") or "").strip().upper()
     cancelled = status == "CANCELLED" or meta.cancelled
     if title and _CANCELLED_TITLE.match(title):
         cancelled = True
         title = _CANCELLED_TITLE.sub("", title) or title
-    location = meta.clean(_text(c, "LOCATION"), one_line=True, limit=500)
-    lat, lon = _geo(c)
+    location = meta.clean(text_value(c, "LOCATION"), one_line=True, limit=500)
+    lat, lon = geo_point(c)
     online = looks_online(location) and (lat is None or bool(_ONLY_ONLINE.match(location or "")))
     if online:
         lat = lon = None  # the coordinates are the group's home, not a venue
-    url = _url(_text(c, "URL"), meta.base_url)
-    description = meta.clean(_text(c, "DESCRIPTION") or _text(c, "X-ALT-DESC"))
-    tz_name = None if all_day else (getattr(start.tzinfo, "key", None) or meta.zone_name)
-    if tz_name in ("UTC", "Etc/UTC") and meta.zone_name:
-        tz_name = meta.zone_name
+    url = event_url(text_value(c, "URL"), meta.base_url)
+    description = meta.clean(text_value(c, "DESCRIPTION") or text_value(c, "X-ALT-DESC"))
     group = meta.group
     if meta.per_event_group:
-        group = _meetup_group(description, url) or _organizer(c)
-    return Event(
-        source_uid=source_uid,
+        group = _meetup_group(description, url) or organizer_name(c)
+    return dict(
         title=title or "(untitled event)",
-        start=start,
-        end=end,
-        all_day=all_day,
-        timezone=tz_name,
         description=description,
         url=url,
         venue=Venue(name=location, lat=lat, lon=lon),
         online=online,
-        group=group or _organizer(c),
-        tags=_categories(c),
+        group=group or organizer_name(c),
+        tags=categories(c),
         status="cancelled" if cancelled else ("tentative" if status == "TENTATIVE" else "confirmed"),
-        attendees=_attendees(c),
+        attendees=attendees_of(c),
     )
 
 
@@ -440,86 +442,6 @@ def _zone_of(name: str | None):
         return None
     iana = timezones.iana_name(name)
     return timezones.zone(iana) if iana else None
-
-
-def _text(c, prop: str) -> str | None:
-    value = c.get(prop)
-    if value is None:
-        return None
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return None if value is None else str(value)
-
-
-def _url(value: str | None, base_url: str) -> str | None:
-    if not value:
-        return None
-    value = value.strip()
-    absolute = urljoin(base_url, value) if base_url.startswith("http") else value
-    parts = urlsplit(absolute)
-    return absolute if parts.scheme in ("http", "https") and parts.netloc and "." in parts.netloc else None
-
-
-def _geo(c) -> tuple[float | None, float | None]:
-    geo = c.get("GEO")
-    try:
-        lat, lon = float(geo.latitude), float(geo.longitude)
-    except (AttributeError, TypeError, ValueError):
-        match = re.search(r"geo:(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)", _text(c, "X-APPLE-STRUCTURED-LOCATION") or "")
-        if not match:
-            return None, None
-        lat, lon = float(match.group(1)), float(match.group(2))
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
-        return None, None
-    return lat, lon
-
-
-def _categories(c) -> tuple[str, ...]:
-    values = c.get("CATEGORIES")
-    if values is None:
-        return ()
-    out: list[str] = []
-    for item in values if isinstance(values, list) else [values]:
-        cats = getattr(item, "cats", None)
-        for cat in cats if cats is not None else str(item).split(","):
-            tag = clean_text(str(cat), one_line=True, limit=80)
-            if tag and tag.lower() not in {t.lower() for t in out}:
-                out.append(tag)
-    return tuple(out)
-
-
-def _person(prop) -> Person | None:
-    address = str(prop).strip()
-    params = getattr(prop, "params", {})
-    name = clean_text(params.get("CN"), one_line=True, limit=200)
-    email = params.get("EMAIL")
-    url = None
-    if address.lower().startswith("mailto:"):
-        email = email or address[7:]
-    elif address.startswith(("http://", "https://")):
-        url = address
-    email = email.strip().lower() if email and "@" in email else None
-    if not (name or email or url):
-        return None
-    status = PARTSTAT.get(str(params.get("PARTSTAT", "")).upper(), "invited")
-    return Person(name=name, url=url, email=email, status=status)
-
-
-def _attendees(c) -> tuple[Person, ...]:
-    values = c.get("ATTENDEE")
-    if values is None:
-        return ()
-    people = [_person(v) for v in (values if isinstance(values, list) else [values])]
-    return tuple(p for p in people if p is not None)
-
-
-def _organizer(c) -> str | None:
-    org = c.get("ORGANIZER")
-    if org is None:
-        return None
-    if isinstance(org, list):
-        org = org[0]
-    return clean_text(getattr(org, "params", {}).get("CN"), one_line=True, limit=200)
 
 
 def _label(block: Component) -> str:
