@@ -319,14 +319,8 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
         elif master is None:
             master = component
     rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
-    if not unit.per_start and len(components) == 1 and budget.left > 0:
-        # A single event (no RRULE, RDATE or RECURRENCE-ID): no expansion to do, and
-        # skipping recurring-ical-events' per-calendar setup is most of a big feed's time.
-        found = [master] if _single_in_window(master, ctx.window, meta.floating) else []
-        budget.left -= len(found)
-    else:
-        found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
-                            first_slice(rrules, ctx.window))
+    found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
+                        first_slice(rrules, ctx.window))
     shared: dict[int, dict] = {}  # id(the VEVENT an occurrence comes from) -> its fields
     for component in found:
         try:
@@ -343,27 +337,6 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
             continue
         if event is not None:
             yield event
-
-
-def _single_in_window(component, window: tuple[datetime, datetime], floating: tzinfo) -> bool:
-    """Whether a one-off event overlaps the window, as recurring-ical-events' between() decides."""
-    start = component.decoded("DTSTART")
-    if "DTEND" in component:
-        end = component.decoded("DTEND")
-    elif "DURATION" in component:
-        end = start + component.decoded("DURATION")
-    else:
-        end = start + timedelta(days=1) if not isinstance(start, datetime) else start
-    begins, ends = _instant(start, floating), _instant(end, floating)
-    if ends <= begins:  # zero-length (or reversed): in the window when it starts there
-        return window[0] <= begins < window[1]
-    return begins < window[1] and ends > window[0]
-
-
-def _instant(value, floating: tzinfo) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None and value.utcoffset() is not None else value.replace(tzinfo=floating)
-    return datetime(value.year, value.month, value.day, tzinfo=floating)
 
 
 def _occurrence_key(c, start, original) -> str:
@@ -384,9 +357,8 @@ def _event(uid: str, c, meta: _CalendarMeta, original, fields: dict, *, per_star
     start = _aware(c.decoded("DTSTART"), meta.floating)
     all_day = not isinstance(start, datetime)
     end = None
-    if explicit_end and ("DTEND" in c or "DURATION" in c):
-        # an occurrence from recurring-ical-events has a DTEND; a one-off event may have a DURATION
-        end = c.decoded("DTEND") if "DTEND" in c else c.decoded("DTSTART") + c.decoded("DURATION")
+    if explicit_end and "DTEND" in c:
+        end = c.decoded("DTEND")
         if all_day and isinstance(end, datetime):
             end = end.date()
         elif not all_day and not isinstance(end, datetime):
