@@ -3,7 +3,9 @@
 Feeds name zones as IANA ids ("America/Los_Angeles"), legacy links
 ("US/Pacific"), Windows ids ("Pacific Standard Time"), Outlook display names
 ("(UTC-05:00) Eastern Time (US & Canada)"), Mozilla paths
-("/mozilla.org/20070129_1/Europe/Berlin") or bare offsets ("GMT +01:00").
+("/mozilla.org/20070129_1/Europe/Berlin") and other vendor-prefixed, "globally unique" ids
+("/softwarestudio.org/Olson_20011030_5/Pacific/Auckland", "/Europe/Stockholm"), or bare
+offsets ("GMT +01:00").
 """
 
 from __future__ import annotations
@@ -130,7 +132,16 @@ def iana_name(tzid: str) -> str | None:
     mozilla = _MOZILLA.match(raw)
     if mozilla and zone(mozilla.group(1)):
         return mozilla.group(1)
-    folded = _fold(_PREFIX.sub("", raw))
+    if raw.startswith("/"):
+        # A globally unique TZID (RFC 5545 3.2.19): a vendor path, then the IANA id.
+        # Try the longest tail first so "America/Argentina/Buenos_Aires" survives.
+        parts = [p for p in raw.split("/") if p]
+        for first in range(len(parts)):
+            tail = "/".join(parts[first:])
+            if "/" in tail or first == len(parts) - 1:
+                if zone(tail):
+                    return tail
+    folded = _fold(_PREFIX.sub("", raw)).replace(" and ", " & ")
     if folded in DISPLAY_NAMES:
         return DISPLAY_NAMES[folded]
     for key, value in WINDOWS_TO_OLSON.items():

@@ -127,7 +127,12 @@ def apollo_events(data: Any, ctx: Context) -> list[Event]:
                 people.append(Person(name=clean_text(member["name"], one_line=True), url=link, status="going"))
         venue = deref(obj.get("venue")) or {}
         group = deref(obj.get("group")) or {}
-        online = (obj.get("eventType") or "").upper() == "ONLINE"
+        # Meetup gives online events a venue "Online event" at the group's home coordinates:
+        # those are no venue (a user with include_online: false must not see them as 1 km away).
+        online = ((obj.get("eventType") or "").upper() == "ONLINE"
+                  or (venue.get("name") or "").strip().lower() == "online event")
+        if online:
+            venue = {key: value for key, value in venue.items() if key not in ("lat", "lng")}
         url = obj.get("eventUrl") or (f"https://www.meetup.com/{group.get('urlname')}/events/{obj.get('id')}/"
                                       if group.get("urlname") else None)
         events.append(Event(

@@ -1,0 +1,129 @@
+"""Series handling for the `ics` kind: which copy of an event counts, private names for
+a feed's own time zones, and bounded expansion of recurring series inside the window.
+
+Caps: a series yields at most SERIES_CAP occurrences inside the window and a source at
+most SOURCE_CAP; a real meetup feed (weekly events, a few hundred series) stays far below
+both, while a `FREQ=MINUTELY` series with no end would otherwise yield 525,600 a year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import recurring_ical_events
+
+from sources.ics_text import Component, split_line
+
+SERIES_CAP = 1_000
+SOURCE_CAP = 20_000
+UTC = timezone.utc
+
+
+@dataclass
+class Budget:
+    """Occurrences a source may still yield (SOURCE_CAP), shared by its series."""
+
+    left: int = field(default_factory=lambda: SOURCE_CAP)
+    warned: bool = False
+
+
+def latest_versions(blocks: list[Component]) -> list[Component]:
+    """One copy per (UID, RECURRENCE-ID): the highest SEQUENCE, then the latest DTSTAMP/LAST-MODIFIED.
+
+    Copies that carry the same version marks (or none) are taken as unrelated events
+    that reuse a UID, and all are kept.
+    """
+    groups: dict[str, list[Component]] = {}
+    for block in blocks:
+        rid = (block.value("RECURRENCE-ID") or "").strip()
+        groups.setdefault(rid, []).append(block)
+    kept: list[Component] = []
+    for copies in groups.values():
+        marks = [_version(b) for b in copies]
+        if len(copies) == 1 or len(set(marks)) == 1:
+            kept.extend(copies)
+        else:
+            newest = max(range(len(copies)), key=lambda i: (marks[i], i))  # a tie: the later copy
+            kept.append(copies[newest])
+    return kept
+
+
+def _version(block: Component) -> tuple[int, str]:
+    try:
+        sequence = int((block.value("SEQUENCE") or "0").strip())
+    except ValueError:
+        sequence = 0
+    stamp = max((block.value(p) or "").strip().rstrip("Z") for p in ("DTSTAMP", "LAST-MODIFIED"))
+    return sequence, stamp
+
+
+def private_tzid(tzid: str, definition: Component) -> str:
+    """A name for a feed's own VTIMEZONE that no feed with other rules shares.
+
+    icalendar caches zones built from VTIMEZONEs per process by TZID, first come first
+    served: a feed defining "Customized Time Zone" one way would set the rules for every
+    later feed using that TZID. Naming the zone after its rules keeps feeds apart.
+    """
+    rules = "\n".join(line for line in definition.lines if not line.startswith(("TZID", "LAST-MODIFIED", "TZURL")))
+    digest = hashlib.sha1(rules.encode("utf-8", "replace")).hexdigest()[:16]
+    return f"aggregator-{digest}-{re.sub(r'[^A-Za-z0-9_-]+', '_', tzid)[:40]}"
+
+
+def rename_tzid(definition: Component, new_tzid: str) -> list[str]:
+    return [f"TZID:{new_tzid}" if split_line(line)[0] == "TZID" else line for line in definition.lines]
+
+
+# For series faster than daily, the window is read in growing slices that start this short,
+# so that an endless FREQ=MINUTELY series never builds more than a slice's occurrences.
+FIRST_SLICE = {"SECONDLY": timedelta(minutes=10), "MINUTELY": timedelta(hours=6), "HOURLY": timedelta(days=10)}
+_FREQ = re.compile(r"FREQ=(SECONDLY|MINUTELY|HOURLY)", re.I)
+
+
+def first_slice(rrules: list[str], window: tuple[datetime, datetime]) -> timedelta:
+    spans = [FIRST_SLICE[m.group(1).upper()] for rule in rrules for m in [_FREQ.search(rule)] if m]
+    return min(spans) if spans else window[1] - window[0]
+
+
+def occurrences(calendar, window: tuple[datetime, datetime], budget: Budget, warn, uid: str,
+                first: timedelta) -> list:
+    """Occurrences of one series inside `window`, in time order, capped (see the module doc).
+
+    recurring-ical-events' `after()` re-scans the rule from its start for each occurrence
+    (quadratic); `between()` on growing slices is linear and stops once the cap is passed.
+    """
+    start, end = window
+    cap = min(SERIES_CAP, budget.left)
+    query = recurring_ical_events.of(calendar)
+    found: list = []
+    seen: set[tuple[str, str]] = set()
+    low, span = start, first
+    while low < end and len(found) <= cap:
+        high = min(end, low + span)
+        for component in query.between(low, high):
+            key = (repr(component.get("DTSTART").dt), repr(component.get("RECURRENCE-ID")))
+            if key not in seen:  # an occurrence that spans a slice boundary comes twice
+                seen.add(key)
+                found.append(component)
+        low, span = high, span * 2
+    found.sort(key=lambda component: _sort_key(component.get("DTSTART").dt))
+    if len(found) > cap:
+        found = found[:cap]
+        if cap == budget.left:
+            if not budget.warned:
+                warn(f"stopped at {SOURCE_CAP} occurrences for this source (series {uid!r} and later ones cut)")
+                budget.warned = True
+        else:
+            warn(f"series {uid!r} has more than {SERIES_CAP} occurrences in the window: only the first are kept")
+    budget.left -= len(found)
+    return found
+
+
+def _sort_key(value) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None and value.utcoffset() is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise ValueError(f"not a date: {value!r}")
