@@ -63,7 +63,7 @@ def read(paths: list[Path]) -> list[bytes]:
 
 def next_data_page(path: Path) -> list[bytes]:
     """A saved API body wrapped as the page script the parser reads it from."""
-    if not path.is_file():
+    if not path.is_file() or path.stat().st_size > SEED_MAX_BYTES:
         return []
     return [b'<html><body><script id="__NEXT_DATA__" type="application/json">' + path.read_bytes()
             + b"</script></body></html>"]
