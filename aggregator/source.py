@@ -11,6 +11,24 @@ expanded by the source into occurrences inside `Context.window`; each carries a
 a schema.org @id or URL, an API id). An *attendee* is a Person the source shows
 as going to or having attended an occurrence: that history is what the ranking
 learns from.
+
+The contract has a version, `API_VERSION`. A kind declares the version it was
+written for as `api_version` (default 1); the registry refuses a kind written for
+a newer contract than this aggregator knows. Besides `kind` and `collect`, a kind
+may declare:
+
+- ``api_version: int`` (default 1): the `API_VERSION` the kind was written against.
+- ``full_snapshot: bool`` (default False): each good fetch lists every upcoming
+  event, so a future event missing from it has vanished (it is then published as
+  cancelled). Leave it False for sources that show only a page of events.
+- ``options: dict[str, type | tuple[type, ...]]``: the kind-specific keys a
+  `sources:` entry may carry and their types, e.g. ``{"timezone": str,
+  "max_pages": int}``. Config validation checks entries against it
+  (`check_options`); a kind without `options` is not checked.
+
+Plugins are typed against `HttpClient` and `HttpResponse` below, never against
+the concrete session class, so a plugin (and this module) depends on nothing
+but the contract.
 """
 
 from __future__ import annotations
@@ -19,14 +37,52 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from aggregator.errors import SourceError
 from aggregator.model import Event
 
-if TYPE_CHECKING:
-    from aggregator.http import Http
+API_VERSION = 1
+"""The version of this plugin contract. Raised only when a change would break existing kinds."""
+
+OptionTypes = dict[str, type | tuple[type, ...]]
+"""The type of a kind's `options`: option name -> accepted type(s)."""
+
+
+class HttpResponse(Protocol):
+    """One answer of `HttpClient.get`: the final URL (after redirects), its status, body and headers.
+
+    `headers` keys are lower case. `content_type` is the media type without parameters
+    (``"text/html"``); `charset` the charset parameter of Content-Type, if any.
+    `not_modified`: the server answered 304 and `content` is the stored body of the last good answer.
+    """
+
+    url: str
+    status: int
+    content: bytes
+    headers: dict[str, str]
+    not_modified: bool
+
+    @property
+    def content_type(self) -> str: ...
+
+    @property
+    def charset(self) -> str | None: ...
+
+
+class HttpClient(Protocol):
+    """The polite HTTP session a kind fetches through (and only through).
+
+    It sets the User-Agent, honours robots.txt, waits between requests to one host,
+    retries, caps the body size and sends conditional requests. Any failure (network,
+    an HTTP error status, robots.txt refusal, a body over the cap) is raised as a
+    `SourceError` whose message a person can act on, so `collect` need not catch it.
+    """
+
+    def get(self, url: str, *, accept: str | None = None) -> HttpResponse:
+        """GET `url` (http(s), or a file: URL the user wrote), asking for `accept` media types."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -67,13 +123,13 @@ class Context:
 
 @runtime_checkable
 class Source(Protocol):
-    """A kind of source. Optional attribute `full_snapshot = True`: each good fetch lists
-    every upcoming event, so a future event missing from it has vanished (it is then
-    published as cancelled). Leave it out for sources that show only a page of events."""
+    """A kind of source: `kind` (the `kind:` of config.yaml, equal to its entry-point name)
+    and `collect`. The optional attributes `api_version`, `full_snapshot` and `options` are
+    described in the module docstring; they are read with their defaults when absent."""
 
     kind: str
 
-    def collect(self, spec: SourceSpec, http: "Http", ctx: Context) -> Iterable[Event]:
+    def collect(self, spec: SourceSpec, http: HttpClient, ctx: Context) -> Iterable[Event]:
         """Yield the source's events. Fetch only through `http`.
 
         Raise `aggregator.errors.SourceError` when the source cannot be read at
@@ -81,3 +137,38 @@ class Source(Protocol):
         `ctx.warn` and go on when one event among good ones is broken.
         """
         ...
+
+
+def _type_names(expected: type | tuple[type, ...]) -> str:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(getattr(k, "__name__", str(k)) for k in kinds)
+
+
+def check_options(source: object, options: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Check a `sources:` entry's kind-specific options against the kind's declared `options`.
+
+    Returns (warnings, errors): an unknown option is a warning naming the valid ones (a
+    typo should not stop a fetch); a value of the wrong type is an error naming the
+    expected type. A kind that declares no `options` accepts anything. A bool is not taken
+    for an int (YAML `yes` for `max_pages` is a mistake), though an int is taken for a float.
+    """
+    declared = getattr(source, "options", None)
+    if not isinstance(declared, dict):
+        return [], []
+    warnings: list[str] = []
+    errors: list[str] = []
+    valid = ", ".join(sorted(declared)) or "none"
+    for key, value in options.items():
+        if key not in declared:
+            warnings.append(f"unknown option {key!r} for kind {getattr(source, 'kind', '?')!r}; "
+                            f"valid options: {valid}")
+            continue
+        expected = declared[key]
+        kinds = expected if isinstance(expected, tuple) else (expected,)
+        accepted = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+        if not accepted and isinstance(value, int) and not isinstance(value, bool) and float in kinds:
+            accepted = True
+        if not accepted:
+            errors.append(f"option {key!r} must be {_type_names(expected)}, not {type(value).__name__} "
+                          f"({value!r:.40})")
+    return warnings, errors

@@ -1,31 +1,28 @@
 """The contract every source kind keeps, on its saved fixtures and on garbage.
 
-Timed events carry aware datetimes; source uids are stable across two runs and
-unique; titles hold no HTML; cancelled events are marked; nothing but a
-SourceError escapes on garbage input.
+Each built-in kind passes the plugin kit (`aggregator.testing.SourceContract`, the
+same tests a third-party kind inherits) on its fixtures: timed events carry aware
+datetimes; source uids are stable across two runs and unique; titles hold no HTML;
+nothing but a SourceError escapes on garbage input. Below: cases beyond the kit
+(cancelled events marked, the garbage inputs that once broke a parser), the
+registry's view of installed kinds, and the shared corpus.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime
 
 import pytest
 
 from aggregator.errors import SourceError
-from aggregator.registry import installed_kinds
+from aggregator.registry import installed_kinds, load_source
+from aggregator.testing import SourceContract
 from sources import confs_tech, eventbrite, ics, jsonld, luma, meetup, rss
 from tests.conftest import CORPUS, FIXTURES, make_ctx
 
-PARSERS = {
-    "ics": lambda data, url, ctx: ics.parse(data, url, ctx=ctx),
-    "jsonld": lambda data, url, ctx: jsonld.parse(data, url, ctx=ctx),
-    "eventbrite": lambda data, url, ctx: eventbrite.parse(data, url, ctx=ctx),
-    "meetup": lambda data, url, ctx: meetup.parse(data, url, ctx=ctx),
-    "luma": lambda data, url, ctx: luma.parse(data, url, ctx=ctx),
-    "rss": lambda data, url, ctx: rss.parse(data, url, ctx=ctx)[0],
-    "confs_tech": lambda data, url, ctx: confs_tech.parse(data, url, ctx=ctx),
-}
+BUILT_IN = {"ics": ics.IcsSource, "jsonld": jsonld.JsonLdSource, "eventbrite": eventbrite.EventbriteSource,
+            "meetup": meetup.MeetupSource, "luma": luma.LumaSource, "rss": rss.RssSource,
+            "confs_tech": confs_tech.ConfsTechSource}
 FIXTURES_BY_KIND = {
     "ics": sorted(p.name for p in (FIXTURES / "ics").glob("*.ics") if "truncated" not in p.name),
     "jsonld": sorted(p.name for p in (FIXTURES / "html").glob("*.html")),
@@ -36,39 +33,99 @@ FIXTURES_BY_KIND = {
     "confs_tech": sorted(p.name for p in (FIXTURES / "json").glob("confs_*.json")),
 }
 FOLDER = {"ics": "ics", "rss": "feeds", "confs_tech": "json"}
+SAMPLE_URL = "https://example.org/conferences/2027/python.json"  # confs_tech reads its topic from the URL
 CANCELLED = {("jsonld", "cancelled_event_jsonld.html"): "Data viz night",
              ("ics", "status_fields_and_attendees.ics"): "Data viz night"}
-CASES = [(kind, name) for kind, names in FIXTURES_BY_KIND.items() for name in names]
 
 
-def test_every_installed_kind_is_under_contract():
-    assert set(installed_kinds()) == set(PARSERS)
+def samples_of(kind: str) -> list[tuple[bytes, str]]:
+    return [((FIXTURES / FOLDER.get(kind, "html") / name).read_bytes(), SAMPLE_URL) for name in FIXTURES_BY_KIND[kind]]
 
 
-def run(kind, name):
+def parser_of(kind: str):
+    """The kind's pure parse step as (data, url, ctx) -> events; rss also returns pages to follow."""
+    if kind == "rss":
+        return lambda data, url, ctx: rss.parse(data, url, ctx=ctx)[0]
+    module = {"ics": ics, "jsonld": jsonld, "eventbrite": eventbrite, "meetup": meetup, "luma": luma,
+              "confs_tech": confs_tech}[kind]
+    return lambda data, url, ctx: module.parse(data, url, ctx=ctx)
+
+
+# Garbage cases of the kit that a built-in parser fails today (bugs in files owned elsewhere,
+# reported with their reproducers). Not run here; remove an entry once its bug is fixed.
+# Reproducers (failing until fixed, strict) are in tests/test_fuzz.py::test_known_bug_reproducers.
+UNCLOSED = {"unclosed_blocks": "schemaorg._LD_BLOCK scans to the end of the page for every unclosed "
+                               "ld+json <script>: quadratic (4,000 unclosed blocks, 216 KB: minutes)"}
+KNOWN_BUGS: dict[str, dict[str, str]] = {
+    "confs_tech": {"deep_json_nesting": "confs_tech.parse lets json's RecursionError escape on deep nesting"},
+    "jsonld": UNCLOSED, "eventbrite": UNCLOSED, "meetup": UNCLOSED, "luma": UNCLOSED,
+}
+
+
+class TestIcsContract(SourceContract):
+    kind = ics.IcsSource()
+    samples = samples_of("ics")
+    known_bugs = KNOWN_BUGS.get("ics", {})
+
+
+class TestJsonLdContract(SourceContract):
+    kind = jsonld.JsonLdSource()
+    samples = samples_of("jsonld")
+    known_bugs = KNOWN_BUGS.get("jsonld", {})
+
+
+class TestEventbriteContract(SourceContract):
+    kind = eventbrite.EventbriteSource()
+    samples = samples_of("eventbrite")
+    known_bugs = KNOWN_BUGS.get("eventbrite", {})
+
+
+class TestMeetupContract(SourceContract):
+    kind = meetup.MeetupSource()
+    samples = samples_of("meetup")
+    known_bugs = KNOWN_BUGS.get("meetup", {})
+
+
+class TestLumaContract(SourceContract):
+    kind = luma.LumaSource()
+    samples = samples_of("luma")
+    known_bugs = KNOWN_BUGS.get("luma", {})
+
+
+class TestRssContract(SourceContract):
+    kind = rss.RssSource()
+    samples = samples_of("rss")
+    known_bugs = KNOWN_BUGS.get("rss", {})
+
+    def parse(self, data, url, ctx):  # rss.parse also returns the entry pages still to read
+        return rss.parse(data, url, ctx=ctx)[0]
+
+
+class TestConfsTechContract(SourceContract):
+    kind = confs_tech.ConfsTechSource()
+    samples = samples_of("confs_tech")
+    known_bugs = KNOWN_BUGS.get("confs_tech", {})
+
+
+def test_every_built_in_kind_is_installed_and_under_contract():
+    """Built-ins are a subset: a third-party kind installed beside them must not fail this."""
+    assert set(BUILT_IN) <= set(installed_kinds())
+    contract_classes = {cls.kind.kind for cls in SourceContract.__subclasses__() if cls.__module__ == __name__}
+    assert contract_classes == set(BUILT_IN)
+
+
+@pytest.mark.parametrize("name", installed_kinds())
+def test_every_installed_kind_loads_under_its_own_name(name):
+    """The registry checks it on load (kind == entry-point name, api_version known); say it here too."""
+    source = load_source(name)
+    assert source.kind == name
+
+
+@pytest.mark.parametrize("kind,name", [(k, n) for (k, n) in CANCELLED])
+def test_cancelled_events_are_marked(kind, name):
     data = (FIXTURES / FOLDER.get(kind, "html") / name).read_bytes()
-    return PARSERS[kind](data, "https://example.org/conferences/2027/python.json", make_ctx())
-
-
-@pytest.mark.parametrize("kind,name", CASES)
-def test_contract_on_fixtures(kind, name):
-    first, second = run(kind, name), run(kind, name)
-    assert first, f"{kind} found no events in {name}"
-    uids = [e.source_uid for e in first]
-    assert uids == [e.source_uid for e in second], "uids must be stable across runs"
-    assert len(set(uids)) == len(uids), "uids must be unique"
-    for event in first:
-        assert "<" not in event.title and ">" not in event.title
-        assert event.title == event.title.strip() and "\n" not in event.title
-        if isinstance(event.start, datetime):
-            assert event.start.utcoffset() is not None and not event.all_day
-            assert event.end is None or event.end.utcoffset() is not None
-        else:
-            assert event.all_day
-        assert event.status in ("confirmed", "tentative", "cancelled")
-    if (kind, name) in CANCELLED:
-        title = CANCELLED[(kind, name)]
-        assert [e.status for e in first if e.title == title] == ["cancelled"]
+    events = parser_of(kind)(data, SAMPLE_URL, make_ctx())
+    assert [e.status for e in events if e.title == CANCELLED[(kind, name)]] == ["cancelled"]
 
 
 GARBAGE = [
@@ -81,11 +138,12 @@ GARBAGE = [
 ]
 
 
-@pytest.mark.parametrize("kind", sorted(PARSERS))
+@pytest.mark.parametrize("kind", sorted(BUILT_IN))
 @pytest.mark.parametrize("index", range(len(GARBAGE)))
 def test_garbage_never_escapes_as_anything_but_a_source_error(kind, index):
+    """Inputs written for one format thrown at every parser (the kit's cases are per kind)."""
     try:
-        events = PARSERS[kind](GARBAGE[index], "https://example.org/x", make_ctx())
+        events = parser_of(kind)(GARBAGE[index], "https://example.org/x", make_ctx())
     except SourceError as exc:
         assert str(exc)
         return
