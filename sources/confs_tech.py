@@ -45,6 +45,8 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, topic: str | N
         items = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"not conference-data JSON: {exc}") from None
+    except RecursionError:
+        raise SourceError("not conference-data JSON: nested too deeply") from None
     if not isinstance(items, list):
         raise SourceError("not conference-data JSON: expected a list of conferences")
     topic = topic or topic_of(base_url)

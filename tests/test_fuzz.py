@@ -14,7 +14,6 @@ fresh random inputs on each run.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import time
@@ -90,11 +89,6 @@ def contacts_parse(fmt: str) -> Callable[[bytes], object]:
 
 
 PAGES = read(files(FIXTURES / "html", "*.html")) + read(files(CORPUS / "html", "*.html"))
-DEEP_JSON = (RecursionError, "maximum recursion depth")
-# feedparser turns a character reference beyond Unicode into chr() errors that rss.parse lets through.
-BAD_CHARREF = [(ValueError, r"chr\(\) arg not in range"), (OverflowError, "too large to convert")]
-# csv refuses a lone carriage return inside an unquoted field; contacts.parse_google lets csv.Error through.
-LONE_CR = (csv.Error, "new-line character seen in unquoted field")
 TARGETS = [
     Target("ics", kind_parse(ics), read(files(FIXTURES / "ics", "*.ics")) + read(files(CORPUS / "ics", "*.ics"))
            + read(files(CORPUS / "ics-peers", "*.ics")), SourceError),
@@ -106,16 +100,13 @@ TARGETS = [
     Target("luma", kind_parse(luma), read(files(FIXTURES / "html", "luma_*.html"))
            + next_data_page(CORPUS / "json" / "luma-discover-api-paginated-events-with-hosts.json"), SourceError),
     Target("rss", lambda data: rss.parse(data, URL, ctx=make_ctx())[0],
-           read(files(FIXTURES / "feeds", "*.xml")) + read(files(CORPUS / "feeds", "*.xml")), SourceError,
-           known=BAD_CHARREF),  # bug: rss.parse lets feedparser's chr() errors escape (reproducers below)
+           read(files(FIXTURES / "feeds", "*.xml")) + read(files(CORPUS / "feeds", "*.xml")), SourceError),
     Target("confs_tech", kind_parse(confs_tech), read(files(FIXTURES / "json", "confs_*.json"))
-           + read(files(CORPUS / "json", "conference-data-*.json")), SourceError,
-           known=[DEEP_JSON]),  # bug: confs_tech.parse lets json's RecursionError escape (reproducer below)
+           + read(files(CORPUS / "json", "conference-data-*.json")), SourceError),
     Target("contacts_linkedin", contacts_parse("linkedin"), read(files(FIXTURES / "contacts", "linkedin*"))
            + read(files(CORPUS / "contacts", "linkedin*")), AggregatorError),
     Target("contacts_google", contacts_parse("google"), read(files(FIXTURES / "contacts", "google*"))
-           + read(files(CORPUS / "contacts", "google*")), AggregatorError,
-           known=[LONE_CR]),  # bug: contacts.parse_google lets csv.Error escape (reproducer below)
+           + read(files(CORPUS / "contacts", "google*")), AggregatorError),
     Target("contacts_vcard", contacts_parse("vcard"), read(files(FIXTURES / "contacts", "*.vcf"))
            + read(files(CORPUS / "contacts", "*.vcf")), AggregatorError),
 ]
@@ -186,10 +177,9 @@ def test_every_target_has_seeds():
     assert all(t.seeds for t in TARGETS), [t.name for t in TARGETS if not t.seeds]
 
 
-# Minimal reproducers of the bugs fuzzing found in parsers owned elsewhere. Each is expected to
-# fail until fixed (strict: a fixed one fails the run, so its `known` entry above gets removed).
+# Minimal reproducers of the bugs fuzzing found (all fixed now): each guards against its return.
 def known_bug(name: str, data: bytes, bug: str):
-    return pytest.param(name, data, id=f"{name}-{bug.split(':')[0]}", marks=pytest.mark.xfail(strict=True, reason=bug))
+    return pytest.param(name, data, id=f"{name}-{bug.split(':')[0]}")
 
 
 REPRODUCERS = [
@@ -207,7 +197,7 @@ REPRODUCERS = [
 
 
 @pytest.mark.parametrize("name,data", REPRODUCERS)
-def test_known_bug_reproducers(name, data):
+def test_bugs_fuzzing_found_stay_fixed(name, data):
     target = next(t for t in TARGETS if t.name == name)
     plain = Target(target.name, target.parse, target.seeds, target.allowed)  # without the tolerance
     started = time.process_time()

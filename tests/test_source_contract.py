@@ -54,12 +54,7 @@ def parser_of(kind: str):
 # Garbage cases of the kit that a built-in parser fails today (bugs in files owned elsewhere,
 # reported with their reproducers). Not run here; remove an entry once its bug is fixed.
 # Reproducers (failing until fixed, strict) are in tests/test_fuzz.py::test_known_bug_reproducers.
-UNCLOSED = {"unclosed_blocks": "schemaorg._LD_BLOCK scans to the end of the page for every unclosed "
-                               "ld+json <script>: quadratic (4,000 unclosed blocks, 216 KB: minutes)"}
-KNOWN_BUGS: dict[str, dict[str, str]] = {
-    "confs_tech": {"deep_json_nesting": "confs_tech.parse lets json's RecursionError escape on deep nesting"},
-    "jsonld": UNCLOSED, "eventbrite": UNCLOSED, "meetup": UNCLOSED, "luma": UNCLOSED,
-}
+KNOWN_BUGS: dict[str, dict[str, str]] = {}  # kind -> {garbage case: why it is skipped}; none today
 
 
 class TestIcsContract(SourceContract):
