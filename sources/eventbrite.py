@@ -25,7 +25,7 @@ class EventbriteSource:
         links = [link for link in schemaorg.same_site_links(html, url, EVENT_LINK) if link not in events]
         for event in schemaorg.read_linked_pages(http, links[:int(spec.options.get("max_pages", MAX_PAGES))], ctx):
             events.setdefault(event.url or event.source_uid, event)
-        return [e.replace(group=spec.group or e.group) for e in events.values()]
+        return list(events.values())  # the source's group: is applied by the pipeline (normalise)
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context, charset: str | None = None):

@@ -17,7 +17,6 @@ MAX_PAGES = 20
 
 class JsonLdSource:
     kind = "jsonld"
-    option_names = ("follow_links", "max_pages", "link_pattern")
     options: ClassVar[dict[str, type | tuple[type, ...]]] = {"follow_links": bool, "max_pages": int,
                                                               "link_pattern": str}
 
@@ -30,7 +29,7 @@ class JsonLdSource:
             links = schemaorg.same_site_links(html, url, spec.options.get("link_pattern"))[:limit]
             for event in schemaorg.read_linked_pages(http, links, ctx):
                 events.setdefault(event.source_uid, event)
-        return [e.replace(group=spec.group) if spec.group else e for e in events.values()]
+        return list(events.values())  # the source's group: is applied by the pipeline (normalise)
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context, charset: str | None = None):

@@ -34,7 +34,7 @@ class LumaSource:
         else:
             content, url, charset = schemaorg.fetch_page(http, spec.url)
             events = parse(content, url, ctx=ctx, charset=charset)
-        return [e.replace(group=spec.group or e.group) for e in events]
+        return events  # the source's group: is applied by the pipeline (normalise)
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context, charset: str | None = None) -> list[Event]:

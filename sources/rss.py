@@ -47,7 +47,7 @@ class RssSource:
                 ctx.warn(f"{safe_text(title[:60], one_line=True)!r}: no date in the entry and no event data on its "
                          f"page; skipped")
             events.extend(found[:1])
-        return [e.replace(group=spec.group or e.group) for e in events]
+        return events  # the source's group: is applied by the pipeline (normalise)
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context) -> tuple[list[Event], list[tuple[str, str]]]:

@@ -53,7 +53,7 @@ class ScheduleSource:
         response = http.get(spec.url, accept=ACCEPT)
         events = parse(response.content, response.url, ctx=ctx, timezone=spec.options.get("timezone"),
                        venue=spec.options.get("venue"))
-        return [e.replace(group=spec.group) for e in events] if spec.group else events  # the source's group wins
+        return events  # the source's group: wins over the conference title in the pipeline (normalise)
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str | None = None,

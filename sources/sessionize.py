@@ -46,7 +46,7 @@ class SessionizeSource:
         response = http.get(api_url(spec.url), accept="application/json")
         events = parse(response.content, response.url, ctx=ctx, timezone=spec.options.get("timezone"),
                        venue=spec.options.get("venue"))
-        return [e.replace(group=spec.group) for e in events] if spec.group else events  # the source's group wins
+        return events  # the source's group: is applied by the pipeline (normalise)
 
 
 def api_url(url: str) -> str:

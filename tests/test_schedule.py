@@ -11,6 +11,7 @@ import pytest
 
 from aggregator.errors import SourceError
 from aggregator.http import Http
+from aggregator.normalise import normalise
 from aggregator.source import SourceSpec
 from sources import schedule
 from tests.conftest import CORPUS, Cli, fixture_bytes, make_ctx, write_config
@@ -233,7 +234,7 @@ def test_collect_fetches_over_http_and_follows_options(server):
     finally:
         http.close()
     assert len(events) == 4 and {e.venue.name.split(", ")[-1] for e in events} == {"ULB"}
-    assert {e.group for e in events} == {"OSDD"}  # the source's group: wins over the conference title
+    assert {normalise(e, spec).group for e in events} == {"OSDD"}  # the source's group: wins over the conference title
     assert schedule.ScheduleSource.full_snapshot is True
     assert schedule.ScheduleSource.options == {"timezone": str, "venue": str}
 
