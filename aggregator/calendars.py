@@ -87,7 +87,7 @@ def window_for(now: datetime, *, history_days: int, horizon_days: int) -> tuple[
     return now - timedelta(days=history_days), now + timedelta(days=horizon_days)
 
 
-_URL = re.compile(r"(?:https?|webcal)://[^\s'\"<>)]+", re.IGNORECASE)
+_URL = re.compile(r"(?:https?|webcal)://[^\s'\"<>]*[^\s'\"<>).,;:!?]", re.IGNORECASE)  # not a sentence's stop
 
 
 def redact_url(url: str) -> str:
