@@ -150,13 +150,14 @@ def run_fetch(
                 if on_done:
                     on_done(source_report)
             merge_duplicates(settings, store, now())
-            # no validator cache: the http_cache table would otherwise keep the secret address
-            personal_http = Http(settings.fetch) if own_http else http
+            # the same session's settings and hooks, without the validator cache: the http_cache table
+            # would otherwise keep the secret address
+            personal_http = Http(http.settings, backoff=http.backoff, sleep=http.sleep, clock=http.clock,
+                                 resolver=http.resolver)
             try:
                 read_personal_calendars(settings, store, personal_http, now(), report)
             finally:
-                if own_http:
-                    personal_http.close()
+                personal_http.close()
         finally:
             if own_http:
                 http.close()

@@ -147,6 +147,9 @@ def test_a_cross_posted_meetup_is_credited_to_its_canonical_event(tmp_path):
         report = pipeline.run_fetch(settings, store, now=lambda: NOW)
         assert report.exit_code == 0, report.notes
         assert "your calendar mine.ics: 0 past and 1 upcoming events matched" in report.notes
+        ids = [row[0] for row in store.conn.execute("select id from events")]
+        going = store.personal.going(ids)
+        assert len(ids) == 2 and going == {store.personal.canonical(ids)[ids[0]][0]}  # the canonical one only
     finally:
         store.close()
     with sqlite3.connect(settings.database) as db:
@@ -155,3 +158,19 @@ def test_a_cross_posted_meetup_is_credited_to_its_canonical_event(tmp_path):
         rows = db.execute("select event_id, contact_id, status from attendance where evidence = 'manual'").fetchall()
         assert rows == [(canonical.pop(), 1, "going")]
         assert db.execute("select last_contacted from contacts").fetchone()[0] is None  # going is not meeting
+
+
+def test_a_calendar_over_the_size_cap_is_named_and_the_sources_still_stored(tmp_path):
+    (tmp_path / "meetup.ics").write_text(ics(vevent("m1", "20261211T023000Z", "PDX Python: Typing in practice")))
+    (tmp_path / "huge.ics").write_text(ics(*(vevent(f"p{i}", "20261211T023000Z", "Busy") for i in range(400))))
+    settings = config.load(write_config(tmp_path, [{"name": "meetup", "kind": "ics", "url": "meetup.ics"}],
+                                        profile={"calendars": ["huge.ics"]}, fetch={"max_bytes": 20_000}))
+    store = Store(settings.database)
+    try:
+        report = pipeline.run_fetch(settings, store, now=lambda: NOW)
+        assert report.exit_code == 1 and report.sources[0].ok and report.sources[0].new == 1
+        assert any(p.startswith("calendar not read: huge.ics: ") and "cap" in p for p in report.problems)
+        assert store.personal.going([row["id"] for row in store.event_rows(start=NOW, end=NOW + timedelta(days=30))]) \
+            == set()
+    finally:
+        store.close()

@@ -44,6 +44,19 @@ class PersonalRepository:
                 found[row["id"]] = (row["canonical"], row["title"] or "")
         return found
 
+    def going(self, event_ids: list[str]) -> set[str]:
+        """Of `event_ids`, the upcoming ones the user's calendar says they are going to
+        (for "you're going (in your calendar)"); empty before any calendar was read."""
+        with self.database.lock:
+            if not self.database.conn.execute(
+                    "select 1 from sqlite_master where type = 'table' and name = 'calendar_log'").fetchone():
+                return set()
+        found: set[str] = set()
+        for chunk, marks in chunks(list(event_ids)):
+            found.update(row["event_id"] for row in self.database.rows(
+                f"select event_id from calendar_log where not past and event_id in ({marks})", chunk))
+        return found
+
     def replace(self, entries: list[PersonalEntry], now: datetime) -> bool:
         """Make the calendar evidence exactly `entries`; returns whether anything changed."""
         conn = self.database.conn
