@@ -62,7 +62,7 @@ class Profile:
     include_online: bool = True
     contacts: tuple[Path, ...] = ()
     reconnect_after_days: int = 182
-    calendars: tuple[str, ...] = ()  # http(s) or file: URLs; secret, never printed whole (calendars.redact_url)
+    calendars: tuple[str, ...] = field(default=(), repr=False)  # http(s)/file: URLs; may be secret: never printed
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ def test_calendars_key_takes_urls_and_files_relative_to_the_config(tmp_path):
     settings = load(tmp_path, [GOOGLE, "cal/work.ics", "webcal://example.org/me.ics"])
     assert settings.profile.calendars == (GOOGLE, (tmp_path / "cal" / "work.ics").as_uri(), "https://example.org/me.ics")
     assert settings.sources == ()  # a personal calendar is never a source
+    assert "private-" not in repr(settings)  # a logged or printed Settings never shows the secret address
     assert load(tmp_path, GOOGLE).profile.calendars == (GOOGLE,)  # one calendar alone is a list of one
 
 

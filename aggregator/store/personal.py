@@ -17,6 +17,7 @@ from aggregator.store.codec import chunks, utc_text
 from aggregator.store.database import Database
 
 CALENDAR_KEY = "calendar:"
+CALENDAR_NOTE = " (your calendar)"
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,12 @@ class PersonalRepository:
         for entry in entries:
             if not entry.past:
                 continue
-            note = f"met at {entry.title} (your calendar)"
+            note = f"met at {entry.title}{CALENDAR_NOTE}"  # a retitled event is still the same catch-up
             for cid, _ in entry.contacts:
                 day = entry.met_on.isoformat()
                 conn.execute(
                     "insert into touches (contact_id, on_date, logged_at, note) select ?, ?, ?, ? where not exists "
-                    "(select 1 from touches where contact_id = ? and on_date = ? and note = ?)",
-                    [cid, day, utc_text(now), note, cid, day, note])
+                    "(select 1 from touches where contact_id = ? and on_date = ? and note like ?)",
+                    [cid, day, utc_text(now), note, cid, day, f"%{CALENDAR_NOTE}"])
                 conn.execute("update contacts set last_contacted = ? where id = ? and "
                              "(last_contacted is null or last_contacted < ?)", [day, cid, day])
