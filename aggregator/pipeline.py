@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aggregator import dedup
-from aggregator.calendars import match_calendar, redact_text, redact_url
+from aggregator.calendars import CalendarMatch, match_calendar, redact_text, redact_url
 from aggregator.config import Settings
 from aggregator.contacts import candidates, import_file, refresh_social
 from aggregator.errors import AggregatorError, FetchLocked, SourceError
@@ -346,7 +346,7 @@ def read_personal_calendars(settings: Settings, store: Store, http: Http, now: d
     listings = [dedup.Listing(**dataclasses.asdict(candidate))
                 for candidate in store.merges.candidates(start=start, end=end, priorities=priorities)]
     matcher = Matcher.build(candidates(store.contact_rows()))
-    matched = []
+    matched: list[CalendarMatch] = []
     failed = False
     for url in settings.profile.calendars:
         name = redact_url(url)
@@ -392,7 +392,8 @@ def _get_own(http: Http, url: str):
         return http._get_with_retries(url, "text/calendar", robots=False)
 
 
-def _personal_entries(store: Store, settings: Settings, matched, matcher: Matcher) -> list[PersonalEntry]:
+def _personal_entries(store: Store, settings: Settings, matched: list[CalendarMatch],
+                      matcher: Matcher) -> list[PersonalEntry]:
     """One entry per stored (canonical) event; two calendars naming it list the people of both."""
     canonical = store.personal.canonical([m.event_id for m in matched])
     names = {row["id"]: row["name"] for row in store.contact_rows()}
