@@ -365,8 +365,14 @@ def read_personal_calendars(settings: Settings, store: Store, http: Http, now: d
         message = safe_text(f"calendar not read: {name}: {problem}", one_line=True)
         report.notes.append(message)
         report.problems.append(message)
-    if not failed:
+    if failed:
+        return
+    try:
         store.personal.replace(_personal_entries(store, settings, matched, matcher), now)
+    except Exception as exc:  # a locked or full database fails this step, not the run's sources
+        message = safe_text(f"evidence from your calendars not stored: {exc.__class__.__name__}: {exc}", one_line=True)
+        report.notes.append(message)
+        report.problems.append(message)
 
 
 def _read_calendar(url: str, http: Http, settings: Settings, now: datetime) -> list[Event]:

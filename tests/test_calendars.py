@@ -175,3 +175,22 @@ def test_a_calendar_over_the_size_cap_is_named_and_the_sources_still_stored(tmp_
             == set()
     finally:
         store.close()
+
+
+def test_a_store_failure_while_writing_the_evidence_is_a_named_problem_not_a_traceback(tmp_path, monkeypatch):
+    (tmp_path / "meetup.ics").write_text(ics(vevent("m1", "20261211T023000Z", "PDX Python: Typing in practice")))
+    (tmp_path / "mine.ics").write_text(ics(vevent("p1", "20261211T023000Z", "PDX Python: Typing in practice")))
+    settings = config.load(write_config(tmp_path, [{"name": "meetup", "kind": "ics", "url": "meetup.ics"}],
+                                        profile={"calendars": ["mine.ics"]}))
+    store = Store(settings.database)
+
+    def full(*_args, **_kw):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store.personal, "replace", full)
+    try:
+        report = pipeline.run_fetch(settings, store, now=lambda: NOW)
+        assert report.exit_code == 1 and report.sources[0].new == 1
+        assert report.problems == ["evidence from your calendars not stored: OperationalError: database or disk is full"]
+    finally:
+        store.close()
