@@ -10,9 +10,14 @@ user is going, and the contacts it lists are likely there (evidence `logged`).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 from aggregator.dedup import URL_TOLERANCE, Listing, same_event
@@ -80,3 +85,53 @@ def _one_page(mine: Listing, other: Listing, nearby: Sequence[Listing]) -> bool:
 def window_for(now: datetime, *, history_days: int, horizon_days: int) -> tuple[datetime, datetime]:
     """The span of personal entries worth matching: the history the model learns from, and what is ahead."""
     return now - timedelta(days=history_days), now + timedelta(days=horizon_days)
+
+
+_URL = re.compile(r"(?:https?|webcal)://[^\s'\"<>]*[^\s'\"<>).,;:!?]", re.IGNORECASE)  # not a sentence's stop
+
+
+def redact_url(url: str) -> str:
+    """What may be shown of a personal calendar's address: scheme and host only. A secret
+    address (Google's "secret address in iCal format", an Outlook publish link) is a password:
+    anyone holding it reads the whole calendar. A local file is named by its file name."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in ("http", "https", "webcal"):
+        return f"{parts.scheme.lower()}://{(parts.hostname or '?').lower()}/…"
+    path = parts.path if parts.scheme.lower() == "file" else url
+    return path.rstrip("/").rsplit("/", 1)[-1] or "a calendar file"
+
+
+def redact_text(message: str, url: str) -> str:
+    """`message` with `url`, and every other web address in it (a redirect's target), redacted."""
+    return _URL.sub(lambda m: redact_url(m.group(0)), message.replace(url, redact_url(url)))
+
+
+def calendar_entries(value: Any, file_path: Callable[[str], Path]) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
+    """`profile.calendars` checked: (http(s) and file: URLs, [(key, problem)]). A file must exist
+    (`file_path` resolves a relative one against the config's folder); no problem shows more of
+    a URL than its scheme and host, nor a malformed value itself (it may hold a secret address)."""
+    entries = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    problems: list[tuple[str, str]] = []
+    if value is not None and entries is None:
+        problems.append(("profile.calendars", "must be a list of calendar URLs or files"))
+    found: list[str] = []
+    for i, entry in enumerate(entries or []):
+        key = f"profile.calendars[{i}]"
+        text = entry.strip() if isinstance(entry, str) else ""
+        scheme = urlsplit(text).scheme.lower()
+        if not text:
+            problems.append((key, "must be a calendar URL or a file"))
+        elif scheme in ("http", "https", "webcal"):  # webcal:// is how calendar apps say https://
+            if urlsplit(text).hostname:
+                found.append(("https" if scheme == "webcal" else scheme) + text[len(scheme):])
+            else:
+                problems.append((key, f"{redact_url(text)} has no host"))
+        elif len(scheme) > 1 and scheme != "file":  # a one-letter scheme is a Windows drive
+            problems.append((key, f"only http(s) URLs or local files are read, not {scheme}:"))
+        else:
+            path = Path(url2pathname(unquote(urlsplit(text).path))) if scheme == "file" else file_path(text)
+            if path.is_file():
+                found.append(path.resolve().as_uri())
+            else:
+                problems.append((key, f"file not found: {path}"))
+    return tuple(found), problems

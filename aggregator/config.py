@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import yaml
 from rapidfuzz import fuzz, process, utils
 
+from aggregator.calendars import calendar_entries
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.source import SourceSpec
 
@@ -61,6 +62,7 @@ class Profile:
     include_online: bool = True
     contacts: tuple[Path, ...] = ()
     reconnect_after_days: int = 182
+    calendars: tuple[str, ...] = field(default=(), repr=False)  # http(s)/file: URLs; may be secret: never printed
 
 
 @dataclass(frozen=True)
@@ -292,7 +294,7 @@ class _Checker(_Values):
     def profile(self, value: Any) -> Profile:
         p = self.mapping(
             value, "profile",
-            {"topics", "exclude_topics", "home", "include_online", "contacts", "reconnect_after_days"},
+            {"topics", "exclude_topics", "home", "include_online", "contacts", "reconnect_after_days", "calendars"},
         )
         return Profile(
             topics=self.topics(p.get("topics")),
@@ -304,7 +306,13 @@ class _Checker(_Values):
                            self.strings(p.get("contacts"), "profile.contacts", "[contacts/Connections.csv]")),
             reconnect_after_days=self.number(p, "reconnect_after_days", "profile.", 182, minimum=1,
                                              maximum=100 * 365, integer=True),
+            calendars=self.calendars(p.get("calendars")),
         )
+
+    def calendars(self, value: Any) -> tuple[str, ...]:
+        found, problems = calendar_entries(value, self.file_path)
+        self.problems.extend(problems)
+        return found
 
     def topics(self, value: Any) -> dict[str, float]:
         if not value:

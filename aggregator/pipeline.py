@@ -23,10 +23,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aggregator import dedup
+from aggregator.calendars import CalendarMatch, match_calendar, redact_text, redact_url
 from aggregator.config import Settings
-from aggregator.contacts import import_file, refresh_social
+from aggregator.contacts import candidates, import_file, refresh_social
 from aggregator.errors import AggregatorError, FetchLocked, SourceError
 from aggregator.http import Http
+from aggregator.identity import Matcher
 from aggregator.model import Event
 from aggregator.normalise import normalise
 from aggregator.rank import HALF_LIFE_DAYS
@@ -34,8 +36,10 @@ from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
 from aggregator.store import Store, event_id, parse_utc, utc_text
 from aggregator.store.http_cache import HttpCacheRepository
+from aggregator.store.personal import PersonalEntry
 from aggregator.store.values import SourceHealth
 from aggregator.text import safe_text
+from sources.ics import parse as parse_ics
 
 MAX_WARNINGS = 20
 MAX_EVENTS_PER_SOURCE = 20_000  # occurrences kept per source and run, nearest to now first
@@ -145,10 +149,18 @@ def run_fetch(
                 report.sources.append(source_report)
                 if on_done:
                     on_done(source_report)
+            merge_duplicates(settings, store, now())
+            # the same session's settings and hooks, without the validator cache: the http_cache table
+            # would otherwise keep the secret address
+            personal_http = Http(http.settings, backoff=http.backoff, sleep=http.sleep, clock=http.clock,
+                                 resolver=http.resolver)
+            try:
+                read_personal_calendars(settings, store, personal_http, now(), report)
+            finally:
+                personal_http.close()
         finally:
             if own_http:
                 http.close()
-        merge_duplicates(settings, store, now())
         refresh_social(store, now(), HALF_LIFE_DAYS, settings.timezone)
         report.finished = now()
         order = {spec.name: i for i, spec in enumerate(specs)}
@@ -318,6 +330,90 @@ def _record(store: Store, report: SourceReport, now: datetime) -> None:
         name=report.name, kind=report.kind, url=report.url, now=now, error=report.error,
         new=report.new, seen=report.events, warning=report.suspect,
     )
+
+
+def read_personal_calendars(settings: Settings, store: Store, http: Http, now: datetime, report: RunReport) -> None:
+    """`profile.calendars`: which stored events the user went to or is going to, and whom they met.
+
+    Only matched entries leave a trace (attendance rows, my_events, catch-ups); the calendar's own
+    events are never stored. A calendar that cannot be read is named (redacted: its address may
+    be secret) and the evidence of the last good read is kept; the run then exits 1.
+    """
+    if not settings.profile.calendars:
+        return
+    start, end = fetch_window(settings, now)
+    priorities = {s.name: s.priority for s in settings.sources}
+    listings = [dedup.Listing(**dataclasses.asdict(candidate))
+                for candidate in store.merges.candidates(start=start, end=end, priorities=priorities)]
+    matcher = Matcher.build(candidates(store.contact_rows()))
+    matched: list[CalendarMatch] = []
+    failed = False
+    for url in settings.profile.calendars:
+        name = redact_url(url)
+        try:
+            found = match_calendar(_read_calendar(url, http, settings, now), listings, now=now, tz=settings.timezone)
+        except SourceError as exc:
+            problem = redact_text(str(exc), url)
+        except Exception as exc:  # a parser bug on an odd calendar must not stop the run
+            problem = redact_text(f"internal error: {exc.__class__.__name__}: {exc}", url)
+        else:
+            matched += found
+            past = sum(1 for m in found if m.past)
+            report.notes.append(f"your calendar {name}: {past} past and {len(found) - past} upcoming events matched")
+            continue
+        failed = True
+        message = safe_text(f"calendar not read: {name}: {problem}", one_line=True)
+        report.notes.append(message)
+        report.problems.append(message)
+    if failed:
+        return
+    try:
+        store.personal.replace(_personal_entries(store, settings, matched, matcher), now)
+    except Exception as exc:  # a locked or full database fails this step, not the run's sources
+        message = safe_text(f"evidence from your calendars not stored: {exc.__class__.__name__}: {exc}", one_line=True)
+        report.notes.append(message)
+        report.problems.append(message)
+
+
+def _read_calendar(url: str, http: Http, settings: Settings, now: datetime) -> list[Event]:
+    """The calendar's entries in the fetch window, within fetch.deadline. robots.txt is not asked:
+    reading the user's own calendar at the address they gave is not crawling, and a calendar
+    host's robots.txt (Google's disallows /calendar/) speaks to crawlers, not to its owner."""
+    began = time.monotonic()
+    ctx = Context(timezone=settings.timezone, window=fetch_window(settings, now), now=now, warn=lambda _: None,
+                  deadline=began + settings.fetch.deadline)
+    response = _get_own(http, url)
+    ctx.check_deadline()
+    events = parse_ics(response.content, "", ctx=ctx, charset=response.charset)
+    ctx.check_deadline()
+    return events
+
+
+def _get_own(http: Http, url: str):
+    """Http.get without the robots.txt check, every other guard held (size cap, timeouts, retries,
+    internal addresses). Until Http has a public way to say so, its own internals are used."""
+    if urlsplit(url).scheme.lower() == "file":
+        return http.get(url)
+    with http._host_lock(urlsplit(url).netloc.lower()):
+        return http._get_with_retries(url, "text/calendar", robots=False)
+
+
+def _personal_entries(store: Store, settings: Settings, matched: list[CalendarMatch],
+                      matcher: Matcher) -> list[PersonalEntry]:
+    """One entry per stored (canonical) event; two calendars naming it list the people of both."""
+    canonical = store.personal.canonical([m.event_id for m in matched])
+    names = {row["id"]: row["name"] for row in store.contact_rows()}
+    merged: dict[str, PersonalEntry] = {}
+    for m in matched:
+        ident, title = canonical.get(m.event_id, (m.event_id, ""))
+        contacts = dict(merged[ident].contacts) if ident in merged else {}
+        for person in m.people:
+            found = matcher.match(person.name, person.email, person.url)
+            if found is not None and found.contact_id in names:
+                contacts[found.contact_id] = names[found.contact_id]
+        merged[ident] = PersonalEntry(ident, m.past, m.start.astimezone(settings.timezone).date(),
+                                      tuple(sorted(contacts.items())), title)
+    return list(merged.values())
 
 
 DEDUP_BACK = timedelta(days=2)

@@ -28,6 +28,7 @@ from aggregator.store.feeds import PublishRepository
 from aggregator.store.http_cache import HttpCacheRepository
 from aggregator.store.merges import MergeRepository
 from aggregator.store.people import PeopleRepository
+from aggregator.store.personal import PersonalRepository
 from aggregator.store.runs import RunRepository
 from aggregator.store.values import Contact, MergeCandidate, SaveCounts, SourceHealth
 
@@ -49,6 +50,7 @@ class Store:
         self.people = PeopleRepository(self.database)
         self.publish = PublishRepository(self.database)
         self.http_cache = HttpCacheRepository(self.database, clock)
+        self.personal = PersonalRepository(self.database)  # the user's own calendars as evidence
 
     # -- the connection --------------------------------------------------
     @property
