@@ -142,10 +142,7 @@ def why(app: App, event_id: str, as_json: bool) -> None:
     Example:
       aggregator why 3f2a9c1e
     """
-    from aggregator import journal
-
-    detail = (listing.find_roll_up(app.store, app.settings, event_id, now=app.now())
-              or listing.explain(app.store, app.settings, journal.find_event(app.store, event_id), now=app.now()))
+    detail = listing.why(app.store, app.settings, event_id, now=app.now())
     if as_json:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aggregator import predict, rank, rollup, snapshot
-from aggregator.config import Settings
+from aggregator.config import Settings, UnknownName
+from aggregator.errors import AggregatorError
 from aggregator.mentions import ContactName, MentionIndex
 from aggregator.rank import MIN_LISTED, ExtraChances, Ranked, group_key
 from aggregator.snapshot import AttendanceSnapshot
@@ -183,6 +184,19 @@ def explain(store: Store, settings: Settings, row: dict[str, Any], *, now: datet
     [item] = ranked
     add_reasons(store, ranked, snap, settings)
     return rank.explanation(item, snap)
+
+
+def why(store: Store, settings: Settings, ident: str, *, now: datetime) -> dict[str, Any]:
+    """`aggregator why IDENT`: a stored event's breakdown, else a roll-up's; bad usage (exit 2) when
+    neither is known (roll-ups are looked for only then: finding them ranks the coming months)."""
+    try:
+        row = store.find_event(ident)
+    except AggregatorError as exc:
+        rolled = find_roll_up(store, settings, ident, now=now)
+        if rolled is None:
+            raise UnknownName(str(exc)) from None
+        return rolled
+    return explain(store, settings, row, now=now)
 
 
 def find_roll_up(store: Store, settings: Settings, ident: str, *, now: datetime,
