@@ -89,6 +89,28 @@ def _world(tmp_path, server):
     return cli, cli.json("upcoming", "--limit", "0", "--days", "30")
 
 
+def test_page_and_plain_listing_show_the_roll_up_not_the_talks(world):
+    from aggregator import config, listing, page
+    from aggregator.store import Store
+
+    cli, _ = world
+    plain = cli("upcoming", "--days", "30")
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.count(f"{CONFERENCE} — {TALKS - 1} more talks") == 1
+    assert re.findall(r"\d\d:\d\d  (Session \d+)", plain.stdout) == [f"Session {SPEAKING}"]  # one line a talk
+    settings = config.load(cli.config)
+    store = Store(settings.database)
+    try:
+        items = listing.upcoming(store, settings, now=cli.now, days=30, limit=0)
+    finally:
+        store.close()
+    html = page.render(items, settings, page.Links("127.0.0.1:8080"), now=cli.now)
+    assert html.count(f"{CONFERENCE} — {TALKS - 1} more talks") == 1
+    rolled = next(i for i in items if i.rolled)
+    best = max(rolled.rolled, key=lambda t: (t.score, t.id)).event.title  # named in the roll-up's reason
+    assert set(re.findall(r"Session \d+ on observability", html)) <= {f"Session {SPEAKING} on observability", best}
+
+
 def test_contact_speaking_is_above_every_other_talk_and_roll_up(world):
     _, items = world
     conference = [i for i in items if i["group"] == CONFERENCE]
