@@ -10,7 +10,8 @@
   FIELD_FACTOR["group_name"]; `strength` (0..1) grows with the bm25 match. An
   event matching an excluded topic is dropped.
 - P(contact attends): speaker 0.95, host 0.9, a known RSVP 1 (maybe 0.5), the
-  user's own log 0.9; otherwise predicted from the contact's history with the
+  user's own log 0.9, named in the event's text 0.6 (only when nothing stronger
+  places them there: WEAK); otherwise predicted from the contact's history with the
   group as of the query's "now" (predict.py). Every contact with evidence
   counts; only those at 0.05 or more are listed.
 - weight: the contact's weight, x OVERDUE_BOOST when you have not caught up with

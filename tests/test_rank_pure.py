@@ -124,3 +124,36 @@ def test_a_topic_in_the_title_counts_more_than_in_the_description_than_in_the_gr
     value = {where: rank.topic_relevance({"rust": {"e": (-5.0, where)}}, "e", topics)[0]
              for where in ("title", "tags", "description", "group_name")}
     assert value["title"] == value["tags"] > value["description"] > value["group_name"] > 0
+
+
+def test_ranking_imports_nothing_from_the_store():
+    """Issue 9: rank, present, predict and rollup are pure; listing.py alone reads through the store."""
+    import ast
+    import importlib.util
+
+    pure = {"aggregator.rank", "aggregator.present", "aggregator.predict", "aggregator.rollup"}
+    seen, todo = set(), list(pure)
+    while todo:  # every aggregator module they import, at any depth and inside functions too
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse(open(importlib.util.find_spec(name).origin, encoding="utf-8").read())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                if isinstance(node, ast.ImportFrom) and node.module else [])
+            names = [n for n in names if _module(n)]
+            todo += [n for n in names if n.startswith("aggregator.")]
+    assert {"aggregator.snapshot", "aggregator.config", "aggregator.mentions"} - seen == {"aggregator.mentions"}
+    assert not {n for n in seen if n.startswith("aggregator.store") or n == "aggregator.listing"}, seen
+
+
+def _module(name: str) -> bool:
+    """Whether `name` is a module (not a function or class imported from one)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
