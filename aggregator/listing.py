@@ -9,17 +9,21 @@ rolls each conference day's unremarkable talks into one entry (rollup.py).
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from aggregator import predict, rank, rollup, snapshot
 from aggregator.config import Settings, UnknownName
 from aggregator.errors import AggregatorError
+from aggregator.identity import fold
 from aggregator.mentions import ContactName, MentionIndex
 from aggregator.rank import MIN_LISTED, ExtraChances, Ranked, group_key
 from aggregator.snapshot import AttendanceSnapshot
 from aggregator.store import Store
 from aggregator.store.codec import fts_phrase, json_list, row_event
+
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30, limit: int = 20,
@@ -73,9 +77,19 @@ def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, n
     return ranked
 
 
-def contact_names(store: Store) -> list[ContactName]:
-    return [ContactName(row["id"], row["name"], json_list(row.get("aliases")))
-            for row in store.contact_rows() if row.get("name")]
+def contact_names(store: Store, rows: list[dict[str, Any]]) -> list[ContactName]:
+    """The contacts who may be named in `rows`: those with a word of a name in their text at all
+    (indexing 10,000 names costs more than ranking; one pass over the folded texts leaves most out)."""
+    words: set[str] = set()
+    for row in rows:
+        for where in ("title", "description"):
+            words.update(_LETTERS.findall(fold(row.get(where) or "")))
+    out = []
+    for contact in store.contact_rows():
+        names = (contact.get("name") or "", *json_list(contact.get("aliases")))
+        if names[0] and any(not words.isdisjoint(_LETTERS.findall(fold(name))) for name in names):
+            out.append(ContactName(contact["id"], names[0], names[1:]))
+    return out
 
 
 def mention_chances(rows: list[dict[str, Any]], index: MentionIndex) -> ExtraChances:
@@ -124,7 +138,7 @@ def _rank(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: 
         excluded.update(snapshot.topic_matches(store, fts_phrase(bad), ids))
     attendance = store.attendees(ids)
     extra: ExtraChances = {}
-    for found in (mention_chances(rows, MentionIndex(contact_names(store))), extra_chances or {}):
+    for found in (mention_chances(rows, MentionIndex(contact_names(store, rows))), extra_chances or {}):
         for eid, chances in found.items():
             extra.setdefault(eid, []).extend(chances)
     group_of = {r["id"]: group_key(r) for r in rows}

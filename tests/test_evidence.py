@@ -46,3 +46,19 @@ def test_mention_chances_say_where_and_name_each_contact_once():
     rows = [{"id": "a", "title": "Priya Raman on Rust", "description": "A talk by Priya Raman."},
             {"id": "b", "title": "Hack night", "description": "you will may want a laptop. Will May 5 work?"}]
     assert mention_chances(rows, index) == {"a": [(1, "mentioned", MENTIONED, "title")]}
+
+
+def test_only_contacts_with_a_name_word_in_the_texts_are_indexed():
+    """contact_names leaves out contacts none of whose names' words appear; an alias keeps one in."""
+    from aggregator.listing import contact_names
+
+    class Contacts:
+        def contact_rows(self):
+            return [{"id": 1, "name": "Priya Raman", "aliases": None},
+                    {"id": 2, "name": "Robert Tables", "aliases": '["Bobby Tables"]'},
+                    {"id": 3, "name": "Dana Lee", "aliases": None}]
+
+    rows = [{"id": "a", "title": "Hack night", "description": "Hosted by Bobby Tables and José."}]
+    kept = contact_names(Contacts(), rows)
+    assert [(c.id, c.aliases) for c in kept] == [(2, ("Bobby Tables",))]
+    assert mention_chances(rows, MentionIndex(kept)) == {"a": [(2, "mentioned", MENTIONED, "description")]}
