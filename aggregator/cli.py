@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from aggregator import agenda, rank
+from aggregator import agenda, listing, rank
 from aggregator import config as config_module
 from aggregator.cliapp import App, clock, handle_errors
 from aggregator.errors import AggregatorError
@@ -96,7 +96,7 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
       aggregator upcoming --topic "machine learning" --sort start --json
     """
     settings = app.settings
-    items = rank.upcoming(app.store, settings, now=app.now(), days=days, limit=limit, topic=topic,
+    items = listing.upcoming(app.store, settings, now=app.now(), days=days, limit=limit, topic=topic,
                           sort=sort, include_cancelled=include_cancelled)
     if as_json:
         click.echo(rank.dumps(items, settings.timezone))
@@ -142,10 +142,7 @@ def why(app: App, event_id: str, as_json: bool) -> None:
     Example:
       aggregator why 3f2a9c1e
     """
-    from aggregator import journal
-
-    row = journal.find_event(app.store, event_id)
-    detail = rank.explain(app.store, app.settings, row, now=app.now())
+    detail = listing.why(app.store, app.settings, event_id, now=app.now())
     if as_json:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return

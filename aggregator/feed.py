@@ -34,7 +34,8 @@ import icalendar
 from aggregator import __version__
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
-from aggregator.rank import Ranked, rank_rows
+from aggregator.listing import rank_rows
+from aggregator.rank import Ranked
 from aggregator.store import MAX_EVENT_DAYS, Store, utc_text
 from aggregator.text import clean_url, safe_text
 
@@ -95,7 +96,7 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
     the feed changed, so there is something to record.
     """
     rows = window_rows(store, settings, now)
-    items = select(rank_rows(store, settings, rows, now=now, topic=topic), settings)
+    items = select(rank_rows(store, settings, rows, now=now, topic=topic, roll_up=True), settings)
     items.sort(key=lambda i: (i.row["start_utc"], i.id))
     key = feed_key(topic)
     written, skipped = [], []

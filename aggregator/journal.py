@@ -13,7 +13,8 @@ from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
 from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
-from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months, rank_rows
+from aggregator.listing import rank_rows
+from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months
 from aggregator.store import Store, row_event
 
 RECONNECT_DAYS = 60

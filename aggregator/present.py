@@ -69,7 +69,7 @@ def months(days: int) -> str:
 
 
 EVIDENCE_SENTENCE = {"speaker": "is speaking", "host": "is hosting", "logged": "is going (your log)",
-                     "mentioned": "is named in the event", "might": "might be there"}
+                     "might": "might be there"}
 
 
 def reasons(item, recent: dict[int, tuple[int, int]], home_known: bool, most: int = 3) -> list[str]:
@@ -84,6 +84,8 @@ def reasons(item, recent: dict[int, tuple[int, int]], home_known: bool, most: in
     for c in [c for c in item.chances if c.probability >= SAID][:most]:
         if c.evidence == "rsvp":
             out.append(f"{c.name} RSVPed" + (" (maybe)" if c.probability < 1 else ""))
+        elif c.evidence == "mentioned":
+            out.append(f"{c.name} is named in the {getattr(c, 'detail', '') or 'description'}")
         elif c.evidence in EVIDENCE_SENTENCE:
             out.append(f"{c.name} {EVIDENCE_SENTENCE[c.evidence]}")
         else:

@@ -10,7 +10,8 @@
   FIELD_FACTOR["group_name"]; `strength` (0..1) grows with the bm25 match. An
   event matching an excluded topic is dropped.
 - P(contact attends): speaker 0.95, host 0.9, a known RSVP 1 (maybe 0.5), the
-  user's own log 0.9; otherwise predicted from the contact's history with the
+  user's own log 0.9, named in the event's text 0.6 (only when nothing stronger
+  places them there: WEAK); otherwise predicted from the contact's history with the
   group as of the query's "now" (predict.py). Every contact with evidence
   counts; only those at 0.05 or more are listed.
 - weight: the contact's weight, x OVERDUE_BOOST when you have not caught up with
@@ -18,25 +19,25 @@
 - distance: 1 inside home.radius_km (or with no coordinates), radius/distance
   beyond; online-only events ONLINE_FACTOR, or dropped when include_online is off.
 
-The scoring itself (`score`) is pure: it reads an AttendanceSnapshot loaded once.
+Everything here is pure: values in, values out, no SQL. listing.py loads the rows,
+the AttendanceSnapshot and the contacts through the store and calls `score`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator import predict, present, snapshot
+from aggregator import predict, present
 from aggregator.config import Settings
 from aggregator.geo import haversine_km
 from aggregator.model import Event
 from aggregator.predict import HALF_LIFE_DAYS, RSVP_PROBABILITY  # noqa: F401 (public: pipeline, journal, cli)
 from aggregator.present import local_time, months  # noqa: F401 (public names of this module)
 from aggregator.snapshot import AttendanceSnapshot
-from aggregator.store import Store, fts_phrase, parse_utc, row_event
 
 TOPIC_BASE = 0.25
 OVERDUE_BOOST = 1.5
@@ -45,9 +46,18 @@ MIN_LISTED = present.LISTED
 STRENGTH_BONUS = 0.5  # how much more a strong full-text match counts than a mere mention
 FIELD_FACTOR = {"title": 1.0, "tags": 1.0, "description": 0.75, "group_name": 0.5}
 EXPLICIT = {"speaker", "host", "rsvp", "logged", "mentioned"}
+# Evidence that only counts for a contact nothing stronger places at the event (a declined RSVP
+# is stronger than a name in the description).
+WEAK = {"mentioned"}
 
-# (contact_id, evidence, probability): chances other modules know of, per event id.
-ExtraChances = dict[str, list[tuple[int, str, float]]]
+# (contact_id, evidence, probability[, detail]): chances other modules know of, per event id;
+# detail says more for the reason ("title" or "description" for a mention).
+ExtraChances = dict[str, list[tuple]]
+
+
+def parse_utc(text: str) -> datetime:
+    """A stored "YYYY-MM-DDTHH:MM:SSZ" as an aware datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 @dataclass
@@ -60,6 +70,7 @@ class ContactChance:
     days_since: int | None = None  # since the last catch-up; None when never logged
     hits: int = 0
     weight: float = 1.0  # the contact's weight, boosted when overdue
+    detail: str = ""  # where a mention is: "title" | "description"
 
     @property
     def contribution(self) -> float:
@@ -81,7 +92,8 @@ class Ranked:
     distance_factor: float = 1.0
     distance_km: float | None = None
     topic_contributions: dict[str, float] = field(default_factory=dict)
-    evidence: tuple[list[dict[str, Any]], list[tuple[int, str, float]]] = field(default=([], []), repr=False)
+    evidence: tuple[list[dict[str, Any]], list[tuple]] = field(default=([], []), repr=False)
+    rolled: list[Ranked] = field(default_factory=list, repr=False)  # the talks a roll-up stands for (rollup.py)
 
     @property
     def contacts(self) -> list[dict[str, Any]]:
@@ -169,30 +181,37 @@ class People:
             self._seen[cid] = (contact.get("name") or f"contact {cid}", overdue, days, weight)
         return self._seen[cid]
 
-    def chance(self, cid: int, p: float, evidence: str, hits: int = 0) -> ContactChance:
+    def chance(self, cid: int, p: float, evidence: str, hits: int = 0, detail: str = "") -> ContactChance:
         name, overdue, days, weight = self.who(cid)
-        return ContactChance(cid, name, p, evidence, overdue, days, hits, weight)
+        return ContactChance(cid, name, p, evidence, overdue, days, hits, weight, detail)
 
 
-def explicit_chances(attendance: list[dict[str, Any]], extra: list[tuple[int, str, float]] = ()
-                     ) -> dict[int, tuple[float, str]]:
-    """contact -> (P, evidence) from the event's own rows (RSVP, speaker, host, the user's log) and `extra`."""
-    found: dict[int, tuple[float, str]] = {}
+def explicit_chances(attendance: list[dict[str, Any]], extra: list[tuple] = ()
+                     ) -> dict[int, tuple[float, str, str]]:
+    """contact -> (P, evidence, detail) from the event's own rows (RSVP, speaker, host, the user's
+    log) and `extra`. The stronger evidence wins; weak evidence (a mention) only counts for a
+    contact nothing else places at the event."""
+    found: dict[int, tuple[float, str, str]] = {}
 
-    def offer(cid: int | None, p: float, evidence: str) -> None:
-        if cid is not None and (cid not in found or p > found[cid][0]):
-            found[cid] = (p, evidence)
+    def offer(cid: int | None, p: float, evidence: str, detail: str = "") -> None:
+        if cid is None:
+            return
+        if evidence in WEAK:
+            if cid not in found:
+                found[cid] = (p, evidence, detail)
+        elif cid not in found or found[cid][1] in WEAK or p > found[cid][0]:
+            found[cid] = (p, evidence, detail)
 
     for a in attendance:
         kind = a.get("evidence")
         if kind in ("speaker", "host"):
             offer(a.get("contact_id"), predict.EVIDENCE_PROBABILITY[kind], kind)
-        elif kind == "manual":
+        elif kind in ("manual", "logged"):
             offer(a.get("contact_id"), predict.EVIDENCE_PROBABILITY["logged"], "logged")
         elif a.get("status") in RSVP_PROBABILITY:
             offer(a.get("contact_id"), RSVP_PROBABILITY[a["status"]], "rsvp")
-    for cid, evidence, p in extra:
-        offer(cid, max(0.0, min(1.0, p)), evidence)
+    for cid, evidence, p, *detail in extra:
+        offer(cid, max(0.0, min(1.0, p)), evidence, detail[0] if detail else "")
     return found
 
 
@@ -231,10 +250,10 @@ class SocialModel:
         known = explicit_chances(attendance, extra)
         social = 1.0 + total
         out = []
-        for cid, (p, evidence) in known.items():
+        for cid, (p, evidence, detail) in known.items():
             social += self.people.who(cid)[3] * (p - probs.get(cid, 0.0))
             if p > 0:
-                out.append(self.people.chance(cid, p, evidence))
+                out.append(self.people.chance(cid, p, evidence, detail=detail))
         if every:
             history = self.snap.history.get(group, {})
             out += [self.people.chance(cid, p, "predicted", history[cid].hits)
@@ -244,11 +263,11 @@ class SocialModel:
         return social, sorted(out, key=lambda c: (-c.probability, c.name, c.contact_id))
 
 
-def score(row: dict[str, Any], matches, social: SocialModel, settings: Settings, *,
+def score(row: dict[str, Any], event: Event, matches, social: SocialModel, settings: Settings, *,
           topics: dict[str, float], attendance: list[dict[str, Any]] = (),
-          extra: list[tuple[int, str, float]] = (), every: bool = False) -> Ranked | None:
-    """One event's Ranked (None when dropped by distance or online settings). Pure: no SQL."""
-    event = row_event(row, attendance)
+          extra: list[tuple] = (), every: bool = False) -> Ranked | None:
+    """One event's Ranked (None when dropped by distance or online settings); `event` is `row`
+    decoded. Pure: no SQL."""
     factor, km = distance_factor(event, settings)
     if factor == 0.0:
         return None
@@ -264,37 +283,6 @@ def score(row: dict[str, Any], matches, social: SocialModel, settings: Settings,
     )
 
 
-# -- ranking over the store ----------------------------------------------------
-def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30, limit: int = 20,
-             topic: str | None = None, sort: str = "score", include_cancelled: bool = False,
-             extra_chances: ExtraChances | None = None) -> list[Ranked]:
-    """Ranked upcoming events between now and `days` ahead (`limit` 0 means all)."""
-    rows = store.event_rows(start=now, end=now + timedelta(days=days), include_cancelled=include_cancelled)
-    ranked, snap = _rank(store, settings, rows, now=now, topic=topic, extra_chances=extra_chances, listed=[])
-    if sort == "start":
-        ranked.sort(key=lambda r: (r.row["start_utc"], -r.score, r.id))
-    shown = ranked[:limit] if limit else ranked
-    list_contacts(store, shown, snap, settings)
-    add_reasons(store, shown, snap, settings)
-    return shown
-
-
-def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
-    """Name the likely contacts of the items shown (the scores needed only the groups' sums)."""
-    snapshot.read_contacts(store, snap, {group_key(i.row) for i in items}, MIN_LISTED)
-    social = social_model(snap, settings, snap.now)
-    for item in items:
-        attendance, extra = item.evidence
-        item.chances = social.chances(item.row, item.start_utc(), attendance, extra)[1]
-
-
-def add_reasons(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
-    """Fill in each item's reasons (the recent history they quote is read only for what is shown)."""
-    snapshot.load_recent(store, snap, [group_key(i.row) for i in items])
-    for item in items:
-        item.reasons = reasons(item, snap, settings)
-
-
 def reasons(item: Ranked, snap: AttendanceSnapshot, settings: Settings, most: int = 3) -> list[str]:
     """Sentences a person reads: topics, who RSVPed or speaks, who tends to come, who is overdue, where."""
     return present.reasons(item, recent_history(snap, item), settings.profile.home is not None, most)
@@ -307,103 +295,17 @@ def recent_history(snap: AttendanceSnapshot, item: Ranked) -> dict[int, tuple[in
     return {c.contact_id: (snap.recent_hits.get((g, c.contact_id), 0), n) for c in item.chances}
 
 
-def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime,
-              topic: str | None = None, explain: bool = True,
-              extra_chances: ExtraChances | None = None, every: bool = False) -> list[Ranked]:
-    """Score stored event rows for the profile, best first; excluded topics dropped.
-
-    `every`: each item's chances name every contact with evidence, not only those listed.
-    """
-    ranked, snap = _rank(store, settings, rows, now=now, topic=topic, extra_chances=extra_chances, every=every)
-    if explain:
-        add_reasons(store, ranked, snap, settings)
-    return ranked
-
-
 def people_of(contacts: dict[int, dict[str, Any]], settings: Settings, now: datetime) -> People:
     return People(contacts, now.astimezone(settings.timezone).date(), settings.profile.reconnect_after_days)
-
-
-def load_snapshot(store: Store, settings: Settings, rows: list[dict[str, Any]], now: datetime, people: People, *,
-                  also: set[tuple[str, int]] = frozenset(), every: bool = False,
-                  listed: list[str] | None = None) -> AttendanceSnapshot:
-    offset = now.astimezone(settings.timezone).utcoffset()
-    groups = sorted({group_key(r) for r in rows})
-    snap = snapshot.load(store, groups, now, weights={cid: people.who(cid)[3] for cid in people.contacts},
-                         floor=MIN_LISTED, also=also, every=set(groups) if every else set(), listed=listed,
-                         utc_offset_minutes=int(offset.total_seconds() // 60) if offset else 0)
-    snap.contacts = people.contacts
-    return snap
 
 
 def social_model(snap: AttendanceSnapshot, settings: Settings, now: datetime) -> SocialModel:
     return SocialModel(snap, people_of(snap.contacts, settings, now))
 
 
-def _rank(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime, topic: str | None,
-          extra_chances: ExtraChances | None, every: bool = False,
-          listed: list[str] | None = None) -> tuple[list[Ranked], AttendanceSnapshot]:
-    """(items, snapshot); `listed`: the groups whose contacts are named now (None: all; upcoming
-    names them for the items it shows only)."""
-    if not rows:
-        return [], AttendanceSnapshot(now=now)
-    rows = with_merged(store, rows)
-    profile = settings.profile
-    topics = dict(profile.topics)
-    wanted = topic.strip().lower() if topic else None
-    if wanted and wanted not in topics:
-        topics[wanted] = 1.0
-    ids = [r["id"] for r in rows]
-    matches = {t: snapshot.topic_matches(store, fts_phrase(t), ids) for t in topics}
-    excluded: set[str] = set()
-    for bad in profile.exclude_topics:
-        excluded.update(snapshot.topic_matches(store, fts_phrase(bad), ids))
-    attendance = store.attendees(ids)
-    extra_chances = extra_chances or {}
-    group_of = {r["id"]: group_key(r) for r in rows}
-    also = {(group_of[eid], a["contact_id"]) for eid, found in attendance.items() if eid in group_of
-            for a in found if a.get("contact_id") is not None}
-    also.update((group_of[eid], cid) for eid, found in extra_chances.items() if eid in group_of
-                for cid, _, _ in found)
-    people = people_of(snapshot.load_contacts(store), settings, now)
-    snap = load_snapshot(store, settings, rows, now, people, also=also, every=every, listed=listed)
-    social = SocialModel(snap, people)
-    ranked: list[Ranked] = []
-    for row in rows:
-        if row["id"] in excluded or (wanted and row["id"] not in matches[wanted]):
-            continue
-        item = score(row, matches, social, settings, topics=topics, attendance=attendance.get(row["id"], []),
-                     extra=extra_chances.get(row["id"], ()), every=every)
-        if item is not None:
-            ranked.append(item)
-    ranked.sort(key=lambda r: (-r.score, r.row["start_utc"], r.id))
-    return ranked, snap
-
-
-MERGE_FIELDS = ("description", "url", "venue_name", "venue_address", "venue_city", "lat", "lon", "group_name",
-                "timezone", "end", "end_utc")
-
-
-def with_merged(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows of merged events completed from the other sources' listings, with every source named."""
-    merged = store.members([r["id"] for r in rows if r.get("canonical_id") == r["id"]])
-    if not merged:
-        return rows
-    out = []
-    for row in rows:
-        others = [m for m in merged.get(row["id"], ()) if not m.get("removed_at")]  # gone from its source
-        if others:
-            row = dict(row)
-            for name in MERGE_FIELDS:
-                if row.get(name) is None:
-                    row[name] = next((m[name] for m in others if m.get(name) is not None), None)
-            tags = json.loads(row["tags"]) if row.get("tags") else []
-            for m in others:
-                tags += [t for t in (json.loads(m["tags"]) if m.get("tags") else []) if t not in tags]
-            row["tags"] = json.dumps(tags) if tags else None
-            row["sources"] = json.dumps([row["source"], *sorted({m["source"] for m in others})])
-        out.append(row)
-    return out
+def explanation(item: Ranked, snap: AttendanceSnapshot) -> dict[str, Any]:
+    """`why --json` for one ranked item."""
+    return present.explanation(item, recent_history(snap, item), topic_base=TOPIC_BASE, formula=FORMULA)
 
 
 # -- presentation shared by the CLI, the feed and the server ---------------
@@ -417,15 +319,3 @@ def as_json(item: Ranked, default_tz: ZoneInfo) -> dict[str, Any]:
 
 def dumps(items: list[Ranked], default_tz: ZoneInfo) -> str:
     return present.dumps(items, default_tz)
-
-
-def explain(store: Store, settings: Settings, row: dict[str, Any], *, now: datetime,
-            extra_chances: ExtraChances | None = None) -> dict[str, Any]:
-    """The full breakdown of one event's score (`aggregator why`): every contact with evidence listed."""
-    ranked, snap = _rank(store, settings, [row], now=now, topic=None, extra_chances=extra_chances, every=True)
-    if not ranked:
-        return {"id": row["id"], "title": row["title"], "score": 0.0, "dropped": True,
-                "reasons": ["dropped: it matches an excluded topic, or it is online and online events are off"]}
-    [item] = ranked
-    add_reasons(store, ranked, snap, settings)
-    return present.explanation(item, recent_history(snap, item), topic_base=TOPIC_BASE, formula=FORMULA)

@@ -37,8 +37,8 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aggregator import feed as feed_module
+from aggregator import listing
 from aggregator import page as page_module
-from aggregator import rank
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
 from aggregator.http import parse_http_date
@@ -91,7 +91,7 @@ class FeedService:
 
     def page(self, links: page_module.Links, topic: str | None = None) -> bytes:
         now = self.now()
-        items = rank.upcoming(self.store, self.settings, now=now, days=PAGE_DAYS, limit=PAGE_LIMIT, topic=topic)
+        items = listing.upcoming(self.store, self.settings, now=now, days=PAGE_DAYS, limit=PAGE_LIMIT, topic=topic)
         return page_module.render(items, self.settings, links, now=now, topic=topic,
                                   status=self.status()).encode("utf-8")
 
@@ -109,7 +109,7 @@ class FeedService:
                 row = self.store.find_event(event_id)
             except AggregatorError:
                 return None
-            items = rank.rank_rows(self.store, self.settings, [row], now=self.now())
+            items = listing.rank_rows(self.store, self.settings, [row], now=self.now())
             if not items:
                 return None
             published = feed_module.event_vevent(items[0])

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from aggregator import config, contacts, rank, snapshot
+from aggregator import config, contacts, listing, rank, snapshot
 from aggregator.model import Event, Venue
 from aggregator.store import Store, event_row
 
@@ -114,12 +114,12 @@ def main() -> None:
         store.conn.execute("delete from meta where key = ?", [snapshot.CACHE_KEY])
         store.conn.commit()
         began = time.perf_counter()
-        upcoming = rank.upcoming(store, settings, now=NOW)
+        upcoming = listing.upcoming(store, settings, now=NOW)
         first = time.perf_counter() - began
         in_process = [0.0] * 5
         for i in range(5):
             began = time.perf_counter()
-            rank.upcoming(store, settings, now=NOW)
+            listing.upcoming(store, settings, now=NOW)
             in_process[i] = time.perf_counter() - began
         store.close()
         env = {**os.environ, "AGGREGATOR_NOW": NOW.isoformat()}

@@ -133,17 +133,17 @@ def every_probability(folder: Path, cut: datetime) -> dict[str, dict[str, float]
     """{event url: {member: P}} of every contact with evidence, below the 0.05 listing threshold too
     (the JSON lists only those at 0.05 or more; `why` shows them all): in process, same database."""
     try:
-        from aggregator import config, rank
+        from aggregator import config, listing
         from aggregator.store import Store
     except ImportError:
         return {}
-    if "every" not in rank.rank_rows.__code__.co_varnames:
+    if "every" not in listing.rank_rows.__code__.co_varnames:
         return {}  # an aggregator from before the complete lists
     settings = config.load(folder / "config.yaml")
     store = Store(settings.database)
     try:
         rows = store.event_rows(start=cut, end=cut + timedelta(days=TEST_DAYS))
-        items = rank.rank_rows(store, settings, rows, now=cut, explain=False, every=True)
+        items = listing.rank_rows(store, settings, rows, now=cut, explain=False, every=True)
         return {i.event.url: {c.name.split()[-1]: c.probability for c in i.chances} for i in items}
     finally:
         store.close()

@@ -10,7 +10,8 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from aggregator import agenda, rank
+from aggregator import agenda
+from aggregator.listing import upcoming as ranked_upcoming
 from tests.agenda_world import build
 from tests.conftest import NOW
 
@@ -20,7 +21,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 @pytest.fixture(scope="module")
 def listing(tmp_path_factory):
     _, settings, store = build(tmp_path_factory.mktemp("agenda"))
-    items = rank.upcoming(store, settings, now=NOW, days=30, limit=20)
+    items = ranked_upcoming(store, settings, now=NOW, days=30, limit=20)
     yield settings, store, items
     store.close()
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from rich.cells import cell_len
 
-from aggregator import agenda, rank
+from aggregator import agenda, listing, rank
 from aggregator.store import Store
 from tests.agenda_world import build
 from tests.conftest import NOW, Cli
@@ -57,7 +57,7 @@ def test_upcoming_json_is_the_ranker_output_byte_for_byte(world):
     cli, settings = world
     store = Store(settings.database)
     try:
-        expected = rank.dumps(rank.upcoming(store, settings, now=NOW, days=30, limit=20), settings.timezone)
+        expected = rank.dumps(listing.upcoming(store, settings, now=NOW, days=30, limit=20), settings.timezone)
     finally:
         store.close()
     assert cli("upcoming", "--json").stdout == expected + "\n"

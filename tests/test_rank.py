@@ -6,7 +6,7 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from aggregator import config, contacts, journal, rank
+from aggregator import config, contacts, journal, listing, rank
 from aggregator.model import Event, Person, Venue
 from aggregator.store import Store, event_id
 from tests.conftest import NOW, PORTLAND, Cli, write_config
@@ -49,7 +49,7 @@ def world(tmp_path):
 
 
 def ranked(settings, store, **kw):
-    return {r.event.title: r for r in rank.upcoming(store, settings, now=NOW, days=60, limit=0, **kw)}
+    return {r.event.title: r for r in listing.upcoming(store, settings, now=NOW, days=60, limit=0, **kw)}
 
 
 def test_four_of_five_outranks_one_of_five(world):
@@ -209,9 +209,9 @@ def test_upcoming_lists_the_same_contacts_and_scores_as_ranking_every_event(worl
          + past("Rust Study", 6, lambda i: [SAM] if i < 3 else [DANA], title="Study"))
     save([Event(f"up{i}", f"Upcoming {i}", NOW + timedelta(days=2 + i), group=("PDX Rust", "Rust Study")[i % 2],
                 attendees=(RAVI,) if i == 3 else ()) for i in range(6)])
-    shown = {r.id: r for r in rank.upcoming(store, settings, now=NOW, days=60, limit=3)}
+    shown = {r.id: r for r in listing.upcoming(store, settings, now=NOW, days=60, limit=3)}
     rows = store.event_rows(start=NOW, end=NOW + timedelta(days=60))
-    every = {r.id: r for r in rank.rank_rows(store, settings, rows, now=NOW)}
+    every = {r.id: r for r in listing.rank_rows(store, settings, rows, now=NOW)}
     assert len(shown) == 3
     for eid, item in shown.items():
         assert item.score == every[eid].score

@@ -10,6 +10,7 @@ import pytest
 
 from aggregator import predict, present, rank
 from aggregator.config import Settings
+from aggregator.model import Event
 from aggregator.predict import ContactHistory, GroupHistory
 from aggregator.snapshot import AttendanceSnapshot
 
@@ -36,6 +37,12 @@ def row(eid: str, start: datetime, group: str = "PDX Rust", **extra) -> dict:
             "group_name": group, "tags": None, "status": "confirmed", "sources": json.dumps(["src"]), **extra}
 
 
+def with_event(r: dict) -> tuple[dict, Event]:
+    """(the row, its Event): decoding rows is the store's job; a pure test builds the Event itself."""
+    return r, Event(source_uid=r["id"], title=r["title"], start=datetime.fromisoformat(r["start"]),
+                    group=r["group_name"])
+
+
 def snapshot_of(history: dict[int, ContactHistory], group: GroupHistory, contacts: dict[int, str]) -> AttendanceSnapshot:
     return AttendanceSnapshot(now=NOW, groups={"PDX Rust": group}, history={"PDX Rust": history},
                               contacts={cid: {"id": cid, "name": name, "weight": 1.0, "last_contacted": "2026-11-20",
@@ -50,7 +57,7 @@ def test_every_contact_with_evidence_counts_though_only_some_are_listed(settings
     group = GroupHistory(10.0, {TUESDAY: 10.0}, 10)
     snap = snapshot_of({1: ContactHistory(8.0, {TUESDAY: 8.0}, 8), 2: ContactHistory(0.2, {TUESDAY: 0.2}, 1)},
                        group, {1: "Dana Lee", 2: "Sam Ortiz"})
-    item = rank.score(row("e1", NOW + timedelta(days=7)), {}, social(snap, settings), settings, topics={})
+    item = rank.score(*with_event(row("e1", NOW + timedelta(days=7))), {}, social(snap, settings), settings, topics={})
     low = predict.probability(snap.history["PDX Rust"][2], group, TUESDAY)
     assert 0 < low < rank.MIN_LISTED  # Sam: unlisted ...
     assert [c["name"] for c in item.contacts] == ["Dana Lee"]
@@ -78,7 +85,7 @@ def test_speaker_host_rsvp_logged_and_extra_chances(settings):
                   {"contact_id": 2, "evidence": "host", "status": "going"},
                   {"contact_id": 3, "evidence": "feed", "status": "maybe"},
                   {"contact_id": 4, "evidence": "manual", "status": "attended"}]
-    item = rank.score(row("e1", NOW + timedelta(days=7)), {}, social(snap, settings), settings, topics={},
+    item = rank.score(*with_event(row("e1", NOW + timedelta(days=7))), {}, social(snap, settings), settings, topics={},
                       attendance=attendance, extra=[(5, "mentioned", 0.4)])
     got = {c["name"]: (c["evidence"], c["probability"]) for c in item.contacts}
     assert got == {"Dana Lee": ("speaker", 0.95), "Sam Ortiz": ("host", 0.9), "Ravi Patel": ("rsvp", 0.5),
@@ -102,7 +109,7 @@ def test_the_parts_multiply_to_the_score_for_any_event(settings):
         matches = {"rust": {"e": (-rng.uniform(0, 20), rng.choice(["title", "description", "group_name"]))}}
         if rng.random() < 0.5:
             matches["python"] = {"e": (-rng.uniform(0, 20), "title")}
-        item = rank.score(row("e", start), matches, social(snap, settings), settings,
+        item = rank.score(*with_event(row("e", start)), matches, social(snap, settings), settings,
                           topics={"rust": 2.0, "python": 1.0}, every=True)
         why = present.explanation(item, {}, topic_base=rank.TOPIC_BASE, formula=rank.FORMULA)
         topic, people, distance = why["topic_part"], why["social_part"], why["distance_factor"]
@@ -117,3 +124,36 @@ def test_a_topic_in_the_title_counts_more_than_in_the_description_than_in_the_gr
     value = {where: rank.topic_relevance({"rust": {"e": (-5.0, where)}}, "e", topics)[0]
              for where in ("title", "tags", "description", "group_name")}
     assert value["title"] == value["tags"] > value["description"] > value["group_name"] > 0
+
+
+def test_ranking_imports_nothing_from_the_store():
+    """Issue 9: rank, present, predict and rollup are pure; listing.py alone reads through the store."""
+    import ast
+    import importlib.util
+
+    pure = {"aggregator.rank", "aggregator.present", "aggregator.predict", "aggregator.rollup"}
+    seen, todo = set(), list(pure)
+    while todo:  # every aggregator module they import, at any depth and inside functions too
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse(open(importlib.util.find_spec(name).origin, encoding="utf-8").read())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                if isinstance(node, ast.ImportFrom) and node.module else [])
+            names = [n for n in names if _module(n)]
+            todo += [n for n in names if n.startswith("aggregator.")]
+    assert {"aggregator.snapshot", "aggregator.config", "aggregator.mentions"} - seen == {"aggregator.mentions"}
+    assert not {n for n in seen if n.startswith("aggregator.store") or n == "aggregator.listing"}, seen
+
+
+def _module(name: str) -> bool:
+    """Whether `name` is a module (not a function or class imported from one)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
