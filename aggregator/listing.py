@@ -53,12 +53,16 @@ def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, s
         item.chances = social.chances(item.row, item.start_utc(), attendance, extra)[1]
 
 
+GOING = "you're going (in your calendar)"
+
+
 def add_reasons(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
     """Fill in each item's reasons (the recent history they quote is read only for what is shown)."""
     items = [i for i in items if not i.rolled]  # a roll-up's reasons are made with it
     snapshot.load_recent(store, snap, [group_key(i.row) for i in items])
+    going = store.personal.going([i.id for i in items])  # profile.calendars: entries ahead that matched
     for item in items:
-        item.reasons = rank.reasons(item, snap, settings)
+        item.reasons = ([GOING] if item.id in going else []) + rank.reasons(item, snap, settings)
 
 
 def rank_rows(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: datetime,

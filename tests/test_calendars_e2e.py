@@ -117,6 +117,8 @@ def test_a_past_match_is_a_visit_and_a_catch_up_and_a_future_one_says_who_is_goi
     assert evidence == {"Sam Rivera": "logged", "Dana Lee": "predicted"}
     project = next(e for e in upcoming if e["title"] == "PDX Python: Project night")
     assert "Sam Rivera" not in {c["name"] for c in project["contacts"]}
+    assert packaging["reasons"][0] == "you're going (in your calendar)"  # the user's own entry ahead
+    assert "you're going (in your calendar)" not in project["reasons"]
     with sqlite3.connect(tmp_path / "events.db") as db:
         typing_id = db.execute("select id from events where title like '%Typing%'").fetchone()[0]
         assert db.execute("select event_id from my_events").fetchall() == [(typing_id,)]
