@@ -23,7 +23,7 @@ from rapidfuzz import fuzz, process, utils
 
 from aggregator.calendars import calendar_entries
 from aggregator.errors import AggregatorError, ConfigError
-from aggregator.source import SourceSpec
+from aggregator.source import SourceSpec, option_accepts
 
 DEFAULT_CONFIG = "config.yaml"
 ENV_CONFIG = "AGGREGATOR_CONFIG"
@@ -413,11 +413,8 @@ class _Checker(_Values):
                                              f"{did_you_mean(str(option), declared)} (its options: {valid})")
                 continue
             wanted = declared[option]
-            wanted = wanted if isinstance(wanted, tuple) else (wanted,)
-            wanted = (*wanted, int) if float in wanted else wanted  # 3 is a fine float
-            if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted) or \
-                    (isinstance(value, float) and not math.isfinite(value)):
-                names = " or ".join(_type_name(t) for t in wanted)
+            if not option_accepts(wanted, value):
+                names = " or ".join(_type_name(t) for t in (wanted if isinstance(wanted, tuple) else (wanted,)))
                 self.fail(f"{key}.{option}", f"must be {names}, not {value!r}")
 
     def source_url(self, url: str, key: str) -> str:

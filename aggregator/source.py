@@ -33,6 +33,7 @@ but the contract.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -144,6 +145,17 @@ def _type_names(expected: type | tuple[type, ...]) -> str:
     return " or ".join(getattr(k, "__name__", str(k)) for k in kinds)
 
 
+def option_accepts(expected: type | tuple[type, ...], value: Any) -> bool:
+    """Whether `value` is of a declared option type: a bool is not taken for an int (YAML `yes`
+    for `max_pages` is a mistake), an int is taken for a float, and a float must be finite."""
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool):
+        return bool in kinds
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return isinstance(value, kinds) or (isinstance(value, int) and float in kinds)
+
+
 def check_options(source: object, options: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Check a `sources:` entry's kind-specific options against the kind's declared `options`.
 
@@ -164,11 +176,7 @@ def check_options(source: object, options: dict[str, Any]) -> tuple[list[str], l
                             f"valid options: {valid}")
             continue
         expected = declared[key]
-        kinds = expected if isinstance(expected, tuple) else (expected,)
-        accepted = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-        if not accepted and isinstance(value, int) and not isinstance(value, bool) and float in kinds:
-            accepted = True
-        if not accepted:
+        if not option_accepts(expected, value):
             errors.append(f"option {key!r} must be {_type_names(expected)}, not {type(value).__name__} "
                           f"({value!r:.40})")
     return warnings, errors
