@@ -82,17 +82,10 @@ class Store:
     def save_events(self, source: str, events: Iterable[Event], *, now: datetime, tz: ZoneInfo) -> SaveCounts:
         return self.events.save(source, events, now=now, tz=tz)
 
-    def mark_vanished(self, source: str, present: set[str], *, now: datetime, until: datetime,
-                      ) -> tuple[int, str | None]:
-        return self.events.mark_vanished(source, present, now=now, until=until)
-
     def event_rows(self, *, start: datetime, end: datetime, include_cancelled: bool = False,
                    changed_since: datetime | None = None) -> list[dict[str, Any]]:
         return self.events.rows_between(start=start, end=end, include_cancelled=include_cancelled,
                                         changed_since=changed_since)
-
-    def topic_matches(self, topic: str, event_ids: list[str]) -> dict[str, float]:
-        return self.events.topic_matches(topic, event_ids)
 
     def event_count(self, source: str | None = None, *, after: datetime | None = None) -> int:
         return self.events.count(source, after=after)
@@ -101,12 +94,6 @@ class Store:
         return self.events.find(ident)
 
     # -- merges ----------------------------------------------------------
-    def listings(self, *, start: datetime, end: datetime, priorities: dict[str, int]) -> list[MergeCandidate]:
-        return self.merges.candidates(start=start, end=end, priorities=priorities)
-
-    def apply_canonical(self, assigned: dict[str, str], *, start: datetime, end: datetime) -> int:
-        return self.merges.apply_canonical(assigned, start=start, end=end)
-
     def members(self, canonical_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         return self.merges.members(canonical_ids)
 
@@ -119,22 +106,6 @@ class Store:
 
     def resolve_attendance(self, match) -> int:
         return self.attendance.resolve(match)
-
-    def rebuild_rates(self, now: datetime, half_life_days: float) -> None:
-        self.attendance.rebuild_rates(now, half_life_days)
-
-    def rates_stale(self) -> bool:
-        return self.attendance.rates_stale()
-
-    def group_rates(self, groups: list[str], *, min_hits: tuple[float, float] = (0.0, 0.0),
-                    ) -> tuple[dict[str, float], dict[str, list[tuple[int, float, int]]]]:
-        return self.attendance.group_rates(groups, min_hits=min_hits)
-
-    def recent_observed(self, group_key: str, now: datetime, last: int = 5) -> list[str]:
-        return self.attendance.recent_observed(group_key, now, last)
-
-    def attended_count(self, contact_id: int, event_ids: list[str]) -> int:
-        return self.attendance.attended_count(contact_id, event_ids)
 
     def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
         return self.attendance.contact_event_counts()

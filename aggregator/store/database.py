@@ -18,7 +18,7 @@ from typing import Any
 from aggregator.errors import AggregatorError
 from aggregator.store.codec import EVENT_COLUMNS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Database:
@@ -114,7 +114,8 @@ class Database:
                     f"{self.path} was written by a newer aggregator (schema {version}, this one "
                     f"knows {SCHEMA_VERSION}); upgrade aggregator or point `database:` at a new file"
                 )
-            steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4, self._create_v5]
+            steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4, self._create_v5,
+                     self._drop_rates_v6]
             for number, step in enumerate(steps, 1):
                 if version < number:
                     with self.conn:
@@ -209,3 +210,9 @@ class Database:
                  insert into events_fts (rowid, title, description, group_name, tags)
                    values (new.rowid, new.title, new.description, new.group_name, new.tags);
                end""")
+
+    def _drop_rates_v6(self) -> None:
+        """The precomputed rates of v3 are gone: ranking sums attendance at the query's time (snapshot.py)."""
+        self.conn.execute("drop table if exists group_totals")
+        self.conn.execute("drop table if exists contact_rates")
+        self.conn.execute("delete from meta where key = 'rates_version'")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from aggregator.errors import AggregatorError
 from aggregator.model import Event
 from aggregator.store.attendance import AttendanceRepository
-from aggregator.store.codec import EVENT_COLUMNS, event_row, fts_phrase, utc_text
+from aggregator.store.codec import EVENT_COLUMNS, event_row, utc_text
 from aggregator.store.database import Database
 from aggregator.store.values import SaveCounts
 
@@ -126,17 +126,6 @@ class EventRepository:
             sql += " and status != 'cancelled' and removed_at is null"
         sql += " order by start_utc, id"
         return self.database.rows(sql, params)
-
-    def topic_matches(self, topic: str, event_ids: list[str]) -> dict[str, float]:
-        """bm25 of each of `event_ids` that matches `topic` (a word or a phrase)."""
-        query = fts_phrase(topic)
-        if not query or not event_ids:
-            return {}
-        wanted = set(event_ids)
-        sql = """select events.id, bm25(events_fts) from events_fts
-                 join events on events.rowid = events_fts.rowid where events_fts match ?"""
-        with self.database.lock:
-            return {i: score for i, score in self.database.conn.execute(sql, [query]) if i in wanted}
 
     def count(self, source: str | None = None, *, after: datetime | None = None) -> int:
         sql, params = "select count(*) from events where removed_at is null", []
