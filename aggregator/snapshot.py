@@ -40,8 +40,9 @@ RECENT_EVENTS = 5  # "came to 3 of the last 5"
 # Topic relevance by field: FTS5 bm25 column weights for the events_fts columns.
 FIELD_WEIGHTS = {"title": 4.0, "description": 1.5, "group_name": 0.5, "tags": 4.0}
 FTS_COLUMNS = ("title", "description", "group_name", "tags")
-CACHE_KEY = "rank_cache"  # meta row: {"version", "at", "offset", "half_life", "layout"} of the cache tables
-LAYOUT = 3  # bump when the cache tables' meaning changes
+# meta row: {"version", "at", "offset", "half_life", "slot_strength"} of the cache tables, which the
+# store's schema (migration v7) makes; a change of their meaning is a new migration there.
+CACHE_KEY = "rank_cache"
 ATTENDED = "('going', 'attended')"
 
 
@@ -104,19 +105,8 @@ def ensure_cache(source: Any, now: datetime, utc_offset_minutes: int, half_life_
     conn = connection_of(source)
     with lock_of(source):
         state = json.loads(_meta(conn, CACHE_KEY) or "{}")
-        if state.get("layout") != LAYOUT:  # tables of another layout: start over
-            for table in ("rank_group_slots", "rank_contact_slots", "rank_contact_groups"):
-                conn.execute(f"drop table if exists {table}")
-        conn.execute("""create table if not exists rank_group_slots (g text, wd integer, weighted real,
-                        observed integer, hits real, contacts integer, primary key (g, wd))""")
-        conn.execute("""create table if not exists rank_contact_slots (g text, contact_id integer, wd integer,
-                        weighted real, hits integer, primary key (g, contact_id, wd))""")
-        conn.execute("""create table if not exists rank_contact_groups (g text, contact_id integer, weighted real,
-                        best real, primary key (g, contact_id))""")
-        conn.execute("create index if not exists rank_contact_slots_contact on rank_contact_slots (contact_id)")
-        conn.execute("create index if not exists rank_contact_groups_contact on rank_contact_groups (contact_id)")
         wanted = {"version": _meta(conn, "attendance_version") or "0", "offset": utc_offset_minutes,
-                  "half_life": half_life_days, "layout": LAYOUT, "slot_strength": SLOT_STRENGTH}
+                  "half_life": half_life_days, "slot_strength": SLOT_STRENGTH}
         at = datetime.fromisoformat(state["at"]) if state.get("at") else None
         fresh = (at is not None and at <= now and all(state.get(k) == v for k, v in wanted.items())
                  and not conn.execute(

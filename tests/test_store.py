@@ -174,3 +174,40 @@ def test_a_version_5_file_loses_the_old_precomputed_rates(tmp_path):
         tables = {r[0] for r in db.execute("select name from sqlite_master where type = 'table'")}
         assert not tables & {"group_totals", "contact_rates"}
         assert db.execute("select count(*) from meta where key = 'rates_version'").fetchone()[0] == 0
+
+
+def test_the_ranking_cache_tables_come_with_the_schema(tmp_path):
+    """Schema v7: the ranking's cache tables are the store's (snapshot.py used to create them on first
+    query, dropping them on a "layout" change); a file with older tables gets the current ones and
+    forgets what was cached in them, so the next query rebuilds."""
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        db.execute("update meta set value='6' where key='schema_version'")
+        db.execute("drop table rank_group_slots")
+        db.execute("create table rank_group_slots (g text, weighted real)")  # an older layout
+        db.execute("insert into meta (key, value) values ('rank_cache', '{\"layout\": 2}')")
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        columns = [r[1] for r in db.execute("pragma table_info(rank_group_slots)")]
+        assert columns == ["g", "wd", "weighted", "observed", "hits", "contacts"]
+        assert {r[0] for r in db.execute("select name from sqlite_master")} >= {"rank_contact_slots",
+                                                                                 "rank_contact_groups"}
+        assert db.execute("select count(*) from meta where key = 'rank_cache'").fetchone()[0] == 0
+
+
+def test_building_the_ranking_cache_creates_no_tables(store):
+    """snapshot.ensure_cache fills the store's tables; it has no DDL of its own any more."""
+    save(store, [event("past", start=NOW - timedelta(days=7), attendees=(Person("Dana Lee", None, None, "going"),))])
+    before = store.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
+    snapshot.ensure_cache(store, NOW, 0, 90.0)
+    after = store.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
+    assert after == before
+    assert store.conn.execute("select observed from rank_group_slots").fetchall() == [(1,)]
+
+
+def test_the_ranking_rebuild_reads_attendance_from_a_covering_index(store):
+    """Schema v7's index on attendance (event_id, contact_id, status) serves the rebuild's scan alone."""
+    plan = [r[3] for r in store.conn.execute(
+        "explain query plan select distinct event_id, contact_id from attendance "
+        "where contact_id is not null and status in ('going', 'attended')")]
+    assert any("COVERING INDEX attendance_event_contact_status" in step for step in plan), plan
