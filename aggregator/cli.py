@@ -142,9 +142,7 @@ def why(app: App, event_id: str, as_json: bool) -> None:
     Example:
       aggregator why 3f2a9c1e
     """
-    from aggregator import journal
-
-    row = journal.find_event(app.store, event_id)
+    row = app.store.find_event(event_id)
     detail = rank.explain(app.store, app.settings, row, now=app.now())
     if as_json:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))

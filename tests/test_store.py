@@ -10,7 +10,7 @@ import pytest
 from aggregator import snapshot
 from aggregator.errors import AggregatorError
 from aggregator.model import Event, Person, Venue
-from aggregator.store import SCHEMA_VERSION, Store, event_id, fts_phrase, row_event
+from aggregator.store import SCHEMA_VERSION, Contact, Store, event_id, fts_phrase, row_event
 from tests.conftest import NOW, PORTLAND
 
 UTC = timezone.utc
@@ -86,7 +86,7 @@ def test_attendee_list_is_replaced_on_each_fetch_and_history_of_unlisted_events_
     stale row; an event the source no longer lists keeps its attendees; 'manual' rows stay."""
     dana, ravi = Person("Dana Lee", None, "dana@x.org", "going"), Person("Ravi Rao", None, "ravi@x.org", "going")
     save(store, [event(attendees=(dana, ravi)), event("old", start=NOW - timedelta(days=30), attendees=(dana,))])
-    store.log_attended(event_id("src", "e1"), [{"id": 7, "name": "Kim Park"}], NOW)
+    store.attendance.log_attended(event_id("src", "e1"), [Contact(7, "Kim Park")], NOW)
     save(store, [event(attendees=(ravi,))], now=NOW + timedelta(days=1))  # Dana took her RSVP back
     rows = {(r["event_id"], r["name"], r["evidence"]) for r in store.db["attendance"].rows}
     assert rows == {(event_id("src", "e1"), "Ravi Rao", "feed"), (event_id("src", "e1"), "Kim Park", "manual"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from aggregator.model import Cached, Event
 from aggregator.store.attendance import AttendanceRepository
 from aggregator.store.codec import event_id, event_row, fts_phrase, parse_utc, row_event, utc_text
 from aggregator.store.database import SCHEMA_VERSION, Database
-from aggregator.store.events import MAX_EVENT_DAYS, EventRepository
+from aggregator.store.events import MAX_EVENT_DAYS, EventRepository, UnknownEvent
 from aggregator.store.feeds import PublishRepository
 from aggregator.store.http_cache import HttpCacheRepository
 from aggregator.store.merges import MergeRepository
@@ -33,7 +33,7 @@ from aggregator.store.values import Contact, MergeCandidate, SaveCounts, SourceH
 
 __all__ = [
     "MAX_EVENT_DAYS", "SCHEMA_VERSION", "Contact", "Database", "MergeCandidate", "SaveCounts", "SourceHealth",
-    "Store", "event_id", "event_row", "fts_phrase", "parse_utc", "row_event", "utc_text",
+    "Store", "UnknownEvent", "event_id", "event_row", "fts_phrase", "parse_utc", "row_event", "utc_text",
 ]
 
 
@@ -101,14 +101,8 @@ class Store:
     def attendees(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         return self.attendance.of_events(event_ids)
 
-    def log_attended(self, event_id: str, people: list[dict[str, Any]], now: datetime) -> None:
-        self.attendance.log_attended(event_id, people, now)
-
     def resolve_attendance(self, match) -> int:
         return self.attendance.resolve(match)
-
-    def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
-        return self.attendance.contact_event_counts()
 
     # -- sources and runs ------------------------------------------------
     def record_source(self, *, name: str, kind: str, url: str, now: datetime, error: str | None,
@@ -145,9 +139,6 @@ class Store:
 
     def set_import_state(self, path: str, sha256: str, now: datetime) -> None:
         self.people.set_import_state(path, sha256, now)
-
-    def touch(self, contact_id: int, on: date, now: datetime, note: str | None = None) -> None:
-        self.people.touch(contact_id, on, now, note)
 
     # -- published feeds -------------------------------------------------
     def publish_versions(self, feed: str, hashes: dict[str, tuple[str, int]], now: datetime,

@@ -10,6 +10,7 @@ from aggregator.identity import shared_emails
 from aggregator.model import Person
 from aggregator.store.codec import ATTENDANCE_COLUMNS, attendance_rows, chunks, utc_text
 from aggregator.store.database import Database
+from aggregator.store.values import Contact
 
 _INSERT_SQL = (f"insert or replace into attendance ({', '.join(ATTENDANCE_COLUMNS)}) "
                f"values ({', '.join('?' * len(ATTENDANCE_COLUMNS))})")
@@ -48,8 +49,8 @@ class AttendanceRepository:
                 found.setdefault(row.pop("merged_into"), []).append(row)
         return found
 
-    def log_attended(self, event_id: str, people: list[dict[str, Any]], now: datetime) -> None:
-        """You went to `event_id` and met `people` (contact rows): evidence for the model."""
+    def log_attended(self, event_id: str, people: list[Contact], now: datetime) -> None:
+        """You went to `event_id` and met `people`: evidence for the model."""
         stamp = utc_text(now)
         conn = self.database.conn
         with self.database.transaction():
@@ -57,7 +58,7 @@ class AttendanceRepository:
             conn.executemany(
                 "insert or replace into attendance (event_id, person_key, name, email, url, status, contact_id, "
                 "evidence, seen_at, resolved_version) values (?, ?, ?, null, null, 'attended', ?, 'manual', ?, null)",
-                [(event_id, f"contact:{p['id']}", p["name"], p["id"], stamp) for p in people])
+                [(event_id, f"contact:{p.id}", p.name, p.id, stamp) for p in people])
             self.database.bump("attendance_version")
 
     def resolve(self, match: Callable[[str | None, str | None, str | None], int | None]) -> int:

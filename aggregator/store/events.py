@@ -28,6 +28,12 @@ _UPDATE_KEEPING_TEXT = [c for c in _UPDATE_COLUMNS if c not in FTS_COLUMNS]
 _UPDATE_KEEPING_TEXT_SQL = f"update events set {', '.join(f'[{c}] = ?' for c in _UPDATE_KEEPING_TEXT)} where id = ?"
 
 
+class UnknownEvent(AggregatorError):
+    """An event id (or prefix) that names no stored event, or several: bad usage, exit 2 (CONTRACT.md)."""
+
+    exit_code = 2
+
+
 class EventRepository:
     def __init__(self, database: Database, attendance: AttendanceRepository):
         self.database = database
@@ -146,5 +152,5 @@ class EventRepository:
         if len(rows) == 1:
             return rows[0]
         if not rows:
-            raise AggregatorError(f"no event with id {ident!r}; ids are shown by `aggregator upcoming`")
-        raise AggregatorError(f"{ident!r} matches several events; give more of the id")
+            raise UnknownEvent(f"unknown event id: no event with id {ident!r}; ids are shown by `aggregator upcoming`")
+        raise UnknownEvent(f"{ident!r} matches several events; give more of the id")
