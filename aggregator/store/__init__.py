@@ -75,9 +75,6 @@ class Store:
         with self.database.transaction():
             yield
 
-    def _bump(self, key: str) -> None:
-        self.database.bump(key)
-
     # -- events ----------------------------------------------------------
     def save_events(self, source: str, events: Iterable[Event], *, now: datetime, tz: ZoneInfo) -> SaveCounts:
         return self.events.save(source, events, now=now, tz=tz)
