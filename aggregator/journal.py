@@ -12,7 +12,7 @@ from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
 from aggregator.identity import Matcher, normalize_name
 from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months, rank_rows
-from aggregator.store import Contact, Store, row_event
+from aggregator.store import Contact, Store
 
 RECONNECT_DAYS = 60
 LIKELY = 0.2
@@ -45,16 +45,16 @@ def log_attended(store: Store, settings: Settings, event_ident: str, names: list
     """Record that you went to an event and met `names` there (each also counts as a catch-up).
 
     An unknown event id is bad usage (store.UnknownEvent, exit 2), as is an unknown name."""
-    row = store.find_event(event_ident)
+    stored = store.events.find(event_ident)
     people = [find_contact(store, n) for n in names]
-    store.attendance.log_attended(row["id"], people, now)
-    met_on = row_event(row).start
+    store.attendance.log_attended(stored.id, people, now)
+    met_on = stored.event.start
     met_on = met_on.astimezone(settings.timezone).date() if isinstance(met_on, datetime) else met_on
     for person in people:
         store.people.touch(person.id, min(met_on, now.astimezone(settings.timezone).date()), now,
-                           note=f"met at {row['title']}")
+                           note=f"met at {stored.title}")
     refresh_social(store, now, HALF_LIFE_DAYS, settings.timezone)
-    return {"event": {"id": row["id"], "title": row["title"]}, "met": [p.name for p in people]}
+    return {"event": {"id": stored.id, "title": stored.title}, "met": [p.name for p in people]}
 
 
 def log_touch(store: Store, settings: Settings, name: str, *, on: date | None, now: datetime) -> dict:

@@ -29,11 +29,11 @@ from aggregator.store.http_cache import HttpCacheRepository
 from aggregator.store.merges import MergeRepository
 from aggregator.store.people import PeopleRepository
 from aggregator.store.runs import RunRepository
-from aggregator.store.values import Contact, MergeCandidate, SaveCounts, SourceHealth
+from aggregator.store.values import Contact, MergeCandidate, SaveCounts, SourceHealth, StoredEvent
 
 __all__ = [
     "MAX_EVENT_DAYS", "SCHEMA_VERSION", "Contact", "Database", "MergeCandidate", "SaveCounts", "SourceHealth",
-    "Store", "UnknownEvent", "event_id", "event_row", "fts_phrase", "parse_utc", "row_event", "utc_text",
+    "Store", "StoredEvent", "UnknownEvent", "event_id", "event_row", "fts_phrase", "parse_utc", "row_event", "utc_text",
 ]
 
 
@@ -88,7 +88,7 @@ class Store:
         return self.events.count(source, after=after)
 
     def find_event(self, ident: str) -> dict[str, Any]:
-        return self.events.find(ident)
+        return self.events.find_row(ident)
 
     # -- merges ----------------------------------------------------------
     def members(self, canonical_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from aggregator.errors import AggregatorError
 from aggregator.model import Event
 from aggregator.store.attendance import AttendanceRepository
-from aggregator.store.codec import EVENT_COLUMNS, event_row, utc_text
+from aggregator.store.codec import EVENT_COLUMNS, event_row, stored_event, utc_text
 from aggregator.store.database import Database
-from aggregator.store.values import SaveCounts
+from aggregator.store.values import SaveCounts, StoredEvent
 
 MAX_EVENT_DAYS = 31  # an event that started longer ago than this is over
 _INSERT_COLUMNS = list(EVENT_COLUMNS)
@@ -144,8 +144,16 @@ class EventRepository:
         with self.database.lock:
             return self.database.conn.execute(sql, params).fetchone()[0]
 
-    def find(self, ident: str) -> dict[str, Any]:
-        """An event by id or by a unique id prefix (at least 4 characters)."""
+    def find(self, ident: str) -> StoredEvent:
+        """An event by id or by a unique id prefix (at least 4 characters); UnknownEvent otherwise."""
+        return stored_event(self.find_row(ident))
+
+    def get(self, ident: str) -> StoredEvent | None:
+        rows = self.database.rows("select * from events where id = ?", [ident])
+        return stored_event(rows[0]) if rows else None
+
+    def find_row(self, ident: str) -> dict[str, Any]:
+        """find's raw row, for ranking (rank.explain, rank_rows), which still reads rows."""
         ident = ident.strip()
         rows = self.database.rows("select * from events where id >= ? and id < ? limit 2",
                                   [ident, ident + "\uffff"]) if len(ident) >= 4 else []
