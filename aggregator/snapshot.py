@@ -178,10 +178,9 @@ def load(source: Any, groups: list[str], now: datetime, *, weights: dict[int, fl
     names = json.dumps(groups)
     usual = Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
     with lock_of(source):
-        conn.execute("create temp table if not exists rank_weights (contact_id integer primary key, weight real)")
-        conn.execute("delete from temp.rank_weights")
-        conn.executemany("insert into temp.rank_weights values (?, ?)",
-                         [(cid, w - usual) for cid, w in weights.items() if w != usual])
+        # {contact id: weight - usual} as JSON, not a temp table: a query writes nothing (a read-only
+        # database ranks too; PRAGMA query_only refuses temp-table writes as well).
+        differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
         totals: dict[str, list] = defaultdict(lambda: [0.0, {}, 0])
         sums: dict[str, GroupSums] = defaultdict(GroupSums)
         for g, wd, w, n, hits, people in conn.execute(
@@ -196,17 +195,16 @@ def load(source: Any, groups: list[str], now: datetime, *, weights: dict[int, fl
         snap.groups = {g: GroupHistory(total, by_slot, n) for g, (total, by_slot, n) in totals.items()}
         # Contacts whose weight is not the usual one: add the difference.
         for g, wd, weighted in conn.execute(
-                """select s.g, s.wd, sum(w.weight * s.weighted) from temp.rank_weights w
-                   join rank_contact_slots s on s.contact_id = w.contact_id
-                   where s.g in (select value from json_each(?)) group by s.g, s.wd""", [names]):
+                """select s.g, s.wd, sum(w.value * s.weighted) from json_each(?) w
+                   join rank_contact_slots s on s.contact_id = cast(w.key as integer)
+                   where s.g in (select value from json_each(?)) group by s.g, s.wd""", [differ, names]):
             sums[g].by_slot[wd] = sums[g].by_slot.get(wd, 0.0) + weighted * scale
         for g, extra in conn.execute(
-                """select c.g, sum(w.weight) from temp.rank_weights w
-                   join rank_contact_groups c on c.contact_id = w.contact_id
-                   where c.g in (select value from json_each(?)) group by c.g""", [names]):
+                """select c.g, sum(w.value) from json_each(?) w
+                   join rank_contact_groups c on c.contact_id = cast(w.key as integer)
+                   where c.g in (select value from json_each(?)) group by c.g""", [differ, names]):
             sums[g].weights += extra
         snap.sums = dict(sums)
-        conn.commit()  # the temp writes opened a transaction: end it so readers elsewhere are not held up
     snap.scale = scale
     wanted = {(g, cid) for g, cid in also if g in snap.groups}
     read_contacts(source, snap, listed if listed is not None else groups, floor, wanted, every)
