@@ -282,10 +282,10 @@ def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_
     text = read_text(path)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     key = str(path.resolve())
-    if only_if_changed and store.import_state(key) == digest:
+    if only_if_changed and store.people.import_state(key) == digest:
         return None
     report = import_text(store, text, fmt, name=str(path))
-    store.set_import_state(key, digest, now)
+    store.people.set_import_state(key, digest, now)
     return report
 
 
@@ -300,8 +300,8 @@ def import_text(store, text: str, fmt: str = "auto", *, name: str) -> ImportRepo
     """Import or update contacts from an export's text (`name` says where it came from)."""
     fmt, records = parse(text, fmt, source=name)
     report = ImportReport(path=name, format=fmt)
-    inserts, updates = plan(store.contact_rows(), records, source_file=Path(name).name, report=report)
-    store.write_contacts(inserts, updates)
+    inserts, updates = plan(store.people.rows(), records, source_file=Path(name).name, report=report)
+    store.people.write(inserts, updates)
     return report
 
 

@@ -118,24 +118,12 @@ class Store:
         self.runs.finish(run_id, now=now, new=new, updated=updated, unchanged=unchanged, removed=removed,
                          failed=failed, errors=errors)
 
-    def data_version(self) -> tuple:
-        return self.runs.data_version()
-
     def last_good_run(self) -> datetime | None:
         return self.runs.last_good_run()
 
     # -- contacts ----------------------------------------------------------
     def contact_rows(self) -> list[dict[str, Any]]:
         return self.people.rows()
-
-    def write_contacts(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
-        self.people.write(inserts, updates)
-
-    def import_state(self, path: str) -> str | None:
-        return self.people.import_state(path)
-
-    def set_import_state(self, path: str, sha256: str, now: datetime) -> None:
-        self.people.set_import_state(path, sha256, now)
 
     # -- published feeds -------------------------------------------------
     def publish_versions(self, feed: str, hashes: dict[str, tuple[str, int]], now: datetime,
