@@ -13,6 +13,7 @@ import io
 import json
 import quopri
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 from aggregator import snapshot
 from aggregator.errors import AggregatorError
 from aggregator.identity import Candidate, Matcher, normalize_email, normalize_name, normalize_url
+from aggregator.store.values import Contact
 
 FORMATS = ("linkedin", "google", "vcard")
 LINKEDIN_HEADER = ("first name", "last name", "url")
@@ -280,10 +282,10 @@ def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_
     text = read_text(path)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     key = str(path.resolve())
-    if only_if_changed and store.import_state(key) == digest:
+    if only_if_changed and store.people.import_state(key) == digest:
         return None
     report = import_text(store, text, fmt, name=str(path))
-    store.set_import_state(key, digest, now)
+    store.people.set_import_state(key, digest, now)
     return report
 
 
@@ -298,8 +300,8 @@ def import_text(store, text: str, fmt: str = "auto", *, name: str) -> ImportRepo
     """Import or update contacts from an export's text (`name` says where it came from)."""
     fmt, records = parse(text, fmt, source=name)
     report = ImportReport(path=name, format=fmt)
-    inserts, updates = plan(store.contact_rows(), records, source_file=Path(name).name, report=report)
-    store.write_contacts(inserts, updates)
+    inserts, updates = plan(store.people.rows(), records, source_file=Path(name).name, report=report)
+    store.people.write(inserts, updates)
     return report
 
 
@@ -384,22 +386,21 @@ def _union(old: list[str], new) -> list[str]:
     return out
 
 
-def candidates(rows: list[dict]):
-    """Contact rows as identity.Candidate values for the Matcher."""
-    return [Candidate(r["id"], r["name"], tuple(_json_list(r.get("emails"))), tuple(_json_list(r.get("urls"))),
-                      tuple(_json_list(r.get("aliases")))) for r in rows]
+def candidates(people: Iterable[Contact]) -> list[Candidate]:
+    """Stored contacts as identity.Candidate values for the Matcher."""
+    return [Candidate(c.id, c.name, c.emails, c.urls, c.aliases) for c in people]
 
 
 def refresh_social(store, now: datetime, half_life_days: float, zone: tzinfo = timezone.utc) -> None:
     """Match attendees to contacts, then bring the ranking's attendance sums up to date, here rather
     than on the next query (weekdays are counted in `zone`, the user's)."""
-    matcher = Matcher.build(candidates(store.contact_rows()))
+    matcher = Matcher.build(candidates(store.people.contacts()))
 
     def match(name, email, url):
         found = matcher.match(name, email, url)
         return found.contact_id if found else None
 
-    store.resolve_attendance(match)
+    store.attendance.resolve(match)
     offset = now.astimezone(zone).utcoffset()
     snapshot.ensure_cache(store, now, int(offset.total_seconds() // 60) if offset else 0, half_life_days)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,66 +10,59 @@ from rapidfuzz import process
 
 from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
-from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
 from aggregator.listing import rank_rows
 from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months
-from aggregator.store import Store, row_event
+from aggregator.store import Contact, Store
 
 RECONNECT_DAYS = 60
 LIKELY = 0.2
 
 
-def find_contact(store: Store, name: str) -> dict[str, Any]:
+def find_contact(store: Store, name: str) -> Contact:
     """The one contact a typed name means; an error with suggestions otherwise."""
-    rows = store.contact_rows()
+    people = store.people.contacts()
     if name.strip().isdigit():
-        for row in rows:
-            if row["id"] == int(name):
-                return row
+        for person in people:
+            if person.id == int(name):
+                return person
     norm = normalize_name(name)
-    exact = [r for r in rows if r.get("normalized_name") == norm]
+    exact = [p for p in people if p.normalized_name == norm]
     if len(exact) == 1:
         return exact[0]
     if len(exact) > 1:
-        listed = ", ".join(f"{r['name']} (id {r['id']}, {r.get('company') or 'no company'})" for r in exact)
+        listed = ", ".join(f"{p.name} (id {p.id}, {p.company or 'no company'})" for p in exact)
         raise UnknownName(f"{name!r} matches several contacts: {listed}; give the id instead")
-    match = Matcher.build(candidates(rows)).match_name(name)
+    match = Matcher.build(candidates(people)).match_name(name)
     if match is not None:
-        return next(r for r in rows if r["id"] == match.contact_id)
-    names = {r["id"]: r["name"] for r in rows}
+        return next(p for p in people if p.id == match.contact_id)
+    names = {p.id: p.name for p in people}
     close = [names[key] for _, score, key in process.extract(name, names, limit=3) if score >= 60]
     hint = f"; did you mean {', '.join(close)}?" if close else "; import contacts with `aggregator contacts import`"
     raise UnknownName(f"no contact named {name!r}{hint}")
 
 
-def find_event(store: Store, ident: str) -> dict[str, Any]:
-    """The event an id or unique id prefix names; bad usage (exit 2) when none or several."""
-    try:
-        return store.find_event(ident)
-    except AggregatorError as exc:
-        raise UnknownName(str(exc)) from None
-
-
 def log_attended(store: Store, settings: Settings, event_ident: str, names: list[str], *, now: datetime) -> dict:
-    """Record that you went to an event and met `names` there (each also counts as a catch-up)."""
-    row = find_event(store, event_ident)
+    """Record that you went to an event and met `names` there (each also counts as a catch-up).
+
+    An unknown event id is bad usage (store.UnknownEvent, exit 2), as is an unknown name."""
+    stored = store.events.find(event_ident)
     people = [find_contact(store, n) for n in names]
-    store.log_attended(row["id"], people, now)
-    met_on = row_event(row).start
+    store.attendance.log_attended(stored.id, people, now)
+    met_on = stored.event.start
     met_on = met_on.astimezone(settings.timezone).date() if isinstance(met_on, datetime) else met_on
     for person in people:
-        store.touch(person["id"], min(met_on, now.astimezone(settings.timezone).date()), now,
-                    note=f"met at {row['title']}")
+        store.people.touch(person.id, min(met_on, now.astimezone(settings.timezone).date()), now,
+                           note=f"met at {stored.title}")
     refresh_social(store, now, HALF_LIFE_DAYS, settings.timezone)
-    return {"event": {"id": row["id"], "title": row["title"]}, "met": [p["name"] for p in people]}
+    return {"event": {"id": stored.id, "title": stored.title}, "met": [p.name for p in people]}
 
 
 def log_touch(store: Store, settings: Settings, name: str, *, on: date | None, now: datetime) -> dict:
     contact = find_contact(store, name)
     day = on or now.astimezone(settings.timezone).date()
-    store.touch(contact["id"], day, now)
-    return {"id": contact["id"], "name": contact["name"], "on": day.isoformat()}
+    store.people.touch(contact.id, day, now)
+    return {"id": contact.id, "name": contact.name, "on": day.isoformat()}
 
 
 @dataclass
@@ -117,12 +109,11 @@ def describe_overdue(entry: Overdue) -> str:
 
 
 def contact_list(store: Store) -> list[dict[str, Any]]:
-    counts = store.contact_event_counts()
+    counts = store.attendance.contact_event_counts()
     out = []
-    for c in store.contact_rows():
-        seen, last = counts.get(c["id"], (0, None))
-        out.append({"id": c["id"], "name": c["name"], "company": c.get("company"),
-                    "emails": json.loads(c["emails"]) if c.get("emails") else [],
-                    "urls": json.loads(c["urls"]) if c.get("urls") else [],
-                    "last_contacted": c.get("last_contacted"), "events_matched": seen, "last_seen_at": last})
+    for c in store.people.contacts():
+        seen, last = counts.get(c.id, (0, None))
+        out.append({"id": c.id, "name": c.name, "company": c.company, "emails": list(c.emails),
+                    "urls": list(c.urls), "last_contacted": c.last_contacted, "events_matched": seen,
+                    "last_seen_at": last})
     return out

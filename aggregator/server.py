@@ -71,7 +71,7 @@ class FeedService:
     def feed(self, topic: str | None) -> feed_module.Feed:
         key = feed_module.feed_key(topic)
         with self._lock:
-            version = self.store.data_version()  # a `fetch` run by another process counts too
+            version = self.store.runs.data_version()  # a `fetch` run by another process counts too
             if version != self._version:
                 self._feeds.clear()
                 self._version = version
@@ -96,9 +96,9 @@ class FeedService:
                                   status=self.status()).encode("utf-8")
 
     def status(self) -> page_module.Status:
-        rows = self.store.source_rows()
-        runs = [r["last_run_at"] for r in rows.values() if r.get("last_run_at")]
-        failing = [(name, r["last_error"]) for name, r in sorted(rows.items()) if r.get("last_error")]
+        health = self.store.runs.health()
+        runs = [h.last_run_at for h in health.values() if h.last_run_at]
+        failing = [(name, h.last_error) for name, h in sorted(health.items()) if h.last_error]
         return page_module.Status(last_fetch=parse_utc(max(runs)) if runs else None, failing=failing)
 
     def event_calendar(self, event_id: str) -> bytes | None:

@@ -40,8 +40,9 @@ RECENT_EVENTS = 5  # "came to 3 of the last 5"
 # Topic relevance by field: FTS5 bm25 column weights for the events_fts columns.
 FIELD_WEIGHTS = {"title": 4.0, "description": 1.5, "group_name": 0.5, "tags": 4.0}
 FTS_COLUMNS = ("title", "description", "group_name", "tags")
-CACHE_KEY = "rank_cache"  # meta row: {"version", "at", "offset", "half_life", "layout"} of the cache tables
-LAYOUT = 3  # bump when the cache tables' meaning changes
+# meta row: {"version", "at", "offset", "half_life", "slot_strength"} of the cache tables, which the
+# store's schema (migration v7) makes; a change of their meaning is a new migration there.
+CACHE_KEY = "rank_cache"
 ATTENDED = "('going', 'attended')"
 
 
@@ -104,19 +105,8 @@ def ensure_cache(source: Any, now: datetime, utc_offset_minutes: int, half_life_
     conn = connection_of(source)
     with lock_of(source):
         state = json.loads(_meta(conn, CACHE_KEY) or "{}")
-        if state.get("layout") != LAYOUT:  # tables of another layout: start over
-            for table in ("rank_group_slots", "rank_contact_slots", "rank_contact_groups"):
-                conn.execute(f"drop table if exists {table}")
-        conn.execute("""create table if not exists rank_group_slots (g text, wd integer, weighted real,
-                        observed integer, hits real, contacts integer, primary key (g, wd))""")
-        conn.execute("""create table if not exists rank_contact_slots (g text, contact_id integer, wd integer,
-                        weighted real, hits integer, primary key (g, contact_id, wd))""")
-        conn.execute("""create table if not exists rank_contact_groups (g text, contact_id integer, weighted real,
-                        best real, primary key (g, contact_id))""")
-        conn.execute("create index if not exists rank_contact_slots_contact on rank_contact_slots (contact_id)")
-        conn.execute("create index if not exists rank_contact_groups_contact on rank_contact_groups (contact_id)")
         wanted = {"version": _meta(conn, "attendance_version") or "0", "offset": utc_offset_minutes,
-                  "half_life": half_life_days, "layout": LAYOUT, "slot_strength": SLOT_STRENGTH}
+                  "half_life": half_life_days, "slot_strength": SLOT_STRENGTH}
         at = datetime.fromisoformat(state["at"]) if state.get("at") else None
         fresh = (at is not None and at <= now and all(state.get(k) == v for k, v in wanted.items())
                  and not conn.execute(
@@ -188,10 +178,9 @@ def load(source: Any, groups: list[str], now: datetime, *, weights: dict[int, fl
     names = json.dumps(groups)
     usual = Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
     with lock_of(source):
-        # Contacts whose weight is not the usual one, as JSON for json_each: a read needs no write (a temp
-        # table would fail on a read-only database, and the feed must build from one).
-        unusual = json.dumps([[cid, w - usual] for cid, w in weights.items() if w != usual])
-        weights_sql = "(select value ->> 0 as contact_id, value ->> 1 as weight from json_each(?))"
+        # {contact id: weight - usual} as JSON, not a temp table: a query writes nothing (a read-only
+        # database ranks too; PRAGMA query_only refuses temp-table writes as well).
+        differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
         totals: dict[str, list] = defaultdict(lambda: [0.0, {}, 0])
         sums: dict[str, GroupSums] = defaultdict(GroupSums)
         for g, wd, w, n, hits, people in conn.execute(
@@ -206,14 +195,14 @@ def load(source: Any, groups: list[str], now: datetime, *, weights: dict[int, fl
         snap.groups = {g: GroupHistory(total, by_slot, n) for g, (total, by_slot, n) in totals.items()}
         # Contacts whose weight is not the usual one: add the difference.
         for g, wd, weighted in conn.execute(
-                f"""select s.g, s.wd, sum(w.weight * s.weighted) from {weights_sql} w
-                   join rank_contact_slots s on s.contact_id = w.contact_id
-                   where s.g in (select value from json_each(?)) group by s.g, s.wd""", [unusual, names]):
+                """select s.g, s.wd, sum(w.value * s.weighted) from json_each(?) w
+                   join rank_contact_slots s on s.contact_id = cast(w.key as integer)
+                   where s.g in (select value from json_each(?)) group by s.g, s.wd""", [differ, names]):
             sums[g].by_slot[wd] = sums[g].by_slot.get(wd, 0.0) + weighted * scale
         for g, extra in conn.execute(
-                f"""select c.g, sum(w.weight) from {weights_sql} w
-                   join rank_contact_groups c on c.contact_id = w.contact_id
-                   where c.g in (select value from json_each(?)) group by c.g""", [unusual, names]):
+                """select c.g, sum(w.value) from json_each(?) w
+                   join rank_contact_groups c on c.contact_id = cast(w.key as integer)
+                   where c.g in (select value from json_each(?)) group by c.g""", [differ, names]):
             sums[g].weights += extra
         snap.sums = dict(sums)
     snap.scale = scale

@@ -68,7 +68,7 @@ def main() -> None:
         for source, events in per_source.items():
             store.save_events(source, events, now=NOW, tz=tz)
         window = dict(start=NOW - timedelta(days=2), end=NOW + timedelta(days=400))
-        items = store.listings(priorities={}, **window)
+        items = store.merges.candidates(priorities={}, **window)
 
         began = time.process_time()
         for item in items:
@@ -86,12 +86,12 @@ def main() -> None:
         tracemalloc.stop()
 
         began = time.perf_counter()
-        items = store.listings(priorities={}, **window)
+        items = store.merges.candidates(priorities={}, **window)
         assigned = dedup.assignments(items)
-        changed = store.apply_canonical(assigned, **window)
+        changed = store.merges.apply_canonical(assigned, **window)
         full_time = time.perf_counter() - began
         began = time.perf_counter()
-        again = store.apply_canonical(dedup.assignments(store.listings(priorities={}, **window)), **window)
+        again = store.merges.apply_canonical(dedup.assignments(store.merges.candidates(priorities={}, **window)), **window)
         rerun_time = time.perf_counter() - began
         clusters = len(set(assigned.values()))
         store.close()

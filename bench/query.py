@@ -1,7 +1,7 @@
 """`aggregator upcoming` at scale: 100,000 events, 10,000 contacts, 1,000,000 attendance rows.
 
 Prints the time to build the database, to match attendees to contacts and
-compute the attendance rates (done after each fetch), the first ranking after
+build the ranking's attendance sums (done after each fetch), the first ranking after
 attendance changed (it rebuilds the ranking's cached sums), the wall time of the CLI
 (`aggregator upcoming --json`, a new process each time) and of the ranking
 alone (in process).
@@ -27,6 +27,7 @@ import yaml
 from aggregator import config, contacts, listing, rank, snapshot
 from aggregator.model import Event, Venue
 from aggregator.store import Store, event_row
+from aggregator.store.codec import EVENT_COLUMNS
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
@@ -77,19 +78,28 @@ def build(folder: Path, n_events: int, n_contacts: int, n_attendance: int) -> Pa
         seen.add((event, person))
         attendance.append({"event_id": event, "person_key": person.lower(), "name": person, "email": None,
                            "url": None, "status": "going", "evidence": "feed", "seen_at": "2026-01-01T00:00:00Z"})
+    # Plain SQL inside one transaction: sqlite-utils' insert_all commits on its own (`with conn:`),
+    # which ended store.transaction() after its first batch.
+    event_columns = list(EVENT_COLUMNS)
+    attendance_columns = list(attendance[0]) if attendance else []
     with store.transaction():
-        store.db["events"].insert_all(rows, pk="id", batch_size=2000)
-        store.db["attendance"].insert_all(attendance, pk=("event_id", "person_key", "evidence"), batch_size=5000)
-        store._bump("attendance_version")
-    print(f"built {n_events:,} events and {store.db['attendance'].count:,} attendance rows in "
-          f"{time.perf_counter() - began:.1f} s")
+        store.conn.executemany(
+            f"insert into events ({', '.join(f'[{c}]' for c in event_columns)}) "
+            f"values ({', '.join('?' * len(event_columns))})", [[r.get(c) for c in event_columns] for r in rows])
+        store.conn.executemany(
+            f"insert into attendance ({', '.join(attendance_columns)}) "
+            f"values ({', '.join('?' * len(attendance_columns))})",
+            [[a[c] for c in attendance_columns] for a in attendance])
+        store.database.bump("attendance_version")
+    stored = store.conn.execute("select count(*) from attendance").fetchone()[0]
+    print(f"built {n_events:,} events and {stored:,} attendance rows in {time.perf_counter() - began:.1f} s")
     began = time.perf_counter()
     report = contacts.import_file(store, folder / "Connections.csv", now=NOW)
     print(f"imported {report.added:,} contacts in {time.perf_counter() - began:.1f} s")
     began = time.perf_counter()
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
-    matched = store.db.execute("select count(*) from attendance where contact_id is not null").fetchone()[0]
-    print(f"matched attendees to contacts ({matched:,} rows) and computed rates in "
+    matched = store.conn.execute("select count(*) from attendance where contact_id is not null").fetchone()[0]
+    print(f"matched attendees to contacts ({matched:,} rows) and built the ranking's sums in "
           f"{time.perf_counter() - began:.1f} s")
     store.close()
     return path

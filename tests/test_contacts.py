@@ -81,7 +81,7 @@ def test_reimport_updates_and_never_duplicates(tmp_path):
     assert len(store.contact_rows()) == 4
     assert json.loads(rows["José Núñez"]["emails"]) == ["jose@example.org"]
     assert json.loads(rows["Sam Ortiz"]["emails"]) == ["sam.ortiz@example.org", "sam@home.example"]
-    assert store.import_state(str((C / "linkedin_connections_with_notes_preamble_bom_crlf.csv").resolve()))
+    assert store.people.import_state(str((C / "linkedin_connections_with_notes_preamble_bom_crlf.csv").resolve()))
 
 
 @pytest.mark.corpus

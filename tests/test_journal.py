@@ -6,6 +6,7 @@ import pytest
 
 from aggregator import contacts, journal
 from aggregator.config import UnknownName
+from aggregator.store import UnknownEvent
 from tests.agenda_world import build
 from tests.conftest import NOW
 
@@ -39,9 +40,15 @@ def test_contacts_never_logged_are_overdue_with_no_days(world):
 
 
 def test_unknown_event_and_contact_are_bad_usage(world):
+    """The store itself says an unknown id is bad usage (exit 2); journal used to re-raise it as such."""
     settings, store = world
-    with pytest.raises(UnknownName, match="no event with id 'ffffffffff'") as info:
-        journal.find_event(store, "ffffffffff")
+    with pytest.raises(UnknownEvent, match="unknown event id: no event with id 'ffffffffff'") as info:
+        store.find_event("ffffffffff")
+    assert info.value.exit_code == 2
+    with pytest.raises(UnknownEvent, match="no event with id 'ff'"):
+        store.find_event("ff")  # too short to be a prefix: never matches everything
+    with pytest.raises(UnknownEvent) as info:
+        journal.log_attended(store, settings, "ffffffffff", ["Ravi Patel"], now=NOW)
     assert info.value.exit_code == 2
     with pytest.raises(UnknownName, match="did you mean Ravi Patel"):
         journal.find_contact(store, "Ravi Patil")

@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from aggregator import snapshot
 from aggregator.errors import AggregatorError
 from aggregator.model import Event, Person, Venue
-from aggregator.store import SCHEMA_VERSION, Store, event_id, row_event
+from aggregator.store import SCHEMA_VERSION, Contact, Store, event_id, fts_phrase, row_event
 from tests.conftest import NOW, PORTLAND
 
 UTC = timezone.utc
@@ -29,6 +30,11 @@ def store(tmp_path):
 
 def save(store, events, now=NOW):
     return store.save_events("src", events, now=now, tz=PORTLAND)
+
+
+def topic_matches(store, topic, ids):
+    """The ranking's full-text lookup (the store's own copy of it was dead code, removed in schema v6)."""
+    return snapshot.topic_matches(store, fts_phrase(topic), ids)
 
 
 def row(store, uid="e1"):
@@ -80,7 +86,7 @@ def test_attendee_list_is_replaced_on_each_fetch_and_history_of_unlisted_events_
     stale row; an event the source no longer lists keeps its attendees; 'manual' rows stay."""
     dana, ravi = Person("Dana Lee", None, "dana@x.org", "going"), Person("Ravi Rao", None, "ravi@x.org", "going")
     save(store, [event(attendees=(dana, ravi)), event("old", start=NOW - timedelta(days=30), attendees=(dana,))])
-    store.log_attended(event_id("src", "e1"), [{"id": 7, "name": "Kim Park"}], NOW)
+    store.attendance.log_attended(event_id("src", "e1"), [Contact(7, "Kim Park")], NOW)
     save(store, [event(attendees=(ravi,))], now=NOW + timedelta(days=1))  # Dana took her RSVP back
     rows = {(r["event_id"], r["name"], r["evidence"]) for r in store.db["attendance"].rows}
     assert rows == {(event_id("src", "e1"), "Ravi Rao", "feed"), (event_id("src", "e1"), "Kim Park", "manual"),
@@ -107,9 +113,9 @@ def test_topic_matching_uses_phrases_and_stems(store):
         event("desc", title="Talk night", description="Practical Machine-Learning pipelines", group=None),
     ])
     ids = [row(store, u)["id"] for u in ("ml", "mach", "desc")]
-    found = store.topic_matches("machine learning", ids)
+    found = topic_matches(store, "machine learning", ids)
     assert set(found) == {ids[0], ids[2]}
-    assert store.topic_matches("'; drop table events; --", ids) == {}
+    assert topic_matches(store, "'; drop table events; --", ids) == {}
 
 
 def test_schema_version_is_recorded_and_a_newer_one_refused(tmp_path):
@@ -134,21 +140,74 @@ def test_full_text_follows_text_updates_and_skips_time_only_ones(store):
     save(store, [event(title="Rust night")])
     ident = event_id("src", "e1")
     save(store, [event(title="Python night")], now=NOW + timedelta(days=1))
-    assert store.topic_matches("python", [ident]) and not store.topic_matches("rust", [ident])
+    assert topic_matches(store, "python", [ident]) and not topic_matches(store, "rust", [ident])
     moved = event(title="Python night", start=datetime(2026, 12, 4, 18, 30, tzinfo=PORTLAND))
     assert save(store, [moved], now=NOW + timedelta(days=2)).updated == 1
     assert row(store)["start"] == "2026-12-04T18:30:00-08:00" and row(store)["sequence"] == 2
-    assert store.topic_matches("python", [ident])
+    assert topic_matches(store, "python", [ident])
     with sqlite3.connect(store.path) as db:
         assert db.execute("insert into events_fts(events_fts) values('integrity-check')") is not None
 
 
-def test_a_version_4_file_migrates_to_5(tmp_path):
+def test_a_version_4_file_migrates_to_the_current_version(tmp_path):
+    """Was "migrates to 5": later versions run after v5's step, which this still checks."""
     Store(tmp_path / "a.db").close()
     with sqlite3.connect(tmp_path / "a.db") as db:
         db.execute("update meta set value='4' where key='schema_version'")
     Store(tmp_path / "a.db").close()
     with sqlite3.connect(tmp_path / "a.db") as db:
-        assert db.execute("select value from meta where key='schema_version'").fetchone()[0] == "5"
+        assert db.execute("select value from meta where key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
         trigger = db.execute("select sql from sqlite_master where name = 'events_au'").fetchone()[0]
     assert "update of title, description, group_name, tags" in trigger
+
+
+def test_a_version_5_file_loses_the_old_precomputed_rates(tmp_path):
+    """Schema v6: group_totals and contact_rates (no reader since ranking moved to snapshot.py) are dropped."""
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        db.execute("update meta set value='5' where key='schema_version'")
+        db.execute("create table group_totals (group_key text primary key, weighted_total real, observed integer)")
+        db.execute("create table contact_rates (group_key text, contact_id integer, weighted_hits real)")
+        db.execute("insert into meta (key, value) values ('rates_version', '3')")
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        tables = {r[0] for r in db.execute("select name from sqlite_master where type = 'table'")}
+        assert not tables & {"group_totals", "contact_rates"}
+        assert db.execute("select count(*) from meta where key = 'rates_version'").fetchone()[0] == 0
+
+
+def test_the_ranking_cache_tables_come_with_the_schema(tmp_path):
+    """Schema v7: the ranking's cache tables are the store's (snapshot.py used to create them on first
+    query, dropping them on a "layout" change); a file with older tables gets the current ones and
+    forgets what was cached in them, so the next query rebuilds."""
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        db.execute("update meta set value='6' where key='schema_version'")
+        db.execute("drop table rank_group_slots")
+        db.execute("create table rank_group_slots (g text, weighted real)")  # an older layout
+        db.execute("insert into meta (key, value) values ('rank_cache', '{\"layout\": 2}')")
+    Store(tmp_path / "a.db").close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        columns = [r[1] for r in db.execute("pragma table_info(rank_group_slots)")]
+        assert columns == ["g", "wd", "weighted", "observed", "hits", "contacts"]
+        assert {r[0] for r in db.execute("select name from sqlite_master")} >= {"rank_contact_slots",
+                                                                                 "rank_contact_groups"}
+        assert db.execute("select count(*) from meta where key = 'rank_cache'").fetchone()[0] == 0
+
+
+def test_building_the_ranking_cache_creates_no_tables(store):
+    """snapshot.ensure_cache fills the store's tables; it has no DDL of its own any more."""
+    save(store, [event("past", start=NOW - timedelta(days=7), attendees=(Person("Dana Lee", None, None, "going"),))])
+    before = store.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
+    snapshot.ensure_cache(store, NOW, 0, 90.0)
+    after = store.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
+    assert after == before
+    assert store.conn.execute("select observed from rank_group_slots").fetchall() == [(1,)]
+
+
+def test_the_ranking_rebuild_reads_attendance_from_a_covering_index(store):
+    """Schema v7's index on attendance (event_id, contact_id, status) serves the rebuild's scan alone."""
+    plan = [r[3] for r in store.conn.execute(
+        "explain query plan select distinct event_id, contact_id from attendance "
+        "where contact_id is not null and status in ('going', 'attended')")]
+    assert any("COVERING INDEX attendance_event_contact_status" in step for step in plan), plan

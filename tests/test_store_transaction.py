@@ -61,7 +61,7 @@ def test_nested_writes_join_the_outer_transaction(store):
     before = snapshot(store.path)
     with pytest.raises(RuntimeError), store.transaction():
         store.save_events("src", events(5, 1), now=NOW + timedelta(days=1), tz=PORTLAND)
-        store.mark_vanished("src", set(), now=NOW, until=NOW + timedelta(days=30))
+        store.events.mark_vanished("src", set(), now=NOW, until=NOW + timedelta(days=30))
         raise RuntimeError("after the save, inside the transaction")
     assert snapshot(store.path) == before
     # and the connection is usable afterwards

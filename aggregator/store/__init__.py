@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,18 +23,18 @@ from aggregator.model import Cached, Event
 from aggregator.store.attendance import AttendanceRepository
 from aggregator.store.codec import event_id, event_row, fts_phrase, parse_utc, row_event, utc_text
 from aggregator.store.database import SCHEMA_VERSION, Database
-from aggregator.store.events import MAX_EVENT_DAYS, EventRepository
+from aggregator.store.events import MAX_EVENT_DAYS, EventRepository, UnknownEvent
 from aggregator.store.feeds import PublishRepository
 from aggregator.store.http_cache import HttpCacheRepository
 from aggregator.store.merges import MergeRepository
 from aggregator.store.people import PeopleRepository
 from aggregator.store.personal import PersonalRepository
 from aggregator.store.runs import RunRepository
-from aggregator.store.values import Contact, MergeCandidate, SaveCounts, SourceHealth
+from aggregator.store.values import Contact, MergeCandidate, SaveCounts, SourceHealth, StoredEvent
 
 __all__ = [
     "MAX_EVENT_DAYS", "SCHEMA_VERSION", "Contact", "Database", "MergeCandidate", "SaveCounts", "SourceHealth",
-    "Store", "event_id", "event_row", "fts_phrase", "parse_utc", "row_event", "utc_text",
+    "Store", "StoredEvent", "UnknownEvent", "event_id", "event_row", "fts_phrase", "parse_utc", "row_event", "utc_text",
 ]
 
 
@@ -77,38 +77,22 @@ class Store:
         with self.database.transaction():
             yield
 
-    def _bump(self, key: str) -> None:
-        self.database.bump(key)
-
     # -- events ----------------------------------------------------------
     def save_events(self, source: str, events: Iterable[Event], *, now: datetime, tz: ZoneInfo) -> SaveCounts:
         return self.events.save(source, events, now=now, tz=tz)
-
-    def mark_vanished(self, source: str, present: set[str], *, now: datetime, until: datetime,
-                      ) -> tuple[int, str | None]:
-        return self.events.mark_vanished(source, present, now=now, until=until)
 
     def event_rows(self, *, start: datetime, end: datetime, include_cancelled: bool = False,
                    changed_since: datetime | None = None) -> list[dict[str, Any]]:
         return self.events.rows_between(start=start, end=end, include_cancelled=include_cancelled,
                                         changed_since=changed_since)
 
-    def topic_matches(self, topic: str, event_ids: list[str]) -> dict[str, float]:
-        return self.events.topic_matches(topic, event_ids)
-
     def event_count(self, source: str | None = None, *, after: datetime | None = None) -> int:
         return self.events.count(source, after=after)
 
     def find_event(self, ident: str) -> dict[str, Any]:
-        return self.events.find(ident)
+        return self.events.find_row(ident)
 
     # -- merges ----------------------------------------------------------
-    def listings(self, *, start: datetime, end: datetime, priorities: dict[str, int]) -> list[MergeCandidate]:
-        return self.merges.candidates(start=start, end=end, priorities=priorities)
-
-    def apply_canonical(self, assigned: dict[str, str], *, start: datetime, end: datetime) -> int:
-        return self.merges.apply_canonical(assigned, start=start, end=end)
-
     def members(self, canonical_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         return self.merges.members(canonical_ids)
 
@@ -116,30 +100,8 @@ class Store:
     def attendees(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         return self.attendance.of_events(event_ids)
 
-    def log_attended(self, event_id: str, people: list[dict[str, Any]], now: datetime) -> None:
-        self.attendance.log_attended(event_id, people, now)
-
     def resolve_attendance(self, match) -> int:
         return self.attendance.resolve(match)
-
-    def rebuild_rates(self, now: datetime, half_life_days: float) -> None:
-        self.attendance.rebuild_rates(now, half_life_days)
-
-    def rates_stale(self) -> bool:
-        return self.attendance.rates_stale()
-
-    def group_rates(self, groups: list[str], *, min_hits: tuple[float, float] = (0.0, 0.0),
-                    ) -> tuple[dict[str, float], dict[str, list[tuple[int, float, int]]]]:
-        return self.attendance.group_rates(groups, min_hits=min_hits)
-
-    def recent_observed(self, group_key: str, now: datetime, last: int = 5) -> list[str]:
-        return self.attendance.recent_observed(group_key, now, last)
-
-    def attended_count(self, contact_id: int, event_ids: list[str]) -> int:
-        return self.attendance.attended_count(contact_id, event_ids)
-
-    def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
-        return self.attendance.contact_event_counts()
 
     # -- sources and runs ------------------------------------------------
     def record_source(self, *, name: str, kind: str, url: str, now: datetime, error: str | None,
@@ -158,27 +120,12 @@ class Store:
         self.runs.finish(run_id, now=now, new=new, updated=updated, unchanged=unchanged, removed=removed,
                          failed=failed, errors=errors)
 
-    def data_version(self) -> tuple:
-        return self.runs.data_version()
-
     def last_good_run(self) -> datetime | None:
         return self.runs.last_good_run()
 
     # -- contacts ----------------------------------------------------------
     def contact_rows(self) -> list[dict[str, Any]]:
         return self.people.rows()
-
-    def write_contacts(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
-        self.people.write(inserts, updates)
-
-    def import_state(self, path: str) -> str | None:
-        return self.people.import_state(path)
-
-    def set_import_state(self, path: str, sha256: str, now: datetime) -> None:
-        self.people.set_import_state(path, sha256, now)
-
-    def touch(self, contact_id: int, on: date, now: datetime, note: str | None = None) -> None:
-        self.people.touch(contact_id, on, now, note)
 
     # -- published feeds -------------------------------------------------
     def publish_versions(self, feed: str, hashes: dict[str, tuple[str, int]], now: datetime,

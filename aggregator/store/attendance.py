@@ -1,8 +1,7 @@
-"""Who was seen at which event, the user's own log, and the attendance model's precomputed rates."""
+"""Who was seen at which event, and the user's own log (the ranking's sums are aggregator.snapshot's)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from aggregator.identity import shared_emails
 from aggregator.model import Person
 from aggregator.store.codec import ATTENDANCE_COLUMNS, attendance_rows, chunks, utc_text
 from aggregator.store.database import Database
+from aggregator.store.values import Contact
 
 _INSERT_SQL = (f"insert or replace into attendance ({', '.join(ATTENDANCE_COLUMNS)}) "
                f"values ({', '.join('?' * len(ATTENDANCE_COLUMNS))})")
@@ -49,8 +49,8 @@ class AttendanceRepository:
                 found.setdefault(row.pop("merged_into"), []).append(row)
         return found
 
-    def log_attended(self, event_id: str, people: list[dict[str, Any]], now: datetime) -> None:
-        """You went to `event_id` and met `people` (contact rows): evidence for the model."""
+    def log_attended(self, event_id: str, people: list[Contact], now: datetime) -> None:
+        """You went to `event_id` and met `people`: evidence for the model."""
         stamp = utc_text(now)
         conn = self.database.conn
         with self.database.transaction():
@@ -58,7 +58,7 @@ class AttendanceRepository:
             conn.executemany(
                 "insert or replace into attendance (event_id, person_key, name, email, url, status, contact_id, "
                 "evidence, seen_at, resolved_version) values (?, ?, ?, null, null, 'attended', ?, 'manual', ?, null)",
-                [(event_id, f"contact:{p['id']}", p["name"], p["id"], stamp) for p in people])
+                [(event_id, f"contact:{p.id}", p.name, p.id, stamp) for p in people])
             self.database.bump("attendance_version")
 
     def resolve(self, match: Callable[[str | None, str | None, str | None], int | None]) -> int:
@@ -86,82 +86,6 @@ class AttendanceRepository:
                 "where person_key = ? and evidence != 'manual'", updates)
             self.database.bump("attendance_version")
         return len(updates)
-
-    def rebuild_rates(self, now: datetime, half_life_days: float) -> None:
-        """Recency-weighted attendance per (group, contact), over past events whose attendees are known."""
-        decay = math.log(2) / half_life_days
-        conn = self.database.conn
-        with self.database.transaction():
-            conn.create_function(
-                "decay_weight", 1, lambda age: math.exp(-decay * max(0.0, age)), deterministic=True)
-            conn.execute("drop table if exists temp.observed")
-            conn.execute(
-                """create temp table observed as
-                   select e.id as id, coalesce(e.group_name, 'source:' || e.source) as g,
-                          decay_weight(julianday(:now) - julianday(e.start_utc)) as w, e.start_utc as start_utc
-                   from events e
-                   where e.start_utc < :now and exists (select 1 from attendance a where a.event_id = e.id)""",
-                {"now": utc_text(now)})
-            conn.execute("delete from group_totals")
-            conn.execute("insert into group_totals select g, sum(w), count(*) from observed group by g")
-            conn.execute("delete from contact_rates")
-            conn.execute(
-                """insert into contact_rates
-                   select o.g, a.contact_id, sum(o.w), count(*), max(o.start_utc) from
-                     (select distinct event_id, contact_id from attendance
-                      where contact_id is not null and status in ('going', 'attended')) a
-                   join observed o on o.id = a.event_id
-                   group by o.g, a.contact_id""")
-            conn.execute("drop table temp.observed")
-            self.database.set_meta("rates_version", self.database.meta("attendance_version") or "0")
-
-    def rates_stale(self) -> bool:
-        return self.database.meta("rates_version") != (self.database.meta("attendance_version") or "0")
-
-    def group_rates(self, groups: list[str], *, min_hits: tuple[float, float] = (0.0, 0.0),
-                    ) -> tuple[dict[str, float], dict[str, list[tuple[int, float, int]]]]:
-        """({group: weighted observed events}, {group: [(contact_id, weighted hits, hits)]}).
-
-        `min_hits` (a, b) leaves out contacts whose weighted hits are below
-        a x (the group's weighted total) + b: too few to be listed.
-        """
-        totals: dict[str, float] = {}
-        rates: dict[str, list[tuple[int, float, int]]] = {}
-        conn = self.database.conn
-        with self.database.lock:
-            for chunk, marks in chunks(groups):
-                for g, total in conn.execute(
-                        f"select group_key, weighted_total from group_totals where group_key in ({marks})", chunk):
-                    totals[g] = total
-                for g, contact_id, weighted, hits in conn.execute(
-                        f"""select r.group_key, r.contact_id, r.weighted_hits, r.hits from contact_rates r
-                            join group_totals t on t.group_key = r.group_key
-                            where r.group_key in ({marks}) and r.weighted_hits >= ? * t.weighted_total + ?""",
-                        [*chunk, *min_hits]):
-                    rates.setdefault(g, []).append((contact_id, weighted, hits))
-        return totals, rates
-
-    def recent_observed(self, group_key: str, now: datetime, last: int = 5) -> list[str]:
-        """Ids of the group's last `last` past events whose attendees are known, newest first."""
-        if group_key.startswith("source:"):
-            where, params = "e.group_name is null and e.source = ?", [group_key[len("source:"):]]
-        else:
-            where, params = "e.group_name = ?", [group_key]
-        with self.database.lock:
-            return [r[0] for r in self.database.conn.execute(
-                f"""select e.id from events e where {where} and e.start_utc < ?
-                    and exists (select 1 from attendance a where a.event_id = e.id)
-                    order by e.start_utc desc limit ?""", [*params, utc_text(now), last])]
-
-    def attended_count(self, contact_id: int, event_ids: list[str]) -> int:
-        """Of `event_ids`, how many the contact went to (or said they were going to)."""
-        if not event_ids:
-            return 0
-        marks = ",".join("?" * len(event_ids))
-        with self.database.lock:
-            return self.database.conn.execute(
-                f"select count(distinct event_id) from attendance where +contact_id = ? and "
-                f"status in ('going', 'attended') and event_id in ({marks})", [contact_id, *event_ids]).fetchone()[0]
 
     def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
         """contact id -> (events their attendance was seen at, the latest such event's start)."""

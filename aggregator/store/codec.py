@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.identity import shared_emails
 from aggregator.model import Event, Person, Venue, stable_id
-from aggregator.store.values import AttendanceRow, Contact, MergeCandidate, SourceHealth
+from aggregator.store.values import AttendanceRow, Contact, MergeCandidate, SourceHealth, StoredEvent
 
 UTC = timezone.utc
 
@@ -141,6 +141,18 @@ def row_event(row: dict[str, Any], attendees: Iterable[dict[str, Any]] = ()) -> 
                    _role(a.get("evidence")))
             for a in attendees),
     )
+
+
+def stored_event(row: dict[str, Any]) -> StoredEvent:
+    def moment(text: str | None) -> datetime | None:
+        return parse_utc(text) if text else None
+
+    return StoredEvent(
+        id=row["id"], source=row["source"], event=row_event(row), start_utc=parse_utc(row["start_utc"]),
+        end_utc=moment(row.get("end_utc")), content_hash=row["content_hash"], sequence=row.get("sequence") or 0,
+        first_seen=parse_utc(row["first_seen"]), last_seen=parse_utc(row["last_seen"]),
+        updated_at=parse_utc(row["updated_at"]), removed_at=moment(row.get("removed_at")),
+        canonical_id=row.get("canonical_id"))
 
 
 def _role(evidence: str | None) -> str | None:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from aggregator.errors import AggregatorError
 from aggregator.model import Event
 from aggregator.store.attendance import AttendanceRepository
-from aggregator.store.codec import EVENT_COLUMNS, event_row, fts_phrase, utc_text
+from aggregator.store.codec import EVENT_COLUMNS, event_row, stored_event, utc_text
 from aggregator.store.database import Database
-from aggregator.store.values import SaveCounts
+from aggregator.store.values import SaveCounts, StoredEvent
 
 MAX_EVENT_DAYS = 31  # an event that started longer ago than this is over
 _INSERT_COLUMNS = list(EVENT_COLUMNS)
@@ -26,6 +26,12 @@ _UPDATE_SQL = f"update events set {', '.join(f'[{c}] = ?' for c in _UPDATE_COLUM
 FTS_COLUMNS = ("title", "description", "group_name", "tags")
 _UPDATE_KEEPING_TEXT = [c for c in _UPDATE_COLUMNS if c not in FTS_COLUMNS]
 _UPDATE_KEEPING_TEXT_SQL = f"update events set {', '.join(f'[{c}] = ?' for c in _UPDATE_KEEPING_TEXT)} where id = ?"
+
+
+class UnknownEvent(AggregatorError):
+    """An event id (or prefix) that names no stored event, or several: bad usage, exit 2 (CONTRACT.md)."""
+
+    exit_code = 2
 
 
 class EventRepository:
@@ -127,17 +133,6 @@ class EventRepository:
         sql += " order by start_utc, id"
         return self.database.rows(sql, params)
 
-    def topic_matches(self, topic: str, event_ids: list[str]) -> dict[str, float]:
-        """bm25 of each of `event_ids` that matches `topic` (a word or a phrase)."""
-        query = fts_phrase(topic)
-        if not query or not event_ids:
-            return {}
-        wanted = set(event_ids)
-        sql = """select events.id, bm25(events_fts) from events_fts
-                 join events on events.rowid = events_fts.rowid where events_fts match ?"""
-        with self.database.lock:
-            return {i: score for i, score in self.database.conn.execute(sql, [query]) if i in wanted}
-
     def count(self, source: str | None = None, *, after: datetime | None = None) -> int:
         sql, params = "select count(*) from events where removed_at is null", []
         if source is not None:
@@ -149,13 +144,21 @@ class EventRepository:
         with self.database.lock:
             return self.database.conn.execute(sql, params).fetchone()[0]
 
-    def find(self, ident: str) -> dict[str, Any]:
-        """An event by id or by a unique id prefix (at least 4 characters)."""
+    def find(self, ident: str) -> StoredEvent:
+        """An event by id or by a unique id prefix (at least 4 characters); UnknownEvent otherwise."""
+        return stored_event(self.find_row(ident))
+
+    def get(self, ident: str) -> StoredEvent | None:
+        rows = self.database.rows("select * from events where id = ?", [ident])
+        return stored_event(rows[0]) if rows else None
+
+    def find_row(self, ident: str) -> dict[str, Any]:
+        """find's raw row, for ranking (rank.explain, rank_rows), which still reads rows."""
         ident = ident.strip()
         rows = self.database.rows("select * from events where id >= ? and id < ? limit 2",
                                   [ident, ident + "\uffff"]) if len(ident) >= 4 else []
         if len(rows) == 1:
             return rows[0]
         if not rows:
-            raise AggregatorError(f"no event with id {ident!r}; ids are shown by `aggregator upcoming`")
-        raise AggregatorError(f"{ident!r} matches several events; give more of the id")
+            raise UnknownEvent(f"unknown event id: no event with id {ident!r}; ids are shown by `aggregator upcoming`")
+        raise UnknownEvent(f"{ident!r} matches several events; give more of the id")

@@ -17,14 +17,24 @@ class PublishRepository:
 
         `hashes` maps event id -> (hash of what the feed says of it, the event's
         own sequence). A changed hash bumps the published sequence and stamps now.
+        A build with nothing changed writes nothing and opens no write transaction,
+        so a read-only database still serves an unchanged feed.
         """
-        stamp = utc_text(now)
-        conn = self.database.conn
-        # Read first, and open a write transaction only when something changed: an unchanged feed
-        # builds from a read-only database.
+        with self.database.lock:
+            out, writes = self._plan(feed, hashes, utc_text(now))
+        if writes:
+            with self.database.transaction():  # read again under the write lock: another build may have run
+                out, writes = self._plan(feed, hashes, utc_text(now))
+                self.database.conn.executemany(
+                    "insert or replace into feed_entries (feed, event_id, content_hash, sequence, modified_at) "
+                    "values (?, ?, ?, ?, ?)", writes)
+        return out
+
+    def _plan(self, feed: str, hashes: dict[str, tuple[str, int]], stamp: str,
+              ) -> tuple[dict[str, tuple[int, str]], list[tuple]]:
         known = {event_id: (content_hash, sequence, modified) for event_id, content_hash, sequence, modified in
-                 conn.execute("select event_id, content_hash, sequence, modified_at from feed_entries "
-                              "where feed = ?", [feed])}
+                 self.database.conn.execute("select event_id, content_hash, sequence, modified_at from feed_entries "
+                                            "where feed = ?", [feed])}
         out, writes = {}, []
         for event_id, (content_hash, event_sequence) in hashes.items():
             old = known.get(event_id)
@@ -34,19 +44,20 @@ class PublishRepository:
             sequence = max(event_sequence, old[1] + 1 if old else 0)
             out[event_id] = (sequence, stamp)
             writes.append((feed, event_id, content_hash, sequence, stamp))
-        if writes:
-            with self.database.transaction():
-                conn.executemany("insert or replace into feed_entries (feed, event_id, content_hash, sequence, "
-                                 "modified_at) values (?, ?, ?, ?, ?)", writes)
-        return out
+        return out, writes
 
     def built_at(self, feed: str, etag: str, now: datetime) -> datetime:
-        """When a feed last changed: kept while its bytes (etag) stay the same."""
+        """When a feed last changed: kept while its bytes (etag) stay the same (then nothing is written)."""
         conn = self.database.conn
-        row = conn.execute("select etag, built_at from feed_builds where feed = ?", [feed]).fetchone()
+        query = "select etag, built_at from feed_builds where feed = ?"
+        with self.database.lock:
+            row = conn.execute(query, [feed]).fetchone()
         if row and row[0] == etag:
             return parse_utc(row[1])
         with self.database.transaction():
+            row = conn.execute(query, [feed]).fetchone()
+            if row and row[0] == etag:
+                return parse_utc(row[1])
             conn.execute("insert or replace into feed_builds (feed, etag, built_at) values (?, ?, ?)",
                          [feed, etag, utc_text(now)])
             return parse_utc(utc_text(now))

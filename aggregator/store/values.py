@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from aggregator.model import Event
+
 
 @dataclass
 class SaveCounts:
@@ -82,3 +84,30 @@ class AttendanceRow:
     evidence: str  # feed | speaker | host | manual
     seen_at: str
     contact_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A stored event: what its source said (`event`, lists and times decoded) and the store's bookkeeping."""
+
+    id: str
+    source: str
+    event: Event  # attendees left empty: they are AttendanceRepository's
+    start_utc: datetime
+    end_utc: datetime | None
+    content_hash: str
+    sequence: int  # + 1 on each real change, and on vanishing
+    first_seen: datetime
+    last_seen: datetime
+    updated_at: datetime
+    removed_at: datetime | None = None  # vanished from its full-snapshot source
+    canonical_id: str | None = None  # the event this one is merged into (itself when it is the canonical one)
+
+    @property
+    def title(self) -> str:
+        return self.event.title
+
+    @property
+    def merged_away(self) -> bool:
+        """Shown as part of another source's event, not on its own."""
+        return self.canonical_id is not None and self.canonical_id != self.id
