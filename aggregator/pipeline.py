@@ -345,7 +345,7 @@ def read_personal_calendars(settings: Settings, store: Store, http: Http, now: d
     priorities = {s.name: s.priority for s in settings.sources}
     listings = [dedup.Listing(**dataclasses.asdict(candidate))
                 for candidate in store.merges.candidates(start=start, end=end, priorities=priorities)]
-    matcher = Matcher.build(candidates(store.contact_rows()))
+    matcher = Matcher.build(candidates(store.people.contacts()))
     matched: list[CalendarMatch] = []
     failed = False
     for url in settings.profile.calendars:
