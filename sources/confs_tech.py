@@ -41,6 +41,8 @@ def _date(value) -> date | None:
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context, topic: str | None = None) -> list[Event]:
+    if isinstance(data, bytes):  # json.loads(bytes) lets lone surrogates through ("\ud800"), which break later
+        data = data.decode("utf-8-sig", errors="replace")
     try:
         items = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

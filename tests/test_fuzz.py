@@ -184,6 +184,8 @@ def known_bug(name: str, data: bytes, bug: str):
 
 REPRODUCERS = [
     known_bug("confs_tech", b"[" * 1000, "deep-json: confs_tech.parse lets json's RecursionError escape"),
+    known_bug("confs_tech", b'[{"name": "X", "url": "\xed\xa0\x80https://x.org", "startDate": "2018-01-15"}]',
+              "lone-surrogate: json.loads(bytes) kept an encoded surrogate that broke text cleaning"),
     known_bug("rss", b'<rss version="2.0"><channel><title>&#x110000;</title></channel></rss>',
               "charref-beyond-unicode: rss.parse lets feedparser's ValueError (chr) escape"),
     known_bug("rss", b"<rss><channel><item><title>&#9999999999;</title></item></channel></rss>",
