@@ -29,7 +29,17 @@ from aggregator.errors import SourceError
 from aggregator.model import Event, Venue, stable_id
 from aggregator.source import Context, SourceSpec
 from aggregator.text import clean_text, looks_online
-from sources.ics_expand import Budget, first_slice, latest_versions, occurrences, private_tzid, rename_tzid
+from sources.ics_expand import (
+    Budget,
+    Occurrence,
+    first_slice,
+    is_single,
+    latest_versions,
+    occurrences,
+    private_tzid,
+    rename_tzid,
+    single_occurrence,
+)
 from sources.ics_fields import attendees_of, categories, event_url, geo_point, organizer_name, text_value
 from sources.ics_text import Calendar, Component, decode, join_line, not_icalendar, split_calendars, split_line, unfold
 
@@ -309,6 +319,11 @@ def _from_ical(event_lines: list[list[str]], zones: dict[str, Component]) -> lis
 
 
 def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]:
+    if is_single(components):
+        found = single_occurrence(components[0], ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"),
+                                  unit.uid)
+        yield from _events(unit, found, {}, components[0], meta, ctx)
+        return
     cal = icalendar.Calendar()
     master = None
     overrides = {}
@@ -321,16 +336,21 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
     rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
     found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
                         first_slice(rrules, ctx.window))
+    yield from _events(unit, found, overrides, master, meta, ctx)
+
+
+def _events(unit: _Unit, found: list[Occurrence], overrides: dict, master, meta, ctx) -> Iterable[Event]:
     shared: dict[int, dict] = {}  # id(the VEVENT an occurrence comes from) -> its fields
-    for component in found:
+    for occurrence in found:
         try:
-            rid = component.get("RECURRENCE-ID")
-            original = overrides.get(_instant_key(rid.dt), master) if rid is not None else master
+            rid = occurrence.recurrence_id
+            rid_at = occurrence.start if rid is None else rid.dt
+            original = overrides.get(_instant_key(rid_at), master)
             explicit_end = original is not None and ("DTEND" in original or "DURATION" in original)
-            key = id(original) if original is not None else id(component)
+            key = id(original) if original is not None else id(occurrence.source)
             if key not in shared:
-                shared[key] = _fields(component, meta)
-            event = _event(unit.uid, component, meta, original, shared[key], per_start=unit.per_start,
+                shared[key] = _fields(occurrence.source, meta)
+            event = _event(unit.uid, occurrence, meta, original, shared[key], per_start=unit.per_start,
                            explicit_end=explicit_end)
         except Exception as exc:
             ctx.warn(f"{unit.label}: an occurrence skipped ({_reason(exc)})")
@@ -339,26 +359,26 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
             yield event
 
 
-def _occurrence_key(c, start, original) -> str:
+def _occurrence_key(occurrence: Occurrence, start, original) -> str:
     """The occurrence's own instant in its series: its RECURRENCE-ID, except in the later
     occurrences of a RANGE=THISANDFUTURE override, which all carry the override's
     RECURRENCE-ID (recurring-ical-events does so): those are keyed by their start."""
-    rid = c.get("RECURRENCE-ID")
+    rid = occurrence.recurrence_id
     if rid is None:
         return _instant_key(start)
     if original is not None and "DTSTART" in original and str(rid.params.get("RANGE", "")).upper() == "THISANDFUTURE":
-        if _instant_key(original.decoded("DTSTART")) != _instant_key(c.decoded("DTSTART")):
+        if _instant_key(original.decoded("DTSTART")) != _instant_key(occurrence.start):
             return _instant_key(start)
     return _instant_key(rid.dt)
 
 
-def _event(uid: str, c, meta: _CalendarMeta, original, fields: dict, *, per_start: bool,
+def _event(uid: str, occurrence: Occurrence, meta: _CalendarMeta, original, fields: dict, *, per_start: bool,
            explicit_end: bool) -> Event | None:
-    start = _aware(c.decoded("DTSTART"), meta.floating)
+    start = _aware(occurrence.start, meta.floating)
     all_day = not isinstance(start, datetime)
     end = None
-    if explicit_end and "DTEND" in c:
-        end = c.decoded("DTEND")
+    if explicit_end:
+        end = occurrence.end
         if all_day and isinstance(end, datetime):
             end = end.date()
         elif not all_day and not isinstance(end, datetime):
@@ -369,7 +389,7 @@ def _event(uid: str, c, meta: _CalendarMeta, original, fields: dict, *, per_star
             end = None
     if all_day and end is None:
         end = start + timedelta(days=1)
-    source_uid = f"{uid}/{_occurrence_key(c, start, original)}" if per_start else uid
+    source_uid = f"{uid}/{_occurrence_key(occurrence, start, original)}" if per_start else uid
 
     tz_name = None if all_day else (getattr(start.tzinfo, "key", None) or meta.zone_name)
     if tz_name in ("UTC", "Etc/UTC") and meta.zone_name:
