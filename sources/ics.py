@@ -98,6 +98,11 @@ class _Repair:
         out: list[str] = []
         has_end = any(x.startswith(("DTEND:", "DTEND;")) for x in block.lines)
         for line in block.lines:
+            if _passes_unchanged(line):
+                out.append(line)
+                continue
+            if line.startswith(_UNREAD):
+                continue
             name, params, value = split_line(line)
             if name in DATE_PROPS:
                 value = value.replace(" ", "").strip()
@@ -142,6 +147,23 @@ class _Repair:
                 fixed.append(f"TZID={self.meta.zone_name}")
                 value = ",".join(local)
         return fixed, value
+
+
+# Version stamps: read from the raw lines by latest_versions, never from the parsed VEVENT, and
+# icalendar's date-time parsing of them was a tenth of a large feed's parse.
+_UNREAD = ("DTSTAMP:", "DTSTAMP;", "CREATED:", "CREATED;", "LAST-MODIFIED:", "LAST-MODIFIED;")
+_REWRITTEN = DATE_PROPS | {"RRULE", "DURATION", "ORGANIZER", "ATTENDEE", "DTSTAMP", "CREATED", "LAST-MODIFIED"}
+
+
+def _passes_unchanged(line: str) -> bool:
+    """True when `Repair.lines` would write the line back as it is: a property it does not
+    rewrite, in the plain form (upper-case name, a colon, no quoted parameter) where
+    join_line(*split_line(line)) is the line itself. Most lines of a feed are such."""
+    colon = line.find(":")
+    if colon < 0 or '"' in line[:colon]:
+        return False
+    name = line[:colon].split(";", 1)[0]
+    return name not in _REWRITTEN and name.isupper()
 
 
 def _to_zone(value: str, zone: tzinfo) -> str | None:
@@ -340,17 +362,20 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
 
 
 def _events(unit: _Unit, found: list[Occurrence], overrides: dict, master, meta, ctx) -> Iterable[Event]:
-    shared: dict[int, dict] = {}  # id(the VEVENT an occurrence comes from) -> its fields
+    # id(the VEVENT an occurrence comes from) -> its fields and whether it states its end
+    shared: dict[int, tuple[dict, bool]] = {}
     for occurrence in found:
         try:
-            rid = occurrence.recurrence_id
-            rid_at = occurrence.start if rid is None else rid.dt
-            original = overrides.get(_instant_key(rid_at), master)
-            explicit_end = original is not None and ("DTEND" in original or "DURATION" in original)
+            original = master
+            if overrides:
+                rid = occurrence.recurrence_id
+                original = overrides.get(_instant_key(occurrence.start if rid is None else rid.dt), master)
             key = id(original) if original is not None else id(occurrence.source)
             if key not in shared:
-                shared[key] = _fields(occurrence.source, meta)
-            event = _event(unit.uid, occurrence, meta, original, shared[key], per_start=unit.per_start,
+                explicit_end = original is not None and ("DTEND" in original or "DURATION" in original)
+                shared[key] = (_fields(occurrence.source, meta), explicit_end)
+            fields, explicit_end = shared[key]
+            event = _event(unit.uid, occurrence, meta, original, fields, per_start=unit.per_start,
                            explicit_end=explicit_end)
         except Exception as exc:
             ctx.warn(f"{unit.label}: an occurrence skipped ({_reason(exc)})")

@@ -74,8 +74,11 @@ def latest_versions(blocks: list[Component]) -> list[Component]:
         groups.setdefault(rid, []).append(block)
     kept: list[Component] = []
     for copies in groups.values():
+        if len(copies) == 1:
+            kept.extend(copies)
+            continue
         marks = [_version(b) for b in copies]
-        if len(copies) == 1 or len(set(marks)) == 1:
+        if len(set(marks)) == 1:
             kept.extend(copies)
         else:
             newest = max(range(len(copies)), key=lambda i: (marks[i], i))  # a tie: the later copy
