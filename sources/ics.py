@@ -149,16 +149,14 @@ class _Repair:
         return fixed, value
 
 
-# Version stamps: read from the raw lines by latest_versions, never from the parsed VEVENT, and
+# Version stamps are read from the raw lines (latest_versions), never from the parsed VEVENT:
 # icalendar's date-time parsing of them was a tenth of a large feed's parse.
 _UNREAD = ("DTSTAMP:", "DTSTAMP;", "CREATED:", "CREATED;", "LAST-MODIFIED:", "LAST-MODIFIED;")
 _REWRITTEN = DATE_PROPS | {"RRULE", "DURATION", "ORGANIZER", "ATTENDEE", "DTSTAMP", "CREATED", "LAST-MODIFIED"}
 
 
 def _passes_unchanged(line: str) -> bool:
-    """True when `Repair.lines` would write the line back as it is: a property it does not
-    rewrite, in the plain form (upper-case name, a colon, no quoted parameter) where
-    join_line(*split_line(line)) is the line itself. Most lines of a feed are such."""
+    """A line `_Repair.lines` keeps as it is: not rewritten, and join_line(*split_line(line)) == line."""
     colon = line.find(":")
     if colon < 0 or '"' in line[:colon]:
         return False
