@@ -29,7 +29,17 @@ from aggregator.errors import SourceError
 from aggregator.model import Event, Venue, stable_id
 from aggregator.source import Context, SourceSpec
 from aggregator.text import clean_text, looks_online
-from sources.ics_expand import Budget, first_slice, latest_versions, occurrences, private_tzid, rename_tzid
+from sources.ics_expand import (
+    Budget,
+    Occurrence,
+    first_slice,
+    is_single,
+    latest_versions,
+    occurrences,
+    private_tzid,
+    rename_tzid,
+    single_occurrence,
+)
 from sources.ics_fields import attendees_of, categories, event_url, geo_point, organizer_name, text_value
 from sources.ics_text import Calendar, Component, decode, join_line, not_icalendar, split_calendars, split_line, unfold
 
@@ -88,6 +98,11 @@ class _Repair:
         out: list[str] = []
         has_end = any(x.startswith(("DTEND:", "DTEND;")) for x in block.lines)
         for line in block.lines:
+            if _passes_unchanged(line):
+                out.append(line)
+                continue
+            if line.startswith(_UNREAD):
+                continue
             name, params, value = split_line(line)
             if name in DATE_PROPS:
                 value = value.replace(" ", "").strip()
@@ -132,6 +147,21 @@ class _Repair:
                 fixed.append(f"TZID={self.meta.zone_name}")
                 value = ",".join(local)
         return fixed, value
+
+
+# Version stamps are read from the raw lines (latest_versions), never from the parsed VEVENT:
+# icalendar's date-time parsing of them was a tenth of a large feed's parse.
+_UNREAD = ("DTSTAMP:", "DTSTAMP;", "CREATED:", "CREATED;", "LAST-MODIFIED:", "LAST-MODIFIED;")
+_REWRITTEN = DATE_PROPS | {"RRULE", "DURATION", "ORGANIZER", "ATTENDEE", "DTSTAMP", "CREATED", "LAST-MODIFIED"}
+
+
+def _passes_unchanged(line: str) -> bool:
+    """A line `_Repair.lines` keeps as it is: not rewritten, and join_line(*split_line(line)) == line."""
+    colon = line.find(":")
+    if colon < 0 or '"' in line[:colon]:
+        return False
+    name = line[:colon].split(";", 1)[0]
+    return name not in _REWRITTEN and name.isupper()
 
 
 def _to_zone(value: str, zone: tzinfo) -> str | None:
@@ -309,6 +339,11 @@ def _from_ical(event_lines: list[list[str]], zones: dict[str, Component]) -> lis
 
 
 def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]:
+    if is_single(components):
+        found = single_occurrence(components[0], ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"),
+                                  unit.uid)
+        yield from _events(unit, found, {}, components[0], meta, ctx)
+        return
     cal = icalendar.Calendar()
     master = None
     overrides = {}
@@ -321,16 +356,24 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
     rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
     found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
                         first_slice(rrules, ctx.window))
-    shared: dict[int, dict] = {}  # id(the VEVENT an occurrence comes from) -> its fields
-    for component in found:
+    yield from _events(unit, found, overrides, master, meta, ctx)
+
+
+def _events(unit: _Unit, found: list[Occurrence], overrides: dict, master, meta, ctx) -> Iterable[Event]:
+    # id(the VEVENT an occurrence comes from) -> its fields and whether it states its end
+    shared: dict[int, tuple[dict, bool]] = {}
+    for occurrence in found:
         try:
-            rid = component.get("RECURRENCE-ID")
-            original = overrides.get(_instant_key(rid.dt), master) if rid is not None else master
-            explicit_end = original is not None and ("DTEND" in original or "DURATION" in original)
-            key = id(original) if original is not None else id(component)
+            original = master
+            if overrides:
+                rid = occurrence.recurrence_id
+                original = overrides.get(_instant_key(occurrence.start if rid is None else rid.dt), master)
+            key = id(original) if original is not None else id(occurrence.source)
             if key not in shared:
-                shared[key] = _fields(component, meta)
-            event = _event(unit.uid, component, meta, original, shared[key], per_start=unit.per_start,
+                explicit_end = original is not None and ("DTEND" in original or "DURATION" in original)
+                shared[key] = (_fields(occurrence.source, meta), explicit_end)
+            fields, explicit_end = shared[key]
+            event = _event(unit.uid, occurrence, meta, original, fields, per_start=unit.per_start,
                            explicit_end=explicit_end)
         except Exception as exc:
             ctx.warn(f"{unit.label}: an occurrence skipped ({_reason(exc)})")
@@ -339,26 +382,26 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
             yield event
 
 
-def _occurrence_key(c, start, original) -> str:
+def _occurrence_key(occurrence: Occurrence, start, original) -> str:
     """The occurrence's own instant in its series: its RECURRENCE-ID, except in the later
     occurrences of a RANGE=THISANDFUTURE override, which all carry the override's
     RECURRENCE-ID (recurring-ical-events does so): those are keyed by their start."""
-    rid = c.get("RECURRENCE-ID")
+    rid = occurrence.recurrence_id
     if rid is None:
         return _instant_key(start)
     if original is not None and "DTSTART" in original and str(rid.params.get("RANGE", "")).upper() == "THISANDFUTURE":
-        if _instant_key(original.decoded("DTSTART")) != _instant_key(c.decoded("DTSTART")):
+        if _instant_key(original.decoded("DTSTART")) != _instant_key(occurrence.start):
             return _instant_key(start)
     return _instant_key(rid.dt)
 
 
-def _event(uid: str, c, meta: _CalendarMeta, original, fields: dict, *, per_start: bool,
+def _event(uid: str, occurrence: Occurrence, meta: _CalendarMeta, original, fields: dict, *, per_start: bool,
            explicit_end: bool) -> Event | None:
-    start = _aware(c.decoded("DTSTART"), meta.floating)
+    start = _aware(occurrence.start, meta.floating)
     all_day = not isinstance(start, datetime)
     end = None
-    if explicit_end and "DTEND" in c:
-        end = c.decoded("DTEND")
+    if explicit_end:
+        end = occurrence.end
         if all_day and isinstance(end, datetime):
             end = end.date()
         elif not all_day and not isinstance(end, datetime):
@@ -369,7 +412,7 @@ def _event(uid: str, c, meta: _CalendarMeta, original, fields: dict, *, per_star
             end = None
     if all_day and end is None:
         end = start + timedelta(days=1)
-    source_uid = f"{uid}/{_occurrence_key(c, start, original)}" if per_start else uid
+    source_uid = f"{uid}/{_occurrence_key(occurrence, start, original)}" if per_start else uid
 
     tz_name = None if all_day else (getattr(start.tzinfo, "key", None) or meta.zone_name)
     if tz_name in ("UTC", "Etc/UTC") and meta.zone_name:

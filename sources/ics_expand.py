@@ -14,12 +14,44 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import recurring_ical_events
+from recurring_ical_events.util import time_span_contains_event
 
 from sources.ics_text import Component, split_line
 
 SERIES_CAP = 1_000
 SOURCE_CAP = 20_000
 UTC = timezone.utc
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One occurrence as recurring-ical-events finds it, without the copy of its VEVENT
+    that `between()` would build for each (the copy was most of a large feed's ingest time).
+
+    `source` is the VEVENT it repeats, `recurrence_id` that VEVENT's own RECURRENCE-ID
+    property or None, `end` the end recurring-ical-events computes (DTEND, DTSTART+DURATION
+    or its default).
+    """
+
+    start: date | datetime
+    end: date | datetime
+    source: object
+    recurrence_id: object
+
+
+class _OccurrenceQuery(recurring_ical_events.CalendarQuery):
+    """`between()` answers with recurring-ical-events' own occurrence objects, uncopied."""
+
+    def _occurrences_to_components(self, found):
+        return [_occurrence(o, self.keep_recurrence_attributes) for o in found]
+
+
+def _occurrence(found, keep_recurrence_attributes: bool) -> Occurrence:
+    source = getattr(getattr(found, "_adapter", None), "_component", None)
+    if source is None:  # a recurring-ical-events without the attribute: pay for the copy,
+        # whose RECURRENCE-ID (its own, or its start) reads the same way downstream
+        source = found.as_component(keep_recurrence_attributes)
+    return Occurrence(found.start, found.end, source, source.get("RECURRENCE-ID"))
 
 
 @dataclass
@@ -42,8 +74,11 @@ def latest_versions(blocks: list[Component]) -> list[Component]:
         groups.setdefault(rid, []).append(block)
     kept: list[Component] = []
     for copies in groups.values():
+        if len(copies) == 1:
+            kept.extend(copies)
+            continue
         marks = [_version(b) for b in copies]
-        if len(copies) == 1 or len(set(marks)) == 1:
+        if len(set(marks)) == 1:
             kept.extend(copies)
         else:
             newest = max(range(len(copies)), key=lambda i: (marks[i], i))  # a tie: the later copy
@@ -96,19 +131,24 @@ def occurrences(calendar, window: tuple[datetime, datetime], budget: Budget, war
     """
     start, end = window
     cap = min(SERIES_CAP, budget.left)
-    query = recurring_ical_events.of(calendar)
-    found: list = []
+    query = recurring_ical_events.of(calendar, calendar_query=_OccurrenceQuery)
+    found: list[Occurrence] = []
     seen: set[tuple[str, str]] = set()
     low, span = start, first
     while low < end and len(found) <= cap:
         high = min(end, low + span)
-        for component in query.between(low, high):
-            key = (repr(component.get("DTSTART").dt), repr(component.get("RECURRENCE-ID")))
+        for occurrence in query.between(low, high):
+            rid = occurrence.recurrence_id
+            key = (repr(occurrence.start), None if rid is None else repr(rid))
             if key not in seen:  # an occurrence that spans a slice boundary comes twice
                 seen.add(key)
-                found.append(component)
+                found.append(occurrence)
         low, span = high, span * 2
-    found.sort(key=lambda component: _sort_key(component.get("DTSTART").dt))
+    found.sort(key=lambda occurrence: _sort_key(occurrence.start))
+    return _capped(found, cap, budget, warn, uid)
+
+
+def _capped(found: list[Occurrence], cap: int, budget: Budget, warn, uid: str) -> list[Occurrence]:
     if len(found) > cap:
         found = found[:cap]
         if cap == budget.left:
@@ -119,6 +159,33 @@ def occurrences(calendar, window: tuple[datetime, datetime], budget: Budget, war
             warn(f"series {uid!r} has more than {SERIES_CAP} occurrences in the window: only the first are kept")
     budget.left -= len(found)
     return found
+
+
+# Properties that make a VEVENT more than one occurrence, or part of a series.
+SERIES_PROPS = ("RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID")
+
+
+def is_single(components: list) -> bool:
+    """True for a lone VEVENT that recurs in no way, with plain date or date-time times."""
+    if len(components) != 1 or any(p in components[0] for p in SERIES_PROPS):
+        return False
+    event = components[0]
+    times = [event.get(p) for p in ("DTSTART", "DTEND")]
+    return times[0] is not None and all(t is None or type(t.dt) in (date, datetime) for t in times)
+
+
+def single_occurrence(event, window: tuple[datetime, datetime], budget: Budget, warn, uid: str) -> list[Occurrence]:
+    """`occurrences` of a single event, without building a recurring-ical-events query.
+
+    The answer is recurring-ical-events' own: its adapter's (start, end) (default ends,
+    swapped or mixed date/date-time times) and its span test (zero-length events,
+    floating times compared as the window's zone); a query would add only setup.
+    """
+    adapter = recurring_ical_events.EventAdapter(event)
+    start, end = adapter.start, adapter.end
+    inside = time_span_contains_event(window[0], window[1], start, end)
+    found = [Occurrence(start, end, event, None)] if inside else []
+    return _capped(found, min(SERIES_CAP, budget.left), budget, warn, uid)
 
 
 def _sort_key(value) -> datetime:
