@@ -244,7 +244,7 @@ class SocialModel:
             # sums above hold only contacts with history here, so theirs are added.
             floor = coldstart.floor_probability(group_history, slot)
             for cid, (evidence, related) in self.cold.of(group).items():
-                if cid in history or cid not in self.people.contacts:
+                if cid in history:
                     continue
                 p = probs[cid] = coldstart.cold_probability(evidence, floor)
                 total += self.people.who(cid)[3] * p
