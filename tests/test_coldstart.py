@@ -3,6 +3,7 @@ its members, never above a contact with real history there."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -88,17 +89,20 @@ NAMES = [("Ana", "Berg"), ("Bo", "Chen"), ("Cy", "Diaz"), ("Di", "Egan")]
 
 
 def test_load_reads_shared_membership_from_the_cache_and_the_ranking_uses_it(tmp_path):
-    """Ana and Bo go to both groups; Cy only to Hack Night, so Cy "might be there" at PDX Rust; Di goes
-    nowhere. The people with real history at PDX Rust get no cold-start entry there."""
+    """Ana and Bo go to both groups; Cy only to Hack Night, so Cy "might be there" at PDX Rust; Di only
+    to Data Club, which shares nobody with it: the activity tie-break puts Di below Cy. The people
+    with real history at PDX Rust get no cold-start entry there."""
     store = Store(tmp_path / "events.db")
     (tmp_path / "c.csv").write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n" + "".join(
         f"{f},{last},,{f.lower()}@example.org,,,01 Nov 2026\n" for f, last in NAMES))
     contacts.import_file(store, tmp_path / "c.csv", now=NOW)
-    ana, bo, cy = (Person(f"{f} {last}", email=f"{f.lower()}@example.org", status="going") for f, last in NAMES[:3])
+    ana, bo, cy, di = (Person(f"{f} {last}", email=f"{f.lower()}@example.org", status="going") for f, last in NAMES)
     past = [Event(f"r{i}", f"Rust {i}", NOW - timedelta(days=7 * (i + 1)), group="PDX Rust", attendees=(ana, bo))
             for i in range(4)]
     past += [Event(f"h{i}", f"Hack {i}", NOW - timedelta(days=7 * (i + 1) + 2), group="Hack Night",
                    attendees=(ana, bo, cy)) for i in range(4)]
+    past += [Event(f"d{i}", f"Data {i}", NOW - timedelta(days=7 * (i + 1) + 3), group="Data Club", attendees=(di,))
+             for i in range(4)]
     upcoming = [Event("next", "Rust next", NOW + timedelta(days=7), group="PDX Rust")]
     store.save_events("src", past + upcoming, now=NOW, tz=PORTLAND)
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
@@ -107,14 +111,32 @@ def test_load_reads_shared_membership_from_the_cache_and_the_ranking_uses_it(tmp
     [row] = store.event_rows(start=NOW, end=NOW + timedelta(days=30))
     item = listing.explain(store, settings, row, now=NOW)
     by_name = {c["name"]: c for c in item["social_part"]["contacts"]}
-    assert set(by_name) == {"Ana Berg", "Bo Chen", "Cy Diaz"}
-    assert 0 < by_name["Cy Diaz"]["probability"] < min(by_name["Ana Berg"]["probability"],
+    assert set(by_name) == {"Ana Berg", "Bo Chen", "Cy Diaz", "Di Egan"}
+    assert 0 < by_name["Di Egan"]["probability"] < by_name["Cy Diaz"]["probability"] < min(by_name["Ana Berg"]["probability"],
                                                         by_name["Bo Chen"]["probability"])
     cold = coldstart.load(store.conn, ["PDX Rust", "Hack Night"], set(ids.values()))
-    assert set(cold.of("PDX Rust")) == {ids["Cy Diaz"]}
+    assert set(cold.of("PDX Rust")) == {ids["Cy Diaz"], ids["Di Egan"]}
     assert cold.of("PDX Rust")[ids["Cy Diaz"]][1] == "Hack Night"
-    assert cold.of("Hack Night") == {}  # everyone who goes to PDX Rust already goes to Hack Night
+    assert cold.of("PDX Rust")[ids["Di Egan"]][1] == "Data Club"
+    assert set(cold.of("Hack Night")) == {ids["Di Egan"]}  # the others go to Hack Night already
+    assert coldstart.load(store.conn, ["PDX Rust"], {ids["Cy Diaz"]}).of("PDX Rust").keys() == {ids["Cy Diaz"]}
     store.close()
+
+
+def test_load_is_skipped_past_its_work_budget(tmp_path, monkeypatch):
+    """Bounded time: a store whose shared-membership join would be too large gets no cold start."""
+    conn = sqlite3.connect(tmp_path / "cache.db")  # the two cache tables snapshot.py keeps, as it lays them out
+    conn.execute("create table rank_group_slots (g text, wd integer, weighted real, observed integer, hits real, "
+                 "contacts integer)")
+    conn.execute("create table rank_contact_groups (g text, contact_id integer, weighted real, best real)")
+    conn.executemany("insert into rank_contact_groups values (?, ?, 1.0, 0.1)",
+                     [(g, cid) for g in ("A", "B") for cid in range(3)])
+    conn.executemany("insert into rank_group_slots values (?, 1, 4.0, 4, 0, 0)", [("A",), ("B",)])
+    conn.execute("insert into rank_contact_groups values ('B', 9, 1.0, 0.1)")
+    assert set(coldstart.load(conn, ["A"]).of("A")) == {9}
+    monkeypatch.setattr(coldstart, "WORK_BUDGET", 5)
+    assert coldstart.load(conn, ["A"]).of("A") == {}
+    conn.close()
 
 
 def _real_settings(tmp_path):
