@@ -94,9 +94,12 @@ def load(conn: Any, groups: list[str], contacts: set[int] | None = None) -> Cold
     # Bounded time: the shared-membership join costs about the sum over contacts of (groups they
     # attend)^2, the evidence loop at most contact rows x groups asked; past the budget (a dense,
     # unusual store) cold start is left out rather than slow.
-    [(work, rows)] = conn.execute("""select coalesce(sum(n * n), 0), coalesce(sum(n), 0) from
-                                       (select count(*) n from rank_contact_groups group by contact_id)""").fetchall()
-    if max(work, rows * len(set(groups))) > WORK_BUDGET:
+    [(rows,)] = conn.execute("select count(*) from rank_contact_groups").fetchall()
+    if rows * len(set(groups)) > WORK_BUDGET:
+        return found
+    [(work,)] = conn.execute("""select coalesce(sum(n * n), 0) from
+                                (select count(*) n from rank_contact_groups group by contact_id)""").fetchall()
+    if work > WORK_BUDGET:
         return found
     names = json.dumps(sorted(set(groups)))
     shared: dict[str, dict[str, int]] = defaultdict(dict)
