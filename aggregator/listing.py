@@ -13,7 +13,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from aggregator import predict, rank, rollup, snapshot
+from aggregator import coldstart, predict, rank, rollup, snapshot
+from aggregator.coldstart import ColdStart
 from aggregator.config import Settings, UnknownName
 from aggregator.errors import AggregatorError
 from aggregator.identity import fold
@@ -47,7 +48,7 @@ def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, s
     """Name the likely contacts of the items shown (the scores needed only the groups' sums)."""
     items = [i for i in items if not i.rolled]
     snapshot.read_contacts(store, snap, {group_key(i.row) for i in items}, MIN_LISTED)
-    social = rank.social_model(snap, settings, snap.now)
+    social = rank.social_model(snap, settings, snap.now, cold_start(store, snap))
     for item in items:
         attendance, extra = item.evidence
         item.chances = social.chances(item.row, item.start_utc(), attendance, extra)[1]
@@ -110,6 +111,13 @@ def mention_chances(rows: list[dict[str, Any]], index: MentionIndex) -> ExtraCha
     return found
 
 
+def cold_start(store: Store, snap: AttendanceSnapshot) -> ColdStart:
+    """Cold-start evidence (coldstart.py) for the snapshot's groups, read after snapshot.load
+    has brought the cache tables up to date."""
+    with snapshot.lock_of(store):
+        return coldstart.load(snapshot.connection_of(store), sorted(snap.groups), set(snap.contacts))
+
+
 def load_snapshot(store: Store, settings: Settings, rows: list[dict[str, Any]], now: datetime,
                   people: rank.People, *, also: set[tuple[str, int]] = frozenset(), every: bool = False,
                   listed: list[str] | None = None) -> AttendanceSnapshot:
@@ -152,7 +160,7 @@ def _rank(store: Store, settings: Settings, rows: list[dict[str, Any]], *, now: 
                 for chance in found)
     people = rank.people_of(snapshot.load_contacts(store), settings, now)
     snap = load_snapshot(store, settings, rows, now, people, also=also, every=every, listed=listed)
-    social = rank.SocialModel(snap, people)
+    social = rank.SocialModel(snap, people, cold_start(store, snap))
     ranked: list[Ranked] = []
     for row in rows:
         if row["id"] in excluded or (wanted and row["id"] not in matches[wanted]):

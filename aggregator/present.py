@@ -88,6 +88,8 @@ def reasons(item, recent: dict[int, tuple[int, int]], home_known: bool, most: in
             out.append(f"{c.name} is named in the {getattr(c, 'detail', '') or 'description'}")
         elif c.evidence in EVIDENCE_SENTENCE:
             out.append(f"{c.name} {EVIDENCE_SENTENCE[c.evidence]}")
+        elif getattr(c, "detail", "").startswith("goes to "):  # new to the group (coldstart.py)
+            out.append(f"{c.name} {EVIDENCE_SENTENCE['might']}: {c.detail}")
         else:
             hits, n = recent.get(c.contact_id, (0, 0))
             history = f"came to {hits} of the last {n} {group} events" if n else f"has come to {group} before"

@@ -31,7 +31,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator import predict, present
+from aggregator import coldstart, predict, present
+from aggregator.coldstart import ColdStart
 from aggregator.config import Settings
 from aggregator.geo import haversine_km
 from aggregator.model import Event
@@ -218,8 +219,8 @@ def explicit_chances(attendance: list[dict[str, Any]], extra: list[tuple] = ()
 class SocialModel:
     """Predicted chances per (group, slot) from a snapshot, each computed once. Pure."""
 
-    def __init__(self, snap: AttendanceSnapshot, people: People):
-        self.snap, self.people = snap, people
+    def __init__(self, snap: AttendanceSnapshot, people: People, cold: ColdStart | None = None):
+        self.snap, self.people, self.cold = snap, people, cold or ColdStart()
         self._cache: dict[tuple[str, int], tuple[float, dict[int, float], list[ContactChance]]] = {}
 
     def predicted(self, group: str, slot: int) -> tuple[float, dict[int, float], list[ContactChance]]:
@@ -239,6 +240,16 @@ class SocialModel:
             else:
                 total = predict.expected_total(sums.by_slot.get(slot, 0.0), sums.hits, sums.weights,
                                                group_history, slot)
+            # Contacts new to the group who go to groups sharing its members (coldstart.py): the
+            # sums above hold only contacts with history here, so theirs are added.
+            floor = coldstart.floor_probability(group_history, slot)
+            for cid, (evidence, related) in self.cold.of(group).items():
+                if cid in history:
+                    continue
+                p = probs[cid] = coldstart.cold_probability(evidence, floor)
+                total += self.people.who(cid)[3] * p
+                if p >= MIN_LISTED:
+                    listed.append(self.people.chance(cid, p, "predicted", detail=f"goes to {related}"))
             self._cache[key] = (total, probs, listed)
         return self._cache[key]
 
@@ -255,8 +266,9 @@ class SocialModel:
             if p > 0:
                 out.append(self.people.chance(cid, p, evidence, detail=detail))
         if every:
-            history = self.snap.history.get(group, {})
-            out += [self.people.chance(cid, p, "predicted", history[cid].hits)
+            history, cold = self.snap.history.get(group, {}), self.cold.of(group)
+            out += [self.people.chance(cid, p, "predicted", history[cid].hits) if cid in history
+                    else self.people.chance(cid, p, "predicted", detail=f"goes to {cold[cid][1]}")
                     for cid, p in probs.items() if cid not in known and p > 0]
         else:
             out += [c for c in listed if c.contact_id not in known]
@@ -299,8 +311,9 @@ def people_of(contacts: dict[int, dict[str, Any]], settings: Settings, now: date
     return People(contacts, now.astimezone(settings.timezone).date(), settings.profile.reconnect_after_days)
 
 
-def social_model(snap: AttendanceSnapshot, settings: Settings, now: datetime) -> SocialModel:
-    return SocialModel(snap, people_of(snap.contacts, settings, now))
+def social_model(snap: AttendanceSnapshot, settings: Settings, now: datetime,
+                 cold: ColdStart | None = None) -> SocialModel:
+    return SocialModel(snap, people_of(snap.contacts, settings, now), cold)
 
 
 def explanation(item: Ranked, snap: AttendanceSnapshot) -> dict[str, Any]:

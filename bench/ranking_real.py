@@ -193,7 +193,7 @@ def calibration(pairs: list[tuple[float, int]]) -> tuple[float, list[tuple[int, 
 
 def evaluate(method_probs: dict[str, dict[str, float]], order: list[str], tests: list[dict], rsvps,
              contacts: list[str], regulars: dict[str, set[str]]) -> dict[str, float]:
-    aucs, pairs, gain = [], [], {}
+    aucs, pairs, gain, newcomers = [], [], {}, []
     for e in tests:
         came = rsvps.get(e["id"], set())
         probs = method_probs.get(e["id"], {})
@@ -206,9 +206,13 @@ def evaluate(method_probs: dict[str, dict[str, float]], order: list[str], tests:
         # Calibration over the pairs where a prediction is at stake, the same for every method:
         # contacts who had come to the event's group before the cut.
         pairs += [(s, y) for c, s, y in zip(contacts, scores, labels, strict=False) if c in regulars.get(e["group"], ())]
+        # Newcomers (no history at the group) the method gives a P: is their summed P honest?
+        newcomers += [(s, y) for c, s, y in zip(contacts, scores, labels, strict=False)
+                      if s > 0 and c not in regulars.get(e["group"], ())]
     ece, table = calibration(pairs)
     return {"auc": sum(aucs) / len(aucs) if aucs else float("nan"), "ndcg": ndcg(order, gain), "ece": ece,
-            "table": table, "events_scored": len(aucs)}
+            "table": table, "events_scored": len(aucs),
+            "newcomers": (len(newcomers), sum(p for p, _ in newcomers), sum(y for _, y in newcomers))}
 
 
 def baselines(events, rsvps, tests: list[dict], contacts: list[str], cut: datetime, seed: int):
@@ -381,6 +385,8 @@ def main() -> None:
         print(f"  {m:<18} AUC {sum(r['auc'] for r in rs) / len(rs):.3f}  "
               f"NDCG@10 {sum(r['ndcg'] for r in rs) / len(rs):.3f}  ECE {sum(r['ece'] for r in rs) / len(rs):.3f}")
     ours, plain = totals["aggregator, all P"], totals["plain share"]
+    n, expected, came = (sum(r["newcomers"][i] for r in ours) for i in range(3))
+    print(f"newcomers given a P (aggregator, all P): {n} pairs, expected {expected:.1f} came, {came} came")
     mean = (lambda rs, k: sum(r[k] for r in rs) / len(rs))
     print(f"targets: AUC - plain = {mean(ours, 'auc') - mean(plain, 'auc'):+.3f} (>= +0.02), "
           f"NDCG@10 - plain = {mean(ours, 'ndcg') - mean(plain, 'ndcg'):+.3f} (>= 0), "

@@ -1,0 +1,140 @@
+"""Cold start: a contact new to a group "might be there" when they go to groups that share members with it.
+
+For a contact with no attendance at group g, but attendance at groups h that
+the user's contacts also attend together with g:
+
+    affinity(h -> g) = contacts who attended both h and g / (contacts who attended h + AFFINITY_STRENGTH)
+    rate(c, h)       = c's recency-weighted hits at h / h's recency-weighted events
+    evidence(c, g)   = sum over h of rate(c, h) x affinity(h -> g)
+                       + ACTIVITY_SHARE x sum over every group h of rate(c, h)
+    P(c, g, slot)    = floor(g, slot) x evidence / (evidence + COLD_STRENGTH)
+
+floor(g, slot) is predict.probability of a contact with no hits at g: any
+real attendance at g gives strictly more (predict.py's rates grow with hits), so
+a cold-start P, strictly below it, never outranks a contact with real history
+there; it only orders the contacts new to the group among themselves, and
+counts (a little) in the score. The strict cap is why a cold-start chance never
+reaches the 5% listing threshold with predict.py's constants.
+
+The activity term breaks the tie between newcomers with no related group: one
+who goes to the user's groups at all came more often than one who goes nowhere
+(bench/ranking_real.py: mean per-event AUC .946 without it, higher with it).
+
+`cold_probability` and `evidence` are pure; `load` reads the snapshot's cache
+table rank_contact_groups (snapshot.py keeps it) through the store's connection,
+read-only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aggregator import predict
+
+# Shrinks an affinity measured on few shared contacts: two groups sharing 1 of 2 contacts say little.
+AFFINITY_STRENGTH = 5.0
+# Evidence at which a cold-start P is half the floor.
+COLD_STRENGTH = 0.05
+ACTIVITY_SHARE = 1e-3
+# Rows of the shared-membership join, or contact rows x groups asked, past which cold start is
+# skipped (see `load`): a few hundred contacts in a few dozen groups are far below it.
+WORK_BUDGET = 2_000_000
+
+
+@dataclass
+class ColdStart:
+    """group -> contact -> (evidence, the related group that gives the most of it)."""
+
+    evidence: dict[str, dict[int, tuple[float, str]]] = field(default_factory=dict)
+
+    def of(self, group: str) -> dict[int, tuple[float, str]]:
+        return self.evidence.get(group, {})
+
+
+def cold_probability(evidence: float, floor: float) -> float:
+    """A P strictly below `floor` (the P of no hits at the group), growing with `evidence` >= 0."""
+    if evidence <= 0 or floor <= 0:
+        return 0.0
+    return floor * evidence / (evidence + COLD_STRENGTH)
+
+
+def floor_probability(group: predict.GroupHistory, slot: int | None) -> float:
+    """P of a contact with no hits at the group: the bound every real attendance there exceeds."""
+    return predict.probability(predict.ContactHistory(), group, slot)
+
+
+def evidence(rates: dict[str, float], shared: dict[str, int], members: dict[str, int]
+             ) -> tuple[float, str | None]:
+    """(sum over related groups h of rate at h x affinity(h -> target), the h giving most).
+
+    `rates`: the contact's rate at each group they attend; `shared[h]`: contacts who
+    attended both h and the target; `members[h]`: contacts who attended h.
+    """
+    total, best, best_group = 0.0, 0.0, None
+    for h, rate in rates.items():
+        both = shared.get(h, 0)
+        if not both or rate <= 0:
+            continue
+        part = rate * both / (members.get(h, 0) + AFFINITY_STRENGTH)
+        total += part
+        if part > best or (part == best and best_group is not None and h < best_group):
+            best, best_group = part, h
+    return total, best_group
+
+
+def load(conn: Any, groups: list[str], contacts: set[int] | None = None) -> ColdStart:
+    """Cold-start evidence for `groups` (the events' groups) of the contacts with no attendance at
+    each, from the cache tables (read-only). `contacts`: those counted (None: all)."""
+    found = ColdStart()
+    if not groups:
+        return found
+    # Bounded time: the shared-membership join costs about the sum over contacts of (groups they
+    # attend)^2, the evidence loop at most contact rows x groups asked; past the budget (a dense,
+    # unusual store) cold start is left out rather than slow.
+    [(rows,)] = conn.execute("select count(*) from rank_contact_groups").fetchall()
+    if rows * len(set(groups)) > WORK_BUDGET:
+        return found
+    [(work,)] = conn.execute("""select coalesce(sum(n * n), 0) from
+                                (select count(*) n from rank_contact_groups group by contact_id)""").fetchall()
+    if work > WORK_BUDGET:
+        return found
+    names = json.dumps(sorted(set(groups)))
+    shared: dict[str, dict[str, int]] = defaultdict(dict)
+    for g, h, n in conn.execute(
+            """select a.g, b.g, count(*) from rank_contact_groups a
+               join rank_contact_groups b on b.contact_id = a.contact_id and b.g != a.g
+               where a.g in (select value from json_each(?)) group by a.g, b.g""", [names]):
+        shared[g][h] = n
+    related = sorted({g for (g,) in conn.execute("select distinct g from rank_contact_groups")})
+    members: dict[str, int] = {}
+    totals: dict[str, float] = {}
+    for h, n, total in conn.execute(
+            """select c.g, count(*), (select sum(t.weighted) from rank_group_slots t where t.g = c.g)
+               from rank_contact_groups c where c.g in (select value from json_each(?)) group by c.g""",
+            [json.dumps(related)]):
+        members[h], totals[h] = n, total or 0.0
+    rates: dict[int, dict[str, float]] = defaultdict(dict)
+    at: dict[int, set[str]] = defaultdict(set)
+    for g, cid, weighted in conn.execute(
+            """select g, contact_id, weighted from rank_contact_groups
+               where contact_id in (select contact_id from rank_contact_groups
+                                    where g in (select value from json_each(?)))""", [json.dumps(related)]):
+        if contacts is not None and cid not in contacts:
+            continue
+        at[cid].add(g)
+        if totals.get(g):
+            rates[cid][g] = weighted / totals[g]  # both scaled alike: the ratio holds at any "now"
+    asked = set(groups)
+    for cid, contact_rates in rates.items():
+        # A contact active in the user's groups at all is likelier than one who is not: a tie-break
+        # ACTIVITY_SHARE the size of shared-membership evidence, at every group they are new to.
+        activity = ACTIVITY_SHARE * sum(contact_rates.values())
+        usual = max(contact_rates, key=lambda h: (contact_rates[h], h)) if contact_rates else None
+        for g in asked - at[cid]:  # at g: predict.py's P
+            value, best = evidence(contact_rates, shared.get(g, {}), members)
+            if value + activity > 0 and (best or usual) is not None:
+                found.evidence.setdefault(g, {})[cid] = (value + activity, best or usual)
+    return found

@@ -1,0 +1,148 @@
+"""Cold start (issue 12): a contact new to a group "might be there" from the groups they go to that share
+its members, never above a contact with real history there."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from aggregator import coldstart, contacts, listing, present, rank
+from aggregator.coldstart import ColdStart
+from aggregator.model import Event, Person
+from aggregator.predict import ContactHistory, GroupHistory
+from aggregator.snapshot import AttendanceSnapshot
+from aggregator.store import Store
+from tests.conftest import PORTLAND
+
+UTC = timezone.utc
+NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)  # a Tuesday
+TUESDAY, SATURDAY = 1, 5
+
+
+# -- pure ----------------------------------------------------------------------
+def test_cold_probability_grows_with_evidence_and_stays_strictly_below_the_floor():
+    floor = 0.004
+    values = [coldstart.cold_probability(e, floor) for e in (0.001, 0.01, 0.1, 1.0, 1e6)]
+    assert values == sorted(values) and len(set(values)) == len(values)
+    assert all(0 < v < floor for v in values)
+    assert coldstart.cold_probability(0.0, floor) == 0.0
+    assert coldstart.cold_probability(1.0, 0.0) == 0.0
+
+
+def test_evidence_sums_related_groups_and_names_the_one_giving_most():
+    rates = {"Hack Night": 0.5, "Data Club": 0.5, "Unrelated": 0.9}
+    shared = {"Hack Night": 8, "Data Club": 2}  # contacts who go to both it and the target
+    members = {"Hack Night": 10, "Data Club": 10, "Unrelated": 10}
+    value, best = coldstart.evidence(rates, shared, members)
+    assert best == "Hack Night"
+    assert value == pytest.approx(0.5 * 8 / 15 + 0.5 * 2 / 15)
+    # An affinity seen on few contacts is shrunk: 1 of 1 shared says less than 8 of 10.
+    few, _ = coldstart.evidence({"Tiny": 0.5}, {"Tiny": 1}, {"Tiny": 1})
+    many, _ = coldstart.evidence({"Big": 0.5}, {"Big": 8}, {"Big": 10})
+    assert few < many
+    assert coldstart.evidence({"Unrelated": 0.9}, shared, members) == (0.0, None)
+
+
+def _people_snapshot(history, group: GroupHistory, names: dict[int, str]) -> AttendanceSnapshot:
+    return AttendanceSnapshot(now=NOW, groups={"PDX Rust": group}, history={"PDX Rust": history},
+                              contacts={cid: {"id": cid, "name": name, "weight": 1.0, "last_contacted": "2026-11-20",
+                                              "cadence_days": None} for cid, name in names.items()})
+
+
+def _row(start: datetime) -> dict:
+    return {"id": "e1", "source": "src", "group_name": "PDX Rust", "start_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def test_a_cold_contact_never_outranks_even_the_weakest_real_history(tmp_path):
+    """The cap: the weakest real history is one old visit on another weekday; however strong the
+    shared-membership evidence, the newcomer stays below it."""
+    group = GroupHistory(30.0, {TUESDAY: 20.0, SATURDAY: 10.0}, 40)
+    weakest = ContactHistory(1e-6, {SATURDAY: 1e-6}, 1)
+    snap = _people_snapshot({1: weakest}, group, {1: "Old Timer", 2: "New Comer", 3: "Stranger"})
+    cold = ColdStart({"PDX Rust": {2: (1e6, "Hack Night")}})
+    model = rank.SocialModel(snap, rank.people_of(snap.contacts, _real_settings(tmp_path), NOW), cold)
+    social, chances = model.chances(_row(NOW + timedelta(days=7)), NOW + timedelta(days=7), [], every=True)
+    p = {c.contact_id: c for c in chances}
+    assert 0 < p[2].probability < p[1].probability
+    assert 3 not in p  # no evidence at all: no chance
+    assert p[2].evidence == "predicted" and p[2].detail == "goes to Hack Night"
+    # Counted in the score although far below the listing threshold.
+    without = rank.SocialModel(snap, rank.people_of(snap.contacts, _real_settings(tmp_path), NOW)).chances(
+        _row(NOW + timedelta(days=7)), NOW + timedelta(days=7), [])[0]
+    assert social == pytest.approx(without + p[2].contribution)
+    assert p[2].probability < present.LISTED
+    listed = model.chances(_row(NOW + timedelta(days=7)), NOW + timedelta(days=7), [])[1]
+    assert 2 not in {c.contact_id for c in listed}
+
+
+def test_the_reason_says_might_be_there_and_where_they_go():
+    chance = rank.ContactChance(2, "New Comer", 0.3, "predicted", detail="goes to Hack Night")
+    item = rank.Ranked(id="e1", event=Event("e1", "Night", NOW, group="PDX Rust"), row={}, score=1.0,
+                       chances=[chance])
+    assert "New Comer might be there: goes to Hack Night" in present.reasons(item, {}, False)
+
+
+# -- through a real SQLite store ------------------------------------------------
+NAMES = [("Ana", "Berg"), ("Bo", "Chen"), ("Cy", "Diaz"), ("Di", "Egan")]
+
+
+def test_load_reads_shared_membership_from_the_cache_and_the_ranking_uses_it(tmp_path):
+    """Ana and Bo go to both groups; Cy only to Hack Night, so Cy "might be there" at PDX Rust; Di only
+    to Data Club, which shares nobody with it: the activity tie-break puts Di below Cy. The people
+    with real history at PDX Rust get no cold-start entry there."""
+    store = Store(tmp_path / "events.db")
+    (tmp_path / "c.csv").write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n" + "".join(
+        f"{f},{last},,{f.lower()}@example.org,,,01 Nov 2026\n" for f, last in NAMES))
+    contacts.import_file(store, tmp_path / "c.csv", now=NOW)
+    ana, bo, cy, di = (Person(f"{f} {last}", email=f"{f.lower()}@example.org", status="going") for f, last in NAMES)
+    past = [Event(f"r{i}", f"Rust {i}", NOW - timedelta(days=7 * (i + 1)), group="PDX Rust", attendees=(ana, bo))
+            for i in range(4)]
+    past += [Event(f"h{i}", f"Hack {i}", NOW - timedelta(days=7 * (i + 1) + 2), group="Hack Night",
+                   attendees=(ana, bo, cy)) for i in range(4)]
+    past += [Event(f"d{i}", f"Data {i}", NOW - timedelta(days=7 * (i + 1) + 3), group="Data Club", attendees=(di,))
+             for i in range(4)]
+    upcoming = [Event("next", "Rust next", NOW + timedelta(days=7), group="PDX Rust")]
+    store.save_events("src", past + upcoming, now=NOW, tz=PORTLAND)
+    contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
+    ids = {c["name"]: c["id"] for c in store.contact_rows()}
+    settings = _real_settings(tmp_path)
+    [row] = store.event_rows(start=NOW, end=NOW + timedelta(days=30))
+    item = listing.explain(store, settings, row, now=NOW)
+    by_name = {c["name"]: c for c in item["social_part"]["contacts"]}
+    assert set(by_name) == {"Ana Berg", "Bo Chen", "Cy Diaz", "Di Egan"}
+    assert 0 < by_name["Di Egan"]["probability"] < by_name["Cy Diaz"]["probability"] < min(by_name["Ana Berg"]["probability"],
+                                                        by_name["Bo Chen"]["probability"])
+    cold = coldstart.load(store.conn, ["PDX Rust", "Hack Night"], set(ids.values()))
+    assert set(cold.of("PDX Rust")) == {ids["Cy Diaz"], ids["Di Egan"]}
+    assert cold.of("PDX Rust")[ids["Cy Diaz"]][1] == "Hack Night"
+    assert cold.of("PDX Rust")[ids["Di Egan"]][1] == "Data Club"
+    assert set(cold.of("Hack Night")) == {ids["Di Egan"]}  # the others go to Hack Night already
+    assert coldstart.load(store.conn, ["PDX Rust"], {ids["Cy Diaz"]}).of("PDX Rust").keys() == {ids["Cy Diaz"]}
+    store.close()
+
+
+def test_load_is_skipped_past_its_work_budget(tmp_path, monkeypatch):
+    """Bounded time: a store whose shared-membership join would be too large gets no cold start."""
+    conn = sqlite3.connect(tmp_path / "cache.db")  # the two cache tables snapshot.py keeps, as it lays them out
+    conn.execute("create table rank_group_slots (g text, wd integer, weighted real, observed integer, hits real, "
+                 "contacts integer)")
+    conn.execute("create table rank_contact_groups (g text, contact_id integer, weighted real, best real)")
+    conn.executemany("insert into rank_contact_groups values (?, ?, 1.0, 0.1)",
+                     [(g, cid) for g in ("A", "B") for cid in range(3)])
+    conn.executemany("insert into rank_group_slots values (?, 1, 4.0, 4, 0, 0)", [("A",), ("B",)])
+    conn.execute("insert into rank_contact_groups values ('B', 9, 1.0, 0.1)")
+    assert set(coldstart.load(conn, ["A"]).of("A")) == {9}
+    monkeypatch.setattr(coldstart, "WORK_BUDGET", 5)
+    assert coldstart.load(conn, ["A"]).of("A") == {}
+    conn.close()
+
+
+def _real_settings(tmp_path):
+    from aggregator import config
+
+    path = tmp_path / "config.yaml"
+    path.write_text("timezone: UTC\nprofile:\n  topics: {rust: 1}\n"
+                    "sources: [{name: src, kind: ics, url: 'https://example.org/a.ics'}]\n")
+    return config.load(path)
