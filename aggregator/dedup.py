@@ -26,14 +26,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from rapidfuzz import fuzz
 from rapidfuzz.utils import default_process
 
 from aggregator.geo import haversine_km
 from aggregator.identity import fold, normalize_url
+from aggregator.model import Listing  # noqa: F401 (dedup.Listing: the value it works on)
 
 START_TOLERANCE = timedelta(minutes=30)
 URL_TOLERANCE = timedelta(hours=12)
@@ -50,27 +50,6 @@ _ABBREVIATIONS = {"intro": "introduction", "mtg": "meeting", "dev": "developer",
                   "hr": "hour", "hrs": "hours", "conf": "conference", "prog": "programming", "k8s": "kubernetes"}
 # A colon not followed by a digit (not "6:30"), a dash or bar between spaces, an em/en dash, an at sign.
 _SEGMENT_BREAK = re.compile(r"\s*(?::(?!\d)|[—–|]|\s-\s)\s*")
-
-
-@dataclass(frozen=True)
-class Listing:
-    """What dedup needs of a stored event."""
-
-    id: str
-    source: str
-    start: datetime
-    title: str
-    group: str | None = None
-    venue: str | None = None
-    city: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    online: bool = False
-    url: str | None = None
-    all_day: bool = False
-    priority: int = 0
-    filled: int = 0  # how many optional fields it has (a tie-break for canonical)
-    removed: bool = False  # vanished from its source: never leads while another listing lives
 
 
 @functools.lru_cache(maxsize=65536)

@@ -112,3 +112,24 @@ class Cached:
     last_modified: str | None
     content: bytes
     content_type: str | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the cross-source merge needs of a stored event (the store returns these; dedup clusters them)."""
+
+    id: str
+    source: str
+    start: datetime
+    title: str
+    group: str | None = None
+    venue: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    online: bool = False
+    url: str | None = None
+    all_day: bool = False
+    priority: int = 0
+    filled: int = 0  # how many optional fields it has (a tie-break for canonical)
+    removed: bool = False  # vanished from its source: never leads while another listing lives

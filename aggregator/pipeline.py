@@ -7,7 +7,6 @@ the run goes on. The run is recorded in fetch_runs.
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import heapq
 import os
@@ -343,8 +342,7 @@ def read_personal_calendars(settings: Settings, store: Store, http: Http, now: d
         return
     start, end = fetch_window(settings, now)
     priorities = {s.name: s.priority for s in settings.sources}
-    listings = [dedup.Listing(**dataclasses.asdict(candidate))
-                for candidate in store.merges.candidates(start=start, end=end, priorities=priorities)]
+    listings = store.merges.candidates(start=start, end=end, priorities=priorities)
     matcher = Matcher.build(candidates(store.people.contacts()))
     matched: list[CalendarMatch] = []
     failed = False
@@ -423,8 +421,7 @@ def merge_duplicates(settings: Settings, store: Store, now: datetime) -> int:
     """The cross-source merge over recent and upcoming events; returns rows changed."""
     start, end = now - DEDUP_BACK, now + timedelta(days=settings.fetch.horizon_days)
     priorities = {s.name: s.priority for s in settings.sources}
-    listings = [dedup.Listing(**dataclasses.asdict(candidate))
-                for candidate in store.merges.candidates(start=start, end=end, priorities=priorities)]
+    listings = store.merges.candidates(start=start, end=end, priorities=priorities)
     return store.merges.apply_canonical(dedup.assignments(listings), start=start, end=end)
 
 

@@ -179,9 +179,8 @@ def test_private_entries_and_the_secret_address_never_leave(tmp_path, server):
     httpd = make_server(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        base = f"http://127.0.0.1:{httpd.server_address[1]}"
         for page in ("/feed.ics", "/"):
-            served = requests.get(base + page, timeout=10)
+            served = requests.get(f"http://127.0.0.1:{httpd.server_address[1]}{page}", timeout=10)
             assert served.status_code == 200 and "Packaging with uv and hatch" in served.text
             assert PRIVATE_TITLE not in served.text and SECRET not in served.text
     finally:

@@ -128,29 +128,27 @@ def test_other_methods_and_huge_headers_are_refused(start):
 
 def test_one_event_calendar_has_the_feeds_uid_and_the_token_rules(start):
     port, *_ = start(token="s3cret", feed={"limit_per_week": 1})
-    base = f"http://127.0.0.1:{port}"
-    feed = icalendar.Calendar.from_ical(requests.get(f"{base}/feed.ics?token=s3cret", timeout=5).content)
+    feed = icalendar.Calendar.from_ical(requests.get(f"http://127.0.0.1:{port}/feed.ics?token=s3cret", timeout=5).content)
     [in_feed] = feed.walk("VEVENT")  # limit_per_week 1: the other event is not in the feed
     ident = str(in_feed["UID"]).split("@")[0]
-    answer = requests.get(f"{base}/event/{ident}.ics?token=s3cret", timeout=5)
+    answer = requests.get(f"http://127.0.0.1:{port}/event/{ident}.ics?token=s3cret", timeout=5)
     assert answer.status_code == 200 and answer.headers["Content-Type"] == "text/calendar; charset=utf-8"
     [single] = icalendar.Calendar.from_ical(answer.content).walk("VEVENT")
     assert single.to_ical() == in_feed.to_ical()  # the same VEVENT, stamps and all
-    assert requests.get(f"{base}/event/{ident}.ics", timeout=5).status_code == 403
+    assert requests.get(f"http://127.0.0.1:{port}/event/{ident}.ics", timeout=5).status_code == 403
     other = ({event_id("src", "a"), event_id("src", "b")} - {ident}).pop()
     [outside] = icalendar.Calendar.from_ical(
-        requests.get(f"{base}/event/{other}.ics?token=s3cret", timeout=5).content).walk("VEVENT")
+        requests.get(f"http://127.0.0.1:{port}/event/{other}.ics?token=s3cret", timeout=5).content).walk("VEVENT")
     assert str(outside["UID"]) == f"{other}@aggregator"
-    assert requests.get(f"{base}/event/nope0000.ics?token=s3cret", timeout=5).status_code == 404
+    assert requests.get(f"http://127.0.0.1:{port}/event/nope0000.ics?token=s3cret", timeout=5).status_code == 404
 
 
 def test_a_read_only_database_serves_an_unchanged_feed_and_says_why_otherwise(start):
     port, store, service = start()
-    url = f"http://127.0.0.1:{port}/feed.ics"
-    first = requests.get(url, timeout=5)
+    first = requests.get(f"http://127.0.0.1:{port}/feed.ics", timeout=5)
     store.conn.execute("PRAGMA query_only = ON")  # as a database file the server cannot write
     service.invalidate()  # a rebuild after a run that changed nothing: nothing new to record
-    again = requests.get(url, timeout=5)
+    again = requests.get(f"http://127.0.0.1:{port}/feed.ics", timeout=5)
     assert again.status_code == 200 and again.content == first.content
     store.conn.execute("PRAGMA query_only = OFF")
     store.save_events("src", [Event("c", "Python later", datetime(2026, 12, 9, 2, 0, tzinfo=UTC))],
@@ -158,7 +156,7 @@ def test_a_read_only_database_serves_an_unchanged_feed_and_says_why_otherwise(st
     run = store.start_run(NOW, 1)
     store.finish_run(run, now=NOW, new=1, updated=0, unchanged=0, removed=0, failed=0, errors={})
     store.conn.execute("PRAGMA query_only = ON")
-    answer = requests.get(url, timeout=5)
+    answer = requests.get(f"http://127.0.0.1:{port}/feed.ics", timeout=5)
     assert answer.status_code == 503 and "read-only" in answer.text and first.status_code == 200
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.model import Event
+from aggregator.model import Event, Listing
 
 
 @dataclass
@@ -15,25 +15,7 @@ class SaveCounts:
     unchanged: int = 0
 
 
-@dataclass(frozen=True)
-class MergeCandidate:
-    """What the cross-source merge needs of a stored event (fields named as dedup.Listing's)."""
-
-    id: str
-    source: str
-    start: datetime
-    title: str
-    group: str | None = None
-    venue: str | None = None
-    city: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    online: bool = False
-    url: str | None = None
-    all_day: bool = False
-    priority: int = 0
-    filled: int = 0  # how many optional fields it has (a tie-break for canonical)
-    removed: bool = False  # vanished from its source
+MergeCandidate = Listing  # one value type for the store and dedup (aggregator.model.Listing)
 
 
 @dataclass(frozen=True)
