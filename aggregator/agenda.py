@@ -263,7 +263,7 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
     natural = max((cell_len(one_line(e["title"])) for entry in entries for e in entry.events[:3]), default=0)
     lines: list[Text | str] = []
     for entry in entries:
-        name = one_line(entry.contact["name"])
+        name = one_line(entry.contact.name)
         if terminal:
             lines.append(Text.assemble((name, "bold"), "  ", (describe(entry), "yellow")))
         else:

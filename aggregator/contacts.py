@@ -10,18 +10,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import quopri
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 from aggregator import snapshot
 from aggregator.errors import AggregatorError
 from aggregator.identity import Candidate, Matcher, normalize_email, normalize_name, normalize_url
-from aggregator.store.values import Contact
+from aggregator.model import Contact
 
 FORMATS = ("linkedin", "google", "vcard")
 LINKEDIN_HEADER = ("first name", "last name", "url")
@@ -300,28 +299,28 @@ def import_text(store, text: str, fmt: str = "auto", *, name: str) -> ImportRepo
     """Import or update contacts from an export's text (`name` says where it came from)."""
     fmt, records = parse(text, fmt, source=name)
     report = ImportReport(path=name, format=fmt)
-    inserts, updates = plan(store.people.rows(), records, source_file=Path(name).name, report=report)
+    inserts, updates = plan(store.people.contacts(), records, source_file=Path(name).name, report=report)
     store.people.write(inserts, updates)
     return report
 
 
-def plan(existing: list[dict], records: list[ContactRecord], *, source_file: str,
-         report: ImportReport) -> tuple[list[dict], list[dict]]:
+def plan(existing: list[Contact], records: list[ContactRecord], *, source_file: str,
+         report: ImportReport) -> tuple[list[Contact], list[Contact]]:
     """Which records are new contacts and which update a known one (by URL, email, then exact name)."""
     by_url, by_email, by_name = {}, {}, {}
-    rows: dict[int, dict] = {}
-    next_id = max((r["id"] for r in existing), default=0) + 1
+    known: dict[int, Contact] = {}
+    next_id = max((c.id for c in existing), default=0) + 1
 
-    def index(row: dict) -> None:
-        rows[row["id"]] = row
-        for url in _json_list(row.get("urls")):
-            by_url.setdefault(normalize_url(url), row["id"])
-        for email in _json_list(row.get("emails")):
-            by_email.setdefault(normalize_email(email), row["id"])
-        by_name.setdefault(row.get("normalized_name") or "", []).append(row["id"])
+    def index(contact: Contact) -> None:
+        known[contact.id] = contact
+        for url in contact.urls:
+            by_url.setdefault(normalize_url(url), contact.id)
+        for email in contact.emails:
+            by_email.setdefault(normalize_email(email), contact.id)
+        by_name.setdefault(contact.normalized_name or "", []).append(contact.id)
 
-    for row in existing:
-        index(dict(row))
+    for contact in existing:
+        index(contact)
     inserted: set[int] = set()
     changed: set[int] = set()
     for record in records:
@@ -329,29 +328,25 @@ def plan(existing: list[dict], records: list[ContactRecord], *, source_file: str
         found = next((by_url[u] for u in urls if u in by_url), None)
         found = found or next((by_email[e] for e in emails if e in by_email), None)
         if found is None and name:
-            same_name = [i for i in by_name.get(name, []) if not _conflicting(rows[i], urls)]
+            same_name = [i for i in by_name.get(name, []) if not _conflicting(known[i], urls)]
             found = same_name[0] if len(same_name) == 1 else None
         if found is None:
-            row = {"id": next_id, "name": record.name, "normalized_name": name, "emails": _dump(record.emails),
-                   "urls": _dump(record.urls), "aliases": _dump(record.aliases), "company": record.company,
-                   "tags": _dump(record.tags), "weight": 1.0, "last_contacted": record.connected_on,
-                   "cadence_days": None, "source_file": source_file, "connected_on": record.connected_on}
+            contact = Contact(id=next_id, name=record.name, normalized_name=name, emails=tuple(record.emails),
+                              urls=tuple(record.urls), aliases=tuple(record.aliases), company=record.company,
+                              tags=tuple(record.tags), weight=1.0, last_contacted=record.connected_on,
+                              source_file=source_file, connected_on=record.connected_on)
             next_id += 1
-            inserted.add(row["id"])
-            index(row)
+            inserted.add(contact.id)
+            index(contact)
             continue
-        row = rows[found]
-        merged = {
-            **row,
-            "emails": _dump(_union(_json_list(row.get("emails")), record.emails)),
-            "urls": _dump(_union(_json_list(row.get("urls")), record.urls)),
-            "aliases": _dump(_union(_json_list(row.get("aliases")), record.aliases)),
-            "tags": _dump(_union(_json_list(row.get("tags")), record.tags)),
-            "company": record.company or row.get("company"),
-            "connected_on": row.get("connected_on") or record.connected_on,
-            "last_contacted": row.get("last_contacted") or record.connected_on,
-        }
-        if merged != row:
+        old = known[found]
+        merged = replace(
+            old,
+            emails=_union(old.emails, record.emails), urls=_union(old.urls, record.urls),
+            aliases=_union(old.aliases, record.aliases), tags=_union(old.tags, record.tags),
+            company=record.company or old.company, connected_on=old.connected_on or record.connected_on,
+            last_contacted=old.last_contacted or record.connected_on)
+        if merged != old:
             index(merged)
             if found not in inserted:
                 changed.add(found)
@@ -359,31 +354,21 @@ def plan(existing: list[dict], records: list[ContactRecord], *, source_file: str
             report.unchanged += 1
     report.added = len(inserted)
     report.updated = len(changed)
-    return [rows[i] for i in sorted(inserted)], [rows[i] for i in sorted(changed)]
+    return [known[i] for i in sorted(inserted)], [known[i] for i in sorted(changed)]
 
 
-def _conflicting(row: dict, urls: list[str]) -> bool:
+def _conflicting(contact: Contact, urls: list[str]) -> bool:
     """Two profile URLs that differ mean two people, whatever their names."""
-    known = {normalize_url(u) for u in _json_list(row.get("urls"))}
+    known = {normalize_url(u) for u in contact.urls}
     return bool(known and urls and not known.intersection(urls))
 
 
-def _json_list(value) -> list[str]:
-    if not value:
-        return []
-    return list(json.loads(value)) if isinstance(value, str) else list(value)
-
-
-def _dump(values) -> str | None:
-    return json.dumps(list(values), ensure_ascii=False) if values else None
-
-
-def _union(old: list[str], new) -> list[str]:
+def _union(old: tuple[str, ...], new) -> tuple[str, ...]:
     out = list(old)
     for value in new:
         if value and value not in out:
             out.append(value)
-    return out
+    return tuple(out)
 
 
 def candidates(people: Iterable[Contact]) -> list[Candidate]:

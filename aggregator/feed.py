@@ -34,9 +34,10 @@ import icalendar
 from aggregator import __version__
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
-from aggregator.listing import rank_rows
+from aggregator.listing import rank_events
+from aggregator.model import StoredEvent
 from aggregator.rank import Ranked
-from aggregator.store import MAX_EVENT_DAYS, Store, utc_text
+from aggregator.store import Store, utc_text
 from aggregator.text import clean_url, safe_text
 
 UTC = timezone.utc
@@ -78,7 +79,7 @@ def select(items: list[Ranked], settings: Settings) -> list[Ranked]:
     for item in items:  # best first
         if item.score < settings.feed.min_score:
             continue
-        if item.event.status == "cancelled" or item.row.get("removed_at"):
+        if item.stored.gone:
             keep.append(item)
             continue
         week = item.start_utc().astimezone(settings.timezone).isocalendar()[:2]
@@ -95,9 +96,9 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
     Raises AggregatorError (not sqlite3's) when the database is read-only and
     the feed changed, so there is something to record.
     """
-    rows = window_rows(store, settings, now)
-    items = select(rank_rows(store, settings, rows, now=now, topic=topic, roll_up=True), settings)
-    items.sort(key=lambda i: (i.row["start_utc"], i.id))
+    events = window_events(store, settings, now)
+    items = select(rank_events(store, settings, events, now=now, topic=topic, roll_up=True), settings)
+    items.sort(key=lambda i: (i.start_utc(), i.id))
     key = feed_key(topic)
     written, skipped = [], []
     for item in items:
@@ -106,9 +107,8 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
         except (ValueError, TypeError, OverflowError, AttributeError, KeyError) as exc:
             skipped.append(f"{item.id}: {safe_text(item.event.title, one_line=True)[:80]!r}: {exc}")
     try:
-        versions = store.publish_versions(
-            key, {item.id: (digest, item.row.get("sequence") or 0) for item, digest, _ in written}, now,
-        )
+        versions = store.publish.versions(key, {item.id: (digest, item.stored.sequence) for item, digest, _ in written},
+                                          now)
     except sqlite3.OperationalError as exc:
         raise _storage_error(store, exc) from None
     head = calendar_head(settings, topic)
@@ -120,58 +120,30 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
     body = head + b"".join(data for _, data in kept) + CALENDAR_END
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     try:
-        built_at = store.feed_built_at(key, etag, now)
+        built_at = store.publish.built_at(key, etag, now)
     except sqlite3.OperationalError as exc:
         raise _storage_error(store, exc) from None
     return Feed(key=key, body=body, etag=etag, last_modified=built_at, events=len(kept),
                 dropped=len(parts) - len(kept), skipped=skipped, vevents={item.id: data for item, data in kept})
 
 
-# The rows `Store.event_rows(start, end, changed_since=...)` returns, with at most `limit_per_week`
-# occurrences of one series (same source and title) on one UTC day: a runaway series (a
-# minutely RRULE, 500,000 stored occurrences) costs SQLite one sorted scan, not 500,000 Python
-# rows to rank. A series gets at most `limit_per_week` a week in the feed anyway; a day holds at
-# most that many of its earliest (numbered on narrow rows; only the kept ones are read whole).
-# Cancelled or removed occurrences are always read.
-# tests/test_feed_window.py checks that this stays the same rows as event_rows otherwise.
-WINDOW_SQL = """
-with candidates as (
-  select id, status, removed_at,
-         row_number() over (partition by source, title, substr(start_utc, 1, 10)
-                            order by start_utc, id) as series_rank
-  from events
-  where coalesce(end_utc, start_utc) > :start and start_utc < :end and start_utc > :earliest
-    and (canonical_id is null or canonical_id = id)
-    and ((status != 'cancelled' and removed_at is null) or coalesce(removed_at, updated_at) >= :since)
-)
-select events.* from candidates join events on events.id = candidates.id
-where candidates.series_rank <= :per_day or candidates.status = 'cancelled' or candidates.removed_at is not null
-order by events.start_utc, events.id
-"""
-
-
-def window_rows(store: Store, settings: Settings, now: datetime) -> list[dict[str, Any]]:
-    """The stored events the feed may publish: its window, runaway series capped (see WINDOW_SQL)."""
-    start = now - timedelta(days=settings.feed.days_back)
-    end = now + timedelta(days=settings.feed.days_ahead)
-    since = now - timedelta(days=CANCELLED_KEPT_DAYS)
-    limit = settings.feed.limit_per_week
-    if not limit:  # no cap asked for: every row of the window
-        return store.event_rows(start=start, end=end, changed_since=since)
-    params = {"start": utc_text(start), "end": utc_text(end), "since": utc_text(since), "per_day": limit,
-              "earliest": utc_text(start - timedelta(days=MAX_EVENT_DAYS))}
-    with store.lock:
-        cursor = store.conn.execute(WINDOW_SQL, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def window_events(store: Store, settings: Settings, now: datetime) -> list[StoredEvent]:
+    """The stored events the feed may publish: its window, with at most `limit_per_week`
+    occurrences of one series on one day (a series gets no more a week in the feed anyway), so
+    a runaway series costs one sorted scan (EventRepository.feed_window); cancelled or removed
+    ones of the last CANCELLED_KEPT_DAYS so subscribers learn of them."""
+    return store.events.feed_window(start=now - timedelta(days=settings.feed.days_back),
+                                    end=now + timedelta(days=settings.feed.days_ahead),
+                                    changed_since=now - timedelta(days=CANCELLED_KEPT_DAYS),
+                                    per_day=settings.feed.limit_per_week)
 
 
 def _storage_error(store: Store, exc: sqlite3.OperationalError) -> AggregatorError:
     if "readonly" in str(exc) or "read-only" in str(exc):
         return AggregatorError(
-            f"cannot record the feed's new version: {store.path} is read-only; run `aggregator feed` as "
+            f"cannot record the feed's new version: {store.database.path} is read-only; run `aggregator feed` as "
             f"the user who runs `fetch`, or make the database (and its folder) writable")
-    return AggregatorError(f"cannot record the feed's new version in {store.path}: {exc}")
+    return AggregatorError(f"cannot record the feed's new version in {store.database.path}: {exc}")
 
 
 def within_budget(parts: list[tuple[Ranked, bytes]], budget: int) -> list[tuple[Ranked, bytes]]:
@@ -179,15 +151,11 @@ def within_budget(parts: list[tuple[Ranked, bytes]], budget: int) -> list[tuple[
     if sum(len(data) for _, data in parts) <= budget:
         return parts
     keep, used = set(), 0
-    for item, data in sorted(parts, key=lambda p: (not _cancelled(p[0]), -p[0].score, p[0].row["start_utc"])):
+    for item, data in sorted(parts, key=lambda p: (not p[0].stored.gone, -p[0].score, p[0].start_utc())):
         if used + len(data) <= budget:
             keep.add(item.id)
             used += len(data)
     return [(item, data) for item, data in parts if item.id in keep]
-
-
-def _cancelled(item: Ranked) -> bool:
-    return item.event.status == "cancelled" or bool(item.row.get("removed_at"))
 
 
 def calendar_head(settings: Settings, topic: str | None) -> bytes:
@@ -233,7 +201,7 @@ class Published:
 
 def published(item: Ranked) -> Published:
     e = item.event
-    cancelled = _cancelled(item)
+    cancelled = item.stored.gone
     url = clean_url(e.url)
     status = "CANCELLED" if cancelled else str(e.status or "confirmed").upper()
     return Published(
@@ -341,8 +309,7 @@ def stamped(pieces: tuple[bytes, bytes, bytes], event_id: str, sequence: int, mo
 def event_vevent(item: Ranked) -> bytes:
     """One event's VEVENT outside any feed build: stamped with the event's own version."""
     _, pieces = cached_vevent(item)
-    return stamped(pieces, item.id, item.row.get("sequence") or 0,
-                   item.row.get("updated_at") or utc_text(item.start_utc()))
+    return stamped(pieces, item.id, item.stored.sequence, utc_text(item.stored.updated_at))
 
 
 # -- RFC 5545 text ---------------------------------------------------------------

@@ -11,9 +11,10 @@ from rapidfuzz import process
 from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
 from aggregator.identity import Matcher, normalize_name
-from aggregator.listing import rank_rows
+from aggregator.listing import rank_events
+from aggregator.model import Contact
 from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months
-from aggregator.store import Contact, Store
+from aggregator.store import Store
 
 RECONNECT_DAYS = 60
 LIKELY = 0.2
@@ -67,7 +68,7 @@ def log_touch(store: Store, settings: Settings, name: str, *, on: date | None, n
 
 @dataclass
 class Overdue:
-    contact: dict[str, Any]
+    contact: Contact
     days: int | None  # None: never logged
     events: list[dict[str, Any]]
 
@@ -80,27 +81,27 @@ def reconnect(store: Store, settings: Settings, *, now: datetime, days: int = RE
     today = now.astimezone(settings.timezone).date()
     default = settings.profile.reconnect_after_days
     overdue: dict[int, Overdue] = {}
-    for c in store.contact_rows():
+    for c in store.people.contacts():
         # its own name: reusing `days` here once replaced the --days window (issue 12)
-        late, days_since = catch_up_state(c.get("last_contacted"), c.get("cadence_days") or default, today)
+        late, days_since = catch_up_state(c.last_contacted, c.cadence_days or default, today)
         if late:
-            overdue[c["id"]] = Overdue(c, days_since, [])
-    rows = store.event_rows(start=now, end=now + timedelta(days=days))
-    for item in rank_rows(store, settings, rows, now=now, explain=False):
+            overdue[c.id] = Overdue(c, days_since, [])
+    events = store.events.between(start=now, end=now + timedelta(days=days))
+    for item in rank_events(store, settings, events, now=now, explain=False):
         for chance in item.chances:
             if chance.contact_id in overdue and chance.probability >= LIKELY:
                 overdue[chance.contact_id].events.append({
-                    "id": item.id, "title": item.event.title, "start": item.row["start"],
+                    "id": item.id, "title": item.event.title, "start": item.event.start.isoformat(),
                     "probability": round(chance.probability, 3), "evidence": chance.evidence,
                 })
     for entry in overdue.values():
         entry.events.sort(key=lambda e: (-e["probability"], e["start"]))
     return sorted(overdue.values(), key=lambda o: (not o.events, -(o.days if o.days is not None else 10**6),
-                                                   o.contact["name"]))
+                                                   o.contact.name))
 
 
 def reconnect_json(entries: list[Overdue]) -> list[dict[str, Any]]:
-    return [{"id": o.contact["id"], "name": o.contact["name"], "last_contacted": o.contact.get("last_contacted"),
+    return [{"id": o.contact.id, "name": o.contact.name, "last_contacted": o.contact.last_contacted,
              "days_since": o.days, "events": o.events} for o in entries]
 
 

@@ -1,7 +1,8 @@
-"""The one shape every source yields: Event, with its Venue and Persons.
+"""The domain values: what every source yields (Event, with its Venue and Persons) and what the
+store hands back (StoredEvent, Contact, AttendanceRow, Listing).
 
-Values only: no I/O, no database ids beyond the source's own. The store
-derives the stable event id from (source name, source_uid).
+Values only: no I/O. The store derives the stable event id from (source name,
+source_uid) and is the only module that knows how these are written in SQLite.
 """
 
 from __future__ import annotations
@@ -133,3 +134,85 @@ class Listing:
     priority: int = 0
     filled: int = 0  # how many optional fields it has (a tie-break for canonical)
     removed: bool = False  # vanished from its source: never leads while another listing lives
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A stored event: what its source said (`event`, lists and times decoded) and the store's bookkeeping."""
+
+    id: str
+    source: str
+    event: Event  # attendees left empty: they are AttendanceRow values of their own
+    start_utc: datetime
+    end_utc: datetime | None
+    content_hash: str
+    sequence: int  # + 1 on each real change, and on vanishing
+    first_seen: datetime
+    last_seen: datetime
+    updated_at: datetime
+    removed_at: datetime | None = None  # vanished from its full-snapshot source
+    canonical_id: str | None = None  # the event this one is merged into (itself when it is the canonical one)
+    merged_sources: tuple[str, ...] = ()  # the other sources' listings merged into this one, when completed
+
+    @property
+    def title(self) -> str:
+        return self.event.title
+
+    @property
+    def merged_away(self) -> bool:
+        """Shown as part of another source's event, not on its own."""
+        return self.canonical_id is not None and self.canonical_id != self.id
+
+    @property
+    def is_canonical(self) -> bool:
+        """Other sources' listings are merged into this one."""
+        return self.canonical_id == self.id
+
+    @property
+    def sources(self) -> list[str]:
+        """Every source that lists it: its own first."""
+        return [self.source, *self.merged_sources]
+
+    @property
+    def group_key(self) -> str:
+        """The series the ranking learns attendance by: the group, else the source."""
+        return self.event.group or f"source:{self.source}"
+
+    @property
+    def gone(self) -> bool:
+        """Cancelled, or vanished from its source: a feed still tells subscribers for a while."""
+        return self.event.status == "cancelled" or self.removed_at is not None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One person of the user's address book."""
+
+    id: int
+    name: str
+    normalized_name: str | None = None
+    emails: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    company: str | None = None
+    tags: tuple[str, ...] = ()
+    weight: float | None = None
+    last_contacted: str | None = None  # an ISO date
+    cadence_days: int | None = None
+    connected_on: str | None = None
+    source_file: str | None = None
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    """One person seen at one event: an RSVP, a speaker or host the event names, or the user's own log."""
+
+    event_id: str
+    person_key: str
+    name: str | None
+    email: str | None
+    url: str | None
+    status: str
+    evidence: str  # feed | speaker | host | manual
+    seen_at: str
+    contact_id: int | None = None

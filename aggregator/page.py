@@ -95,7 +95,7 @@ def by_day(items: Iterable[Ranked], zone: ZoneInfo) -> list[tuple[date, list[Ran
     days: dict[date, list[Ranked]] = {}
     for item in items:
         days.setdefault(local_day(item, zone), []).append(item)
-    return [(day, sorted(found, key=lambda i: (i.row["start_utc"], -i.score, i.id)))
+    return [(day, sorted(found, key=lambda i: (i.start_utc(), -i.score, i.id)))
             for day, found in sorted(days.items())]
 
 
@@ -106,7 +106,7 @@ def local_day(item: Ranked, zone: ZoneInfo) -> date:
 
 def top_picks(items: list[Ranked], count: int = TOP_PICKS) -> set[str]:
     """The best few, marked on the page (it is ordered by time, so the ranking needs a sign)."""
-    best = sorted((i for i in items if i.score > 0), key=lambda i: (-i.score, i.row["start_utc"], i.id))
+    best = sorted((i for i in items if i.score > 0), key=lambda i: (-i.score, i.start_utc(), i.id))
     return {i.id for i in best[:count]} if len(items) > count else set()
 
 

@@ -301,7 +301,7 @@ def _store(store: Store, settings: Settings, report: SourceReport, events: list[
     """The source's whole store step, one transaction: its events, their attendees, vanish
     marks and its health row land together, or (on any error) none of them do."""
     try:
-        with store.transaction():
+        with store.database.transaction():
             if report.ok:
                 _save(store, settings, report, events, now)
             _record(store, report, now)
@@ -400,7 +400,7 @@ def _personal_entries(store: Store, settings: Settings, matched: list[CalendarMa
                       matcher: Matcher) -> list[PersonalEntry]:
     """One entry per stored (canonical) event; two calendars naming it list the people of both."""
     canonical = store.personal.canonical([m.event_id for m in matched])
-    names = {row["id"]: row["name"] for row in store.contact_rows()}
+    names = {c.id: c.name for c in store.people.contacts()}
     merged: dict[str, PersonalEntry] = {}
     for m in matched:
         ident, title = canonical.get(m.event_id, (m.event_id, ""))

@@ -19,15 +19,15 @@
 - distance: 1 inside home.radius_km (or with no coordinates), radius/distance
   beyond; online-only events ONLINE_FACTOR, or dropped when include_online is off.
 
-Everything here is pure: values in, values out, no SQL. listing.py loads the rows,
-the AttendanceSnapshot and the contacts through the store and calls `score`.
+Everything here is pure: values in (StoredEvent, AttendanceRow, Contact, the
+AttendanceSnapshot), values out, no SQL. listing.py loads them through the store
+and calls `score`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,7 @@ from aggregator import coldstart, predict, present
 from aggregator.coldstart import ColdStart
 from aggregator.config import Settings
 from aggregator.geo import haversine_km
-from aggregator.model import Event
+from aggregator.model import AttendanceRow, Contact, Event, StoredEvent
 from aggregator.predict import HALF_LIFE_DAYS, RSVP_PROBABILITY  # noqa: F401 (public: pipeline, journal, cli)
 from aggregator.present import local_time, months  # noqa: F401 (public names of this module)
 from aggregator.snapshot import AttendanceSnapshot
@@ -54,11 +54,6 @@ WEAK = {"mentioned"}
 # (contact_id, evidence, probability[, detail]): chances other modules know of, per event id;
 # detail says more for the reason ("title" or "description" for a mention).
 ExtraChances = dict[str, list[tuple]]
-
-
-def parse_utc(text: str) -> datetime:
-    """A stored "YYYY-MM-DDTHH:MM:SSZ" as an aware datetime."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 @dataclass
@@ -82,7 +77,7 @@ class ContactChance:
 class Ranked:
     id: str
     event: Event
-    row: dict[str, Any]
+    stored: StoredEvent  # the stored event ranked (a roll-up's: its first talk, with the roll-up's times)
     score: float
     topics: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
@@ -93,7 +88,7 @@ class Ranked:
     distance_factor: float = 1.0
     distance_km: float | None = None
     topic_contributions: dict[str, float] = field(default_factory=dict)
-    evidence: tuple[list[dict[str, Any]], list[tuple]] = field(default=([], []), repr=False)
+    evidence: tuple[list[AttendanceRow], list[tuple]] = field(default=([], []), repr=False)
     rolled: list[Ranked] = field(default_factory=list, repr=False)  # the talks a roll-up stands for (rollup.py)
 
     @property
@@ -101,7 +96,11 @@ class Ranked:
         return present.listed_contacts(self.chances)
 
     def start_utc(self) -> datetime:
-        return parse_utc(self.row["start_utc"])
+        return self.stored.start_utc
+
+    @property
+    def group_key(self) -> str:
+        return self.stored.group_key
 
 
 # -- the pieces, pure ----------------------------------------------------------
@@ -161,25 +160,20 @@ def distance_factor(event: Event, settings: Settings) -> tuple[float, float | No
     return max(0.05, home.radius_km / km), km
 
 
-def group_key(row: dict[str, Any]) -> str:
-    return row.get("group_name") or f"source:{row['source']}"
-
-
 class People:
     """Contacts as ranking sees them: name, overdue state and weight, each computed once. Pure."""
 
-    def __init__(self, contacts: dict[int, dict[str, Any]], today: date, cadence_days: int):
+    def __init__(self, contacts: dict[int, Contact], today: date, cadence_days: int):
         self.contacts, self.today, self.cadence = contacts, today, cadence_days
         self._seen: dict[int, tuple[str, bool, int | None, float]] = {}
 
     def who(self, cid: int) -> tuple[str, bool, int | None, float]:
         """(name, overdue, days since the last catch-up, weight)."""
         if cid not in self._seen:
-            contact = self.contacts.get(cid, {})
-            overdue, days = catch_up_state(contact.get("last_contacted"), contact.get("cadence_days") or self.cadence,
-                                           self.today)
-            weight = (contact.get("weight") or 1.0) * (OVERDUE_BOOST if overdue else 1.0)
-            self._seen[cid] = (contact.get("name") or f"contact {cid}", overdue, days, weight)
+            contact = self.contacts.get(cid) or Contact(cid, "")
+            overdue, days = catch_up_state(contact.last_contacted, contact.cadence_days or self.cadence, self.today)
+            weight = (contact.weight or 1.0) * (OVERDUE_BOOST if overdue else 1.0)
+            self._seen[cid] = (contact.name or f"contact {cid}", overdue, days, weight)
         return self._seen[cid]
 
     def chance(self, cid: int, p: float, evidence: str, hits: int = 0, detail: str = "") -> ContactChance:
@@ -187,7 +181,7 @@ class People:
         return ContactChance(cid, name, p, evidence, overdue, days, hits, weight, detail)
 
 
-def explicit_chances(attendance: list[dict[str, Any]], extra: list[tuple] = ()
+def explicit_chances(attendance: list[AttendanceRow], extra: list[tuple] = ()
                      ) -> dict[int, tuple[float, str, str]]:
     """contact -> (P, evidence, detail) from the event's own rows (RSVP, speaker, host, the user's
     log) and `extra`. The stronger evidence wins; weak evidence (a mention) only counts for a
@@ -204,13 +198,12 @@ def explicit_chances(attendance: list[dict[str, Any]], extra: list[tuple] = ()
             found[cid] = (p, evidence, detail)
 
     for a in attendance:
-        kind = a.get("evidence")
-        if kind in ("speaker", "host"):
-            offer(a.get("contact_id"), predict.EVIDENCE_PROBABILITY[kind], kind)
-        elif kind in ("manual", "logged"):
-            offer(a.get("contact_id"), predict.EVIDENCE_PROBABILITY["logged"], "logged")
-        elif a.get("status") in RSVP_PROBABILITY:
-            offer(a.get("contact_id"), RSVP_PROBABILITY[a["status"]], "rsvp")
+        if a.evidence in ("speaker", "host"):
+            offer(a.contact_id, predict.EVIDENCE_PROBABILITY[a.evidence], a.evidence)
+        elif a.evidence in ("manual", "logged"):
+            offer(a.contact_id, predict.EVIDENCE_PROBABILITY["logged"], "logged")
+        elif a.status in RSVP_PROBABILITY:
+            offer(a.contact_id, RSVP_PROBABILITY[a.status], "rsvp")
     for cid, evidence, p, *detail in extra:
         offer(cid, max(0.0, min(1.0, p)), evidence, detail[0] if detail else "")
     return found
@@ -253,11 +246,11 @@ class SocialModel:
             self._cache[key] = (total, probs, listed)
         return self._cache[key]
 
-    def chances(self, row: dict[str, Any], start: datetime, attendance: list[dict[str, Any]],
-                extra: list[tuple[int, str, float]] = (), *, every: bool = False) -> tuple[float, list[ContactChance]]:
+    def chances(self, stored: StoredEvent, attendance: list[AttendanceRow], extra: list[tuple[int, str, float]] = (),
+                *, every: bool = False) -> tuple[float, list[ContactChance]]:
         """(social part, the chances listed, or all of them when `every`), most likely first."""
-        group = group_key(row)
-        total, probs, listed = self.predicted(group, self.snap.slot(start))
+        group = stored.group_key
+        total, probs, listed = self.predicted(group, self.snap.slot(stored.start_utc))
         known = explicit_chances(attendance, extra)
         social = 1.0 + total
         out = []
@@ -275,21 +268,20 @@ class SocialModel:
         return social, sorted(out, key=lambda c: (-c.probability, c.name, c.contact_id))
 
 
-def score(row: dict[str, Any], event: Event, matches, social: SocialModel, settings: Settings, *,
-          topics: dict[str, float], attendance: list[dict[str, Any]] = (),
+def score(stored: StoredEvent, matches, social: SocialModel, settings: Settings, *,
+          topics: dict[str, float], attendance: list[AttendanceRow] = (),
           extra: list[tuple] = (), every: bool = False) -> Ranked | None:
-    """One event's Ranked (None when dropped by distance or online settings); `event` is `row`
-    decoded. Pure: no SQL."""
+    """One event's Ranked (None when dropped by distance or online settings). Pure: no SQL."""
+    event = stored.event
     factor, km = distance_factor(event, settings)
     if factor == 0.0:
         return None
-    contributions = topic_contributions(matches, row["id"], topics)
+    contributions = topic_contributions(matches, stored.id, topics)
     topic_part = TOPIC_BASE + sum(contributions.values())
-    social_part, chances = social.chances(row, parse_utc(row["start_utc"]), attendance, extra, every=every)
+    social_part, chances = social.chances(stored, attendance, extra, every=every)
     return Ranked(
-        id=row["id"], event=event, row=row, score=round(topic_part * social_part * factor, 3),
-        topics=list(contributions), chances=chances,
-        sources=json.loads(row["sources"]) if row.get("sources") else [row["source"]],
+        id=stored.id, event=event, stored=stored, score=round(topic_part * social_part * factor, 3),
+        topics=list(contributions), chances=chances, sources=stored.sources,
         topic_part=topic_part, social_part=social_part, distance_factor=factor, distance_km=km,
         topic_contributions=contributions, evidence=(attendance, list(extra)),
     )
@@ -302,12 +294,12 @@ def reasons(item: Ranked, snap: AttendanceSnapshot, settings: Settings, most: in
 
 def recent_history(snap: AttendanceSnapshot, item: Ranked) -> dict[int, tuple[int, int]]:
     """contact -> (attended, of) the group's last past events with known attendees."""
-    g = group_key(item.row)
+    g = item.group_key
     n = len(snap.recent.get(g, ()))
     return {c.contact_id: (snap.recent_hits.get((g, c.contact_id), 0), n) for c in item.chances}
 
 
-def people_of(contacts: dict[int, dict[str, Any]], settings: Settings, now: datetime) -> People:
+def people_of(contacts: dict[int, Contact], settings: Settings, now: datetime) -> People:
     return People(contacts, now.astimezone(settings.timezone).date(), settings.profile.reconnect_after_days)
 
 

@@ -19,7 +19,6 @@ Pure: ranked items in, ranked items out, best first.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime
@@ -27,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
-from aggregator.model import Event, stable_id
+from aggregator.model import Event, StoredEvent, stable_id
 from aggregator.present import local_time
 from aggregator.rank import EXPLICIT, Ranked
 
@@ -56,8 +55,8 @@ def roll_up(items: list[Ranked], conference_sources: set[str], zone: ZoneInfo) -
     """`items` with each conference day's unremarkable talks rolled into one entry, best first."""
     days: dict[tuple[str, str, date], list[Ranked]] = defaultdict(list)
     for item in items:
-        source = item.row.get("source")
-        if source in conference_sources and item.event.status != "cancelled" and not item.row.get("removed_at"):
+        source = item.stored.source
+        if source in conference_sources and not item.stored.gone:
             days[(source, item.event.group or "", day_of(item, zone))].append(item)
     rolled_ids: set[str] = set()
     entries = []
@@ -68,29 +67,27 @@ def roll_up(items: list[Ranked], conference_sources: set[str], zone: ZoneInfo) -
         rolled_ids.update(t.id for t in rest)
         entries.append(_entry(source, conference or source, day, rest, [t for t in talks if stands_out(t)]))
     out = [i for i in items if i.id not in rolled_ids] + entries
-    out.sort(key=lambda r: (-r.score, r.row["start_utc"], r.id))
+    out.sort(key=lambda r: (-r.score, r.start_utc(), r.id))
     return out
 
 
 def _entry(source: str, conference: str, day: date, rest: list[Ranked], highlighted: list[Ranked]) -> Ranked:
-    by_start = sorted(rest, key=lambda t: (t.row["start_utc"], t.id))
+    by_start = sorted(rest, key=lambda t: (t.start_utc(), t.id))
     first, best = by_start[0], max(rest, key=lambda t: (t.score, t.id))
-    last = max(rest, key=lambda t: (t.row.get("end_utc") or t.row["start_utc"], t.id))
+    last = max(rest, key=lambda t: (t.stored.end_utc or t.start_utc(), t.id))
     ident = stable_id("rollup", source, conference, day.isoformat())
     title = f"{conference} — {len(rest)} more talks"
     event = Event(source_uid=ident, title=title, start=first.event.start, end=last.event.effective_end(),
                   all_day=first.event.all_day, timezone=first.event.timezone,
                   description=description(by_start, highlighted), url=None, venue=first.event.venue,
                   online=all(t.event.online for t in rest), group=conference)
-    row: dict[str, Any] = {
-        "id": ident, "source": source, "title": title, "group_name": conference,
-        "start_utc": first.row["start_utc"], "end_utc": last.row.get("end_utc"),
-        "updated_at": max((t.row.get("updated_at") or "" for t in rest), default="") or None,
-        "sequence": 0, "sources": json.dumps([source]),
-    }
+    stored = StoredEvent(
+        id=ident, source=source, event=event, start_utc=first.start_utc(), end_utc=last.stored.end_utc,
+        content_hash="", sequence=0, first_seen=min(t.stored.first_seen for t in rest),
+        last_seen=max(t.stored.last_seen for t in rest), updated_at=max(t.stored.updated_at for t in rest))
     reason = f"{len(rest)} more talks of {conference} on {day.isoformat()}, rolled into one; the best: " \
              f"{best.event.title}"
-    return replace(best, id=ident, event=event, row=row, reasons=[reason], chances=[], sources=[source],
+    return replace(best, id=ident, event=event, stored=stored, reasons=[reason], chances=[], sources=[source],
                    evidence=([], []), rolled=by_start)
 
 

@@ -88,7 +88,7 @@ class NightlyJob:
 def last_good_run(settings: Settings) -> datetime | None:
     store = Store(settings.database)
     try:
-        return store.last_good_run()
+        return store.runs.last_good_run()
     finally:
         store.close()
 

@@ -106,10 +106,10 @@ class FeedService:
         published = self.feed(None).vevents.get(event_id)
         if published is None:
             try:
-                row = self.store.find_event(event_id)
+                stored = self.store.events.find(event_id)
             except AggregatorError:
                 return None
-            items = listing.rank_rows(self.store, self.settings, [row], now=self.now())
+            items = listing.rank_events(self.store, self.settings, [stored], now=self.now())
             if not items:
                 return None
             published = feed_module.event_vevent(items[0])

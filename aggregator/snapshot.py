@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from aggregator.model import Contact
 from aggregator.predict import (
     HALF_LIFE_DAYS,
     PRIOR,
@@ -72,7 +73,7 @@ class AttendanceSnapshot:
     scale: float = 1.0  # the cache's weights x scale = weights at `now`
     recent: dict[str, list[str]] = field(default_factory=dict)  # group -> last observed event ids, newest first
     recent_hits: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, contact) -> of the recent
-    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    contacts: dict[int, Contact] = field(default_factory=dict)
 
     def slot(self, start_utc: datetime) -> int:
         """The weekday (0 = Monday) of a start in the user's zone."""
@@ -80,11 +81,14 @@ class AttendanceSnapshot:
 
 
 def connection_of(source: Any) -> sqlite3.Connection:
-    return source if isinstance(source, sqlite3.Connection) else source.conn
+    """`source`: a connection, the store's Database, or the Store holding it."""
+    if isinstance(source, sqlite3.Connection):
+        return source
+    return getattr(source, "database", source).conn
 
 
 def lock_of(source: Any):
-    return getattr(source, "lock", None) or nullcontext()
+    return getattr(getattr(source, "database", source), "lock", None) or nullcontext()
 
 
 def utc_text(moment: datetime) -> str:
@@ -280,12 +284,13 @@ def load_recent(source: Any, snap: AttendanceSnapshot, groups: list[str]) -> Non
                 snap.recent_hits[(g, cid)] = n
 
 
-def load_contacts(source: Any) -> dict[int, dict[str, Any]]:
+def load_contacts(source: Any) -> dict[int, Contact]:
+    """Contacts as the ranking needs them (name, weight, catch-up state), by id."""
     conn = connection_of(source)
     with lock_of(source):
-        cursor = conn.execute("select id, name, weight, last_contacted, cadence_days from contacts")
-        names = [d[0] for d in cursor.description]
-        return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+        rows = conn.execute("select id, name, weight, last_contacted, cadence_days from contacts").fetchall()
+    return {cid: Contact(cid, name or "", weight=weight, last_contacted=last, cadence_days=cadence)
+            for cid, name, weight, last, cadence in rows}
 
 
 def topic_matches(source: Any, topic_query: str, event_ids: list[str]) -> dict[str, tuple[float, str]]:

@@ -66,7 +66,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = Store(Path(folder) / "events.db")
         for source, events in per_source.items():
-            store.save_events(source, events, now=NOW, tz=tz)
+            store.events.save(source, events, now=NOW, tz=tz)
         window = dict(start=NOW - timedelta(days=2), end=NOW + timedelta(days=400))
         items = store.merges.candidates(priorities={}, **window)
 

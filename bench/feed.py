@@ -72,7 +72,7 @@ def main() -> None:
         settings = config.load(path)
         store = Store(settings.database)
         sample = events(args.events)
-        store.save_events("bench", sample, now=NOW, tz=settings.timezone)
+        store.events.save("bench", sample, now=NOW, tz=settings.timezone)
 
         cap, feed.MAX_FEED_BYTES = feed.MAX_FEED_BYTES, 10**9  # measure all 2,000 events, as the floor does
         first_began = time.perf_counter()
@@ -122,8 +122,8 @@ def runaway_series(store: Store, settings, count: int, floor: float) -> None:
                                            group="PDX Python"), settings.timezone),
              "sequence": 0, "first_seen": stamp, "last_seen": stamp, "updated_at": stamp} for i in range(count))
     began = time.perf_counter()
-    with store.transaction():
-        store.db["events"].insert_all(rows, pk="id", batch_size=5000)
+    with store.database.transaction():
+        store.database.db["events"].insert_all(rows, pk="id", batch_size=5000)
     stored = time.perf_counter() - began
     settings = replace(settings, feed=replace(settings.feed, limit_per_week=10))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

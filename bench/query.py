@@ -79,26 +79,26 @@ def build(folder: Path, n_events: int, n_contacts: int, n_attendance: int) -> Pa
         attendance.append({"event_id": event, "person_key": person.lower(), "name": person, "email": None,
                            "url": None, "status": "going", "evidence": "feed", "seen_at": "2026-01-01T00:00:00Z"})
     # Plain SQL inside one transaction: sqlite-utils' insert_all commits on its own (`with conn:`),
-    # which ended store.transaction() after its first batch.
+    # which ended store.database.transaction() after its first batch.
     event_columns = list(EVENT_COLUMNS)
     attendance_columns = list(attendance[0]) if attendance else []
-    with store.transaction():
-        store.conn.executemany(
+    with store.database.transaction():
+        store.database.conn.executemany(
             f"insert into events ({', '.join(f'[{c}]' for c in event_columns)}) "
             f"values ({', '.join('?' * len(event_columns))})", [[r.get(c) for c in event_columns] for r in rows])
-        store.conn.executemany(
+        store.database.conn.executemany(
             f"insert into attendance ({', '.join(attendance_columns)}) "
             f"values ({', '.join('?' * len(attendance_columns))})",
             [[a[c] for c in attendance_columns] for a in attendance])
         store.database.bump("attendance_version")
-    stored = store.conn.execute("select count(*) from attendance").fetchone()[0]
+    stored = store.database.conn.execute("select count(*) from attendance").fetchone()[0]
     print(f"built {n_events:,} events and {stored:,} attendance rows in {time.perf_counter() - began:.1f} s")
     began = time.perf_counter()
     report = contacts.import_file(store, folder / "Connections.csv", now=NOW)
     print(f"imported {report.added:,} contacts in {time.perf_counter() - began:.1f} s")
     began = time.perf_counter()
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
-    matched = store.conn.execute("select count(*) from attendance where contact_id is not null").fetchone()[0]
+    matched = store.database.conn.execute("select count(*) from attendance where contact_id is not null").fetchone()[0]
     print(f"matched attendees to contacts ({matched:,} rows) and built the ranking's sums in "
           f"{time.perf_counter() - began:.1f} s")
     store.close()
@@ -121,8 +121,8 @@ def main() -> None:
         settings = config.load(path)
         store = Store(settings.database)
         # The first query after attendance changed rebuilds the ranking's cached sums (snapshot.py).
-        store.conn.execute("delete from meta where key = ?", [snapshot.CACHE_KEY])
-        store.conn.commit()
+        store.database.conn.execute("delete from meta where key = ?", [snapshot.CACHE_KEY])
+        store.database.conn.commit()
         began = time.perf_counter()
         upcoming = listing.upcoming(store, settings, now=NOW)
         first = time.perf_counter() - began

@@ -137,13 +137,19 @@ def every_probability(folder: Path, cut: datetime) -> dict[str, dict[str, float]
         from aggregator.store import Store
     except ImportError:
         return {}
-    if "every" not in listing.rank_rows.__code__.co_varnames:
+    rank_events = getattr(listing, "rank_events", None)
+    old = getattr(listing, "rank_rows", None)  # an aggregator from before the typed store values
+    if rank_events is None and (old is None or "every" not in old.__code__.co_varnames):
         return {}  # an aggregator from before the complete lists
     settings = config.load(folder / "config.yaml")
     store = Store(settings.database)
     try:
-        rows = store.event_rows(start=cut, end=cut + timedelta(days=TEST_DAYS))
-        items = listing.rank_rows(store, settings, rows, now=cut, explain=False, every=True)
+        if rank_events is not None:
+            events = store.events.between(start=cut, end=cut + timedelta(days=TEST_DAYS))
+            items = rank_events(store, settings, events, now=cut, explain=False, every=True)
+        else:
+            rows = store.event_rows(start=cut, end=cut + timedelta(days=TEST_DAYS))
+            items = old(store, settings, rows, now=cut, explain=False, every=True)
         return {i.event.url: {c.name.split()[-1]: c.probability for c in i.chances} for i in items}
     finally:
         store.close()

@@ -42,7 +42,7 @@ def serve(folder: str, port_file: str) -> None:
     }))
     settings = config.load(path)
     store = Store(settings.database)
-    store.save_events("bench", [Event(f"e{i}", f"Python night {i}", NOW + timedelta(days=1, hours=5 * i))
+    store.events.save("bench", [Event(f"e{i}", f"Python night {i}", NOW + timedelta(days=1, hours=5 * i))
                                 for i in range(30)], now=NOW, tz=settings.timezone)
     service = FeedService(settings, store, now=lambda: NOW)
     httpd = make_server(service, "127.0.0.1", 0)

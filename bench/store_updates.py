@@ -46,10 +46,10 @@ def events(n: int, version: int, *, text_changes: bool = True) -> list[Event]:
 
 
 def store_step(folder: Path, first: list[Event], second: list[Event]) -> tuple[float, int]:
-    store = Store(folder / "store.db")
-    store.save_events("src", first, now=NOW, tz=TZ)
+    store = Store(folder / "store.database.db")
+    store.events.save("src", first, now=NOW, tz=TZ)
     began = time.perf_counter()
-    counts = store.save_events("src", second, now=NOW + timedelta(days=1), tz=TZ)
+    counts = store.events.save("src", second, now=NOW + timedelta(days=1), tz=TZ)
     elapsed = time.perf_counter() - began
     store.close()
     return elapsed, counts.updated
@@ -58,7 +58,7 @@ def store_step(folder: Path, first: list[Event], second: list[Event]) -> tuple[f
 def floor(folder: Path, first: list[Event], second: list[Event]) -> float:
     """The same rows written by one executemany on a database of the same schema."""
     store = Store(folder / "floor.db")
-    store.save_events("src", first, now=NOW, tz=TZ)
+    store.events.save("src", first, now=NOW, tz=TZ)
     store.close()
     rows = [event_row("src", e, TZ) for e in second]
     columns = [c for c in rows[0] if c != "id"]

@@ -59,6 +59,6 @@ def build(folder: Path):
     history = (past("PDX Python", 5, lambda i: [DANA] if i < 4 else [RAVI], "Python night")
                + past("PDX Rust", 5, lambda i: [SAM, DANA], "Rust night")
                + past("Portland Data Science Group", 4, lambda i: [RAVI], "ML"))
-    store.save_events("pdx-python-meetup-group-calendar", history + upcoming_events(), now=NOW, tz=PORTLAND)
+    store.events.save("pdx-python-meetup-group-calendar", history + upcoming_events(), now=NOW, tz=PORTLAND)
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
     return path, settings, store

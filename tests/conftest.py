@@ -13,12 +13,33 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from aggregator.model import AttendanceRow, Event, StoredEvent
 from aggregator.source import Context
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 PORTLAND = ZoneInfo("America/Los_Angeles")
+
+
+def stored_event(event: Event, *, ident: str | None = None, source: str = "src", tz=timezone.utc,
+                 **bookkeeping) -> StoredEvent:
+    """A StoredEvent for pure tests (no SQLite): all-day events start at midnight in `tz`, as the store places them."""
+    def utc(value):
+        if isinstance(value, datetime):
+            return value.astimezone(timezone.utc)
+        return datetime(value.year, value.month, value.day, tzinfo=tz).astimezone(timezone.utc)
+
+    stamp = bookkeeping.pop("updated_at", NOW)
+    return StoredEvent(id=ident or event.source_uid, source=source, event=event, start_utc=utc(event.start),
+                       end_utc=bookkeeping.pop("end_utc", utc(event.effective_end())),
+                       content_hash=bookkeeping.pop("content_hash", ""), sequence=bookkeeping.pop("sequence", 0),
+                       first_seen=stamp, last_seen=stamp, updated_at=stamp, **bookkeeping)
+
+
+def seen(contact_id: int | None, evidence: str = "feed", status: str = "going", event_id: str = "e") -> AttendanceRow:
+    """One AttendanceRow for pure tests."""
+    return AttendanceRow(event_id, f"contact:{contact_id}", None, None, None, status, evidence, "", contact_id)
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -48,9 +48,9 @@ def served(tmp_path):
                         profile={"topics": {"python": 3, "rust": 1}}, feed={"token": "t0ken-with-some-length"})
     settings = config.load(path)
     store = Store(settings.database)
-    store.save_events("src", city_events(), now=NOW, tz=PORTLAND)
-    store.record_source(name="src", kind="ics", url="https://example.org/a.ics", now=NOW, error=None, seen=6)
-    store.record_source(name="broken", kind="ics", url="https://example.org/b.ics", now=NOW - timedelta(hours=1),
+    store.events.save("src", city_events(), now=NOW, tz=PORTLAND)
+    store.runs.record_source(name="src", kind="ics", url="https://example.org/a.ics", now=NOW, error=None, seen=6)
+    store.runs.record_source(name="broken", kind="ics", url="https://example.org/b.ics", now=NOW - timedelta(hours=1),
                         error="HTTP 503 from example.org")
     httpd = make_server(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

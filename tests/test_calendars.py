@@ -148,7 +148,7 @@ def test_a_cross_posted_meetup_is_credited_to_its_canonical_event(tmp_path):
         report = pipeline.run_fetch(settings, store, now=lambda: NOW)
         assert report.exit_code == 0, report.notes
         assert "your calendar mine.ics: 0 past and 1 upcoming events matched" in report.notes
-        ids = [row[0] for row in store.conn.execute("select id from events")]
+        ids = [row[0] for row in store.database.conn.execute("select id from events")]
         going = store.personal.going(ids)
         assert len(ids) == 2 and going == {store.personal.canonical(ids)[ids[0]][0]}  # the canonical one only
     finally:
@@ -171,7 +171,7 @@ def test_a_calendar_over_the_size_cap_is_named_and_the_sources_still_stored(tmp_
         report = pipeline.run_fetch(settings, store, now=lambda: NOW)
         assert report.exit_code == 1 and report.sources[0].ok and report.sources[0].new == 1
         assert any(p.startswith("calendar not read: huge.ics: ") and "cap" in p for p in report.problems)
-        assert store.personal.going([row["id"] for row in store.event_rows(start=NOW, end=NOW + timedelta(days=30))]) \
+        assert store.personal.going([e.id for e in store.events.between(start=NOW, end=NOW + timedelta(days=30))]) \
             == set()
     finally:
         store.close()

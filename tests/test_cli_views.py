@@ -77,7 +77,7 @@ def test_hostile_texts_from_servers_never_reach_the_terminal(world, tmp_path):
     cli, settings = world
     store = Store(settings.database)
     try:
-        store.record_source(name=settings.sources[0].name, kind="ics", url="https://x.org", now=NOW,
+        store.runs.record_source(name=settings.sources[0].name, kind="ics", url="https://x.org", now=NOW,
                             error="HTTP 500 \x1b[2J\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \x9b31m")
     finally:
         store.close()
@@ -170,9 +170,9 @@ def test_why_of_a_dropped_event_and_topic_filter(world):
     try:
         from aggregator.model import Event
 
-        store.save_events(settings.sources[0].name, [Event("crypto", "Crypto night", NOW.replace(day=5))],
+        store.events.save(settings.sources[0].name, [Event("crypto", "Crypto night", NOW.replace(day=5))],
                           now=NOW, tz=settings.timezone)
-        crypto = next(r["id"] for r in store.event_rows(start=NOW, end=NOW.replace(day=6)) if r["title"] == "Crypto night")
+        crypto = next(e.id for e in store.events.between(start=NOW, end=NOW.replace(day=6)) if e.title == "Crypto night")
     finally:
         store.close()
     dropped = cli("why", crypto[:10])

@@ -10,11 +10,11 @@ import pytest
 
 from aggregator import coldstart, contacts, listing, present, rank
 from aggregator.coldstart import ColdStart
-from aggregator.model import Event, Person
+from aggregator.model import Contact, Event, Person, StoredEvent
 from aggregator.predict import ContactHistory, GroupHistory
 from aggregator.snapshot import AttendanceSnapshot
 from aggregator.store import Store
-from tests.conftest import PORTLAND
+from tests.conftest import PORTLAND, stored_event
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)  # a Tuesday
@@ -47,12 +47,12 @@ def test_evidence_sums_related_groups_and_names_the_one_giving_most():
 
 def _people_snapshot(history, group: GroupHistory, names: dict[int, str]) -> AttendanceSnapshot:
     return AttendanceSnapshot(now=NOW, groups={"PDX Rust": group}, history={"PDX Rust": history},
-                              contacts={cid: {"id": cid, "name": name, "weight": 1.0, "last_contacted": "2026-11-20",
-                                              "cadence_days": None} for cid, name in names.items()})
+                              contacts={cid: Contact(cid, name, weight=1.0, last_contacted="2026-11-20")
+                                        for cid, name in names.items()})
 
 
-def _row(start: datetime) -> dict:
-    return {"id": "e1", "source": "src", "group_name": "PDX Rust", "start_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
+def _row(start: datetime) -> StoredEvent:
+    return stored_event(Event("e1", "Rust night", start, group="PDX Rust"))
 
 
 def test_a_cold_contact_never_outranks_even_the_weakest_real_history(tmp_path):
@@ -63,23 +63,24 @@ def test_a_cold_contact_never_outranks_even_the_weakest_real_history(tmp_path):
     snap = _people_snapshot({1: weakest}, group, {1: "Old Timer", 2: "New Comer", 3: "Stranger"})
     cold = ColdStart({"PDX Rust": {2: (1e6, "Hack Night")}})
     model = rank.SocialModel(snap, rank.people_of(snap.contacts, _real_settings(tmp_path), NOW), cold)
-    social, chances = model.chances(_row(NOW + timedelta(days=7)), NOW + timedelta(days=7), [], every=True)
+    social, chances = model.chances(_row(NOW + timedelta(days=7)), [], every=True)
     p = {c.contact_id: c for c in chances}
     assert 0 < p[2].probability < p[1].probability
     assert 3 not in p  # no evidence at all: no chance
     assert p[2].evidence == "predicted" and p[2].detail == "goes to Hack Night"
     # Counted in the score although far below the listing threshold.
     without = rank.SocialModel(snap, rank.people_of(snap.contacts, _real_settings(tmp_path), NOW)).chances(
-        _row(NOW + timedelta(days=7)), NOW + timedelta(days=7), [])[0]
+        _row(NOW + timedelta(days=7)), [])[0]
     assert social == pytest.approx(without + p[2].contribution)
     assert p[2].probability < present.LISTED
-    listed = model.chances(_row(NOW + timedelta(days=7)), NOW + timedelta(days=7), [])[1]
+    listed = model.chances(_row(NOW + timedelta(days=7)), [])[1]
     assert 2 not in {c.contact_id for c in listed}
 
 
 def test_the_reason_says_might_be_there_and_where_they_go():
     chance = rank.ContactChance(2, "New Comer", 0.3, "predicted", detail="goes to Hack Night")
-    item = rank.Ranked(id="e1", event=Event("e1", "Night", NOW, group="PDX Rust"), row={}, score=1.0,
+    stored = stored_event(Event("e1", "Night", NOW, group="PDX Rust"))
+    item = rank.Ranked(id="e1", event=stored.event, stored=stored, score=1.0,
                        chances=[chance])
     assert "New Comer might be there: goes to Hack Night" in present.reasons(item, {}, False)
 
@@ -104,22 +105,22 @@ def test_load_reads_shared_membership_from_the_cache_and_the_ranking_uses_it(tmp
     past += [Event(f"d{i}", f"Data {i}", NOW - timedelta(days=7 * (i + 1) + 3), group="Data Club", attendees=(di,))
              for i in range(4)]
     upcoming = [Event("next", "Rust next", NOW + timedelta(days=7), group="PDX Rust")]
-    store.save_events("src", past + upcoming, now=NOW, tz=PORTLAND)
+    store.events.save("src", past + upcoming, now=NOW, tz=PORTLAND)
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
-    ids = {c["name"]: c["id"] for c in store.contact_rows()}
+    ids = {c.name: c.id for c in store.people.contacts()}
     settings = _real_settings(tmp_path)
-    [row] = store.event_rows(start=NOW, end=NOW + timedelta(days=30))
-    item = listing.explain(store, settings, row, now=NOW)
+    [upcoming_event] = store.events.between(start=NOW, end=NOW + timedelta(days=30))
+    item = listing.explain(store, settings, upcoming_event, now=NOW)
     by_name = {c["name"]: c for c in item["social_part"]["contacts"]}
     assert set(by_name) == {"Ana Berg", "Bo Chen", "Cy Diaz", "Di Egan"}
     assert 0 < by_name["Di Egan"]["probability"] < by_name["Cy Diaz"]["probability"] < min(by_name["Ana Berg"]["probability"],
                                                         by_name["Bo Chen"]["probability"])
-    cold = coldstart.load(store.conn, ["PDX Rust", "Hack Night"], set(ids.values()))
+    cold = coldstart.load(store.database.conn, ["PDX Rust", "Hack Night"], set(ids.values()))
     assert set(cold.of("PDX Rust")) == {ids["Cy Diaz"], ids["Di Egan"]}
     assert cold.of("PDX Rust")[ids["Cy Diaz"]][1] == "Hack Night"
     assert cold.of("PDX Rust")[ids["Di Egan"]][1] == "Data Club"
     assert set(cold.of("Hack Night")) == {ids["Di Egan"]}  # the others go to Hack Night already
-    assert coldstart.load(store.conn, ["PDX Rust"], {ids["Cy Diaz"]}).of("PDX Rust").keys() == {ids["Cy Diaz"]}
+    assert coldstart.load(store.database.conn, ["PDX Rust"], {ids["Cy Diaz"]}).of("PDX Rust").keys() == {ids["Cy Diaz"]}
     store.close()
 
 

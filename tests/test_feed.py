@@ -56,7 +56,7 @@ def components(body: bytes) -> dict[str, icalendar.Event]:
 
 def test_feed_properties_and_events_read_by_icalendar(setup):
     settings, store = setup
-    store.save_events("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
+    store.events.save("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
     built = build(settings, store)
     cal = icalendar.Calendar.from_ical(built.body)
     assert str(cal["X-WR-CALNAME"]) == "Test feed" and str(cal["NAME"]) == "Test feed"
@@ -88,7 +88,7 @@ def test_feed_properties_and_events_read_by_icalendar(setup):
 def test_ical_js_reads_the_same_instants_and_no_floating_times(setup, tmp_path, ical_js):
     settings, store = setup
     events = sample_events()
-    store.save_events("src", events, now=NOW - timedelta(days=1), tz=PORTLAND)
+    store.events.save("src", events, now=NOW - timedelta(days=1), tz=PORTLAND)
     path = tmp_path / "feed.ics"
     path.write_bytes(build(settings, store).body)
     out = subprocess.run(["node", str(ical_js), str(path)], capture_output=True, text=True, check=True)
@@ -112,7 +112,7 @@ def test_ical_js_reads_the_same_instants_and_no_floating_times(setup, tmp_path, 
 
 def test_bytes_uids_and_stamps_are_stable_while_nothing_changes(setup):
     settings, store = setup
-    store.save_events("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
+    store.events.save("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
     first = build(settings, store)
     second = build(settings, store, now=NOW + timedelta(hours=1))
     assert first.body == second.body and first.etag == second.etag
@@ -121,10 +121,10 @@ def test_bytes_uids_and_stamps_are_stable_while_nothing_changes(setup):
 
 def test_a_real_change_bumps_sequence_and_stamps_only_that_event(setup):
     settings, store = setup
-    store.save_events("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
+    store.events.save("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
     before = components(build(settings, store).body)
     changed = [e.replace(start=e.start + timedelta(hours=1)) if e.source_uid == "rust" else e for e in sample_events()]
-    store.save_events("src", changed, now=NOW + timedelta(hours=2), tz=PORTLAND)
+    store.events.save("src", changed, now=NOW + timedelta(hours=2), tz=PORTLAND)
     later = NOW + timedelta(hours=3)
     after_build = build(settings, store, now=later)
     after = components(after_build.body)
@@ -138,22 +138,22 @@ def test_a_real_change_bumps_sequence_and_stamps_only_that_event(setup):
 
 def test_a_vanished_event_is_published_as_cancelled_for_a_while(setup):
     settings, store = setup
-    store.save_events("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
-    store.db["events"].update(event_id("src", "rust"), {"removed_at": "2026-12-01T10:00:00Z"})
+    store.events.save("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
+    store.database.db["events"].update(event_id("src", "rust"), {"removed_at": "2026-12-01T10:00:00Z"})
     events = components(build(settings, store).body)
     assert str(events["Rust hack night"]["STATUS"]) == "CANCELLED"
     assert str(events["Rust hack night"]["DESCRIPTION"]).startswith("CANCELLED")
     three_weeks = components(build(settings, store, now=NOW + timedelta(days=6)).body)
     assert "Rust hack night" in three_weeks
     much_later = NOW + timedelta(days=15)
-    store.save_events("src", [ev("late", "Python later", much_later + timedelta(days=1))], now=much_later, tz=PORTLAND)
+    store.events.save("src", [ev("late", "Python later", much_later + timedelta(days=1))], now=much_later, tz=PORTLAND)
     assert "Rust hack night" not in components(build(settings, store, now=much_later).body)
 
 
 def test_injection_in_scraped_text_stays_one_event(setup):
     settings, store = setup
     evil = "Evil\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:injected\r\nDTSTART:20261205T000000Z"
-    store.save_events("src", [ev("evil", evil, datetime(2026, 12, 5, 2, 0, tzinfo=UTC), description=evil,
+    store.events.save("src", [ev("evil", evil, datetime(2026, 12, 5, 2, 0, tzinfo=UTC), description=evil,
                                  venue=Venue("Room;1,\\2"))], now=NOW, tz=PORTLAND)
     body = build(settings, store).body
     cal = icalendar.Calendar.from_ical(body)
@@ -174,7 +174,7 @@ def test_limit_per_week_min_score_and_topic_feeds(tmp_path):
     week = [ev(f"py{i}", f"Python {i}", datetime(2026, 12, 8, 2, i, tzinfo=UTC)) for i in range(6)]
     week += [ev(f"rust{i}", f"Rust {i}", datetime(2026, 12, 8, 3, i, tzinfo=UTC)) for i in range(2)]
     week += [ev("none", "Knitting", datetime(2026, 12, 8, 4, 0, tzinfo=UTC))]
-    store.save_events("src", week, now=NOW, tz=PORTLAND)
+    store.events.save("src", week, now=NOW, tz=PORTLAND)
     titles = set(components(feed.build(store, settings, now=NOW).body))
     assert len(titles) == 3 and all(t.startswith("Python") for t in titles)  # best three of the week
     rust = set(components(feed.build(store, settings, now=NOW, topic="rust").body))
@@ -184,7 +184,7 @@ def test_limit_per_week_min_score_and_topic_feeds(tmp_path):
 
 def test_attendees_emails_never_reach_the_feed(setup):
     settings, store = setup
-    store.save_events("src", [ev("p", "Python meetup", datetime(2026, 12, 5, 2, 0, tzinfo=UTC),
+    store.events.save("src", [ev("p", "Python meetup", datetime(2026, 12, 5, 2, 0, tzinfo=UTC),
                                  attendees=(Person("Dana Lee", None, "dana@secret.example", "going"),))],
                       now=NOW, tz=PORTLAND)
     body = build(settings, store).body
@@ -212,7 +212,7 @@ def test_the_feed_stays_under_the_size_cap_keeping_the_best_events(tmp_path, mon
     long = "x" * 3000
     events = [ev(f"k{i}", f"Knitting {i}", NOW + timedelta(days=1, hours=i), description=long) for i in range(60)]
     events += [ev("py", "Python night", NOW + timedelta(days=2), description=long)]
-    store.save_events("src", events, now=NOW, tz=PORTLAND)
+    store.events.save("src", events, now=NOW, tz=PORTLAND)
     monkeypatch.setattr(feed, "MAX_FEED_BYTES", 50_000)
     built = feed.build(store, settings, now=NOW)
     assert len(built.body) <= 50_000 and built.dropped > 0

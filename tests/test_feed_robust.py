@@ -46,7 +46,7 @@ def stored(tmp_path):
     path = write_config(tmp_path, [{"name": "src", "kind": "ics", "url": "https://example.org/a.ics"}])
     settings = config.load(path)
     store = Store(settings.database)
-    store.save_events("src", hostile_events(), now=NOW, tz=PORTLAND)
+    store.events.save("src", hostile_events(), now=NOW, tz=PORTLAND)
     yield path, settings, store
     store.close()
 
@@ -117,13 +117,13 @@ def test_an_event_that_cannot_be_written_is_skipped_and_named(stored, monkeypatc
 def test_a_read_only_database_builds_an_unchanged_feed_and_names_the_problem_otherwise(stored):
     _, settings, store = stored
     first = feed.build(store, settings, now=NOW)
-    store.conn.execute("PRAGMA query_only = ON")  # every write now fails, as on a read-only file
+    store.database.conn.execute("PRAGMA query_only = ON")  # every write now fails, as on a read-only file
     again = feed.build(store, settings, now=NOW + timedelta(hours=3))
     assert again.body == first.body  # nothing changed: nothing to write
-    store.conn.execute("PRAGMA query_only = OFF")
-    store.save_events("src", [Event("new", "Python new night", datetime(2026, 12, 9, 2, 0, tzinfo=UTC))],
+    store.database.conn.execute("PRAGMA query_only = OFF")
+    store.events.save("src", [Event("new", "Python new night", datetime(2026, 12, 9, 2, 0, tzinfo=UTC))],
                       now=NOW, tz=PORTLAND)
-    store.conn.execute("PRAGMA query_only = ON")
+    store.database.conn.execute("PRAGMA query_only = ON")
     with pytest.raises(AggregatorError, match="read-only"):
         feed.build(store, settings, now=NOW + timedelta(hours=4))
 
@@ -131,7 +131,7 @@ def test_a_read_only_database_builds_an_unchanged_feed_and_names_the_problem_oth
 def test_storage_errors_other_than_read_only_are_named_too(stored):
     _, settings, store = stored
     message = str(feed._storage_error(store, sqlite3.OperationalError("disk I/O error")))
-    assert str(store.path) in message and "disk I/O error" in message
+    assert str(store.database.path) in message and "disk I/O error" in message
 
 
 ALPHABET = "aZ09 ,;:\\^\"'\n\té€😀\u00a0-"

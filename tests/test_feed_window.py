@@ -1,5 +1,5 @@
 """What the feed reads (issue 11 item 2): its window, and a runaway series capped in SQL
-before anything is ranked; otherwise exactly the rows `Store.event_rows` gives."""
+before anything is ranked; otherwise exactly the events `store.events.between` gives."""
 
 from __future__ import annotations
 
@@ -23,20 +23,20 @@ def make(tmp_path, **feed_settings):
     return settings, Store(settings.database)
 
 
-def test_without_a_runaway_series_the_feed_reads_what_event_rows_gives(tmp_path):
+def test_without_a_runaway_series_the_feed_reads_what_between_gives(tmp_path):
     settings, store = make(tmp_path)
-    store.save_events("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
-    store.save_events("other", [Event("dup", "Python night", datetime(2026, 12, 4, 2, 30, tzinfo=UTC))],
+    store.events.save("src", sample_events(), now=NOW - timedelta(days=1), tz=PORTLAND)
+    store.events.save("other", [Event("dup", "Python night", datetime(2026, 12, 4, 2, 30, tzinfo=UTC))],
                       now=NOW, tz=PORTLAND)
-    store.db["events"].update(event_id("other", "dup"), {"canonical_id": event_id("src", "py")})
-    store.db["events"].update(event_id("src", "py"), {"canonical_id": event_id("src", "py")})
-    store.db["events"].update(event_id("src", "rust"), {"removed_at": "2026-11-30T10:00:00Z"})
-    store.db["events"].update(event_id("src", "hack"), {"removed_at": "2026-10-01T10:00:00Z"})  # long gone
+    store.database.db["events"].update(event_id("other", "dup"), {"canonical_id": event_id("src", "py")})
+    store.database.db["events"].update(event_id("src", "py"), {"canonical_id": event_id("src", "py")})
+    store.database.db["events"].update(event_id("src", "rust"), {"removed_at": "2026-11-30T10:00:00Z"})
+    store.database.db["events"].update(event_id("src", "hack"), {"removed_at": "2026-10-01T10:00:00Z"})  # long gone
     for now in (NOW, NOW + timedelta(days=20), NOW - timedelta(days=40)):
-        expected = store.event_rows(start=now - timedelta(days=settings.feed.days_back),
-                                    end=now + timedelta(days=settings.feed.days_ahead),
-                                    changed_since=now - timedelta(days=feed.CANCELLED_KEPT_DAYS))
-        assert feed.window_rows(store, settings, now) == expected
+        expected = store.events.between(start=now - timedelta(days=settings.feed.days_back),
+                                        end=now + timedelta(days=settings.feed.days_ahead),
+                                        changed_since=now - timedelta(days=feed.CANCELLED_KEPT_DAYS))
+        assert expected and feed.window_events(store, settings, now) == expected
     store.close()
 
 
@@ -47,11 +47,11 @@ def test_a_minutely_series_is_capped_per_day_before_ranking(tmp_path, monkeypatc
               for i in range(3 * 24 * 60)]  # three days, every minute
     series.append(Event("standup/gone", "Python standup", first + timedelta(minutes=5), status="cancelled"))
     series.append(Event("talk", "Python and Rust talk", first + timedelta(hours=2), group="PDX Python"))
-    store.save_events("src", series, now=NOW, tz=PORTLAND)
+    store.events.save("src", series, now=NOW, tz=PORTLAND)
     ranked_rows = []
-    real = feed.rank_rows
-    monkeypatch.setattr(feed, "rank_rows", lambda store, settings, rows, **kw: (
-        ranked_rows.append(len(rows)), real(store, settings, rows, **kw))[1])
+    real = feed.rank_events
+    monkeypatch.setattr(feed, "rank_events", lambda store, settings, events, **kw: (
+        ranked_rows.append(len(events)), real(store, settings, events, **kw))[1])
     built = feed.build(store, settings, now=NOW)
     # 3 a UTC day for the series (4 days touched), the talk and the cancellation: not 4,322 rows.
     assert ranked_rows == [3 * 4 + 2]
@@ -63,7 +63,7 @@ def test_a_minutely_series_is_capped_per_day_before_ranking(tmp_path, monkeypatc
 
 def test_no_weekly_limit_means_every_row_of_the_window(tmp_path):
     settings, store = make(tmp_path, limit_per_week=0)
-    store.save_events("src", [Event(f"s/{i}", "Python standup", NOW + timedelta(minutes=i)) for i in range(50)],
+    store.events.save("src", [Event(f"s/{i}", "Python standup", NOW + timedelta(minutes=i)) for i in range(50)],
                       now=NOW, tz=PORTLAND)
-    assert len(feed.window_rows(store, settings, NOW)) == 50
+    assert len(feed.window_events(store, settings, NOW)) == 50
     store.close()

@@ -24,7 +24,7 @@ class Recorder:
 
 def make_http(tmp_path=None, sleep=None, **settings) -> Http:
     fetch = FetchSettings(**{"per_host_delay": 0, "timeout": 5, "retries": 2, **settings})
-    cache = Store(tmp_path / "events.db") if tmp_path else None
+    cache = Store(tmp_path / "events.db").http_cache if tmp_path else None
     return Http(fetch, cache=cache, sleep=sleep or Recorder())
 
 

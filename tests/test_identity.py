@@ -100,10 +100,10 @@ def _store_with(tmp_path, people, contacts):
     store = Store(tmp_path / "events.db")
     past = Event(source_uid="e1", title="Python night", start=NOW - timedelta(days=7), group="PDX Python",
                  attendees=tuple(people))
-    store.save_events("src", [past], now=NOW, tz=PORTLAND)
+    store.events.save("src", [past], now=NOW, tz=PORTLAND)
     matcher = Matcher.build(contacts)
-    store.resolve_attendance(lambda name, email, url: (m.contact_id if (m := matcher.match(name, email, url)) else None))
-    rows = list(store.db["attendance"].rows)
+    store.attendance.resolve(lambda name, email, url: (m.contact_id if (m := matcher.match(name, email, url)) else None))
+    rows = list(store.database.db["attendance"].rows)
     store.close()
     return rows
 

@@ -19,7 +19,7 @@ def world(tmp_path):
 
 
 def titles(entries, name):
-    return {e["title"] for entry in entries if entry.contact["name"] == name for e in entry.events}
+    return {e["title"] for entry in entries if entry.contact.name == name for e in entry.events}
 
 
 def test_reconnect_window_is_days_not_the_last_contacts_days_since(world):
@@ -34,7 +34,7 @@ def test_contacts_never_logged_are_overdue_with_no_days(world):
     contacts.import_text(store, "First Name,Last Name,E-mail 1 - Value\nKim,Nakamura,kim@example.org\n",
                          name="google.csv")
     entries = journal.reconnect(store, settings, now=NOW, days=60)  # raised TypeError before
-    kim = next(e for e in entries if e.contact["name"] == "Kim Nakamura")
+    kim = next(e for e in entries if e.contact.name == "Kim Nakamura")
     assert kim.days is None and journal.describe_overdue(kim) == "never logged"
     assert entries[-1] is kim  # nothing to meet her at: after those one can meet soon
 
@@ -43,10 +43,10 @@ def test_unknown_event_and_contact_are_bad_usage(world):
     """The store itself says an unknown id is bad usage (exit 2); journal used to re-raise it as such."""
     settings, store = world
     with pytest.raises(UnknownEvent, match="unknown event id: no event with id 'ffffffffff'") as info:
-        store.find_event("ffffffffff")
+        store.events.find("ffffffffff")
     assert info.value.exit_code == 2
     with pytest.raises(UnknownEvent, match="no event with id 'ff'"):
-        store.find_event("ff")  # too short to be a prefix: never matches everything
+        store.events.find("ff")  # too short to be a prefix: never matches everything
     with pytest.raises(UnknownEvent) as info:
         journal.log_attended(store, settings, "ffffffffff", ["Ravi Patel"], now=NOW)
     assert info.value.exit_code == 2

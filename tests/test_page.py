@@ -13,8 +13,7 @@ from aggregator import config
 from aggregator.model import Event
 from aggregator.page import Links, Status, by_day, render, top_picks
 from aggregator.rank import ContactChance, Ranked
-from aggregator.store import utc_text
-from tests.conftest import NOW, PORTLAND, write_config
+from tests.conftest import NOW, PORTLAND, stored_event, write_config
 
 UTC = timezone.utc
 
@@ -27,8 +26,7 @@ def settings(tmp_path):
 
 def ranked(ident: str, title: str, start, score: float = 1.0, **kw) -> Ranked:
     event = Event(ident, title, start, **kw)
-    start_utc = utc_text(start) if isinstance(start, datetime) else f"{start.isoformat()}T08:00:00Z"
-    return Ranked(id=ident, event=event, row={"start_utc": start_utc}, score=score)
+    return Ranked(id=ident, event=event, stored=stored_event(event, tz=PORTLAND), score=score)
 
 
 class Outline(html.parser.HTMLParser):

@@ -73,7 +73,7 @@ def test_a_parse_over_the_time_budget_fails_its_source_keeps_its_events_and_the_
     assert failed["slow"].error == ("took longer than 0.5 s to fetch and parse (fetch.deadline); "
                                     "its stored events are kept")
     assert failed["quick"].ok and second.exit_code == 1
-    assert store.event_count("slow") == 2
+    assert store.events.count("slow") == 2
 
 
 def test_a_kind_that_parses_everything_before_returning_is_held_to_the_budget(tmp_path, monkeypatch):
@@ -84,7 +84,7 @@ def test_a_kind_that_parses_everything_before_returning_is_held_to_the_budget(tm
     settings = setup(tmp_path, monkeypatch, {"busy": busy}, fetch={"deadline": 0.2})
     report, store = run(settings)
     assert "took longer than 0.2 s to fetch and parse" in report.sources[0].error
-    assert store.event_count("busy") == 0
+    assert store.events.count("busy") == 0
 
 
 def test_at_most_the_cap_is_kept_nearest_first_with_a_warning(tmp_path, monkeypatch):
@@ -115,7 +115,7 @@ def test_an_endless_rrule_feed_is_capped(tmp_path, monkeypatch, server):
     report, store = run(settings)
     [source] = report.sources
     assert source.ok, source.error
-    assert source.events == 200 and store.event_count("forever") == 200
+    assert source.events == 200 and store.events.count("forever") == 200
     assert any("only the 200 nearest to now were kept" in w for w in source.warnings)
     with sqlite3.connect(settings.database) as db:
         first, last = db.execute("select min(start_utc), max(start_utc) from events").fetchone()
@@ -136,13 +136,15 @@ def test_every_event_is_normalised_before_it_is_stored(tmp_path, monkeypatch):
         settings, sources=(dataclasses.replace(settings.sources[0], group="Configured group"),))
     report, store = run(settings)
     assert report.sources[0].ok, report.sources[0].error
-    [row] = store.event_rows(start=NOW - timedelta(days=1), end=NOW + timedelta(days=10), include_cancelled=True)
-    assert row["title"] == "Rust night" and row["status"] == "cancelled"
-    assert row["url"] is None and row["end"] is None
-    assert row["group_name"] == "Configured group"
-    assert (row["venue_name"], row["lat"], row["lon"]) == ("Hall", None, None)
-    assert row["tags"] == '["rust"]'
-    people = {(a["name"], a["url"], a["email"], a["evidence"]) for a in store.attendees([row["id"]])[row["id"]]}
+    [stored] = store.events.between(start=NOW - timedelta(days=1), end=NOW + timedelta(days=10),
+                                    include_cancelled=True)
+    e = stored.event
+    assert e.title == "Rust night" and e.status == "cancelled"
+    assert e.url is None and e.end is None
+    assert e.group == "Configured group"
+    assert (e.venue.name, e.venue.lat, e.venue.lon) == ("Hall", None, None)
+    assert e.tags == ("rust",)
+    people = {(a.name, a.url, a.email, a.evidence) for a in store.attendance.of_events([stored.id])[stored.id]}
     assert people == {("DanaLee", None, "dana@x.org", "feed"), ("Kim", None, None, "speaker")}
 
 
@@ -161,7 +163,7 @@ def test_bad_contacts_files_are_named_skipped_and_the_sources_still_fetched(tmp_
 
     monkeypatch.setattr(pipeline, "import_file", parser_bug)
     report, store = run(settings)
-    assert report.sources[0].ok and store.event_count("src") == 1
+    assert report.sources[0].ok and store.events.count("src") == 1
     assert report.exit_code == 1
     assert len(report.problems) == 2
     assert "google.csv" in report.problems[0] and "ValueError: new-line character" in report.problems[0]
@@ -192,7 +194,7 @@ def test_errors_and_warnings_are_stored_on_one_line_without_escapes(tmp_path, mo
 
     settings = setup(tmp_path, monkeypatch, {"hostile": hostile})
     report, store = run(settings)
-    stored = store.source_rows()["hostile"]["last_error"]
+    stored = store.runs.source_rows()["hostile"]["last_error"]
     assert stored == "HTTP 500 Bad Gateway"
     with sqlite3.connect(settings.database) as db:
         errors = db.execute("select errors from fetch_runs").fetchone()[0]

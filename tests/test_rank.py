@@ -41,7 +41,7 @@ def world(tmp_path):
     contacts.import_file(store, tmp_path / "Connections.csv", now=NOW)
 
     def save(events, source="src"):
-        store.save_events(source, events, now=NOW, tz=PORTLAND)
+        store.events.save(source, events, now=NOW, tz=PORTLAND)
         contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
 
     yield settings, store, save, tmp_path
@@ -203,15 +203,15 @@ def test_cli_why_reconnect_attended_touched(tmp_path, server):
 
 def test_upcoming_lists_the_same_contacts_and_scores_as_ranking_every_event(world):
     """upcoming scores from per-group sums and reads contacts only for what it shows: it must agree
-    with rank_rows, which reads every group's listable contacts."""
+    with rank_events, which reads every group's listable contacts."""
     settings, store, save, _ = world
     save(past("PDX Rust", 8, lambda i: [DANA, SAM] if i % 2 else [RAVI])
          + past("Rust Study", 6, lambda i: [SAM] if i < 3 else [DANA], title="Study"))
     save([Event(f"up{i}", f"Upcoming {i}", NOW + timedelta(days=2 + i), group=("PDX Rust", "Rust Study")[i % 2],
                 attendees=(RAVI,) if i == 3 else ()) for i in range(6)])
     shown = {r.id: r for r in listing.upcoming(store, settings, now=NOW, days=60, limit=3)}
-    rows = store.event_rows(start=NOW, end=NOW + timedelta(days=60))
-    every = {r.id: r for r in listing.rank_rows(store, settings, rows, now=NOW)}
+    events = store.events.between(start=NOW, end=NOW + timedelta(days=60))
+    every = {r.id: r for r in listing.rank_events(store, settings, events, now=NOW)}
     assert len(shown) == 3
     for eid, item in shown.items():
         assert item.score == every[eid].score

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from aggregator import predict, present, rank
 from aggregator.config import Settings
-from aggregator.model import Event
+from aggregator.model import Contact, Event, StoredEvent
 from aggregator.predict import ContactHistory, GroupHistory
 from aggregator.snapshot import AttendanceSnapshot
+from tests.conftest import seen, stored_event
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)  # a Tuesday
@@ -29,24 +30,15 @@ def settings(tmp_path):
     return config.load(path)
 
 
-def row(eid: str, start: datetime, group: str = "PDX Rust", **extra) -> dict:
-    return {"id": eid, "source": "src", "source_uid": eid, "title": f"Event {eid}", "description": None,
-            "start": start.isoformat(), "end": None, "start_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "end_utc": None, "all_day": 0, "timezone": None, "url": None, "venue_name": None,
-            "venue_address": None, "venue_city": None, "lat": None, "lon": None, "online": 0,
-            "group_name": group, "tags": None, "status": "confirmed", "sources": json.dumps(["src"]), **extra}
-
-
-def with_event(r: dict) -> tuple[dict, Event]:
-    """(the row, its Event): decoding rows is the store's job; a pure test builds the Event itself."""
-    return r, Event(source_uid=r["id"], title=r["title"], start=datetime.fromisoformat(r["start"]),
-                    group=r["group_name"])
+def row(eid: str, start: datetime, group: str = "PDX Rust") -> StoredEvent:
+    """A stored event built by hand: decoding rows is the store's job."""
+    return stored_event(Event(source_uid=eid, title=f"Event {eid}", start=start, group=group))
 
 
 def snapshot_of(history: dict[int, ContactHistory], group: GroupHistory, contacts: dict[int, str]) -> AttendanceSnapshot:
     return AttendanceSnapshot(now=NOW, groups={"PDX Rust": group}, history={"PDX Rust": history},
-                              contacts={cid: {"id": cid, "name": name, "weight": 1.0, "last_contacted": "2026-11-20",
-                                              "cadence_days": None} for cid, name in contacts.items()})
+                              contacts={cid: Contact(cid, name, weight=1.0, last_contacted="2026-11-20")
+                                        for cid, name in contacts.items()})
 
 
 def social(snap: AttendanceSnapshot, settings: Settings) -> rank.SocialModel:
@@ -57,7 +49,7 @@ def test_every_contact_with_evidence_counts_though_only_some_are_listed(settings
     group = GroupHistory(10.0, {TUESDAY: 10.0}, 10)
     snap = snapshot_of({1: ContactHistory(8.0, {TUESDAY: 8.0}, 8), 2: ContactHistory(0.2, {TUESDAY: 0.2}, 1)},
                        group, {1: "Dana Lee", 2: "Sam Ortiz"})
-    item = rank.score(*with_event(row("e1", NOW + timedelta(days=7))), {}, social(snap, settings), settings, topics={})
+    item = rank.score(row("e1", NOW + timedelta(days=7)), {}, social(snap, settings), settings, topics={})
     low = predict.probability(snap.history["PDX Rust"][2], group, TUESDAY)
     assert 0 < low < rank.MIN_LISTED  # Sam: unlisted ...
     assert [c["name"] for c in item.contacts] == ["Dana Lee"]
@@ -81,11 +73,11 @@ def test_weekday_history_beats_the_overall_rate(settings):
 def test_speaker_host_rsvp_logged_and_extra_chances(settings):
     snap = snapshot_of({1: ContactHistory(1.0, {TUESDAY: 1.0}, 1)}, GroupHistory(10.0, {TUESDAY: 10.0}, 10),
                        {1: "Dana Lee", 2: "Sam Ortiz", 3: "Ravi Patel", 4: "Mei Wang", 5: "Ana Berg"})
-    attendance = [{"contact_id": 1, "evidence": "speaker", "status": "going"},
-                  {"contact_id": 2, "evidence": "host", "status": "going"},
-                  {"contact_id": 3, "evidence": "feed", "status": "maybe"},
-                  {"contact_id": 4, "evidence": "manual", "status": "attended"}]
-    item = rank.score(*with_event(row("e1", NOW + timedelta(days=7))), {}, social(snap, settings), settings, topics={},
+    attendance = [seen(1, "speaker", "going"),
+                  seen(2, "host", "going"),
+                  seen(3, "feed", "maybe"),
+                  seen(4, "manual", "attended")]
+    item = rank.score(row("e1", NOW + timedelta(days=7)), {}, social(snap, settings), settings, topics={},
                       attendance=attendance, extra=[(5, "mentioned", 0.4)])
     got = {c["name"]: (c["evidence"], c["probability"]) for c in item.contacts}
     assert got == {"Dana Lee": ("speaker", 0.95), "Sam Ortiz": ("host", 0.9), "Ravi Patel": ("rsvp", 0.5),
@@ -104,12 +96,13 @@ def test_the_parts_multiply_to_the_score_for_any_event(settings):
         group = GroupHistory(5.0, {d: 5.0 / 7 for d in range(7)}, 5)
         snap = snapshot_of(history, group, {cid: f"Person {cid}" for cid in history})
         for cid in snap.contacts:
-            snap.contacts[cid]["last_contacted"] = rng.choice([None, "2025-01-01", "2026-11-30"])
+            snap.contacts[cid] = replace(snap.contacts[cid],
+                                             last_contacted=rng.choice([None, "2025-01-01", "2026-11-30"]))
         start = NOW + timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 23))
         matches = {"rust": {"e": (-rng.uniform(0, 20), rng.choice(["title", "description", "group_name"]))}}
         if rng.random() < 0.5:
             matches["python"] = {"e": (-rng.uniform(0, 20), "title")}
-        item = rank.score(*with_event(row("e", start)), matches, social(snap, settings), settings,
+        item = rank.score(row("e", start), matches, social(snap, settings), settings,
                           topics={"rust": 2.0, "python": 1.0}, every=True)
         why = present.explanation(item, {}, topic_base=rank.TOPIC_BASE, formula=rank.FORMULA)
         topic, people, distance = why["topic_part"], why["social_part"], why["distance_factor"]

@@ -23,9 +23,9 @@ def test_recency_is_weighed_at_the_query_now_not_at_fetch_time(tmp_path):
     other = Person("Pat Other", email="pat@example.org", status="going")
     past = [Event(f"p{i}", f"Night {i}", NOW - timedelta(days=10 + 30 * i), group="PDX Rust",
                   attendees=(dana, other) if i == 0 else (other,)) for i in range(6)]
-    store.save_events("src", past, now=NOW, tz=PORTLAND)
+    store.events.save("src", past, now=NOW, tz=PORTLAND)
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
-    [cid] = [c["id"] for c in store.contact_rows()]
+    [cid] = [c.id for c in store.people.contacts()]
     everyone = {"weights": {cid: 1.0}, "floor": rank.MIN_LISTED, "every": {"PDX Rust"}}
     soon = snapshot.load(store, ["PDX Rust"], NOW, **everyone)
     later = snapshot.load(store, ["PDX Rust"], NOW + timedelta(days=365), **everyone)
@@ -46,7 +46,7 @@ def test_topic_match_names_the_field_it_was_found_in(tmp_path):
               Event("d", "Hack night", NOW + timedelta(days=3), group="Hack Club", description="We write Rust."),
               Event("n", "Hack night", NOW + timedelta(days=3), group="PDX Rust Club"),
               Event("x", "Hack night", NOW + timedelta(days=3), group="Hack Club")]
-    store.save_events("src", events, now=NOW, tz=PORTLAND)
+    store.events.save("src", events, now=NOW, tz=PORTLAND)
     ids = {e.source_uid: event_id("src", e.source_uid) for e in events}
     found = snapshot.topic_matches(store, fts_phrase("rust"), list(ids.values()))
     where = {uid: found[i][1] for uid, i in ids.items() if i in found}
@@ -67,14 +67,14 @@ def test_the_cached_sums_are_exact_at_a_later_now_and_count_every_contact(tmp_pa
     people = [Person(f"{f} {last}", email=f"{f.lower()}@example.org", status="going") for f, last in names]
     past = [Event(f"p{i}", f"Night {i}", NOW - timedelta(days=3 + 9 * i), group="PDX Rust",
                   attendees=tuple(p for k, p in enumerate(people) if (i + 1) % (k + 1) == 0)) for i in range(20)]
-    store.save_events("src", past, now=NOW, tz=PORTLAND)
+    store.events.save("src", past, now=NOW, tz=PORTLAND)
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
-    weights = {c["id"]: 1.0 + (c["id"] % 3) / 2 for c in store.contact_rows()}
+    weights = {c.id: 1.0 + (c.id % 3) / 2 for c in store.people.contacts()}
     args = {"weights": weights, "floor": rank.MIN_LISTED}
     snapshot.load(store, ["PDX Rust"], NOW, **args)  # builds the cache at NOW
     later = NOW + timedelta(days=40)
     rescaled = snapshot.load(store, ["PDX Rust"], later, every={"PDX Rust"}, **args)
-    store.conn.execute("delete from meta where key = ?", [snapshot.CACHE_KEY])
+    store.database.conn.execute("delete from meta where key = ?", [snapshot.CACHE_KEY])
     fresh = snapshot.load(store, ["PDX Rust"], later, every={"PDX Rust"}, **args)
     assert rescaled.groups["PDX Rust"].total == pytest.approx(fresh.groups["PDX Rust"].total, rel=1e-9)
     for cid, h in fresh.history["PDX Rust"].items():

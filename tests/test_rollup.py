@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from aggregator import present, rollup
 from aggregator.model import Event
 from aggregator.rank import ContactChance, Ranked
+from tests.conftest import stored_event
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY1 = datetime(2027, 3, 10, 9, 0, tzinfo=BERLIN)
@@ -18,10 +18,9 @@ def talk(n: int, start: datetime, *, score: float = 0.25, topics=(), chances=(),
          group: str = "PyCon DE") -> Ranked:
     end = start + timedelta(minutes=30)
     event = Event(source_uid=f"t{n}", title=f"Talk {n}", start=start, end=end, timezone="Europe/Berlin", group=group)
-    utc = (lambda d: d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    row = {"id": f"id{n:03d}", "source": source, "start_utc": utc(start), "end_utc": utc(end),
-           "updated_at": "2026-11-01T00:00:00Z"}
-    return Ranked(id=row["id"], event=event, row=row, score=score, topics=list(topics), chances=list(chances),
+    stored = stored_event(event, ident=f"id{n:03d}", source=source,
+                          updated_at=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    return Ranked(id=stored.id, event=event, stored=stored, score=score, topics=list(topics), chances=list(chances),
                   sources=[source])
 
 
@@ -58,7 +57,7 @@ def test_forty_talk_schedule_lists_the_matching_talks_and_one_entry_per_day():
     assert day1.event.start == DAY1  # talk 0, the first rolled
     assert day1.event.end == DAY1 + timedelta(minutes=30 * 19 + 30)  # talk 19's end
     assert day1.score == max(t.score for t in day1.rolled) == 0.25 + 19 / 1000  # the predicted regular is rolled
-    assert day1.sources == ["conf"] and json.loads(day1.row["sources"]) == ["conf"]
+    assert day1.sources == ["conf"] and day1.stored.sources == ["conf"]
     assert "Talk 0; Talk 1; Talk 2; Talk 4; Talk 5; and 14 more." in day1.event.description
     assert "Listed on their own this day: Talk 3." in day1.event.description
     assert [i.score for i in out] == sorted((i.score for i in out), reverse=True)
@@ -85,7 +84,7 @@ def test_roll_up_reads_as_an_event_everywhere():
 
 def test_non_conference_sources_and_small_days_are_left_alone():
     items = [talk(n, DAY1 + timedelta(minutes=30 * n)) for n in range(rollup.ROLL_FROM - 1)]
-    assert rollup.roll_up(items, {"conf"}, BERLIN) == sorted(items, key=lambda r: (-r.score, r.row["start_utc"]))
+    assert rollup.roll_up(items, {"conf"}, BERLIN) == sorted(items, key=lambda r: (-r.score, r.start_utc()))
     many = [talk(n, DAY1 + timedelta(minutes=30 * n)) for n in range(12)]
     assert len(rollup.roll_up(many, set(), BERLIN)) == 12  # not a schedule/sessionize source: every talk
 

@@ -61,8 +61,8 @@ def test_configure_sets_grace_coalesce_single_instance_and_catch_up(tmp_path):
 def test_no_catch_up_after_a_recent_good_run(tmp_path):
     settings = settings_for(tmp_path)
     store = Store(settings.database)
-    run = store.start_run(NOW, 1)
-    store.finish_run(run, now=NOW, new=1, updated=0, unchanged=0, removed=0, failed=0, errors={})
+    run = store.runs.start(NOW, 1)
+    store.runs.finish(run, now=NOW, new=1, updated=0, unchanged=0, removed=0, failed=0, errors={})
     store.close()
     scheduler = BackgroundScheduler(timezone=PORTLAND)
     assert configure(scheduler, settings, lambda: None, now=NOW + timedelta(hours=2)) is False
@@ -76,9 +76,9 @@ def test_no_catch_up_after_a_recent_good_run(tmp_path):
 def test_a_run_that_only_failed_does_not_count_as_good(tmp_path):
     settings = settings_for(tmp_path)
     store = Store(settings.database)
-    run = store.start_run(NOW, 2)
-    store.finish_run(run, now=NOW, new=0, updated=0, unchanged=0, removed=0, failed=2, errors={"a": "x", "b": "y"})
-    assert store.last_good_run() is None
+    run = store.runs.start(NOW, 2)
+    store.runs.finish(run, now=NOW, new=0, updated=0, unchanged=0, removed=0, failed=2, errors={"a": "x", "b": "y"})
+    assert store.runs.last_good_run() is None
     store.close()
 
 

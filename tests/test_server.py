@@ -40,7 +40,7 @@ def served(tmp_path):
                             feed={"token": token} if token else {})
         settings = config.load(path)
         store = Store(settings.database)
-        store.save_events("src", [
+        store.events.save("src", [
             Event("a", "Python <script>alert('x')</script> night", datetime(2026, 12, 5, 2, 0, tzinfo=UTC),
                   url="https://example.org/a?x=1&y='2'", group="PDX <b>Python</b>"),
             Event("b", "Rust night", datetime(2026, 12, 6, 2, 0, tzinfo=UTC)),
@@ -108,7 +108,7 @@ def test_etag_changes_only_after_a_real_change_and_rebuild(served):
     clock.now = NOW + timedelta(hours=1)
     service.invalidate()  # a fetch run that changed nothing
     assert http.get(base + "/feed.ics").headers["ETag"] == first
-    store.save_events("src", [Event("b", "Rust night (new room)", datetime(2026, 12, 6, 2, 0, tzinfo=UTC))],
+    store.events.save("src", [Event("b", "Rust night (new room)", datetime(2026, 12, 6, 2, 0, tzinfo=UTC))],
                       now=clock.now, tz=PORTLAND)
     clock.now = NOW + timedelta(hours=2)
     service.invalidate()
@@ -120,11 +120,11 @@ def test_etag_changes_only_after_a_real_change_and_rebuild(served):
 def test_a_fetch_by_another_process_refreshes_the_served_feed(served):
     base, service, store, clock = served()
     first = http.get(base + "/feed.ics")
-    other = Store(store.path)  # as `aggregator fetch` would, in its own process
-    other.save_events("src", [Event("c", "Python and data night", datetime(2026, 12, 7, 2, 0, tzinfo=UTC))],
+    other = Store(store.database.path)  # as `aggregator fetch` would, in its own process
+    other.events.save("src", [Event("c", "Python and data night", datetime(2026, 12, 7, 2, 0, tzinfo=UTC))],
                       now=NOW, tz=PORTLAND)
-    run = other.start_run(NOW, 1)
-    other.finish_run(run, now=NOW, new=1, updated=0, unchanged=0, removed=0, failed=0, errors={})
+    run = other.runs.start(NOW, 1)
+    other.runs.finish(run, now=NOW, new=1, updated=0, unchanged=0, removed=0, failed=0, errors={})
     other.close()
     again = http.get(base + "/feed.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200 and b"Python and data night" in again.content

@@ -32,7 +32,7 @@ def start(tmp_path):
                             feed={"token": token, **(feed or {})} if token or feed else {})
         settings = config.load(path)
         store = Store(settings.database)
-        store.save_events("src", [
+        store.events.save("src", [
             Event("a", "Python night", datetime(2026, 12, 5, 2, 0, tzinfo=UTC)),
             Event("b", "Python day", datetime(2026, 12, 5, 20, 0, tzinfo=UTC)),
         ], now=NOW, tz=PORTLAND)
@@ -146,16 +146,16 @@ def test_one_event_calendar_has_the_feeds_uid_and_the_token_rules(start):
 def test_a_read_only_database_serves_an_unchanged_feed_and_says_why_otherwise(start):
     port, store, service = start()
     first = requests.get(f"http://127.0.0.1:{port}/feed.ics", timeout=5)
-    store.conn.execute("PRAGMA query_only = ON")  # as a database file the server cannot write
+    store.database.conn.execute("PRAGMA query_only = ON")  # as a database file the server cannot write
     service.invalidate()  # a rebuild after a run that changed nothing: nothing new to record
     again = requests.get(f"http://127.0.0.1:{port}/feed.ics", timeout=5)
     assert again.status_code == 200 and again.content == first.content
-    store.conn.execute("PRAGMA query_only = OFF")
-    store.save_events("src", [Event("c", "Python later", datetime(2026, 12, 9, 2, 0, tzinfo=UTC))],
+    store.database.conn.execute("PRAGMA query_only = OFF")
+    store.events.save("src", [Event("c", "Python later", datetime(2026, 12, 9, 2, 0, tzinfo=UTC))],
                       now=NOW, tz=PORTLAND)
-    run = store.start_run(NOW, 1)
-    store.finish_run(run, now=NOW, new=1, updated=0, unchanged=0, removed=0, failed=0, errors={})
-    store.conn.execute("PRAGMA query_only = ON")
+    run = store.runs.start(NOW, 1)
+    store.runs.finish(run, now=NOW, new=1, updated=0, unchanged=0, removed=0, failed=0, errors={})
+    store.database.conn.execute("PRAGMA query_only = ON")
     answer = requests.get(f"http://127.0.0.1:{port}/feed.ics", timeout=5)
     assert answer.status_code == 503 and "read-only" in answer.text and first.status_code == 200
 
@@ -165,7 +165,7 @@ def test_shutdown_is_prompt_while_a_client_does_not_read_its_answer(tmp_path):
                         feed={"limit_per_week": 0})
     settings = config.load(path)
     store = Store(settings.database)
-    store.save_events("src", [Event(f"e{i}", f"Python night {i}", datetime(2026, 12, 5, 2, i, tzinfo=UTC),
+    store.events.save("src", [Event(f"e{i}", f"Python night {i}", datetime(2026, 12, 5, 2, i, tzinfo=UTC),
                                     description="x" * 3000) for i in range(60)], now=NOW, tz=PORTLAND)
     httpd = FeedServer(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -10,7 +10,7 @@ import pytest
 from aggregator import snapshot
 from aggregator.errors import AggregatorError
 from aggregator.model import Event, Person, Venue
-from aggregator.store import SCHEMA_VERSION, Contact, Store, event_id, fts_phrase, row_event
+from aggregator.store import SCHEMA_VERSION, Contact, Store, event_id, fts_phrase
 from tests.conftest import NOW, PORTLAND
 
 UTC = timezone.utc
@@ -29,7 +29,7 @@ def store(tmp_path):
 
 
 def save(store, events, now=NOW):
-    return store.save_events("src", events, now=now, tz=PORTLAND)
+    return store.events.save("src", events, now=now, tz=PORTLAND)
 
 
 def topic_matches(store, topic, ids):
@@ -38,7 +38,7 @@ def topic_matches(store, topic, ids):
 
 
 def row(store, uid="e1"):
-    return store.db["events"].get(event_id("src", uid))
+    return store.database.db["events"].get(event_id("src", uid))
 
 
 def test_insert_then_unchanged_then_changed_bumps_sequence(store):
@@ -69,9 +69,11 @@ def test_round_trip_of_every_field(store):
         attendees=(Person("Dana Lee", None, "dana@x.org", "going"),),
     )
     save(store, [original])
-    stored = row(store)
-    back = row_event(stored, store.attendees([stored["id"]])[stored["id"]])
-    assert back == original
+    back = store.events.find(event_id("src", "e1"))
+    assert back.event == original.replace(attendees=())  # the people are AttendanceRow values of their own
+    [dana] = store.attendance.of_events([back.id])[back.id]
+    assert (dana.name, dana.email, dana.status, dana.evidence) == ("Dana Lee", "dana@x.org", "going", "feed")
+    assert back.start_utc == original.start and back.end_utc == original.end and back.sequence == 0
 
 
 def test_all_day_events_are_placed_in_the_users_zone(store):
@@ -88,7 +90,7 @@ def test_attendee_list_is_replaced_on_each_fetch_and_history_of_unlisted_events_
     save(store, [event(attendees=(dana, ravi)), event("old", start=NOW - timedelta(days=30), attendees=(dana,))])
     store.attendance.log_attended(event_id("src", "e1"), [Contact(7, "Kim Park")], NOW)
     save(store, [event(attendees=(ravi,))], now=NOW + timedelta(days=1))  # Dana took her RSVP back
-    rows = {(r["event_id"], r["name"], r["evidence"]) for r in store.db["attendance"].rows}
+    rows = {(r["event_id"], r["name"], r["evidence"]) for r in store.database.db["attendance"].rows}
     assert rows == {(event_id("src", "e1"), "Ravi Rao", "feed"), (event_id("src", "e1"), "Kim Park", "manual"),
                     (event_id("src", "old"), "Dana Lee", "feed")}
 
@@ -101,9 +103,9 @@ def test_upcoming_excludes_past_cancelled_and_removed(store):
         event("far", start=NOW + timedelta(days=90)),
         event("ongoing", start=NOW - timedelta(hours=1), end=NOW + timedelta(hours=1)),
     ])
-    ids = lambda rows: {r["source_uid"] for r in rows}  # noqa: E731
-    assert ids(store.event_rows(start=NOW, end=NOW + timedelta(days=30))) == {"soon", "ongoing"}
-    assert "cancelled" in ids(store.event_rows(start=NOW, end=NOW + timedelta(days=30), include_cancelled=True))
+    ids = lambda found: {e.event.source_uid for e in found}  # noqa: E731
+    assert ids(store.events.between(start=NOW, end=NOW + timedelta(days=30))) == {"soon", "ongoing"}
+    assert "cancelled" in ids(store.events.between(start=NOW, end=NOW + timedelta(days=30), include_cancelled=True))
 
 
 def test_topic_matching_uses_phrases_and_stems(store):
@@ -145,7 +147,7 @@ def test_full_text_follows_text_updates_and_skips_time_only_ones(store):
     assert save(store, [moved], now=NOW + timedelta(days=2)).updated == 1
     assert row(store)["start"] == "2026-12-04T18:30:00-08:00" and row(store)["sequence"] == 2
     assert topic_matches(store, "python", [ident])
-    with sqlite3.connect(store.path) as db:
+    with sqlite3.connect(store.database.path) as db:
         assert db.execute("insert into events_fts(events_fts) values('integrity-check')") is not None
 
 
@@ -198,16 +200,16 @@ def test_the_ranking_cache_tables_come_with_the_schema(tmp_path):
 def test_building_the_ranking_cache_creates_no_tables(store):
     """snapshot.ensure_cache fills the store's tables; it has no DDL of its own any more."""
     save(store, [event("past", start=NOW - timedelta(days=7), attendees=(Person("Dana Lee", None, None, "going"),))])
-    before = store.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
+    before = store.database.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
     snapshot.ensure_cache(store, NOW, 0, 90.0)
-    after = store.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
+    after = store.database.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
     assert after == before
-    assert store.conn.execute("select observed from rank_group_slots").fetchall() == [(1,)]
+    assert store.database.conn.execute("select observed from rank_group_slots").fetchall() == [(1,)]
 
 
 def test_the_ranking_rebuild_reads_attendance_from_a_covering_index(store):
     """Schema v7's index on attendance (event_id, contact_id, status) serves the rebuild's scan alone."""
-    plan = [r[3] for r in store.conn.execute(
+    plan = [r[3] for r in store.database.conn.execute(
         "explain query plan select distinct event_id, contact_id from attendance "
         "where contact_id is not null and status in ('going', 'attended')")]
     assert any("COVERING INDEX attendance_event_contact_status" in step for step in plan), plan

@@ -41,31 +41,31 @@ def store(tmp_path):
 def test_an_error_in_the_middle_of_a_save_leaves_none_of_the_sources_changes(store, monkeypatch):
     """Guards the row-by-row commit of updates: events are written before attendance, so a
     failure there must roll back the inserts and updates already executed."""
-    store.save_events("src", events(50, 0), now=NOW, tz=PORTLAND)
-    before = snapshot(store.path)
+    store.events.save("src", events(50, 0), now=NOW, tz=PORTLAND)
+    before = snapshot(store.database.path)
 
     def broken(self, listed, stamp):
         raise RuntimeError("disk trouble half-way")
 
     monkeypatch.setattr(AttendanceRepository, "replace_listed", broken)
     with pytest.raises(RuntimeError):
-        store.save_events("src", [*events(50, 1), *events(60, 1)[50:]], now=NOW + timedelta(days=1), tz=PORTLAND)
-    assert snapshot(store.path) == before
-    assert store.event_count("src") == 50
+        store.events.save("src", [*events(50, 1), *events(60, 1)[50:]], now=NOW + timedelta(days=1), tz=PORTLAND)
+    assert snapshot(store.database.path) == before
+    assert store.events.count("src") == 50
 
 
 def test_nested_writes_join_the_outer_transaction(store):
     """The pipeline wraps save + vanish marks + source health in one transaction; an error after
     the save (inside it) undoes the save too."""
-    store.save_events("src", events(5, 0), now=NOW, tz=PORTLAND)
-    before = snapshot(store.path)
-    with pytest.raises(RuntimeError), store.transaction():
-        store.save_events("src", events(5, 1), now=NOW + timedelta(days=1), tz=PORTLAND)
+    store.events.save("src", events(5, 0), now=NOW, tz=PORTLAND)
+    before = snapshot(store.database.path)
+    with pytest.raises(RuntimeError), store.database.transaction():
+        store.events.save("src", events(5, 1), now=NOW + timedelta(days=1), tz=PORTLAND)
         store.events.mark_vanished("src", set(), now=NOW, until=NOW + timedelta(days=30))
         raise RuntimeError("after the save, inside the transaction")
-    assert snapshot(store.path) == before
+    assert snapshot(store.database.path) == before
     # and the connection is usable afterwards
-    assert store.save_events("src", events(5, 1), now=NOW + timedelta(days=1), tz=PORTLAND).updated == 5
+    assert store.events.save("src", events(5, 1), now=NOW + timedelta(days=1), tz=PORTLAND).updated == 5
 
 
 KILLED_SAVE = textwrap.dedent("""
@@ -76,7 +76,7 @@ KILLED_SAVE = textwrap.dedent("""
     from aggregator.store import Store
 
     store = Store(sys.argv[1])
-    store.save_events("src", events(3000, 0), now=NOW, tz=PORTLAND)
+    store.events.save("src", events(3000, 0), now=NOW, tz=PORTLAND)
     calls = 0
 
     def kill_after_some_work():
@@ -86,8 +86,8 @@ KILLED_SAVE = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
         return 0
 
-    store.conn.set_progress_handler(kill_after_some_work, 1000)
-    store.save_events("src", events(3000, 1), now=NOW + timedelta(days=1), tz=PORTLAND)
+    store.database.conn.set_progress_handler(kill_after_some_work, 1000)
+    store.events.save("src", events(3000, 1), now=NOW + timedelta(days=1), tz=PORTLAND)
     print("not killed")
 """)
 
@@ -103,7 +103,7 @@ def test_kill_9_during_a_save_leaves_the_source_at_its_old_version(tmp_path):
     assert {title.rsplit(" ", 1)[1] for _, title, _, _ in rows} == {"v0"}
     assert {sequence for _, _, sequence, _ in rows} == {0}
     assert {name.rsplit(" ", 1)[1] for _, name, _ in people} == {"v0"}
-    assert Store(path).event_count("src") == 3000  # the file opens and reads after the kill
+    assert Store(path).events.count("src") == 3000  # the file opens and reads after the kill
 
 
 def test_pipeline_store_failure_keeps_other_sources_and_reports_the_error(tmp_path, monkeypatch):
@@ -113,14 +113,14 @@ def test_pipeline_store_failure_keeps_other_sources_and_reports_the_error(tmp_pa
 
     store = Store(tmp_path / "events.db")
     report = pipeline.SourceReport(name="src", kind="ics", url="http://x")
-    store.save_events("src", events(5, 0), now=NOW, tz=PORTLAND)
-    before = snapshot(store.path)
+    store.events.save("src", events(5, 0), now=NOW, tz=PORTLAND)
+    before = snapshot(store.database.path)
     monkeypatch.setattr(AttendanceRepository, "replace_listed", lambda *a: 1 / 0)
 
     settings = SimpleNamespace(timezone=PORTLAND)
     pipeline._store(store, settings, report, events(5, 1), NOW + timedelta(days=1))
     assert report.error.startswith("could not store its events")
     assert (report.new, report.updated) == (0, 0)
-    assert snapshot(store.path) == before
-    assert store.source_rows()["src"]["last_error"].startswith("could not store")
+    assert snapshot(store.database.path) == before
+    assert store.runs.source_rows()["src"]["last_error"].startswith("could not store")
     store.close()

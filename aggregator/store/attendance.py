@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
 
 from aggregator.identity import shared_emails
 from aggregator.model import Person
-from aggregator.store.codec import ATTENDANCE_COLUMNS, attendance_rows, chunks, utc_text
+from aggregator.store.codec import ATTENDANCE_COLUMNS, attendance_rows, attendance_value, chunks, utc_text
 from aggregator.store.database import Database
-from aggregator.store.values import Contact
+from aggregator.store.values import AttendanceRow, Contact
 
 _INSERT_SQL = (f"insert or replace into attendance ({', '.join(ATTENDANCE_COLUMNS)}) "
                f"values ({', '.join('?' * len(ATTENDANCE_COLUMNS))})")
@@ -36,17 +35,17 @@ class AttendanceRepository:
             if conn.total_changes != before:
                 self.database.bump("attendance_version")
 
-    def of_events(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """Attendance rows of each event, with those of the events merged into it."""
-        found: dict[str, list[dict[str, Any]]] = {}
+    def of_events(self, event_ids: list[str]) -> dict[str, list[AttendanceRow]]:
+        """Who was seen at each event, with those of the events merged into it."""
+        found: dict[str, list[AttendanceRow]] = {}
         for chunk, marks in chunks(event_ids):
             for row in self.database.rows(f"select * from attendance where event_id in ({marks})", chunk):
-                found.setdefault(row["event_id"], []).append(row)
+                found.setdefault(row["event_id"], []).append(attendance_value(row))
             for row in self.database.rows(
                     f"""select e.canonical_id as merged_into, a.* from attendance a join events e
                         on e.id = a.event_id where e.canonical_id in ({marks}) and e.id != e.canonical_id""",
                     chunk):
-                found.setdefault(row.pop("merged_into"), []).append(row)
+                found.setdefault(row.pop("merged_into"), []).append(attendance_value(row))
         return found
 
     def log_attended(self, event_id: str, people: list[Contact], now: datetime) -> None:

@@ -43,7 +43,9 @@ def utc_text(moment: datetime) -> str:
 
 
 def parse_utc(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """The inverse of utc_text (fromisoformat reads the trailing Z, and is ~20x faster than strptime)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def event_id(source: str, source_uid: str) -> str:
@@ -117,8 +119,8 @@ def event_row(source: str, event: Event, tz: ZoneInfo) -> dict[str, Any]:
     return row
 
 
-def row_event(row: dict[str, Any], attendees: Iterable[dict[str, Any]] = ()) -> Event:
-    """An Event back from a stored row (for ranking, feeds and display)."""
+def row_event(row: dict[str, Any]) -> Event:
+    """An Event back from a stored row (its attendees are AttendanceRow values of their own)."""
     all_day = bool(row["all_day"])
     parse = date.fromisoformat if all_day else datetime.fromisoformat
     return Event(
@@ -136,14 +138,11 @@ def row_event(row: dict[str, Any], attendees: Iterable[dict[str, Any]] = ()) -> 
         group=row.get("group_name"),
         tags=json_list(row.get("tags")),
         status=row.get("status") or "confirmed",
-        attendees=tuple(
-            Person(a.get("name"), a.get("url"), a.get("email"), a.get("status") or "going",
-                   _role(a.get("evidence")))
-            for a in attendees),
     )
 
 
 def stored_event(row: dict[str, Any]) -> StoredEvent:
+    """A StoredEvent from an events-table row (`select *`)."""
     def moment(text: str | None) -> datetime | None:
         return parse_utc(text) if text else None
 
@@ -153,10 +152,6 @@ def stored_event(row: dict[str, Any]) -> StoredEvent:
         first_seen=parse_utc(row["first_seen"]), last_seen=parse_utc(row["last_seen"]),
         updated_at=parse_utc(row["updated_at"]), removed_at=moment(row.get("removed_at")),
         canonical_id=row.get("canonical_id"))
-
-
-def _role(evidence: str | None) -> str | None:
-    return evidence if evidence in ROLE_EVIDENCE else None
 
 
 def attendance_rows(event_ids_people: Iterable[tuple[str, Iterable[Person]]], stamp: str) -> list[tuple]:
@@ -214,6 +209,25 @@ def source_health(row: dict[str, Any]) -> SourceHealth:
         last_ok_at=row.get("last_ok_at"), last_error=row.get("last_error"), last_warning=row.get("last_warning"),
         events_seen=row.get("events_seen") or 0, consecutive_failures=row.get("consecutive_failures") or 0,
         last_new_at=row.get("last_new_at"))
+
+
+CONTACT_COLUMNS = ("id", "name", "normalized_name", "emails", "urls", "company", "tags", "weight",
+                   "last_contacted", "cadence_days", "source_file", "aliases", "connected_on")
+
+
+def _json_text(values: tuple[str, ...]) -> str | None:
+    return json.dumps(list(values), ensure_ascii=False) if values else None
+
+
+def contact_row(contact: Contact) -> dict[str, Any]:
+    """The contacts-table row of a Contact (CONTACT_COLUMNS)."""
+    return {
+        "id": contact.id, "name": contact.name, "normalized_name": contact.normalized_name,
+        "emails": _json_text(contact.emails), "urls": _json_text(contact.urls), "company": contact.company,
+        "tags": _json_text(contact.tags), "weight": contact.weight, "last_contacted": contact.last_contacted,
+        "cadence_days": contact.cadence_days, "source_file": contact.source_file,
+        "aliases": _json_text(contact.aliases), "connected_on": contact.connected_on,
+    }
 
 
 def contact_value(row: dict[str, Any]) -> Contact:

@@ -28,6 +28,23 @@ _UPDATE_KEEPING_TEXT = [c for c in _UPDATE_COLUMNS if c not in FTS_COLUMNS]
 _UPDATE_KEEPING_TEXT_SQL = f"update events set {', '.join(f'[{c}] = ?' for c in _UPDATE_KEEPING_TEXT)} where id = ?"
 
 
+# In progress after :start or starting before :end (an event longer than MAX_EVENT_DAYS is over).
+_WINDOW = """coalesce(end_utc, start_utc) > :start and start_utc < :end and start_utc > :earliest
+             and (canonical_id is null or canonical_id = id)"""
+_SHOWN_OR_CHANGED = "((status != 'cancelled' and removed_at is null) or coalesce(removed_at, updated_at) >= :since)"
+_FEED_WINDOW_SQL = f"""
+with candidates as (
+  select id, status, removed_at,
+         row_number() over (partition by source, title, substr(start_utc, 1, 10)
+                            order by start_utc, id) as series_rank
+  from events where {_WINDOW} and {_SHOWN_OR_CHANGED}
+)
+select events.* from candidates join events on events.id = candidates.id
+where candidates.series_rank <= :per_day or candidates.status = 'cancelled' or candidates.removed_at is not null
+order by events.start_utc, events.id
+"""
+
+
 class UnknownEvent(AggregatorError):
     """An event id (or prefix) that names no stored event, or several: bad usage, exit 2 (CONTRACT.md)."""
 
@@ -111,27 +128,42 @@ class EventRepository:
                 [(utc_text(now), utc_text(now), i) for i in sorted(missing)])
         return len(missing), None
 
-    def rows_between(self, *, start: datetime, end: datetime, include_cancelled: bool = False,
-                     changed_since: datetime | None = None) -> list[dict[str, Any]]:
-        """Events in progress after `start` or starting before `end`.
+    def between(self, *, start: datetime, end: datetime, include_cancelled: bool = False,
+                changed_since: datetime | None = None) -> list[StoredEvent]:
+        """Events in progress after `start` or starting before `end`, by start.
 
         Cancelled and removed events are left out, unless `include_cancelled`
         (all of them) or `changed_since` (those cancelled or removed since then,
-        so a feed can tell subscribers for a while).
+        so a feed can tell subscribers for a while). A merged event shows once.
         """
-        sql = """select * from events where coalesce(end_utc, start_utc) > :start and start_utc < :end
-                 and start_utc > :earliest
-                 and (canonical_id is null or canonical_id = id)"""  # a merged event shows once
-        params = {"start": utc_text(start), "end": utc_text(end),
-                  "earliest": utc_text(start - timedelta(days=MAX_EVENT_DAYS))}
+        sql = f"select * from events where {_WINDOW}"
+        params = self._window(start, end)
         if changed_since is not None:
-            sql += """ and ((status != 'cancelled' and removed_at is null)
-                            or coalesce(removed_at, updated_at) >= :since)"""
+            sql += f" and {_SHOWN_OR_CHANGED}"
             params["since"] = utc_text(changed_since)
         elif not include_cancelled:
             sql += " and status != 'cancelled' and removed_at is null"
         sql += " order by start_utc, id"
-        return self.database.rows(sql, params)
+        return [stored_event(row) for row in self.database.rows(sql, params)]
+
+    def feed_window(self, *, start: datetime, end: datetime, changed_since: datetime,
+                    per_day: int) -> list[StoredEvent]:
+        """`between(start, end, changed_since=...)` with at most `per_day` occurrences of one series
+        (same source and title) on one UTC day, its earliest; cancelled or removed ones always.
+
+        A runaway series (a minutely RRULE, 500,000 stored occurrences) costs SQLite one
+        sorted scan, not 500,000 values to rank; the rows are numbered on narrow columns
+        and only the kept ones are read whole. `per_day` 0: no cap.
+        """
+        if not per_day:
+            return self.between(start=start, end=end, changed_since=changed_since)
+        params = {**self._window(start, end), "since": utc_text(changed_since), "per_day": per_day}
+        return [stored_event(row) for row in self.database.rows(_FEED_WINDOW_SQL, params)]
+
+    @staticmethod
+    def _window(start: datetime, end: datetime) -> dict[str, Any]:
+        return {"start": utc_text(start), "end": utc_text(end),
+                "earliest": utc_text(start - timedelta(days=MAX_EVENT_DAYS))}
 
     def count(self, source: str | None = None, *, after: datetime | None = None) -> int:
         sql, params = "select count(*) from events where removed_at is null", []
@@ -146,19 +178,15 @@ class EventRepository:
 
     def find(self, ident: str) -> StoredEvent:
         """An event by id or by a unique id prefix (at least 4 characters); UnknownEvent otherwise."""
-        return stored_event(self.find_row(ident))
-
-    def get(self, ident: str) -> StoredEvent | None:
-        rows = self.database.rows("select * from events where id = ?", [ident])
-        return stored_event(rows[0]) if rows else None
-
-    def find_row(self, ident: str) -> dict[str, Any]:
-        """find's raw row, for ranking (rank.explain, rank_rows), which still reads rows."""
         ident = ident.strip()
         rows = self.database.rows("select * from events where id >= ? and id < ? limit 2",
                                   [ident, ident + "\uffff"]) if len(ident) >= 4 else []
         if len(rows) == 1:
-            return rows[0]
+            return stored_event(rows[0])
         if not rows:
             raise UnknownEvent(f"unknown event id: no event with id {ident!r}; ids are shown by `aggregator upcoming`")
         raise UnknownEvent(f"{ident!r} matches several events; give more of the id")
+
+    def get(self, ident: str) -> StoredEvent | None:
+        rows = self.database.rows("select * from events where id = ?", [ident])
+        return stored_event(rows[0]) if rows else None

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from aggregator.store.codec import MERGE_SELECT, chunks, merge_candidate, utc_text
+from aggregator.store.codec import MERGE_SELECT, chunks, merge_candidate, stored_event, utc_text
 from aggregator.store.database import Database
-from aggregator.store.values import MergeCandidate
+from aggregator.store.values import MergeCandidate, StoredEvent
 
 
 class MergeRepository:
@@ -32,11 +31,11 @@ class MergeRepository:
             conn.executemany("update events set canonical_id = ? where id = ?", changes)
         return len(changes)
 
-    def members(self, canonical_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def members(self, canonical_ids: list[str]) -> dict[str, list[StoredEvent]]:
         """The other events merged into each canonical event."""
-        found: dict[str, list[dict[str, Any]]] = {}
+        found: dict[str, list[StoredEvent]] = {}
         for chunk, marks in chunks(canonical_ids):
             for row in self.database.rows(
                     f"select * from events where canonical_id in ({marks}) and id != canonical_id order by id", chunk):
-                found.setdefault(row["canonical_id"], []).append(row)
+                found.setdefault(row["canonical_id"], []).append(stored_event(row))
         return found

@@ -3,39 +3,30 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from aggregator.store.codec import contact_value, utc_text
+from aggregator.store.codec import CONTACT_COLUMNS, contact_row, contact_value, utc_text
 from aggregator.store.database import Database
 from aggregator.store.values import Contact
 
-_CONTACT_COLUMNS = ("id", "name", "normalized_name", "emails", "urls", "company", "tags", "weight",
-                    "last_contacted", "cadence_days", "source_file", "aliases", "connected_on")
+_INSERT_SQL = f"insert into contacts ({', '.join(CONTACT_COLUMNS)}) values ({', '.join('?' * len(CONTACT_COLUMNS))})"
+_UPDATE_SQL = f"update contacts set {', '.join(f'{c} = ?' for c in CONTACT_COLUMNS[1:])} where id = ?"
 
 
 class PeopleRepository:
     def __init__(self, database: Database):
         self.database = database
 
-    def rows(self) -> list[dict[str, Any]]:
-        return self.database.rows("select * from contacts order by id")
-
     def contacts(self) -> list[Contact]:
-        return [contact_value(row) for row in self.rows()]
+        """Every contact, by id."""
+        return [contact_value(row) for row in self.database.rows("select * from contacts order by id")]
 
-    def write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    def write(self, inserts: list[Contact], updates: list[Contact]) -> None:
         """Apply an import plan in one transaction and mark attendance for re-resolution."""
         conn = self.database.conn
         with self.database.transaction():
-            for row in inserts:
-                columns = [c for c in row if c in _CONTACT_COLUMNS]
-                conn.execute(f"insert into contacts ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
-                             [row[c] for c in columns])
-            for row in updates:
-                columns = [c for c in row if c in _CONTACT_COLUMNS and c != "id"]
-                if columns:
-                    conn.execute(f"update contacts set {', '.join(f'{c} = ?' for c in columns)} where id = ?",
-                                 [*(row[c] for c in columns), row["id"]])
+            conn.executemany(_INSERT_SQL, [[row[c] for c in CONTACT_COLUMNS] for row in map(contact_row, inserts)])
+            conn.executemany(_UPDATE_SQL, [[*(row[c] for c in CONTACT_COLUMNS[1:]), row["id"]]
+                                           for row in map(contact_row, updates)])
             if inserts or updates:
                 self.database.bump("contacts_version")
 
