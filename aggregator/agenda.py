@@ -349,6 +349,10 @@ def run_json(report) -> dict:
              "seconds": round(s.seconds, 3)}
             for s in report.sources
         ],
+        # outside any one source: contacts imported, the user's calendars read, and (problems) the
+        # ones that make the run exit 1 though every source is ok, such as a contacts file that broke
+        "notes": [one_line(n) for n in report.notes],
+        "problems": [one_line(p) for p in report.problems],
     }
 
 

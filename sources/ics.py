@@ -61,7 +61,7 @@ class IcsSource:
 
     def collect(self, spec: SourceSpec, http, ctx: Context) -> list[Event]:
         response = http.get(spec.url, accept=ACCEPT)
-        return parse(response.content, response.url, ctx=ctx, group=spec.group, charset=response.charset)
+        return parse(response.content, response.url, ctx=ctx, charset=response.charset)
 
 
 # -- repairs inside one VEVENT ----------------------------------------------
@@ -183,10 +183,10 @@ def parse(
     base_url: str = "",
     *,
     ctx: Context,
-    group: str | None = None,
     charset: str | None = None,
 ) -> list[Event]:
-    """Every occurrence in `ctx.window` of every event in an iCalendar body."""
+    """Every occurrence in `ctx.window` of every event in an iCalendar body (a source's `group:`
+    is the pipeline's normalise step's)."""
     text = decode(data, charset)
     lines = unfold(text, ctx.warn)
     uppers = {line[:16] for line in lines}
@@ -195,13 +195,12 @@ def parse(
     events: dict[str, Event] = {}
     budget = Budget()
     for calendar in split_calendars(lines, ctx.warn):
-        for event in _parse_calendar(calendar, base_url, ctx, group, budget):
+        for event in _parse_calendar(calendar, base_url, ctx, budget):
             events.setdefault(event.source_uid, event)  # a copy of the same occurrence adds nothing
     return list(events.values())
 
 
-def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, group: str | None,
-                    budget: Budget) -> Iterable[Event]:
+def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Budget) -> Iterable[Event]:
     xwr_zone = _zone_of(calendar.props.get("X-WR-TIMEZONE"))
     floating = xwr_zone or ctx.timezone
     series: dict[str, list[Component]] = {}
@@ -214,8 +213,8 @@ def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, group: str 
     aggregated = _aggregates_groups(calendar.events)
     calendar_name = clean_text(calendar.props.get("X-WR-CALNAME"), one_line=True)
     meta = _CalendarMeta(
-        group=group or (None if aggregated else calendar_name),
-        per_event_group=aggregated and not group,
+        group=None if aggregated else calendar_name,
+        per_event_group=aggregated,
         floating=floating,
         zone_name=getattr(floating, "key", None),
         from_google_utc=xwr_zone is not None,

@@ -30,7 +30,7 @@ class LumaSource:
     def collect(self, spec: SourceSpec, http, ctx: Context):
         if "/ics" in spec.url or spec.url.lower().split("?")[0].endswith(".ics"):
             response = http.get(spec.url, accept=ics.ACCEPT)
-            events = ics.parse(response.content, response.url, ctx=ctx, group=spec.group, charset=response.charset)
+            events = ics.parse(response.content, response.url, ctx=ctx, charset=response.charset)
         else:
             content, url, charset = schemaorg.fetch_page(http, spec.url)
             events = parse(content, url, ctx=ctx, charset=charset)

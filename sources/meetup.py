@@ -34,7 +34,7 @@ class MeetupSource:
     def collect(self, spec: SourceSpec, http, ctx: Context):
         base = group_url(spec.url)
         response = http.get(urljoin(base, "events/ical/"), accept=ics.ACCEPT)
-        feed = ics.parse(response.content, response.url, ctx=ctx, group=spec.group, charset=response.charset)
+        feed = ics.parse(response.content, response.url, ctx=ctx, charset=response.charset)
         page_events: list[Event] = []
         for page, label in (("events/", "events page"), ("events/?type=past", "past events page")):
             try:
@@ -42,7 +42,7 @@ class MeetupSource:
                 page_events += parse(content, url, ctx=ctx, charset=charset)
             except SourceError as exc:  # the feed alone is still a good fetch
                 ctx.warn(f"{label} not read: {exc}")
-        return merge(feed, page_events, group=spec.group)
+        return merge(feed, page_events)
 
 
 def group_url(url: str) -> str:
@@ -61,14 +61,13 @@ def meetup_id(event: Event) -> str | None:
     return None
 
 
-def merge(feed: list[Event], page: list[Event], group: str | None) -> list[Event]:
+def merge(feed: list[Event], page: list[Event]) -> list[Event]:
     """Feed events completed with the page's attendees; page-only events kept too. One id each."""
     by_id: dict[str, Event] = {}
     out: list[Event] = []
     for event in feed + page:
         key = meetup_id(event)
-        event = event.replace(source_uid=f"meetup:{key}" if key else event.source_uid,
-                              group=group or event.group)
+        event = event.replace(source_uid=f"meetup:{key}" if key else event.source_uid)
         if key and key in by_id:
             known = by_id[key]
             merged = known.replace(attendees=known.attendees or event.attendees,

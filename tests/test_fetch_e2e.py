@@ -241,3 +241,20 @@ def test_a_missing_contacts_file_is_named_the_sources_fetched_and_the_exit_is_1(
     assert "gone.csv" in result.stderr and "not found" in result.stderr
     assert "Traceback" not in result.stderr
     assert "2 events (2 new" in result.stdout
+
+
+def test_fetch_json_says_why_a_run_with_every_source_ok_exits_1(tmp_path, server):
+    """A broken contacts file fails the run (exit 1) though every source is fine: a script reading
+    `fetch --json` learns why from `problems`; imports it did make are `notes`."""
+    url = server.add("/pdx-python.ics", FEED, headers={"Content-Type": "text/calendar; charset=utf-8"})
+    (tmp_path / "good.csv").write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+                                       "Dana,Lee,https://www.linkedin.com/in/dana,,,,01 Jan 2026\n", encoding="utf-8")
+    cli = Cli(write_config(tmp_path, [{"name": "pdx-python", "kind": "ics", "url": url}],
+                           profile={"contacts": ["good.csv", "missing.csv"]}))
+    result = cli("fetch", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert [s["ok"] for s in report["sources"]] == [True]
+    assert len(report["problems"]) == 1 and "missing.csv" in report["problems"][0]
+    assert any("good.csv" in note for note in report["notes"])
+    assert set(report["problems"]) <= set(report["notes"])

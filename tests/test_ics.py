@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from aggregator.errors import SourceError
+from aggregator.normalise import normalise
+from aggregator.source import SourceSpec
 from sources import ics
 from tests.conftest import PORTLAND, fixture_bytes, make_ctx
 
@@ -40,8 +42,11 @@ def test_meetup_feed_vtimezone_fields_and_calname_group():
 
 
 def test_config_group_wins_over_calendar_name():
-    events, _ = parse("meetup_group_feed.ics", group="PDX Python")
-    assert {e.group for e in events.values()} == {"PDX Python"}
+    """The kind gives the calendar's name; the pipeline's normalise step applies the source's `group:`."""
+    events, _ = parse("meetup_group_feed.ics")
+    spec = SourceSpec("pdx", "ics", "https://example.org/cal.ics", group="PDX Python")
+    assert {normalise(e, spec).group for e in events.values()} == {"PDX Python"}
+    assert "PDX Python" not in {e.group for e in events.values()}
 
 
 def test_windows_display_name_offset_and_unknown_tzids():

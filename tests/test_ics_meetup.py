@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.normalise import normalise
+from aggregator.source import SourceSpec
 from sources import ics, meetup
 from tests.conftest import make_ctx
 
@@ -47,7 +49,8 @@ def test_a_calendar_aggregating_several_meetup_groups_uses_each_events_group():
             + meetup_event(2, "data-drinks", "Data Drinks", "Xomnia (Raamstraat 7)") + "END:VCALENDAR\n")
     events = read(text)
     assert [e.group for e in events] == ["PyData Amsterdam", "Data Drinks"]
-    assert read(text, group="My choice")[0].group == "My choice"  # the source's group: option still wins
+    spec = SourceSpec("dutch-data", "ics", "https://example.org/cal.ics", group="My choice")
+    assert normalise(events[0], spec).group == "My choice"  # the source's group: option still wins (pipeline)
 
 
 def test_a_single_group_calendar_still_names_its_group_after_the_calendar():

@@ -163,6 +163,25 @@ def test_a_version_4_file_migrates_to_the_current_version(tmp_path):
     assert "update of title, description, group_name, tags" in trigger
 
 
+def test_a_version_7_file_keeps_the_calendar_log_the_personal_step_made_itself(tmp_path):
+    """Schema v8: calendar_log is the migration's; a v7 file where the personal step created it
+    (with rows) keeps them, and one without it gets the table, so `going` reads it unguarded."""
+    for had_it in (True, False):
+        path = tmp_path / f"{had_it}.db"
+        Store(path).close()
+        with sqlite3.connect(path) as db:
+            db.execute("update meta set value='7' where key='schema_version'")
+            db.execute("drop table calendar_log")
+            if had_it:
+                db.execute("create table calendar_log (event_id text primary key, past integer, logged_at text)")
+                db.execute("insert into calendar_log values ('abc', 0, '2026-11-01T00:00:00Z')")
+        store = Store(path)
+        try:
+            assert store.personal.going(["abc", "def"]) == ({"abc"} if had_it else set())
+        finally:
+            store.close()
+
+
 def test_a_version_5_file_loses_the_old_precomputed_rates(tmp_path):
     """Schema v6: group_totals and contact_rates (no reader since ranking moved to snapshot.py) are dropped."""
     Store(tmp_path / "a.db").close()

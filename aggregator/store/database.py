@@ -18,7 +18,7 @@ from typing import Any
 from aggregator.errors import AggregatorError
 from aggregator.store.codec import EVENT_COLUMNS
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 class Database:
@@ -115,7 +115,7 @@ class Database:
                     f"knows {SCHEMA_VERSION}); upgrade aggregator or point `database:` at a new file"
                 )
             steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4, self._create_v5,
-                     self._drop_rates_v6, self._rank_cache_v7]
+                     self._drop_rates_v6, self._rank_cache_v7, self._calendar_log_v8]
             for number, step in enumerate(steps, 1):
                 if version < number:
                     with self.conn:
@@ -237,3 +237,9 @@ class Database:
         # goes from "SCAN attendance USING INDEX" + temp b-tree to "SCAN ... USING COVERING INDEX").
         self.conn.execute("create index if not exists attendance_event_contact_status "
                           "on attendance (event_id, contact_id, status)")
+
+    def _calendar_log_v8(self) -> None:
+        """The entries of the user's own calendars matched to stored events (store.personal): which
+        are past, and when they were first logged. The personal step made it itself before."""
+        self.conn.execute("create table if not exists calendar_log "
+                          "(event_id text primary key, past integer, logged_at text)")

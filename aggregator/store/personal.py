@@ -48,10 +48,6 @@ class PersonalRepository:
     def going(self, event_ids: list[str]) -> set[str]:
         """Of `event_ids`, the upcoming ones the user's calendar says they are going to
         (for "you're going (in your calendar)"); empty before any calendar was read."""
-        with self.database.lock:
-            if not self.database.conn.execute(
-                    "select 1 from sqlite_master where type = 'table' and name = 'calendar_log'").fetchone():
-                return set()
         found: set[str] = set()
         for chunk, marks in chunks(list(event_ids)):
             found.update(row["event_id"] for row in self.database.rows(
@@ -62,8 +58,6 @@ class PersonalRepository:
         """Make the calendar evidence exactly `entries`; returns whether anything changed."""
         conn = self.database.conn
         with self.database.transaction():
-            conn.execute("create table if not exists calendar_log "
-                         "(event_id text primary key, past integer, logged_at text)")
             before = dict(conn.execute("select event_id, logged_at from calendar_log").fetchall())
             wanted_rows = {(e.event_id, f"{CALENDAR_KEY}{cid}", name, "attended" if e.past else "going", cid)
                            for e in entries for cid, name in e.contacts}
