@@ -37,6 +37,13 @@ def find_contact(store: Store, name: str) -> Contact:
     match = Matcher.build(candidates(people)).match_name(name)
     if match is not None:
         return next(p for p in people if p.id == match.contact_id)
+    if norm and " " not in norm:  # a first name alone: yours when one contact has it
+        first = [p for p in people if (p.normalized_name or "").split(" ")[0] == norm]
+        if len(first) == 1:
+            return first[0]
+        if len(first) > 1:
+            listed = ", ".join(f"{p.name} (id {p.id})" for p in first)
+            raise UnknownName(f"{name!r} could be several contacts: {listed}; give the full name or the id")
     names = {p.id: p.name for p in people}
     close = [names[key] for _, score, key in process.extract(name, names, limit=3) if score >= 60]
     hint = f"; did you mean {', '.join(close)}?" if close else "; import contacts with `aggregator contacts import`"

@@ -46,7 +46,7 @@ def events(n: int, version: int, *, text_changes: bool = True) -> list[Event]:
 
 
 def store_step(folder: Path, first: list[Event], second: list[Event]) -> tuple[float, int]:
-    store = Store(folder / "store.database.db")
+    store = Store(folder / "store.db")
     store.events.save("src", first, now=NOW, tz=TZ)
     began = time.perf_counter()
     counts = store.events.save("src", second, now=NOW + timedelta(days=1), tz=TZ)

@@ -52,3 +52,20 @@ def test_unknown_event_and_contact_are_bad_usage(world):
     assert info.value.exit_code == 2
     with pytest.raises(UnknownName, match="did you mean Ravi Patel"):
         journal.find_contact(store, "Ravi Patil")
+
+
+def test_a_first_name_alone_means_the_one_contact_who_has_it(world):
+    """`aggregator touched dana` logs Dana Lee when she is the only Dana; with two Sams the
+    user is asked for the full name (exit 2), never given one of them silently."""
+    settings, store = world
+    assert journal.find_contact(store, "dana").name == "Dana Lee"
+    assert journal.find_contact(store, "  RAVI ").name == "Ravi Patel"
+    entry = journal.log_touch(store, settings, "dana", on=None, now=NOW)
+    assert entry["name"] == "Dana Lee"
+    contacts.import_text(store, "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+                         "Sam,Wu,https://www.linkedin.com/in/sam-wu,,,,01 Nov 2026\n", name="more.csv")
+    with pytest.raises(UnknownName, match="'sam' could be several contacts: Sam Ortiz .*, Sam Wu .*full name") as info:
+        journal.find_contact(store, "sam")
+    assert info.value.exit_code == 2
+    with pytest.raises(UnknownName, match="no contact named 'Zed'"):
+        journal.find_contact(store, "Zed")
