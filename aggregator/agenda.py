@@ -185,7 +185,11 @@ def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> l
     return lines
 
 
-def nothing_upcoming(days: int, topic: str | None, *, fetched: bool) -> str:
+def nothing_upcoming(days: int, topic: str | None, *, fetched: bool, config: str | None = None) -> str:
+    """What an empty agenda says, and the next step: add sources (`config` names the file when
+    none are configured), fetch, or nothing (there just are none)."""
+    if config is not None:
+        return f"No sources configured yet: add some to {config}, then run `aggregator fetch`."
     hint = "" if fetched else " Run `aggregator fetch` first."
     return f"No upcoming events in the next {days} days{' about ' + one_line(topic) if topic else ''}.{hint}"
 

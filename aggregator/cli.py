@@ -102,7 +102,8 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
         click.echo(rank.dumps(items, settings.timezone))
         return
     if not items:
-        app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.events.count() > 0), markup=False)
+        app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.events.count() > 0,
+                                              config=None if settings.sources else str(settings.path)), markup=False)
         return
     agenda.print_upcoming(app.out, items, settings.timezone, now=app.now())
 

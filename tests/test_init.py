@@ -58,6 +58,10 @@ def test_init_writes_to_xdg_and_commands_find_it_there(tmp_path):
     found = cli("sources", "--json", env=env)
     assert found.returncode == 0 and found.stdout.strip() == "[]"  # the XDG file was found, and it has no sources
     assert (home / "aggregator" / "events.db").exists()  # relative paths resolve against the config's folder
+    empty = cli("upcoming", env=env)  # a new user's next step is to add sources, not to fetch nothing
+    assert empty.returncode == 0
+    assert empty.stdout.strip() == (f"No sources configured yet: add some to {written}, "
+                                    "then run `aggregator fetch`.")
 
 
 def test_init_keeps_an_existing_file_unless_forced(tmp_path):
