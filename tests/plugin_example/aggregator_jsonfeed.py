@@ -35,7 +35,8 @@ class JsonFeedSource:
             raise SourceError(f"unknown timezone {zone!r}; use an IANA name like Europe/Berlin") from None
         response = http.get(spec.url, accept="application/json")
         events = parse(response.content, response.url, ctx=ctx, zone=reading_zone)
-        return [e.replace(group=spec.group) for e in events[: spec.options.get("max_events", 1000)]]
+        # The source's `group:`, bounded clean text and range checks are the pipeline's (aggregator.normalise).
+        return events[: spec.options.get("max_events", 1000)]
 
 
 def parse(data: bytes | str, url: str = "", *, ctx: Context, zone: tzinfo | None = None) -> list[Event]:
