@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
+from aggregator import places
 from aggregator.errors import SourceError
 from aggregator.model import Event, Person, Venue, stable_id
 from aggregator.source import Context
@@ -211,10 +212,11 @@ STATUS = {"eventcancelled": "cancelled", "eventpostponed": "tentative", "eventre
 def to_event(obj: dict, base_url: str, ctx: Context) -> Event | None:
     """One schema.org Event dict as an Event; None when it has no usable name or start."""
     title = clean_text(text_of(obj.get("name")), one_line=True, limit=500)
-    start = parse_when(obj.get("startDate"), ctx.timezone)
+    venue_zone = places.venue_zone(obj.get("location"), ctx.timezone)  # times without an offset are the venue's
+    start = parse_when(obj.get("startDate"), venue_zone or ctx.timezone)
     if not title or start is None:
         return None
-    end = parse_when(obj.get("endDate"), ctx.timezone)
+    end = parse_when(obj.get("endDate"), venue_zone or ctx.timezone)
     all_day = not isinstance(start, datetime)
     if all_day and isinstance(end, datetime):
         end = end.date()
@@ -250,7 +252,7 @@ def to_event(obj: dict, base_url: str, ctx: Context) -> Event | None:
     keywords = obj.get("keywords")
     tags = [t.strip() for t in (keywords.split(",") if isinstance(keywords, str) else keywords or []) if
             isinstance(t, str) and t.strip()]
-    timezone_name = getattr(start.tzinfo, "key", None) if isinstance(start, datetime) else None
+    timezone_name = venue_zone.key if venue_zone else getattr(start.tzinfo, "key", None) if not all_day else None
     return Event(
         source_uid=uid,
         title=title,

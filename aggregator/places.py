@@ -1,0 +1,165 @@
+"""A venue's time zone from its postal address, for times a page writes without a UTC offset.
+
+CONTRACT.md: a time written with no zone is read in the venue's zone when known,
+else in the config's `timezone`. A Philadelphia page saying "2016-04-21T20:00"
+means 20:00 in Philadelphia, not in the user's Portland. Known here means:
+
+- the address names a country with one zone, or whose first zone in tzdata's
+  zone.tab is its principal one ("most of Germany", "Spain (mainland)"); or
+- a country of several zones and a region this module's tables place (US states,
+  Canadian provinces and territories, Australian states and territories);
+- an address with no country is taken to be in the user's own country (the
+  country of the config's `timezone`): local pages rarely write it;
+- a one-line US address ending "ST 12345" names its state.
+
+Anything else (a city alone, a country of several zones without a region) is
+not guessed: the config's zone stays. Pure apart from reading tzdata's tables once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aggregator import timezones
+
+# Countries whose first zone.tab zone is the principal one although its comment does not say "most".
+PRINCIPAL = {"CN": "Asia/Shanghai", "AR": "America/Argentina/Buenos_Aires", "UA": "Europe/Kyiv",
+             "MY": "Asia/Kuala_Lumpur", "EC": "America/Guayaquil", "CD": "Africa/Kinshasa"}
+# Regions of countries with several zones: zone -> region codes and names (the most populous
+# zone of a state that spans two).
+REGIONS = {
+    "US": {
+        "America/New_York": "CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV "
+                            "connecticut delaware district-of-columbia florida georgia indiana kentucky maine "
+                            "maryland massachusetts michigan new-hampshire new-jersey new-york north-carolina "
+                            "ohio pennsylvania rhode-island south-carolina vermont virginia west-virginia",
+        "America/Chicago": "AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI alabama arkansas illinois iowa kansas "
+                           "louisiana minnesota mississippi missouri nebraska north-dakota oklahoma south-dakota "
+                           "tennessee texas wisconsin",
+        "America/Denver": "CO MT NM UT WY ID colorado montana new-mexico utah wyoming idaho",
+        "America/Phoenix": "AZ arizona",
+        "America/Los_Angeles": "CA NV OR WA california nevada oregon washington",
+        "America/Anchorage": "AK alaska",
+        "Pacific/Honolulu": "HI hawaii",
+        "America/Puerto_Rico": "PR puerto-rico",
+    },
+    "CA": {
+        "America/Vancouver": "BC british-columbia",
+        "America/Edmonton": "AB NT alberta northwest-territories",
+        "America/Regina": "SK saskatchewan",
+        "America/Winnipeg": "MB manitoba",
+        "America/Toronto": "ON QC ontario quebec québec",
+        "America/Halifax": "NB NS PE new-brunswick nova-scotia prince-edward-island",
+        "America/St_Johns": "NL newfoundland-and-labrador newfoundland",
+        "America/Whitehorse": "YT yukon",
+        "America/Iqaluit": "NU nunavut",
+    },
+    "AU": {
+        "Australia/Sydney": "NSW ACT new-south-wales australian-capital-territory",
+        "Australia/Melbourne": "VIC victoria",
+        "Australia/Brisbane": "QLD queensland",
+        "Australia/Adelaide": "SA south-australia",
+        "Australia/Perth": "WA western-australia",
+        "Australia/Hobart": "TAS tasmania",
+        "Australia/Darwin": "NT northern-territory",
+    },
+}
+COUNTRY_ALIASES = {"usa": "US", "u.s.a.": "US", "u.s.": "US", "united states of america": "US", "america": "US",
+                   "uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+                   "northern ireland": "GB", "deutschland": "DE", "the netherlands": "NL", "holland": "NL",
+                   "españa": "ES", "espana": "ES", "österreich": "AT", "schweiz": "CH", "suisse": "CH",
+                   "italia": "IT", "россия": "RU", "russia": "RU", "south korea": "KR", "korea": "KR",
+                   "czech republic": "CZ", "czechia": "CZ", "vietnam": "VN", "türkiye": "TR", "turkey": "TR"}
+_US_LINE = re.compile(r",\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?\s*(?:,\s*(?:USA?|United States))?\s*$")
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return re.sub(r"\s+", " ", "".join(c for c in text if not unicodedata.combining(c))).strip().lower()
+
+
+def _table(name: str) -> list[list[str]]:
+    text = resources.files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def _countries() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(country name or code -> code, code -> principal zone, zone -> code) from tzdata's tables."""
+    names = {_fold(code): code for code, *_ in _table("iso3166.tab")}
+    names.update({_fold(name): code for code, name, *_ in _table("iso3166.tab")})
+    names.update({_fold(alias): code for alias, code in COUNTRY_ALIASES.items()})
+    zones: dict[str, list[tuple[str, str]]] = {}
+    for code, _, zone, *comment in _table("zone.tab"):
+        zones.setdefault(code, []).append((zone, comment[0].lower() if comment else ""))
+    principal = {}
+    for code, listed in zones.items():
+        zone, comment = listed[0]
+        if code in PRINCIPAL:
+            principal[code] = PRINCIPAL[code]
+        elif len(listed) == 1 or comment.startswith("most") or "mainland" in comment:
+            principal[code] = zone
+    owner = {zone: code for code, listed in zones.items() for zone, _ in listed}
+    return names, principal, owner
+
+
+@lru_cache(maxsize=1)
+def _regions() -> dict[str, dict[str, str]]:
+    return {country: {_fold(word.replace("-", " ")): zone for zone, words in table.items() for word in words.split()}
+            for country, table in REGIONS.items()}
+
+
+def country_of_zone(zone: ZoneInfo | None) -> str | None:
+    """The country a zone belongs to ("America/Los_Angeles" -> "US"), or None (UTC, unknown)."""
+    return _countries()[2].get(getattr(zone, "key", "") or "")
+
+
+def zone_for(country: str | None, region: str | None, *, home: str | None = None) -> ZoneInfo | None:
+    """The zone of an address's country and region (codes or names); `home`: the country assumed
+    when none is given. None when that does not settle it."""
+    names, principal, _ = _countries()
+    code = names.get(_fold(country)) if country else home
+    if code is None:
+        return None
+    if region and code in REGIONS:
+        zone = _regions()[code].get(_fold(region))
+        if zone:
+            return timezones.zone(zone)
+    if code in principal and (country or region):  # a home country alone says nothing of this venue
+        return timezones.zone(principal[code])
+    return None
+
+
+def venue_zone(location: Any, home: ZoneInfo | None = None) -> ZoneInfo | None:
+    """The zone a schema.org `location` (a Place, a PostalAddress, text, or a list of them) is in,
+    or None when its address does not say; `home` is the user's zone (its country is assumed
+    for an address naming none)."""
+    home_country = country_of_zone(home)
+    for place in location if isinstance(location, list) else [location]:
+        address = place.get("address") if isinstance(place, dict) and "address" in place else place
+        if isinstance(address, list):
+            address = next((a for a in address if isinstance(a, dict)), address[0] if address else None)
+        if isinstance(address, dict):
+            country, region = _text(address.get("addressCountry")), _text(address.get("addressRegion"))
+            if country or region:
+                found = zone_for(country, region, home=home_country)
+                if found is not None:
+                    return found
+        elif isinstance(address, str):
+            us = _US_LINE.search(address.strip())
+            if us and (home_country in (None, "US") or re.search(r"\bUSA?\b|United States", address)):
+                found = zone_for("US", us.group(1))
+                if found is not None:
+                    return found
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@id") or value.get("identifier")
+    return value.strip() if isinstance(value, str) and value.strip() else None

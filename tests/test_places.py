@@ -1,0 +1,83 @@
+"""A venue's zone from its address (CONTRACT.md: a time with no offset is the venue's when known)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from aggregator import places
+from sources import schemaorg
+from tests.conftest import CORPUS, make_ctx
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+@pytest.mark.parametrize(("country", "region", "home", "expected"), [
+    ("DE", None, None, "Europe/Berlin"),  # one principal zone ("most of Germany")
+    ("Germany", "Bayern", "US", "Europe/Berlin"),
+    ("España", None, None, "Europe/Madrid"),  # "Spain (mainland)"
+    ("US", "PA", None, "America/New_York"),
+    ("United States of America", "Texas", None, "America/Chicago"),
+    (None, "OR", "US", "America/Los_Angeles"),  # no country: the user's own
+    (None, "WA", "AU", "Australia/Perth"),  # the same code means Western Australia to an Australian
+    (None, "WA", "US", "America/Los_Angeles"),
+    ("Canada", "Québec", None, "America/Toronto"),
+    ("US", None, None, None),  # several zones, no region: not guessed
+    ("Atlantis", None, None, None),
+    (None, None, "DE", None),  # an address naming neither says nothing of the venue
+])
+def test_zone_for_country_and_region(country, region, home, expected):
+    found = places.zone_for(country, region, home=home)
+    assert (found.key if found else None) == expected
+
+
+def test_country_of_the_users_zone():
+    assert places.country_of_zone(LA) == "US"
+    assert places.country_of_zone(ZoneInfo("Europe/Berlin")) == "DE"
+    assert places.country_of_zone(ZoneInfo("UTC")) is None
+
+
+def test_venue_zone_reads_places_addresses_lists_and_one_line_us_addresses():
+    berlin = {"@type": "Place", "name": "c-base", "address": {"@type": "PostalAddress", "addressLocality": "Berlin",
+                                                              "addressCountry": {"@type": "Country", "name": "DE"}}}
+    assert places.venue_zone(berlin, LA).key == "Europe/Berlin"
+    assert places.venue_zone([{"@type": "VirtualLocation", "url": "https://x"}, berlin], LA).key == "Europe/Berlin"
+    assert places.venue_zone("Wells Fargo Center, 3601 S Broad St, Philadelphia, PA 19148", LA).key == \
+        "America/New_York"
+    assert places.venue_zone("Kulturbrauerei, Schönhauser Allee 36, 10435 Berlin", LA) is None  # not guessed
+    assert places.venue_zone({"address": {"addressLocality": "Berlin"}}, LA) is None  # a city alone: not guessed
+    assert places.venue_zone(None, LA) is None
+    assert places.venue_zone({"address": ["junk", {"addressRegion": "NY"}]}, LA).key == "America/New_York"
+
+
+def page(location: dict, start: str) -> bytes:
+    data = {"@context": "https://schema.org", "@type": "Event", "name": "Rust night", "startDate": start,
+            "endDate": start[:11] + "21:00", "location": location, "url": "https://example.org/e/1"}
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'.encode()
+
+
+def test_a_time_without_offset_is_the_venues_and_an_offset_is_kept():
+    """A Portland user reading a Berlin page: 19:00 there is 10:00 in Portland, not 19:00."""
+    berlin = {"@type": "Place", "name": "c-base", "address": {"addressLocality": "Berlin", "addressCountry": "DE"}}
+    [event] = schemaorg.parse_page(page(berlin, "2026-12-03T19:00"), "https://example.org/", ctx=make_ctx(tz=LA))
+    assert event.start == datetime(2026, 12, 3, 19, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert event.end == datetime(2026, 12, 3, 21, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert event.timezone == "Europe/Berlin"
+    [offset] = schemaorg.parse_page(page(berlin, "2026-12-03T19:00-08:00"), "https://example.org/", ctx=make_ctx(tz=LA))
+    assert offset.start.utcoffset().total_seconds() == -8 * 3600  # what the page says wins
+    local = {"@type": "Place", "name": "Library", "address": {"addressLocality": "Portland"}}
+    [here] = schemaorg.parse_page(page(local, "2026-12-03T19:00"), "https://example.org/", ctx=make_ctx(tz=LA))
+    assert here.start == datetime(2026, 12, 3, 19, 0, tzinfo=LA) and here.timezone == "America/Los_Angeles"
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not (CORPUS / "html").is_dir(), reason="../shared/corpus is not present")
+def test_the_philadelphia_game_of_the_extruct_sample_is_at_8pm_eastern():
+    """corpus/html/schemaorg-spec-event-microdata-example.html: meta startDate "2016-04-21T20:00", a
+    PostalAddress in Philadelphia, PA and no country; the page itself says "8:00 p.m."."""
+    data = (CORPUS / "html" / "schemaorg-spec-event-microdata-example.html").read_bytes()
+    [event] = schemaorg.parse_page(data, "https://example.org/", ctx=make_ctx(tz=LA))
+    assert event.start == datetime(2016, 4, 21, 20, 0, tzinfo=ZoneInfo("America/New_York"))
