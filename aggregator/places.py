@@ -70,11 +70,12 @@ REGIONS = {
     },
 }
 COUNTRY_ALIASES = {"usa": "US", "u.s.a.": "US", "u.s.": "US", "united states of america": "US", "america": "US",
-                   "uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+                   "uk": "GB", "united kingdom": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
                    "northern ireland": "GB", "deutschland": "DE", "the netherlands": "NL", "holland": "NL",
                    "españa": "ES", "espana": "ES", "österreich": "AT", "schweiz": "CH", "suisse": "CH",
                    "italia": "IT", "россия": "RU", "russia": "RU", "south korea": "KR", "korea": "KR",
                    "czech republic": "CZ", "czechia": "CZ", "vietnam": "VN", "türkiye": "TR", "turkey": "TR"}
+_US_REGION_ZIP = re.compile(r",\s*([A-Za-z][A-Za-z .]{1,30}?)\s+\d{5}(?:-\d{4})?(?:\s*,?\s*(?:US|USA|United States))?\s*$")
 _US_LINE = re.compile(r",\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?\s*(?:,\s*(?:USA?|United States))?\s*$")
 
 
@@ -157,6 +158,25 @@ def venue_zone(location: Any, home: ZoneInfo | None = None) -> ZoneInfo | None:
                 if found is not None:
                     return found
     return None
+
+
+@lru_cache(maxsize=1024)
+def text_zone(location: str, home: ZoneInfo | None = None) -> ZoneInfo | None:
+    """The zone a one-line place names ("Deventer Schouwburg, Netherlands", "3702 SE Hawthorne Blvd,
+    Portland, Oregon 97214 US", "Portland, Oregon, USA"), or None. Only a US state with a ZIP code,
+    a whole country name as the last part, or a state before "USA" count: "..., DE" could be Delaware."""
+    us = _US_REGION_ZIP.search(location)
+    if us:
+        return zone_for("US", us.group(1).strip())
+    parts = [p.strip() for p in location.split(",") if p.strip()]
+    if len(parts) < 2:
+        return None
+    country = parts[-1]
+    names = _countries()[0]
+    code = names.get(_fold(country)) if len(country) > 3 or _fold(country) in COUNTRY_ALIASES else None
+    if code is None:
+        return None
+    return zone_for(country, parts[-2] if code in REGIONS else None, home=country_of_zone(home))
 
 
 def _text(value: Any) -> str | None:

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import icalendar
 
-from aggregator import timezones
+from aggregator import places, timezones
 from aggregator.errors import SourceError
 from aggregator.model import Event, Venue, stable_id
 from aggregator.source import Context, SourceSpec
@@ -40,7 +40,16 @@ from sources.ics_expand import (
     rename_tzid,
     single_occurrence,
 )
-from sources.ics_fields import attendees_of, categories, event_url, geo_point, organizer_name, text_value
+from sources.ics_fields import (
+    MEETUP_GROUP,
+    attendees_of,
+    categories,
+    event_url,
+    geo_point,
+    meetup_group,
+    organizer_name,
+    text_value,
+)
 from sources.ics_text import Calendar, Component, decode, join_line, not_icalendar, split_calendars, split_line, unfold
 
 UTC = timezone.utc
@@ -51,8 +60,6 @@ _UTC_DATETIME = re.compile(r"^(\d{8}T\d{6})Z$")
 # Meetup writes "Online event" with the group's coordinates: a place name that is only this
 # is online whatever GEO says.
 _ONLY_ONLINE = re.compile(r"^\s*(online( event| meeting)?|virtual( event)?|zoom|webinar|livestream)\s*$", re.I)
-_MEETUP_GROUP = re.compile(r"meetup\.com/([^/?#]+)/events/", re.I)
-_WEEKDAY_LINE = re.compile(r"^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
 
 
 class IcsSource:
@@ -239,7 +246,7 @@ def _aggregates_groups(events: list[Component]) -> bool:
     groups = set()
     organisers = set()
     for block in events:
-        match = _MEETUP_GROUP.search(block.value("URL") or "")
+        match = MEETUP_GROUP.search(block.value("URL") or "")
         if match:
             groups.add(match.group(1).lower())
         organiser = block.value("ORGANIZER")
@@ -396,7 +403,10 @@ def _occurrence_key(occurrence: Occurrence, start, original) -> str:
 
 def _event(uid: str, occurrence: Occurrence, meta: _CalendarMeta, original, fields: dict, *, per_start: bool,
            explicit_end: bool) -> Event | None:
-    start = _aware(occurrence.start, meta.floating)
+    floating = meta.floating  # a time without a zone: the calendar's, else the venue's when its place says, else yours
+    if not meta.from_google_utc and fields["venue"].name:
+        floating = places.text_zone(fields["venue"].name, meta.floating) or floating
+    start = _aware(occurrence.start, floating)
     all_day = not isinstance(start, datetime)
     end = None
     if explicit_end:
@@ -406,7 +416,7 @@ def _event(uid: str, occurrence: Occurrence, meta: _CalendarMeta, original, fiel
         elif not all_day and not isinstance(end, datetime):
             end = None  # a date end for a timed start: unknown
         else:
-            end = _aware(end, meta.floating)
+            end = _aware(end, floating)
         if end is not None and end <= start:
             end = None
     if all_day and end is None:
@@ -436,7 +446,7 @@ def _fields(c, meta: _CalendarMeta) -> dict:
     description = meta.clean(text_value(c, "DESCRIPTION") or text_value(c, "X-ALT-DESC"))
     group = meta.group
     if meta.per_event_group:
-        group = _meetup_group(description, url) or organizer_name(c)
+        group = meetup_group(description, url) or organizer_name(c)
     return dict(
         title=title or "(untitled event)",
         description=description,
@@ -448,16 +458,6 @@ def _fields(c, meta: _CalendarMeta) -> dict:
         status="cancelled" if cancelled else ("tentative" if status == "TENTATIVE" else "confirmed"),
         attendees=attendees_of(c),
     )
-
-
-def _meetup_group(description: str | None, url: str | None) -> str | None:
-    """A Meetup event's group: its description opens with the group's name, then the date."""
-    if not url or not _MEETUP_GROUP.search(url) or not description:
-        return None
-    first, _, rest = description.partition("\n")
-    if _WEEKDAY_LINE.match(rest.strip()) and 0 < len(first.strip()) <= 120:
-        return first.strip()
-    return None
 
 
 # -- field helpers ------------------------------------------------------------

@@ -8,6 +8,8 @@ from urllib.parse import urljoin, urlsplit
 from aggregator.model import Person
 from aggregator.text import clean_text
 
+MEETUP_GROUP = re.compile(r"meetup\.com/([^/?#]+)/events/", re.I)
+_WEEKDAY_LINE = re.compile(r"^(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
 PARTSTAT = {
     "ACCEPTED": "going", "CONFIRMED": "going", "TENTATIVE": "maybe", "DECLINED": "declined",
     "DELEGATED": "declined", "CANCELLED": "declined", "NEEDS-ACTION": "invited",
@@ -92,3 +94,13 @@ def organizer_name(c) -> str | None:
     if isinstance(org, list):
         org = org[0]
     return clean_text(getattr(org, "params", {}).get("CN"), one_line=True, limit=200)
+
+
+def meetup_group(description: str | None, url: str | None) -> str | None:
+    """A Meetup event's group: its description opens with the group's name, then the date."""
+    if not url or not MEETUP_GROUP.search(url) or not description:
+        return None
+    first, _, rest = description.partition("\n")
+    if _WEEKDAY_LINE.match(rest.strip()) and 0 < len(first.strip()) <= 120:
+        return first.strip()
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar.timezone import tzp
@@ -33,6 +34,11 @@ WE_ARE_RIGHT = {
     # reads the times as floating.
     "ics/outlook-owa-display-name-tzids-no-vtimezone.ics": "display-name TZIDs mapped",
     "ics/thunderbird-outlook-gmt-offset-tzid-no-vtimezone.ics": "GMT-offset TZIDs read as their offset",
+    # Floating times at a venue whose LOCATION names its country or US state and ZIP: read in the
+    # venue's zone (CONTRACT.md); the reference (and the bench, reading floating as UTC) cannot.
+    "ics/broken-lastfm-event-feed-blank-lines-swapped-geo.ics": "floating times in the venue's zone (Netherlands)",
+    "ics/eventful-search-results-portland-2008.ics": "floating times in the venue's zone (Oregon 97214)",
+    "ics/upcoming-yahoo-event-with-vvenue-2008.ics": "floating times in the venue's zone (Oregon 97214 US)",
 }
 
 
@@ -114,3 +120,23 @@ def test_an_event_nested_in_a_custom_component_is_not_one_of_the_calendars_event
     window = (datetime(2015, 1, 1, tzinfo=UTC), datetime(2015, 12, 31, tzinfo=UTC))
     events = read_file("ics-peers/icalendar/issue_178_custom_component_contains_other.ics", window)
     assert date(2015, 1, 22) not in {e.start for e in events}
+
+
+def test_floating_times_are_read_in_the_zone_the_location_names_for_a_user_anywhere():
+    """A Berlin user subscribing to Portland's Eventful and Yahoo exports, and a Portland user
+    to Last.fm's Deventer concerts, get the venues' wall times, not their own."""
+    berlin, portland = ZoneInfo("Europe/Berlin"), ZoneInfo("America/Los_Angeles")
+    window = (datetime(2008, 1, 1, tzinfo=UTC), datetime(2011, 1, 1, tzinfo=UTC))
+
+    def starts(name, zone):
+        events = ics.parse((SHARED / "corpus" / name).read_bytes(), "", ctx=make_ctx(window=window, tz=zone))
+        return {e.title: (e.start, e.timezone) for e in events}
+
+    [ignite] = starts("ics/upcoming-yahoo-event-with-vvenue-2008.ics", berlin).values()
+    assert ignite == (datetime(2008, 2, 5, 18, 0, tzinfo=portland), "America/Los_Angeles")
+    eventful = starts("ics/eventful-search-results-portland-2008.ics", berlin)
+    cubespace = [start for start, zone in eventful.values() if start == datetime(2008, 7, 8, 10, 0, tzinfo=portland)]
+    assert cubespace  # "CubeSpace @ 622 SE Grand Ave, Portland, Oregon 97214": 10:00 in Portland
+    concerts = starts("ics/broken-lastfm-event-feed-blank-lines-swapped-geo.ics", portland)
+    first = min(start for start, _ in concerts.values())
+    assert first == datetime(2010, 2, 10, 20, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))  # Deventer Schouwburg

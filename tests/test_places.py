@@ -81,3 +81,37 @@ def test_the_philadelphia_game_of_the_extruct_sample_is_at_8pm_eastern():
     data = (CORPUS / "html" / "schemaorg-spec-event-microdata-example.html").read_bytes()
     [event] = schemaorg.parse_page(data, "https://example.org/", ctx=make_ctx(tz=LA))
     assert event.start == datetime(2016, 4, 21, 20, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Deventer Schouwburg, Netherlands", "Europe/Amsterdam"),
+    ("Bagdad Theater @ 3702 S.E. Hawthorne Blvd, Portland, Oregon 97214 US", "America/Los_Angeles"),
+    ("Wells Fargo Center, Philadelphia, PA 19148", "America/New_York"),
+    ("Portland, Oregon, USA", "America/Los_Angeles"),
+    ("c-base, Rungestraße 20, 10179 Berlin, Germany", "Europe/Berlin"),
+    ("Room 5, United Kingdom", "Europe/London"),
+    ("Somewhere, DE", None),  # Germany or Delaware: not guessed
+    ("Main St, Springfield, USA", None),  # which Springfield: not guessed
+    ("Online event", None),
+    ("Berlin", None),
+])
+def test_text_zone_of_a_one_line_location(text, expected):
+    found = places.text_zone(text, LA)
+    assert (found.key if found else None) == expected
+
+
+def test_an_ics_floating_time_at_a_named_venue_is_the_venues():
+    """A floating DTSTART (no TZID, no X-WR-TIMEZONE) whose LOCATION names the country; a calendar
+    that declares its zone keeps it whatever the location says."""
+    from sources import ics
+
+    def read(extra: str) -> datetime:
+        text = ("BEGIN:VCALENDAR\r\n" + extra + "BEGIN:VEVENT\r\nUID:1\r\nSUMMARY:Concert\r\n"
+                "DTSTART:20261210T203000\r\nLOCATION:Paradiso\\, Amsterdam\\, Netherlands\r\n"
+                "END:VEVENT\r\nEND:VCALENDAR\r\n")
+        [event] = ics.parse(text.encode(), "", ctx=make_ctx(tz=LA))
+        return event.start
+
+    assert read("") == datetime(2026, 12, 10, 20, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    assert read("X-WR-TIMEZONE:America/New_York\r\n") == datetime(2026, 12, 10, 20, 30,
+                                                                  tzinfo=ZoneInfo("America/New_York"))
