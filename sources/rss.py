@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import feedparser
 
+from aggregator import places
 from aggregator.errors import SourceError
 from aggregator.model import Event, Venue, stable_id
 from aggregator.source import Context, SourceSpec
@@ -75,22 +76,23 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context) -> tuple[list[
             ctx.check_deadline()
         title = clean_text(entry.get("title"), one_line=True, limit=500) or "(untitled event)"
         link = schemaorg.absolute(entry.get("link"), base_url)
-        start = next((schemaorg.parse_when(entry[k], ctx.timezone) for k in START_KEYS if entry.get(k)), None)
+        location = next((clean_text(entry[k], one_line=True, limit=300) for k in LOCATION_KEYS if entry.get(k)), None)
+        zone = (places.text_zone(location, ctx.timezone) if location else None) or ctx.timezone  # the venue's
+        start = next((schemaorg.parse_when(entry[k], zone) for k in START_KEYS if entry.get(k)), None)
         if start is None:
             if link:
                 pending.append((link, title))
             else:
                 ctx.warn(f"{safe_text(title[:60], one_line=True)!r}: no date and no link; skipped")
             continue
-        end = next((schemaorg.parse_when(entry[k], ctx.timezone) for k in END_KEYS if entry.get(k)), None)
+        end = next((schemaorg.parse_when(entry[k], zone) for k in END_KEYS if entry.get(k)), None)
         all_day = not hasattr(start, "hour")
         if all_day != (end is not None and not hasattr(end, "hour")) or (end is not None and end <= start):
             end = None
-        location = next((clean_text(entry[k], one_line=True, limit=300) for k in LOCATION_KEYS if entry.get(k)), None)
         events.append(Event(
             source_uid=entry.get("id") or link or "generated-" + stable_id(title, str(start)),
             title=title, start=start, end=end, all_day=all_day,
-            timezone=None if all_day else ctx.timezone.key,
+            timezone=None if all_day else zone.key,
             description=clean_text(entry.get("summary") or entry.get("description")),
             url=link, venue=Venue(name=location), online=looks_online(location), group=group,
             tags=tuple(t.get("term") for t in entry.get("tags", []) if t.get("term"))[:20],

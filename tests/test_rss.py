@@ -82,3 +82,19 @@ def test_a_spent_time_budget_stops_a_long_feed():
     ctx.deadline = time.monotonic() - 1
     with pytest.raises(SourceError, match="time budget"):
         rss.parse(data, "", ctx=ctx)
+
+
+def test_a_zone_less_date_at_a_venue_in_another_country_is_that_venues():
+    from zoneinfo import ZoneInfo
+
+    feed = (b'<?xml version="1.0"?><rss version="2.0" xmlns:ev="http://purl.org/rss/1.0/modules/event/">'
+            b'<channel><title>Concerts</title>'
+            b'<item><title>Abroad</title><ev:startdate>2026-12-10T20:30:00</ev:startdate>'
+            b'<ev:location>Paradiso, Amsterdam, Netherlands</ev:location></item>'
+            b'<item><title>Here</title><ev:startdate>2026-12-10T20:30:00</ev:startdate>'
+            b'<ev:location>Doug Fir Lounge</ev:location></item></channel></rss>')
+    events, _ = rss.parse(feed, "https://events.example.org/", ctx=make_ctx(tz=PORTLAND))
+    by_title = {e.title: e for e in events}
+    assert by_title["Abroad"].start == datetime(2026, 12, 10, 20, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    assert by_title["Abroad"].timezone == "Europe/Amsterdam"
+    assert by_title["Here"].start == datetime(2026, 12, 10, 20, 30, tzinfo=PORTLAND)
