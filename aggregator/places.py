@@ -125,6 +125,11 @@ def zone_for(country: str | None, region: str | None, *, home: str | None = None
     when none is given. None when that does not settle it."""
     names, principal, _ = _countries()
     code = names.get(_fold(country)) if country else home
+    if not country and region and len(region.strip()) > 3 and code not in REGIONS:
+        # No country, and a region named in full that the tables place abroad ("California" on a
+        # German user's page): that country's, not the user's.
+        abroad = {c for c, table in _regions().items() if _fold(region) in table}
+        code = abroad.pop() if len(abroad) == 1 else code
     if code is None:
         return None
     if region and code in REGIONS:

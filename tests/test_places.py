@@ -28,6 +28,9 @@ LA = ZoneInfo("America/Los_Angeles")
     ("US", None, None, None),  # several zones, no region: not guessed
     ("Atlantis", None, None, None),
     (None, None, "DE", None),  # an address naming neither says nothing of the venue
+    (None, "Bayern", "DE", "Europe/Berlin"),  # a region of the user's own country
+    (None, "California", "DE", "America/Los_Angeles"),  # a region named in full that is abroad
+    (None, "CA", "DE", "Europe/Berlin"),  # a two-letter code is read as the user's country's
 ])
 def test_zone_for_country_and_region(country, region, home, expected):
     found = places.zone_for(country, region, home=home)
