@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -232,3 +233,22 @@ def test_the_ranking_rebuild_reads_attendance_from_a_covering_index(store):
         "explain query plan select distinct event_id, contact_id from attendance "
         "where contact_id is not null and status in ('going', 'attended')")]
     assert any("COVERING INDEX attendance_event_contact_status" in step for step in plan), plan
+
+
+def test_an_unchanged_attendee_list_is_not_rewritten_and_does_not_touch_the_ranking(store):
+    """A title edit changes the event, not who comes: its attendance rows keep their contact and
+    attendance_version (which makes the ranking rebuild its sums) stays; an RSVP change moves it."""
+    dana, ravi = Person("Dana Lee", None, "dana@x.org", "going"), Person("Ravi Rao", None, "ravi@x.org", "going")
+    save(store, [event(attendees=(dana, ravi))])
+    store.database.conn.execute("update attendance set contact_id = 7, resolved_version = 1 where name = 'Dana Lee'")
+    version = store.database.meta("attendance_version")
+    assert save(store, [event(title="Python night (room 2)", attendees=(dana, ravi))],
+                now=NOW + timedelta(days=1)).updated == 1
+    assert store.database.meta("attendance_version") == version
+    rows = {r["name"]: r for r in store.database.db["attendance"].rows}
+    assert rows["Dana Lee"]["contact_id"] == 7 and rows["Dana Lee"]["resolved_version"] == 1
+    save(store, [event(title="Python night (room 2)", attendees=(dana, replace(ravi, status="declined")))],
+         now=NOW + timedelta(days=2))
+    assert int(store.database.meta("attendance_version")) == int(version) + 1
+    assert {(r["name"], r["status"]) for r in store.database.db["attendance"].rows} == {
+        ("Dana Lee", "going"), ("Ravi Rao", "declined")}

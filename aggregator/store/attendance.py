@@ -11,6 +11,7 @@ from aggregator.store.codec import ATTENDANCE_COLUMNS, attendance_rows, attendan
 from aggregator.store.database import Database
 from aggregator.store.values import AttendanceRow, Contact
 
+_COMPARED = ATTENDANCE_COLUMNS[:-1]  # all but seen_at: what makes a list the same
 _INSERT_SQL = (f"insert or replace into attendance ({', '.join(ATTENDANCE_COLUMNS)}) "
                f"values ({', '.join('?' * len(ATTENDANCE_COLUMNS))})")
 
@@ -21,19 +22,31 @@ class AttendanceRepository:
 
     def replace_listed(self, listed: Iterable[tuple[str, Iterable[Person]]], stamp: str) -> None:
         """Each given event's source-listed people become exactly `people` (an RSVP taken back
-        leaves no stale row); the user's 'manual' rows stay. Rows come back unresolved, so
-        the next resolve_attendance gives them their contact."""
+        leaves no stale row); the user's 'manual' rows stay. An event whose list is unchanged
+        is not rewritten: its rows keep their contact, and attendance_version (which makes the
+        ranking rebuild its sums) moves only when somebody came or went. Rewritten rows come
+        back unresolved, so the next resolve gives them their contact."""
         listed = list(listed)
         if not listed:
             return
+        wanted: dict[str, list[tuple]] = {ident: [] for ident, _ in listed}
+        for row in attendance_rows(listed, stamp):
+            wanted[row[0]].append(row)
         conn = self.database.conn
         with self.database.transaction():
-            before = conn.total_changes
+            stored: dict[str, set[tuple]] = {}
+            for chunk, marks in chunks(list(wanted)):
+                for row in conn.execute(f"select {', '.join(_COMPARED)} from attendance where evidence != 'manual' "
+                                        f"and event_id in ({marks})", chunk):
+                    stored.setdefault(row[0], set()).add(row)
+            changed = [ident for ident, rows in wanted.items()
+                       if {r[:len(_COMPARED)] for r in rows} != stored.get(ident, set())]
+            if not changed:
+                return
             conn.executemany("delete from attendance where event_id = ? and evidence != 'manual'",
-                             [(ident,) for ident, _ in listed])
-            conn.executemany(_INSERT_SQL, attendance_rows(listed, stamp))
-            if conn.total_changes != before:
-                self.database.bump("attendance_version")
+                             [(ident,) for ident in changed])
+            conn.executemany(_INSERT_SQL, [row for ident in changed for row in wanted[ident]])
+            self.database.bump("attendance_version")
 
     def of_events(self, event_ids: list[str]) -> dict[str, list[AttendanceRow]]:
         """Who was seen at each event, with those of the events merged into it."""
