@@ -127,3 +127,19 @@ def test_readme_config_error_example_is_what_the_cli_prints(tmp_path):
 
     for line in documented:
         assert kinds_elided(line) in kinds_elided(printed)
+
+
+def test_the_code_map_names_every_module_and_only_modules_that_exist():
+    """README "Code map": a newcomer's first read; a module added or renamed must appear there."""
+    section = README.split("### Code map", 1)[1].split("\n## ", 1)[0].split("The fuzz suite", 1)[0]
+    named = set(re.findall(r"`([a-z_]+)/?`", section))
+    root = Path(__file__).resolve().parents[1] / "aggregator"
+    modules = {p.stem for p in root.glob("*.py") if not p.stem.startswith("_")} | {"store"}
+    assert modules - named == set(), "modules missing from the README code map"
+    assert {"events", "merges", "runs", "people", "attendance", "feeds", "http_cache", "personal", "codec",
+            "database"} <= named
+    stored = {p.stem for p in (root / "store").glob("*.py") if not p.stem.startswith("_")}
+    assert stored - named <= {"values"}, "store modules missing from the code map"
+    first_cells = re.findall(r"^\| ([^|]+) \|", section, re.M)
+    listed = {name for cell in first_cells for name in re.findall(r"`([a-z_]+)/?`", cell)}
+    assert listed and listed <= modules, "the code map names a module that does not exist"
