@@ -181,6 +181,10 @@ def text_zone(location: str, home: ZoneInfo | None = None) -> ZoneInfo | None:
     code = names.get(_fold(country)) if len(country) > 3 or _fold(country) in COUNTRY_ALIASES else None
     if code is None:
         return None
+    as_region = {c for c, table in _regions().items() if _fold(country) in table}
+    if as_region:  # "Atlanta, Georgia": the state, for an American; otherwise not guessed
+        home_country = country_of_zone(home)
+        return zone_for(home_country, country) if home_country in as_region else None
     return zone_for(country, parts[-2] if code in REGIONS else None, home=country_of_zone(home))
 
 

@@ -97,10 +97,16 @@ def test_the_philadelphia_game_of_the_extruct_sample_is_at_8pm_eastern():
     ("Main St, Springfield, USA", None),  # which Springfield: not guessed
     ("Online event", None),
     ("Berlin", None),
+    ("Atlanta, Georgia", "America/New_York"),  # the state, for a user in the US
 ])
 def test_text_zone_of_a_one_line_location(text, expected):
     found = places.text_zone(text, LA)
     assert (found.key if found else None) == expected
+
+
+def test_a_country_that_is_also_a_state_is_not_guessed_abroad():
+    assert places.text_zone("Rustaveli Theatre, Tbilisi, Georgia", ZoneInfo("Europe/Berlin")) is None
+    assert places.text_zone("Rustaveli Theatre, Tbilisi, Georgia", LA).key == "America/New_York"  # read as the state
 
 
 def test_an_ics_floating_time_at_a_named_venue_is_the_venues():
