@@ -18,9 +18,9 @@ weekly series keeps its local hour across DST as Google's clients show it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import icalendar
 
@@ -32,7 +32,9 @@ from aggregator.text import clean_text, looks_online
 from sources.ics_expand import (
     Budget,
     Occurrence,
+    aware,
     first_slice,
+    instant_key,
     is_single,
     latest_versions,
     occurrences,
@@ -50,10 +52,22 @@ from sources.ics_fields import (
     organizer_name,
     text_value,
 )
-from sources.ics_text import Calendar, Component, decode, join_line, not_icalendar, split_calendars, split_line, unfold
+from sources.ics_text import (
+    Calendar,
+    Component,
+    block_label,
+    decode,
+    join_line,
+    not_icalendar,
+    short_reason,
+    split_calendars,
+    split_line,
+    unfold,
+)
 
 UTC = timezone.utc
 ACCEPT = "text/calendar, text/plain;q=0.8, */*;q=0.5"
+PARSE_BATCH = 2_000  # VEVENT series parsed together: fast like one parse, memory of one batch
 DATE_PROPS = {"DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE"}
 _CANCELLED_TITLE = re.compile(r"^\W*(cancell?ed|abgesagt|annulé)\b\W*", re.I)
 _UTC_DATETIME = re.compile(r"^(\d{8}T\d{6})Z$")
@@ -238,7 +252,7 @@ def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Bud
         except SourceError:
             raise
         except Exception as exc:  # one broken series must not cost the feed
-            ctx.warn(f"{unit.label}: skipped ({_reason(exc)})")
+            ctx.warn(f"{unit.label}: skipped ({short_reason(exc)})")
 
 
 def _aggregates_groups(events: list[Component]) -> bool:
@@ -288,13 +302,13 @@ class _Unit:
 
 def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta: _CalendarMeta,
                     ctx: Context) -> list[_Unit]:
-    label = _label(blocks[0])
+    label = block_label(blocks[0])
     repair = _Repair(calendar, meta, lambda message: ctx.warn(f"{label}: {message}"))
     try:
         blocks = latest_versions(blocks)
         repaired = [repair.lines(b) for b in blocks]
     except Exception as exc:  # one broken series must not cost the feed
-        ctx.warn(f"{label}: skipped ({_reason(exc)})")
+        ctx.warn(f"{label}: skipped ({short_reason(exc)})")
         return []
     recurring = any(line.startswith(("RRULE", "RDATE", "RECURRENCE-ID")) for lines in repaired for line in lines)
     if len(blocks) > 1 and not recurring:
@@ -303,12 +317,19 @@ def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta:
     return [_Unit(uid, label, repaired, repair.used_zones, recurring)]
 
 
-def _parse_once(units: list[_Unit], ctx: Context) -> list[list | None]:
-    """Each unit's parsed VEVENTs, from one icalendar parse of the whole repaired calendar.
+def _parse_once(units: list[_Unit], ctx: Context) -> Iterator[list | None]:
+    """Each unit's parsed VEVENTs, PARSE_BATCH units to one icalendar parse: memory holds one
+    batch's components, not a 20 MB feed's."""
+    for at in range(0, len(units), PARSE_BATCH):
+        yield from _parse_batch(units[at:at + PARSE_BATCH], ctx)
 
-    Parsing once is what keeps ingest linear and close to plain icalendar's speed. Should
-    the whole parse fail or lose count of the events, each unit is parsed on its own so a
-    broken one costs only itself.
+
+def _parse_batch(units: list[_Unit], ctx: Context) -> list[list | None]:
+    """Each unit's parsed VEVENTs, from one icalendar parse of the repaired batch.
+
+    Parsing many at once is what keeps ingest linear and close to plain icalendar's speed.
+    Should the whole parse fail or lose count of the events, each unit is parsed on its own
+    so a broken one costs only itself.
     """
     zones: dict[str, Component] = {}
     for unit in units:
@@ -328,7 +349,7 @@ def _parse_once(units: list[_Unit], ctx: Context) -> list[list | None]:
         try:
             out.append(_from_ical(unit.lines, unit.zones))
         except Exception as exc:
-            ctx.warn(f"{unit.label}: skipped ({_reason(exc)})")
+            ctx.warn(f"{unit.label}: skipped ({short_reason(exc)})")
             out.append(None)
     return out
 
@@ -356,7 +377,7 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
     for component in components:
         cal.add_component(component)
         if "RECURRENCE-ID" in component:
-            overrides[_instant_key(component["RECURRENCE-ID"].dt)] = component
+            overrides[instant_key(component["RECURRENCE-ID"].dt)] = component
         elif master is None:
             master = component
     rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
@@ -373,7 +394,7 @@ def _events(unit: _Unit, found: list[Occurrence], overrides: dict, master, meta,
             original = master
             if overrides:
                 rid = occurrence.recurrence_id
-                original = overrides.get(_instant_key(occurrence.start if rid is None else rid.dt), master)
+                original = overrides.get(instant_key(occurrence.start if rid is None else rid.dt), master)
             key = id(original) if original is not None else id(occurrence.source)
             if key not in shared:
                 explicit_end = original is not None and ("DTEND" in original or "DURATION" in original)
@@ -382,7 +403,7 @@ def _events(unit: _Unit, found: list[Occurrence], overrides: dict, master, meta,
             event = _event(unit.uid, occurrence, meta, original, fields, per_start=unit.per_start,
                            explicit_end=explicit_end)
         except Exception as exc:
-            ctx.warn(f"{unit.label}: an occurrence skipped ({_reason(exc)})")
+            ctx.warn(f"{unit.label}: an occurrence skipped ({short_reason(exc)})")
             continue
         if event is not None:
             yield event
@@ -394,11 +415,11 @@ def _occurrence_key(occurrence: Occurrence, start, original) -> str:
     RECURRENCE-ID (recurring-ical-events does so): those are keyed by their start."""
     rid = occurrence.recurrence_id
     if rid is None:
-        return _instant_key(start)
+        return instant_key(start)
     if original is not None and "DTSTART" in original and str(rid.params.get("RANGE", "")).upper() == "THISANDFUTURE":
-        if _instant_key(original.decoded("DTSTART")) != _instant_key(occurrence.start):
-            return _instant_key(start)
-    return _instant_key(rid.dt)
+        if instant_key(original.decoded("DTSTART")) != instant_key(occurrence.start):
+            return instant_key(start)
+    return instant_key(rid.dt)
 
 
 def _event(uid: str, occurrence: Occurrence, meta: _CalendarMeta, original, fields: dict, *, per_start: bool,
@@ -406,7 +427,7 @@ def _event(uid: str, occurrence: Occurrence, meta: _CalendarMeta, original, fiel
     floating = meta.floating  # a time without a zone: the calendar's, else the venue's when its place says, else yours
     if not meta.from_google_utc and fields["venue"].name:
         floating = places.text_zone(fields["venue"].name, meta.floating) or floating
-    start = _aware(occurrence.start, floating)
+    start = aware(occurrence.start, floating)
     all_day = not isinstance(start, datetime)
     end = None
     if explicit_end:
@@ -416,7 +437,7 @@ def _event(uid: str, occurrence: Occurrence, meta: _CalendarMeta, original, fiel
         elif not all_day and not isinstance(end, datetime):
             end = None  # a date end for a timed start: unknown
         else:
-            end = _aware(end, floating)
+            end = aware(end, floating)
         if end is not None and end <= start:
             end = None
     if all_day and end is None:
@@ -461,39 +482,8 @@ def _fields(c, meta: _CalendarMeta) -> dict:
 
 
 # -- field helpers ------------------------------------------------------------
-def _aware(value, floating: tzinfo):
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            return value.replace(tzinfo=floating)
-        return value
-    if isinstance(value, date):
-        return value
-    raise ValueError(f"not a date: {value!r}")
-
-
-def _instant_key(value) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None and value.utcoffset() is not None:
-            return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-        return value.strftime("%Y%m%dT%H%M%S")
-    return value.strftime("%Y%m%d")
-
-
 def _zone_of(name: str | None):
     if not name:
         return None
     iana = timezones.iana_name(name)
     return timezones.zone(iana) if iana else None
-
-
-def _label(block: Component) -> str:
-    summary = block.value("SUMMARY") or block.value("UID") or "an event"
-    summary = " ".join(summary.split())
-    return f"event {summary[:60]!r}"
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"no {exc.args[0]}"
-    text = " ".join(str(exc).split()) or exc.__class__.__name__
-    return text[:160]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import recurring_ical_events
 from recurring_ical_events.util import time_span_contains_event
@@ -194,3 +194,23 @@ def _sort_key(value) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     raise ValueError(f"not a date: {value!r}")
+
+
+def aware(value, floating: tzinfo):
+    """A DTSTART/DTEND value made aware: a floating time in `floating`; dates stay dates."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value.replace(tzinfo=floating)
+        return value
+    if isinstance(value, date):
+        return value
+    raise ValueError(f"not a date: {value!r}")
+
+
+def instant_key(value) -> str:
+    """The text a RECURRENCE-ID or an occurrence start is matched by (UTC for aware times)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return value.strftime("%Y%m%dT%H%M%S")
+    return value.strftime("%Y%m%d")

@@ -261,3 +261,16 @@ def not_icalendar(text: str) -> SourceError:
     else:
         what = "text with no BEGIN:VCALENDAR or BEGIN:VEVENT"
     return SourceError(f"not an iCalendar feed: got {what}")
+
+
+def block_label(block: Component) -> str:
+    summary = block.value("SUMMARY") or block.value("UID") or "an event"
+    summary = " ".join(summary.split())
+    return f"event {summary[:60]!r}"
+
+
+def short_reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]}"
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    return text[:160]

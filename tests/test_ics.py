@@ -218,3 +218,24 @@ def test_utc_start_keeps_the_calendar_zone_name():
     [event] = ics.parse(text, "", ctx=make_ctx())
     assert event.timezone == "Europe/Berlin"
     assert event.start == datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+
+
+def test_batched_parsing_reads_the_same_events_and_a_broken_one_costs_only_itself(monkeypatch):
+    """Series are parsed PARSE_BATCH at a time (memory of one batch, not the feed's): the
+    events are those of one parse, in any batch size, and a broken VEVENT in a later batch
+    is skipped with a warning while its batch's others are read."""
+    blocks = [f"BEGIN:VEVENT\r\nUID:e{i}\r\nSUMMARY:Talk {i}\r\nDTSTART:202612{1 + i % 28:02d}T180000Z\r\n"
+              + ("RRULE:FREQ=WEEKLY;COUNT=3\r\n" if i % 4 == 0 else "") + "END:VEVENT\r\n" for i in range(11)]
+    blocks[8] = "BEGIN:VEVENT\r\nUID:broken\r\nSUMMARY:Broken\r\nDTSTART:2026-13-45\r\nEND:VEVENT\r\n"
+    data = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + "".join(blocks) + "END:VCALENDAR\r\n").encode()
+
+    def read(batch: int):
+        monkeypatch.setattr(ics, "PARSE_BATCH", batch)
+        warnings: list[str] = []
+        events = ics.parse(data, "", ctx=make_ctx(warnings=warnings))
+        return sorted((e.source_uid, e.start) for e in events), warnings
+
+    whole, warned = read(10_000)
+    assert len({uid.split("/")[0] for uid, _ in whole}) == 10 and any("Broken" in w for w in warned)
+    for batch in (1, 3, 4):
+        assert read(batch) == (whole, warned)
