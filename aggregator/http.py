@@ -1,7 +1,8 @@
 """The one polite HTTP session every source uses.
 
 - a User-Agent naming the tool and its project URL;
-- one request at a time per host, with a minimum interval between two;
+- one request at a time per host, with a minimum interval between two (a
+  redirect's hop to another host waits that host's interval too);
 - connect/read timeouts, a total deadline per request and a body size cap
   (checked while streaming, so a huge or endless body costs at most the cap);
 - at most `MAX_REDIRECTS` redirects, followed here one by one: only to http(s),
@@ -236,7 +237,13 @@ class Http:
         """GET `url`, following redirects one hop at a time, each hop checked (see the module doc)."""
         first, origin_local = url, None
         for hop in range(MAX_REDIRECTS + 1):
+            here = _host(url).lower()
+            elsewhere = hop and here != _host(first).lower()
+            if elsewhere:  # another host's spacing too (not its lock: holding two hosts' locks could deadlock)
+                self._wait_turn(here)
             response = self._request(url, headers)
+            if elsewhere:
+                self._host_last[here] = self.clock()
             location = response.headers.get("Location")
             if response.status_code not in REDIRECT_STATUSES or not location:
                 return response

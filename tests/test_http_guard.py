@@ -189,3 +189,20 @@ def test_a_name_is_resolved_once_per_run_so_a_second_dns_answer_cannot_swap_in_a
     assert http.get(public_url(server, "/a")).content == b"ok"
     assert http.get(public_url(server, "/a")).content == b"ok"
     assert http.resolver.looked_up.count("public.test") == 1
+
+
+def test_a_redirect_to_another_host_waits_that_hosts_interval(server, other_server):
+    """Per-host spacing holds for a redirect's hop too: a source redirecting to a host we just
+    asked does not make us ask it again at once."""
+    server.add("/events", b"", 302, headers={"Location": public_url(other_server, "/cal.ics", "other.test")})
+    other_server.add("/cal.ics", b"moved")
+    sleeps: list[float] = []
+    resolver = FakeNet({"public.test": PUBLIC_ADDRESS, "other.test": OTHER_PUBLIC_ADDRESS},
+                       {PUBLIC_ADDRESS: server.port, OTHER_PUBLIC_ADDRESS: other_server.port})
+    http = Http(FetchSettings(per_host_delay=30, timeout=5, retries=0), resolver=resolver, sleep=sleeps.append)
+    http.get(public_url(other_server, "/cal.ics", "other.test"))  # other.test was just asked
+    assert sleeps == []
+    assert http.get(public_url(server, "/events")).content == b"moved"
+    assert len(sleeps) == 1 and 25 < sleeps[0] <= 30  # the hop to other.test waited its turn
+    http.get(public_url(other_server, "/cal.ics", "other.test"))
+    assert len(sleeps) == 2 and 25 < sleeps[1] <= 30  # and the hop counts as other.test's last request
