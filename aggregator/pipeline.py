@@ -154,7 +154,10 @@ def run_fetch(
             personal_http = Http(http.settings, backoff=http.backoff, sleep=http.sleep, clock=http.clock,
                                  resolver=http.resolver)
             try:
-                read_personal_calendars(settings, store, personal_http, now(), report)
+                if sources and settings.profile.calendars:  # `fetch --source`: only what was named
+                    report.notes.append("your calendars: not read (only the named sources were fetched)")
+                else:
+                    read_personal_calendars(settings, store, personal_http, now(), report)
             finally:
                 personal_http.close()
         finally:

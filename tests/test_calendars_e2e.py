@@ -209,3 +209,20 @@ def test_a_calendar_that_is_not_a_calendar_is_a_named_problem(tmp_path, server):
     assert "calendar not read" in result.stdout + result.stderr
     assert SECRET not in result.stdout + result.stderr
     assert len(cli.json("upcoming", "--limit", "0", "--days", "60")) == 2
+
+
+def test_fetch_of_named_sources_leaves_your_calendars_alone_and_says_so(tmp_path, server):
+    """`fetch --source` fetches what was named: your calendars are read by a whole run only (their
+    evidence stays as the last whole run left it)."""
+    cli, _ = setup(tmp_path, server)
+    named = cli("fetch", "--source", "pdx-python", "--json")
+    assert named.returncode == 0, named.stderr
+    report = json.loads(named.stdout)
+    assert "your calendars: not read (only the named sources were fetched)" in report["notes"]
+    assert server.hits_for(PERSONAL_PATH) == []
+    assert contacts_by_name(cli)["Dana Lee"]["last_contacted"] is None
+    assert cli("fetch").returncode == 0
+    assert len(server.hits_for(PERSONAL_PATH)) == 1
+    assert contacts_by_name(cli)["Dana Lee"]["last_contacted"] == "2026-11-05"
+    assert cli("fetch", "--source", "pdx-python").returncode == 0
+    assert contacts_by_name(cli)["Dana Lee"]["last_contacted"] == "2026-11-05"  # nothing undone
