@@ -90,7 +90,16 @@ def when(item: Ranked, tz: ZoneInfo) -> str:
     start = local_time(item.event.start, item.event.timezone, tz)
     if item.event.all_day:
         return start.strftime("%a %Y-%m-%d (all day)")
-    return start.strftime("%a %Y-%m-%d %H:%M")
+    return start.strftime("%a %Y-%m-%d ") + clock(start, tz)
+
+
+def clock(start: datetime, tz: ZoneInfo) -> str:
+    """"19:00", the event's own wall time, with its zone's abbreviation when that is not the
+    user's ("19:00 CET" for a Berlin event in a Portland user's list)."""
+    text = start.strftime("%H:%M")
+    if start.utcoffset() != start.astimezone(tz).utcoffset():
+        text += " " + (start.tzname() or start.strftime("%z"))
+    return text
 
 
 def title(item: Ranked) -> str:
@@ -122,11 +131,11 @@ def day_heading(day: date, today: date) -> Text:
 def event_lines(item: Ranked, tz: ZoneInfo, best: float, width: int, room: int) -> list[Text]:
     """Two lines: time, title, group, place, stars and id; then topics, people, distance."""
     start = local_time(item.event.start, item.event.timezone, tz)
-    clock = "all day" if item.event.all_day else start.strftime("%H:%M")
+    at = "all day" if item.event.all_day else clock(start, tz)
     rating, rating_style = stars(item.score, best)
     middle = fit_parts(headline_parts(item), room)
     middle.pad_right(room - middle.cell_len)
-    first = Text.assemble(f"  {clock:<7} ", middle, " ", (rating, rating_style), " ", (short_id(item.id), "dim"))
+    first = Text.assemble(f"  {at:<7} ", middle, " ", (rating, rating_style), " ", (short_id(item.id), "dim"))
     details = detail_parts(item)
     if not details:
         return [first]

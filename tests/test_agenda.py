@@ -159,3 +159,26 @@ def test_fetch_summary_says_failed_in_red_and_strips_escapes_from_errors():
     assert "\x1b]8" not in text and "\x07" not in text and "HTTP 500 x" in ANSI.sub("", text)
     assert "warning: bad: skipped one" in err.getvalue() and "\x1b[2J" not in err.getvalue()
     assert "2 sources: 1 ok, 1 failed" in ANSI.sub("", text)
+
+
+def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
+    """A Berlin concert in a Portland user's list: 19:00 CET (its wall time, said to be CET), not
+    a bare 19:00 that reads as Portland's; a Portland event's time stays bare."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from aggregator.model import Event
+    from aggregator.rank import Ranked
+    from tests.conftest import PORTLAND, stored_event
+
+    def item(ident, start, zone):
+        event = Event(ident, f"Event {ident}", start, timezone=zone)
+        return Ranked(id=ident, event=event, stored=stored_event(event), score=1.0)
+
+    berlin = item("b", datetime(2026, 12, 10, 19, 0, tzinfo=ZoneInfo("Europe/Berlin")), "Europe/Berlin")
+    here = item("p", datetime(2026, 12, 10, 18, 30, tzinfo=PORTLAND), "America/Los_Angeles")
+    lines = agenda.plain_upcoming([berlin, here], PORTLAND)
+    assert lines[0].startswith("Thu 2026-12-10 19:00 CET  Event b")
+    assert lines[1].startswith("Thu 2026-12-10 18:30  Event p")
+    text = ANSI.sub("", render(agenda.agenda([berlin, here], PORTLAND, now=NOW, width=100), 100))
+    assert "19:00 CET" in text and "18:30   " in text
