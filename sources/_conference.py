@@ -1,13 +1,16 @@
-"""What the conference-schedule kinds (`schedule`, `sessionize`) share: talk lengths,
-wall-clock arithmetic that survives a DST change, rooms as venues, speakers as people."""
+"""What the conference kinds (`schedule`, `sessionize`, `confs_tech`) share: reading their JSON,
+talk lengths, wall-clock arithmetic that survives a DST change, a `timezone` option, rooms as
+venues, speakers as people."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from aggregator import timezones
+from aggregator.errors import SourceError
 from aggregator.model import Person, Venue
 from aggregator.text import clean_text, clean_url
 
@@ -49,6 +52,29 @@ def zone_named(name: object) -> ZoneInfo | None:
         return None
     iana = timezones.iana_name(name)
     return timezones.zone(iana) if iana else None
+
+
+def load_json(data: bytes | str, what: str, unreadable: str = "not JSON"):
+    """A JSON body, or a SourceError "<what>: <unreadable> (why)". Bytes are decoded first:
+    json.loads(bytes) keeps an encoded lone surrogate that later text cleaning cannot encode."""
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data.lstrip("\ufeff")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{what}: {unreadable} ({exc})") from None
+    except RecursionError:
+        raise SourceError(f"{what}: JSON nested too deeply") from None
+
+
+def option_zone(option: str | None) -> ZoneInfo | None:
+    """The zone a source's `timezone:` option names; None without one; SourceError for a name we
+    cannot place."""
+    if not option:
+        return None
+    zone = zone_named(option)
+    if zone is None:
+        raise SourceError(f"option timezone: unknown time zone {option!r}; use an IANA name such as Europe/Berlin")
+    return zone
 
 
 def room_venue(room: str | None, conference_venue: str | None, city: str | None = None) -> Venue:

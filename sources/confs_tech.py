@@ -8,7 +8,6 @@ file's topic becomes a tag; the CFP goes in the description.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ from aggregator.errors import SourceError
 from aggregator.model import Event, Venue, stable_id
 from aggregator.source import Context, SourceSpec
 from aggregator.text import clean_text
+from sources import _conference as conf
 
 
 class ConfsTechSource:
@@ -41,14 +41,7 @@ def _date(value) -> date | None:
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context, topic: str | None = None) -> list[Event]:
-    if isinstance(data, bytes):  # json.loads(bytes) lets lone surrogates through ("\ud800"), which break later
-        data = data.decode("utf-8-sig", errors="replace")
-    try:
-        items = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceError(f"not conference-data JSON: {exc}") from None
-    except RecursionError:
-        raise SourceError("not conference-data JSON: nested too deeply") from None
+    items = conf.load_json(data, "not conference-data JSON", "unreadable")
     if not isinstance(items, list):
         raise SourceError("not conference-data JSON: expected a list of conferences")
     topic = topic or topic_of(base_url)

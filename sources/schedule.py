@@ -22,7 +22,6 @@ venue, when the schedule does not say it; default: the conference title).
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
@@ -88,12 +87,7 @@ def read_schedule(data: bytes | str) -> dict:
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data.lstrip("\ufeff")
     if text.lstrip().startswith("<"):
         return _xml_schedule(text.encode("utf-8"))
-    try:
-        root = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"not a conference schedule: neither JSON nor XML ({exc})") from None
-    except RecursionError:
-        raise SourceError("not a conference schedule: JSON nested too deeply") from None
+    root = conf.load_json(text, "not a conference schedule", "neither JSON nor XML")
     schedule = root.get("schedule", root) if isinstance(root, dict) else None
     conference = schedule.get("conference") if isinstance(schedule, dict) else None
     has_talks = isinstance(schedule, dict) and isinstance(schedule.get("events"), list)  # schedule 2.0
@@ -253,12 +247,7 @@ def _speaker(person: dict, talk_url: str | None) -> Person | None:
 
 
 def _fallback_zone(option: str | None, ctx: Context) -> ZoneInfo:
-    if option:
-        zone = conf.zone_named(option)
-        if zone is None:
-            raise SourceError(f"option timezone: unknown time zone {option!r}; use an IANA name such as Europe/Berlin")
-        return zone
-    return ctx.timezone
+    return conf.option_zone(option) or ctx.timezone
 
 
 def _iso_datetime(value: object) -> datetime | None:

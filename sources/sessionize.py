@@ -16,7 +16,6 @@ rooms are in.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -102,12 +101,7 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
 
 
 def _read(data: bytes | str) -> dict:
-    try:
-        root = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceError(f"not a Sessionize All view: not JSON ({exc})") from None
-    except RecursionError:
-        raise SourceError("not a Sessionize All view: JSON nested too deeply") from None
+    root = conf.load_json(data, "not a Sessionize All view")
     if isinstance(root, list):  # the Sessions view: [{groupName, sessions: [...]}]
         raise SourceError("not a Sessionize All view: this is another view; use .../view/All "
                           "(or just the Sessionize id)")
@@ -117,10 +111,8 @@ def _read(data: bytes | str) -> dict:
 
 
 def _zone(option: str | None, ctx: Context) -> ZoneInfo:
-    if option:
-        zone = conf.zone_named(option)
-        if zone is None:
-            raise SourceError(f"option timezone: unknown time zone {option!r}; use an IANA name such as Europe/London")
+    zone = conf.option_zone(option)
+    if zone is not None:
         return zone
     ctx.warn(f"Sessionize times carry no zone and the source has no timezone option; read in {ctx.timezone.key}")
     return ctx.timezone
