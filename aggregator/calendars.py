@@ -13,7 +13,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -80,11 +80,6 @@ def _one_page(mine: Listing, other: Listing, nearby: Sequence[Listing]) -> bool:
     if not url or url != normalize_url(other.url):
         return False
     return sum(1 for x in nearby if normalize_url(x.url) == url) == 1
-
-
-def window_for(now: datetime, *, history_days: int, horizon_days: int) -> tuple[datetime, datetime]:
-    """The span of personal entries worth matching: the history the model learns from, and what is ahead."""
-    return now - timedelta(days=history_days), now + timedelta(days=horizon_days)
 
 
 _URL = re.compile(r"(?:https?|webcal)://[^\s'\"<>]*[^\s'\"<>).,;:!?]", re.IGNORECASE)  # not a sentence's stop

@@ -387,5 +387,5 @@ def refresh_social(store, now: datetime, half_life_days: float, zone: tzinfo = t
 
     store.attendance.resolve(match)
     offset = now.astimezone(zone).utcoffset()
-    snapshot.ensure_cache(store, now, int(offset.total_seconds() // 60) if offset else 0, half_life_days)
+    snapshot.ensure_cache(store.database, now, int(offset.total_seconds() // 60) if offset else 0, half_life_days)
 

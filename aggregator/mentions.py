@@ -207,31 +207,7 @@ def _reads_as_a_person(prose: str, start: int, end: int, everyday: bool) -> bool
     return False
 
 
-_INDEXES: dict[tuple[int, ...], tuple[tuple[ContactName, ...], MentionIndex]] = {}
-_KEPT_INDEXES = 4
-
-
-def _index(contacts: Sequence[ContactName]) -> MentionIndex:
-    if isinstance(contacts, tuple):  # immutable: the same tuple is the same contacts
-        for kept_contacts, index in _INDEXES.values():
-            if kept_contacts is contacts:
-                return index
-    # Keyed by the contacts' identities, not their values: hashing 2,000 dataclasses on every
-    # call costs more than the search. ContactName is frozen, and the entry holds the contacts
-    # themselves, so an id cannot be reused by another contact while its entry lives.
-    key = tuple(map(id, contacts))
-    kept = _INDEXES.get(key)
-    if kept is None:
-        if len(_INDEXES) >= _KEPT_INDEXES:
-            _INDEXES.pop(next(iter(_INDEXES)))
-        kept = _INDEXES[key] = (contacts if isinstance(contacts, tuple) else tuple(contacts), MentionIndex(contacts))
-    return kept[1]
-
-
 def mentioned(text: str, contacts: Sequence[ContactName]) -> list[Mention]:
-    """Every place `text` names exactly one of `contacts` by full name, in text order.
-
-    The index over `contacts` is built once and kept for the next calls with the same
-    contacts (a tuple is recognised at once, a list by its items); for many texts, a
-    `MentionIndex` built once and its `find` is the plain way."""
-    return _index(contacts).find(text)
+    """Every place `text` names exactly one of `contacts` by full name, in text order (for many
+    texts, build one `MentionIndex` and call its `find`, as the ranking does)."""
+    return MentionIndex(contacts).find(text)

@@ -19,13 +19,13 @@ not guessed: the config's zone stays. Pure apart from reading tzdata's tables on
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregator import timezones
+from aggregator.identity import fold
 
 # Countries whose first zone.tab zone is the principal one although its comment does not say "most".
 PRINCIPAL = {"CN": "Asia/Shanghai", "AR": "America/Argentina/Buenos_Aires", "UA": "Europe/Kyiv",
@@ -80,8 +80,7 @@ _US_LINE = re.compile(r",\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?\s*(?:,\s*(?:USA?|Unite
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return re.sub(r"\s+", " ", "".join(c for c in text if not unicodedata.combining(c))).strip().lower()
+    return " ".join(fold(text).split())  # "Québec " -> "quebec", as identity folds names
 
 
 def _table(name: str) -> list[list[str]]:

@@ -81,14 +81,12 @@ class AttendanceSnapshot:
 
 
 def connection_of(source: Any) -> sqlite3.Connection:
-    """`source`: a connection, the store's Database, or the Store holding it."""
-    if isinstance(source, sqlite3.Connection):
-        return source
-    return getattr(source, "database", source).conn
+    """`source`: a connection, or the store's Database."""
+    return source if isinstance(source, sqlite3.Connection) else source.conn
 
 
 def lock_of(source: Any):
-    return getattr(getattr(source, "database", source), "lock", None) or nullcontext()
+    return getattr(source, "lock", None) or nullcontext()
 
 
 def utc_text(moment: datetime) -> str:

@@ -425,7 +425,8 @@ def _occurrence_key(occurrence: Occurrence, start, original) -> str:
 def _event(uid: str, occurrence: Occurrence, meta: _CalendarMeta, original, fields: dict, *, per_start: bool,
            explicit_end: bool) -> Event | None:
     floating = meta.floating  # a time without a zone: the calendar's, else the venue's when its place says, else yours
-    if not meta.from_google_utc and fields["venue"].name:
+    naive = isinstance(occurrence.start, datetime) and occurrence.start.utcoffset() is None
+    if naive and not meta.from_google_utc and fields["venue"].name:
         floating = places.text_zone(fields["venue"].name, meta.floating) or floating
     start = aware(occurrence.start, floating)
     all_day = not isinstance(start, datetime)

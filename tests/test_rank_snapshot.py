@@ -27,9 +27,9 @@ def test_recency_is_weighed_at_the_query_now_not_at_fetch_time(tmp_path):
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
     [cid] = [c.id for c in store.people.contacts()]
     everyone = {"weights": {cid: 1.0}, "floor": rank.MIN_LISTED, "every": {"PDX Rust"}}
-    soon = snapshot.load(store, ["PDX Rust"], NOW, **everyone)
-    later = snapshot.load(store, ["PDX Rust"], NOW + timedelta(days=365), **everyone)
-    snapshot.load_recent(store, soon, ["PDX Rust"])
+    soon = snapshot.load(store.database, ["PDX Rust"], NOW, **everyone)
+    later = snapshot.load(store.database, ["PDX Rust"], NOW + timedelta(days=365), **everyone)
+    snapshot.load_recent(store.database, soon, ["PDX Rust"])
     assert soon.groups["PDX Rust"].observed == later.groups["PDX Rust"].observed == 6
     assert soon.history["PDX Rust"][cid].hits == 1
     # The same rows read a year later weigh her visit as a year older.
@@ -48,7 +48,7 @@ def test_topic_match_names_the_field_it_was_found_in(tmp_path):
               Event("x", "Hack night", NOW + timedelta(days=3), group="Hack Club")]
     store.events.save("src", events, now=NOW, tz=PORTLAND)
     ids = {e.source_uid: event_id("src", e.source_uid) for e in events}
-    found = snapshot.topic_matches(store, fts_phrase("rust"), list(ids.values()))
+    found = snapshot.topic_matches(store.database, fts_phrase("rust"), list(ids.values()))
     where = {uid: found[i][1] for uid, i in ids.items() if i in found}
     assert where == {"t": "title", "g": "title", "d": "description", "n": "group_name"}
     value = {uid: rank.topic_relevance({"rust": found}, i, {"rust": 2.0})[0] for uid, i in ids.items()}
@@ -71,15 +71,15 @@ def test_the_cached_sums_are_exact_at_a_later_now_and_count_every_contact(tmp_pa
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
     weights = {c.id: 1.0 + (c.id % 3) / 2 for c in store.people.contacts()}
     args = {"weights": weights, "floor": rank.MIN_LISTED}
-    snapshot.load(store, ["PDX Rust"], NOW, **args)  # builds the cache at NOW
+    snapshot.load(store.database, ["PDX Rust"], NOW, **args)  # builds the cache at NOW
     later = NOW + timedelta(days=40)
-    rescaled = snapshot.load(store, ["PDX Rust"], later, every={"PDX Rust"}, **args)
+    rescaled = snapshot.load(store.database, ["PDX Rust"], later, every={"PDX Rust"}, **args)
     store.database.conn.execute("delete from meta where key = ?", [snapshot.CACHE_KEY])
-    fresh = snapshot.load(store, ["PDX Rust"], later, every={"PDX Rust"}, **args)
+    fresh = snapshot.load(store.database, ["PDX Rust"], later, every={"PDX Rust"}, **args)
     assert rescaled.groups["PDX Rust"].total == pytest.approx(fresh.groups["PDX Rust"].total, rel=1e-9)
     for cid, h in fresh.history["PDX Rust"].items():
         assert rescaled.history["PDX Rust"][cid].weighted == pytest.approx(h.weighted, rel=1e-9)
-    few = snapshot.load(store, ["PDX Rust"], later, weights=weights, floor=0.3)
+    few = snapshot.load(store.database, ["PDX Rust"], later, weights=weights, floor=0.3)
     assert len(few.history.get("PDX Rust", {})) < len(fresh.history["PDX Rust"]) == 5  # only the listable read
     for slot in range(7):
         by_sums = rank.SocialModel(few, _weighted(weights)).predicted("PDX Rust", slot)[0]

@@ -51,46 +51,36 @@ def parser_of(kind: str):
     return lambda data, url, ctx: module.parse(data, url, ctx=ctx)
 
 
-# Garbage cases of the kit that a built-in parser fails today (bugs in files owned elsewhere,
-# reported with their reproducers). Not run here; remove an entry once its bug is fixed.
-# Reproducers (failing until fixed, strict) are in tests/test_fuzz.py::test_known_bug_reproducers.
-KNOWN_BUGS: dict[str, dict[str, str]] = {}  # kind -> {garbage case: why it is skipped}; none today
-
+# Every built-in kind passes every garbage case of the kit: none sets `known_bugs`.
 
 class TestIcsContract(SourceContract):
     kind = ics.IcsSource()
     samples = samples_of("ics")
-    known_bugs = KNOWN_BUGS.get("ics", {})
 
 
 class TestJsonLdContract(SourceContract):
     kind = jsonld.JsonLdSource()
     samples = samples_of("jsonld")
-    known_bugs = KNOWN_BUGS.get("jsonld", {})
 
 
 class TestEventbriteContract(SourceContract):
     kind = eventbrite.EventbriteSource()
     samples = samples_of("eventbrite")
-    known_bugs = KNOWN_BUGS.get("eventbrite", {})
 
 
 class TestMeetupContract(SourceContract):
     kind = meetup.MeetupSource()
     samples = samples_of("meetup")
-    known_bugs = KNOWN_BUGS.get("meetup", {})
 
 
 class TestLumaContract(SourceContract):
     kind = luma.LumaSource()
     samples = samples_of("luma")
-    known_bugs = KNOWN_BUGS.get("luma", {})
 
 
 class TestRssContract(SourceContract):
     kind = rss.RssSource()
     samples = samples_of("rss")
-    known_bugs = KNOWN_BUGS.get("rss", {})
 
     def parse(self, data, url, ctx):  # rss.parse also returns the entry pages still to read
         return rss.parse(data, url, ctx=ctx)[0]
@@ -99,7 +89,6 @@ class TestRssContract(SourceContract):
 class TestConfsTechContract(SourceContract):
     kind = confs_tech.ConfsTechSource()
     samples = samples_of("confs_tech")
-    known_bugs = KNOWN_BUGS.get("confs_tech", {})
 
 
 def test_every_built_in_kind_is_installed_and_under_contract():

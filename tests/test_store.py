@@ -35,7 +35,7 @@ def save(store, events, now=NOW):
 
 def topic_matches(store, topic, ids):
     """The ranking's full-text lookup (the store's own copy of it was dead code, removed in schema v6)."""
-    return snapshot.topic_matches(store, fts_phrase(topic), ids)
+    return snapshot.topic_matches(store.database, fts_phrase(topic), ids)
 
 
 def row(store, uid="e1"):
@@ -221,7 +221,7 @@ def test_building_the_ranking_cache_creates_no_tables(store):
     """snapshot.ensure_cache fills the store's tables; it has no DDL of its own any more."""
     save(store, [event("past", start=NOW - timedelta(days=7), attendees=(Person("Dana Lee", None, None, "going"),))])
     before = store.database.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
-    snapshot.ensure_cache(store, NOW, 0, 90.0)
+    snapshot.ensure_cache(store.database, NOW, 0, 90.0)
     after = store.database.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
     assert after == before
     assert store.database.conn.execute("select observed from rank_group_slots").fetchall() == [(1,)]
