@@ -22,8 +22,6 @@ from aggregator.errors import AggregatorError
 from aggregator.identity import Candidate, Matcher, normalize_email, normalize_name, normalize_url
 from aggregator.model import Contact
 
-FORMATS = ("linkedin", "google", "vcard")
-LINKEDIN_HEADER = ("first name", "last name", "url")
 MAX_BYTES = 50_000_000  # exports of tens of thousands of contacts stay far below this
 STDIN = "-"
 

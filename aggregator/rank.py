@@ -129,11 +129,6 @@ def topic_relevance(matches, event_id: str, topics: dict[str, float]) -> tuple[f
     return sum(parts.values()), list(parts)
 
 
-def predicted_probability(weighted_hits: float, weighted_events: float) -> float:
-    """A contact's recency-weighted rate at a group, all slots together (kept for callers of old)."""
-    return predict.overall_rate(predict.ContactHistory(weighted_hits), predict.GroupHistory(weighted_events))
-
-
 def catch_up_state(last_contacted: str | None, cadence_days: int, today: date) -> tuple[bool, int | None]:
     """(overdue, days since the last catch-up). Never logged counts as overdue."""
     if not last_contacted:
