@@ -448,5 +448,11 @@ def schedule_command(app: App) -> None:
     foreground.exit_soon()
 
 
+# Commands that live in their own modules (one module per area, so cli.py stays a table of contents).
+from aggregator import cli_data, cli_people, cli_week  # noqa: E402
+
+for _module in (cli_people, cli_week, cli_data):
+    _module.register(main, contacts)
+
 if __name__ == "__main__":
     main()
