@@ -7,8 +7,8 @@ import re
 import warnings
 from urllib.parse import urlsplit
 
-import ftfy
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+# bs4 (with soupsieve) and ftfy load on first use: commands that only read the store (upcoming, why,
+# --help) never pay their ~150 ms import.
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 _SPACES = re.compile(r"[ \t\u00a0]+")
@@ -30,6 +30,8 @@ MAX_DESCRIPTION = 20_000
 def strip_html(text: str) -> str:
     if not _TAG.search(text):
         return html.unescape(text) if "&" in text else text
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         soup = BeautifulSoup(text, "lxml")
@@ -46,6 +48,8 @@ def clean_text(text: str | None, *, one_line: bool = False, limit: int = MAX_DES
     """Plain, repaired text; None when nothing (or a placeholder like 'NA') is left."""
     if text is None:
         return None
+    import ftfy
+
     text = ftfy.fix_text(str(text), uncurl_quotes=False)
     text = strip_html(text)
     text = _CONTROL.sub("", text).replace("\r", "")
