@@ -143,7 +143,8 @@ def run_fetch(
         if on_start:
             on_start(specs)
         try:
-            for source_report, events in _collect_by_host(specs, http, settings, started):
+            profiles = _contact_profiles(store, specs)
+            for source_report, events in _collect_by_host(specs, http, settings, started, profiles):
                 _store(store, settings, source_report, events, now())
                 report.sources.append(source_report)
                 if on_done:
@@ -195,7 +196,21 @@ def _import_contacts(settings: Settings, store: Store, now: datetime, report: Ru
         report.problems.append(message)
 
 
-def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, now: datetime):
+def _contact_profiles(store: Store, specs: list[SourceSpec]) -> tuple[str, ...]:
+    """The contacts' profile URLs, read (on this thread) only when a kind that reads contacts is configured."""
+    def reads_contacts(kind: str) -> bool:
+        try:
+            return bool(getattr(load_source(kind), "reads_contacts", False))
+        except Exception:  # a kind that cannot load fails its own source in _collect, with its message
+            return False
+
+    if not any(reads_contacts(spec.kind) for spec in specs):
+        return ()
+    return tuple(dict.fromkeys(url for contact in store.people.contacts() for url in contact.urls))
+
+
+def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, now: datetime,
+                     profiles: tuple[str, ...] = ()):
     """Yield (report, events) per source as each finishes.
 
     Sources are grouped by host: a worker takes a host and fetches its sources
@@ -210,7 +225,7 @@ def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, no
     def work(host_specs: list[SourceSpec]) -> None:
         for spec in host_specs:
             try:
-                results.put(_collect(spec, http, settings, now))
+                results.put(_collect(spec, http, settings, now, profiles))
             except BaseException as exc:  # never leave the consumer waiting
                 report = SourceReport(name=spec.name, kind=spec.kind, url=spec.url, error=f"internal error: {exc!r}")
                 results.put((report, []))
@@ -223,7 +238,8 @@ def _collect_by_host(specs: list[SourceSpec], http: Http, settings: Settings, no
             yield results.get()
 
 
-def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) -> tuple[SourceReport, list[Event]]:
+def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime,
+             profiles: tuple[str, ...] = ()) -> tuple[SourceReport, list[Event]]:
     """Fetch and parse one source within its time budget (fetch.deadline covers both), each
     event normalised, at most MAX_EVENTS_PER_SOURCE kept (those nearest to now)."""
     report = SourceReport(name=spec.name, kind=spec.kind, url=spec.url)
@@ -241,6 +257,8 @@ def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime) ->
     dropped = 0
     try:
         source = load_source(spec.kind)
+        if getattr(source, "reads_contacts", False):  # only a kind that reads contacts' public records sees them
+            ctx.contact_profiles = profiles
         report.full_snapshot = bool(getattr(source, "full_snapshot", False))
         for event in source.collect(spec, http, ctx):
             ctx.check_deadline()

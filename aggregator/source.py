@@ -21,6 +21,9 @@ may declare:
 - ``full_snapshot: bool`` (default False): each good fetch lists every upcoming
   event, so a future event missing from it has vanished (it is then published as
   cancelled). Leave it False for sources that show only a page of events.
+- ``reads_contacts: bool`` (default False): the kind reads public records of the user's
+  contacts (their public RSVPs); the pipeline then hands it their profile URLs in
+  `Context.contact_profiles`. Other kinds never see the user's contacts.
 - ``options: dict[str, type | tuple[type, ...]]``: the kind-specific keys a
   `sources:` entry may carry and their types, e.g. ``{"timezone": str,
   "max_pages": int}``. Config validation checks entries against it
@@ -107,6 +110,10 @@ class Context:
     warn: report a problem that does not fail the source (a skipped event).
     deadline: a `time.monotonic()` instant by which the source must be done (fetch and
     parse); None for no limit. Long loops call `check_deadline()` now and then.
+    contact_profiles: the public profile URLs of the user's contacts, handed only to a kind
+    that declares ``reads_contacts = True`` (one that reads public per-person records, such
+    as RSVPs); empty for every other kind. Private: never sent anywhere but to read that
+    person's own public records.
     """
 
     timezone: ZoneInfo
@@ -114,6 +121,7 @@ class Context:
     now: datetime
     warn: Callable[[str], None] = lambda message: None
     deadline: float | None = None
+    contact_profiles: tuple[str, ...] = ()
 
     def check_deadline(self) -> None:
         """Raise SourceError once the source's time budget (fetch.deadline) is spent."""
