@@ -153,6 +153,15 @@ class Http:
 
     # -- public ----------------------------------------------------------
     def get(self, url: str, *, accept: str | None = None) -> Response:
+        return self._get(url, accept, robots=True)
+
+    def get_own(self, url: str, *, accept: str | None = None) -> Response:
+        """GET the user's own resource (their calendar at the address they gave): every guard of `get`
+        (size cap, timeouts, retries, per-host turns, internal addresses) except robots.txt, which speaks to
+        crawlers, not to a resource's owner (Google Calendar's disallows /calendar/)."""
+        return self._get(url, accept, robots=False)
+
+    def _get(self, url: str, accept: str | None, *, robots: bool) -> Response:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme == "file":
@@ -161,8 +170,9 @@ class Http:
             raise _fail(f"only http(s) URLs are fetched, not {url!r}")
         host = parts.netloc.lower()
         with self._host_lock(host):
-            self._robots.check(url)
-            return self._get_with_retries(url, accept)
+            if robots:
+                self._robots.check(url)
+            return self._get_with_retries(url, accept, robots=robots)
 
     def _fetch_robots(self, robots_url: str) -> bytes:
         return self._get_with_retries(robots_url, "text/plain", cap=ROBOTS_MAX_BYTES, retries=0,

@@ -409,12 +409,8 @@ def _read_calendar(url: str, http: Http, settings: Settings, now: datetime) -> l
 
 
 def _get_own(http: Http, url: str):
-    """Http.get without the robots.txt check, every other guard held (size cap, timeouts, retries,
-    internal addresses). Until Http has a public way to say so, its own internals are used."""
-    if urlsplit(url).scheme.lower() == "file":
-        return http.get(url)
-    with http._host_lock(urlsplit(url).netloc.lower()):
-        return http._get_with_retries(url, "text/calendar", robots=False)
+    """The user's own calendar: Http.get_own holds every guard but robots.txt (see there)."""
+    return http.get_own(url, accept="text/calendar")
 
 
 def _personal_entries(store: Store, settings: Settings, matched: list[CalendarMatch],

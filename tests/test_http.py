@@ -159,6 +159,20 @@ def test_robots_txt_disallow_is_respected(server):
     assert server.hits_for("/robots.txt")[0].headers["user-agent"].startswith("aggregator/")
 
 
+def test_the_users_own_resource_skips_robots_but_keeps_every_other_guard(server):
+    server.add("/robots.txt", b"User-agent: *\nDisallow: /calendar/\n")
+    server.add("/calendar/ical/me/basic.ics", b"BEGIN:VCALENDAR")
+    server.add("/calendar/huge.ics", b"x" * 5000)
+    http = make_http(max_bytes=1000)
+    with pytest.raises(SourceError, match="disallows"):
+        http.get(server.url("/calendar/ical/me/basic.ics"))
+    assert http.get_own(server.url("/calendar/ical/me/basic.ics")).content == b"BEGIN:VCALENDAR"
+    with pytest.raises(SourceError):  # the size cap still holds
+        http.get_own(server.url("/calendar/huge.ics"))
+    with pytest.raises(SourceError, match="only http"):
+        http.get_own("ftp://example.org/calendar.ics")
+
+
 def test_robots_crawl_delay_spaces_requests(server):
     server.add("/robots.txt", b"User-agent: *\nCrawl-delay: 7\n")
     server.add("/a", b"ok")
