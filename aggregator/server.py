@@ -95,13 +95,7 @@ class FeedService:
         window = page_module.WINDOW
         items = listing.upcoming(self.store, self.settings, now=now, days=window.days, limit=window.limit, topic=topic)
         return page_module.render(items, self.settings, links, now=now, window=window, topic=topic,
-                                  status=self.status()).encode("utf-8")
-
-    def status(self) -> page_module.Status:
-        health = self.store.runs.health()
-        runs = [h.last_run_at for h in health.values() if h.last_run_at]
-        failing = [(name, h.last_error) for name, h in sorted(health.items()) if h.last_error]
-        return page_module.Status(last_fetch=parse_utc(max(runs)) if runs else None, failing=failing)
+                                  status=fetch_status(self.store)).encode("utf-8")
 
     def event_calendar(self, event_id: str) -> bytes | None:
         """A calendar of one event: its VEVENT as the main feed publishes it, else as it is now."""
@@ -116,6 +110,14 @@ class FeedService:
                 return None
             published = feed_module.event_vevent(items[0])
         return feed_module.single_calendar(self.settings, published)
+
+
+def fetch_status(store: Store) -> page_module.Status:
+    """The page's footer: when the last fetch ran, which sources failed."""
+    health = store.runs.health()
+    runs = [h.last_run_at for h in health.values() if h.last_run_at]
+    failing = [(name, h.last_error) for name, h in sorted(health.items()) if h.last_error]
+    return page_module.Status(last_fetch=parse_utc(max(runs)) if runs else None, failing=failing)
 
 
 def valid_host(host: str) -> bool:
