@@ -377,6 +377,8 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
 
     GET /feed.ics is the ranked feed, /feed.ics?topic=T one topic's, / a page
     with a subscribe link. With feed.token set, every path needs ?token=.
+    The page's subscribe links use feed.public_url when set, else the address
+    it was requested at; --host 0.0.0.0 prints this machine's LAN address.
 
     \b
     Example:

@@ -191,7 +191,7 @@ def _event(item: Ranked, zone: ZoneInfo, links: Links, pick: bool = False) -> st
     title = f'<a href="{_e(url)}" rel="noopener noreferrer">{plain}</a>' if url else plain
     where = " · ".join(_e(safe_text(part, one_line=True)) for part in
                        (e.group, e.venue.label() or ("Online" if e.online else None)) if part)
-    star = '<span class="pick">★ Top pick</span>' if pick else ""
+    star = '<span class="pick" title="Top pick">★<span class="hidden"> Top pick</span></span>' if pick else ""
     return f"""<article class="event" data-id="{_e(item.id)}" data-score="{item.score:g}">
 <p class="when">{_when(item, zone)}{star}<a class="add" href="{_e(links.event(item.id))}" download \
 aria-describedby="title-{_e(item.id)}">Add to calendar</a></p>
@@ -353,7 +353,8 @@ summary { cursor: pointer; }
 .event p { margin: 0; }
 .when { display: flex; flex-wrap: wrap; align-items: baseline; column-gap: .5rem; font-size: .9rem; }
 .when .time { font-weight: 600; }
-.pick { color: var(--good); font-weight: 700; font-size: .8rem; }
+.pick { color: var(--good); font-weight: 700; }
+.hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .add { margin-left: auto; font-size: .85rem; }
 .event h3 { font-size: 1.05rem; margin: .05rem 0; line-height: 1.25; }
 .event h3 a { color: var(--ink); text-decoration-color: var(--line); }

@@ -204,3 +204,43 @@ def test_a_phone_screen_shows_several_events_of_the_demo(demo_page, browser):
     assert heights["phone"] <= 320, heights
     page.locator("main article details summary").first.click()
     page.screenshot(path=str(SCREENSHOTS / "demo_desktop_open.png"))
+
+
+def test_a_published_site_on_a_static_server_fills_in_its_own_address(tmp_path, browser):
+    """`publish DIR` without feed.public_url: relative links, and the script shows the feed's full address."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from aggregator.demo import write_demo
+    from tests.conftest import Cli
+
+    require(Path(CHROMIUM).exists(), "Debian's chromium", "apt-get install chromium")
+    cli = Cli(write_demo(tmp_path / "demo", now=NOW), now=NOW)
+    assert cli("fetch").returncode == 0
+    assert cli("publish", str(tmp_path / "site")).returncode == 0
+    quiet = type("Quiet", (SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=str(tmp_path / "site")))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    try:
+        page = browser.new_page(viewport=VIEWPORTS["phone"])
+        page.goto(base)
+        page.locator(".subscribe summary").click()
+        assert page.locator("#feed-url").inner_text() == base + "feed.ics"
+        assert page.locator("a.button").get_attribute("href") == base.replace("http:", "webcal:") + "feed.ics"
+        page.locator("nav .topics a", has_text="rust").click()
+        page.wait_for_load_state()
+        assert page.url == base + "topics/rust.html"
+        assert page.locator("#feed-url").text_content() == base + "topics/rust.ics"  # folded: its text
+        assert page.evaluate(FIRST_SCREEN) >= 2
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "published_phone_rust.png"))
+        add = page.locator("main article a.add").first.get_attribute("href")
+        assert add.startswith("../events/") and add.endswith(".ics")
+
+        quiet_page = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"]).new_page()
+        quiet_page.goto(base)
+        assert quiet_page.locator("a.button").get_attribute("href") == "feed.ics"  # relative: still opens the feed
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
