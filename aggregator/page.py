@@ -28,6 +28,7 @@ from aggregator.text import clean_url, safe_text
 EVIDENCE_WORDS = {"rsvp": "RSVP'd", "speaker": "speaking", "host": "hosting", "mentioned": "named in the listing",
                   "logged": "going, by your log"}
 SAID = 0.2  # people named on a card's one line (present.SAID: the reasons name the same)
+LISTED = 0.05  # people counted and listed in the details (present.LISTED: `upcoming --json` lists the same)
 LINE_PEOPLE = 3
 TOP_PICKS = 3
 
@@ -243,7 +244,7 @@ def _people_line(item: Ranked) -> str:
     named = sorted((c for c in item.chances if c.probability >= SAID), key=lambda c: -c.probability)[:LINE_PEOPLE]
     if not named:
         return ""
-    listed = [c for c in item.chances if c.probability >= 0.05]
+    listed = [c for c in item.chances if c.probability >= LISTED]
     names = ", ".join(f"{_e(safe_text(c.name, one_line=True))} <span class=\"why\">"
                       f"({_e(evidence_words(c, item.recent))})</span>" for c in named)
     more = len(listed) - len(named)
@@ -255,10 +256,12 @@ def _details(item: Ranked) -> str:
     reasons = "".join(f"<li>{_e(safe_text(r, one_line=True))}</li>" for r in item.reasons)
     people = "".join(f"<li>{_e(safe_text(c.name, one_line=True))}: "
                      f"{_e(evidence_words(c, item.recent, numbers=True))}</li>"
-                     for c in item.chances if c.probability >= 0.05)
+                     for c in item.chances if c.probability >= LISTED)
+    place = item.event.venue.label()  # the card's line may be cut short on a phone
     parts = (f"score {item.score:.1f} = topics {item.topic_part:.1f} × people {item.social_part:.1f} × "
              f"distance {item.distance_factor:.1f}")
     return f"""<details class="more"><summary>Why this event</summary>
+{f'<p class="place">Where: {_e(safe_text(place, one_line=True))}</p>' if place else ""}
 {f'<ul class="reasons" aria-label="Why">{reasons}</ul>' if reasons else ""}
 {f'<p class="label">Likely there</p><ul class="likely">{people}</ul>' if people else ""}
 <p class="score">{parts}</p>
@@ -367,6 +370,7 @@ summary { cursor: pointer; }
 .reasons { color: var(--good); }
 .label { font-size: .82rem; color: var(--muted); }
 .score { color: var(--muted); font-size: .82rem; margin-bottom: .2rem; }
+.place { font-size: .88rem; margin: .2rem 0; }
 .empty { color: var(--muted); }
 footer { margin-top: 1.5rem; padding-top: .6rem; border-top: 1px solid var(--line); color: var(--muted);
   font-size: .85rem; }
@@ -382,7 +386,8 @@ footer { margin-top: 1.5rem; padding-top: .6rem; border-top: 1px solid var(--lin
   .day h2 { border: 0; margin: 0; padding: .2rem 0; top: .5rem; }
   .events { grid-template-columns: repeat(auto-fit, minmax(24rem, 1fr)); gap: .6rem; }
   .event { padding: .7rem 1rem .5rem; }
-  .where { white-space: normal; } }
+  .where { white-space: normal; }
+  .place { display: none; } }
 """
 
 # Copy buttons appear only when the script runs; the address stays selectable text either way. On a static

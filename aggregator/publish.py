@@ -53,9 +53,9 @@ class Site:
     """What a publish run wrote: paths relative to the folder."""
 
     folder: Path
-    events: int  # event calendars
     topics: list[str]
     people: bool  # contacts' names are on it
+    events: int = 0  # event calendars
     changed: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
@@ -69,18 +69,17 @@ def publish(store: Store, settings: Settings, folder: Path, *, now: datetime, pu
         raise PublishRefused(
             "feed.token is set, but a static site checks no token: anyone who finds it reads it, and it names "
             "your contacts; publish with --public (people left out), or --force to publish everything anyway")
-    files, site = build_site(store, settings, now=now, public=public)
-    site.folder = folder
-    write_site(folder, files, site)
+    site = Site(folder=folder, topics=list(settings.profile.topics), people=not public)
+    write_site(folder, build_site(store, settings, site, now=now), site)
     return site
 
 
-def build_site(store: Store, settings: Settings, *, now: datetime, public: bool) -> tuple[dict[str, bytes], Site]:
-    """Every file of the site, by its path relative to the folder."""
-    topics = list(settings.profile.topics)
+def build_site(store: Store, settings: Settings, site: Site, *, now: datetime) -> dict[str, bytes]:
+    """Every file of the site, by its path relative to the folder (people left out unless `site.people`)."""
+    public = not site.people
+    topics = site.topics
     names = topic_names(topics)
     files: dict[str, bytes] = {}
-    site = Site(folder=Path("."), events=0, topics=topics, people=not public)
     status = fetch_status(store)
     calendars: dict[str, bytes] = {}  # event id -> its VEVENT, as the feeds publish it
     listed: dict[str, Ranked] = {}
@@ -108,7 +107,7 @@ def build_site(store: Store, settings: Settings, *, now: datetime, public: bool)
                                   status=status)
         files[f"topics/{names[topic]}.html" if topic else "index.html"] = text.encode("utf-8")
     site.events = len(listed)
-    return files, site
+    return files
 
 
 def topic_names(topics: list[str]) -> dict[str, str]:
