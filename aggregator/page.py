@@ -181,8 +181,8 @@ def _day(day: date, items: list[Ranked], zone: ZoneInfo, links: Links, now: date
     heading = f"day-{day.isoformat()}"
     events = "".join(f"<li>{_event(item, zone, links, item.id in picks)}</li>\n" for item in items)
     return (f'<section class="day" aria-labelledby="{heading}">\n<h2 id="{heading}">'
-            f'<time datetime="{day.isoformat()}">{_e(label)}</time></h2>\n<ol class="events">\n{events}</ol>\n'
-            f"</section>\n")
+            f'<time datetime="{day.isoformat()}">{_e(label)}</time></h2>\n'
+            f'<ol class="events" role="list">\n{events}</ol>\n</section>\n')
 
 
 def _event(item: Ranked, zone: ZoneInfo, links: Links, pick: bool = False) -> str:
