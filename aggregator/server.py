@@ -5,7 +5,9 @@ VEVENT, the same UID as in the feed) and `/` (the page, optionally `?topic=T`).
 Feeds are built once and kept in memory until the data changes; they carry a
 strong ETag and a true Last-Modified, and a client that already has the bytes
 gets a 304. When `feed.token` is set every path needs `?token=`. The Accept
-header is ignored (Google Calendar sends none).
+header is ignored (Google Calendar sends none). The page's subscribe links use
+`feed.public_url`, else the scheme and host it was requested at (a Host header
+that is not a plain host[:port] is ignored; https only behind a TLS proxy).
 
 Built to stay up when it listens beyond localhost: a listen backlog of 128; one
 selector thread holds every connection and reads request headers without

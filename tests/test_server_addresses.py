@@ -55,6 +55,10 @@ def test_the_page_offers_the_address_it_was_requested_at(serve):
     assert "Google Calendar subscribes only to https" in text
     lan = requests.get(base, headers={"Host": "192.168.1.20:8080"}, timeout=5).text  # reached from a phone
     assert subscribe_links(lan) == ("webcal://192.168.1.20:8080/feed.ics", "http://192.168.1.20:8080/feed.ics")
+    v6 = requests.get(base, headers={"Host": "[fd00::5]:8080"}, timeout=5).text
+    assert subscribe_links(v6)[1] == "http://[fd00::5]:8080/feed.ics"
+    forged = requests.get(base, headers={"Host": "evil.example/x?"}, timeout=5).text
+    assert subscribe_links(forged)[1] == f"http://127.0.0.1:{port}/feed.ics"
     proxied = requests.get(base, headers={"Host": "events.example.org", "X-Forwarded-Proto": "https"}, timeout=5)
     assert subscribe_links(proxied.text) == ("webcal://events.example.org/feed.ics",
                                              "https://events.example.org/feed.ics")
