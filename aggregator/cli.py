@@ -377,6 +377,8 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
 
     GET /feed.ics is the ranked feed, /feed.ics?topic=T one topic's, / a page
     with a subscribe link. With feed.token set, every path needs ?token=.
+    The page's subscribe links use feed.public_url when set, else the address
+    it was requested at; --host 0.0.0.0 prints this machine's LAN address.
 
     \b
     Example:
@@ -387,7 +389,7 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
 
     from aggregator import foreground
     from aggregator.scheduler import NightlyJob
-    from aggregator.server import FeedService, make_server
+    from aggregator.server import FeedService, address_text, lan_address, make_server
 
     settings = app.settings
     service = FeedService(settings, app.store, now=app.now)
@@ -395,11 +397,13 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
         httpd = make_server(service, host, port)
     except OSError as exc:
         raise AggregatorError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    bound_port = httpd.server_address[1]
     token = f"?token={settings.feed.token}" if settings.feed.token else ""
     say = foreground.sayer(app.out)
-    say(f"Serving on http://{host}:{bound_port}/")
-    say(f"Subscribe: webcal://{host}:{bound_port}/feed.ics{token}")
+    shown = lan_address(host)  # never 0.0.0.0: nothing opens that
+    opened = address_text(shown, httpd.server_address[1])
+    say(f"Serving on http://{opened}/" + ("" if shown == host else f" (listening on every interface, {host})"))
+    subscribe = settings.feed.public_url or f"http://{opened}/"
+    say(f"Subscribe: webcal://{subscribe.split('://', 1)[1]}feed.ics{token}")
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.feed.token:
         app.err.print("warning: listening beyond this machine with no feed.token: anyone who can reach it "
                       "sees your contacts' names in the feed", markup=False)

@@ -85,6 +85,7 @@ class FeedSettings:
     days_back: int = 30
     days_ahead: int = 365
     token: str | None = None
+    public_url: str | None = None  # the address subscribers use; None: the address the page was requested at
 
 
 @dataclass(frozen=True)
@@ -480,7 +481,25 @@ class _Checker(_Values):
             days_back=n("days_back", minimum=0, maximum=MAX_DAYS, integer=True),
             days_ahead=n("days_ahead", minimum=1, maximum=MAX_DAYS, integer=True),
             token=token,
+            public_url=self.public_url(f.get("public_url")),
         )
+
+    def public_url(self, value: Any) -> str | None:
+        """feed.public_url: an absolute http(s) address, kept with one trailing slash (links are made under it)."""
+        if value is None:
+            return None
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            parts = urlsplit(text)
+            valid = (parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and parts.port != 0
+                     and not parts.query and not parts.fragment and not any(c.isspace() for c in text))
+        except ValueError:  # a port that is not a number, a broken [IPv6] literal
+            valid = False
+        if not valid:
+            self.fail("feed.public_url", f"must be an http(s) address such as https://events.example.org/, "
+                                         f"not {value!r}")
+            return None
+        return text.rstrip("/") + "/"
 
 
 def _kind(value: Any) -> str:

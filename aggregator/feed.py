@@ -25,7 +25,7 @@ import json
 import math
 import sqlite3
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -90,16 +90,19 @@ def select(items: list[Ranked], settings: Settings) -> list[Ranked]:
     return keep
 
 
-def build(store: Store, settings: Settings, *, now: datetime, topic: str | None = None) -> Feed:
+def build(store: Store, settings: Settings, *, now: datetime, topic: str | None = None, public: bool = False) -> Feed:
     """The feed for the profile (or one topic), with its ETag and true Last-Modified.
 
-    Raises AggregatorError (not sqlite3's) when the database is read-only and
-    the feed changed, so there is something to record.
+    `public`: without people (`without_people`), for a site anyone may read; its versions are
+    kept apart from the private feed's. Raises AggregatorError (not sqlite3's) when the
+    database is read-only and the feed changed, so there is something to record.
     """
     events = window_events(store, settings, now)
     items = select(rank_events(store, settings, events, now=now, topic=topic, roll_up=True), settings)
+    if public:
+        items = [without_people(item) for item in items]
     items.sort(key=lambda i: (i.start_utc(), i.id))
-    key = feed_key(topic)
+    key = ("public:" if public else "") + feed_key(topic)
     written, skipped = [], []
     for item in items:
         try:
@@ -125,6 +128,14 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
         raise _storage_error(store, exc) from None
     return Feed(key=key, body=body, etag=etag, last_modified=built_at, events=len(kept),
                 dropped=len(parts) - len(kept), skipped=skipped, vevents={item.id: data for item, data in kept})
+
+
+def without_people(item: Ranked) -> Ranked:
+    """The item as anyone may read it: no contacts, no reason about them, your calendar or your home;
+    scored on its topics and place alone."""
+    reasons = [r for r in item.reasons if r.startswith("topic:") or r == "online" or " more talks of " in r]
+    return replace(item, chances=[], reasons=reasons, recent={}, social_part=1.0,
+                   score=round(item.topic_part * item.distance_factor, 3))
 
 
 def window_events(store: Store, settings: Settings, now: datetime) -> list[StoredEvent]:

@@ -64,6 +64,7 @@ def add_reasons(store: Store, items: list[Ranked], snap: AttendanceSnapshot, set
     snapshot.load_recent(store.database, snap, [i.group_key for i in items])
     going = store.personal.going([i.id for i in items])  # profile.calendars: entries ahead that matched
     for item in items:
+        item.recent = rank.recent_history(snap, item)
         item.reasons = ([GOING] if item.id in going else []) + rank.reasons(item, snap, settings)
 
 

@@ -1,10 +1,15 @@
 """The phone page: the ranked upcoming events, grouped by day in the user's zone.
 
-One column on a phone, nothing loaded from elsewhere (no fonts, images, scripts
-from a CDN), semantic HTML (a section per day, an article per event, <time>
-elements) so screen readers and keyboard users get the same page. Scraped text
-is escaped and URLs pass `clean_url` before they become links. The only script
-makes the copy buttons copy; without it the feed address is plain selectable text.
+Compact cards so a phone shows several events a screen: the time, the title,
+group · place, and one line naming the people most likely there with their
+evidence in words; why it was picked, everyone likely there and the score are
+folded into the card's <details>. Subscribing is one row that expands. Nothing
+is loaded from elsewhere (no fonts, images, scripts from a CDN); the markup is
+semantic (a section and a list per day, an article per event, <time>
+elements) and works without JavaScript. Scraped text is escaped and URLs pass
+`clean_url` before they become links. The only script makes the copy buttons
+copy and, on a static site published without `feed.public_url`, shows the feed's
+full address (without it the page links the feed relatively).
 """
 
 from __future__ import annotations
@@ -17,22 +22,35 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
-from aggregator.rank import Ranked
+from aggregator.rank import ContactChance, Ranked
 from aggregator.text import clean_url, safe_text
 
 EVIDENCE_WORDS = {"rsvp": "RSVP'd", "speaker": "speaking", "host": "hosting", "mentioned": "named in the listing",
-                  "logged": "going, by your log", "predicted": "often goes"}
-MAX_PEOPLE = 4
+                  "logged": "going, by your log"}
+SAID = 0.2  # people named on a card's one line (present.SAID: the reasons name the same)
+LISTED = 0.05  # people counted and listed in the details (present.LISTED: `upcoming --json` lists the same)
+LINE_PEOPLE = 3
 TOP_PICKS = 3
 
 
 @dataclass
 class Links:
-    """Every URL the page writes, with the token when the server needs one."""
+    """Every address the page writes.
 
-    host: str  # host[:port] as the client reached us
+    `base` is the absolute address subscribers use, ending in "/": `feed.public_url`, else
+    the scheme and host the page was requested at; None on a static site published without
+    `feed.public_url` (its subscribe links are then relative). Links between pages and to
+    one event's .ics are always relative, so the page works under any path a proxy or a
+    static host puts it at. `files` is set on a static site: each topic's file name (its
+    feed `topics/<name>.ics`, its page `topics/<name>.html`), and `up` leads from this page
+    to the site's root ("../" on a topic page).
+    """
+
+    base: str | None
     token: str | None = None
-    secure: bool = False  # the page itself came over https (a TLS proxy in front)
+    files: dict[str, str] | None = None
+    up: str = ""
+    event_files: dict[str, str] = field(default_factory=dict)  # a static site: event id -> its file name
 
     def _query(self, **params: str | None) -> str:
         wanted = {k: v for k, v in params.items() if v}
@@ -40,14 +58,32 @@ class Links:
             wanted["token"] = self.token
         return ("?" + urlencode(wanted, quote_via=quote)) if wanted else ""
 
-    def feed(self, scheme: str, topic: str | None = None) -> str:
-        return f"{scheme}://{self.host}/feed.ics{self._query(topic=topic)}"
+    def _feed_path(self, topic: str | None) -> str:
+        if self.files is None:
+            return "feed.ics" + self._query(topic=topic)
+        return f"topics/{self.files[topic]}.ics" if topic else "feed.ics"
+
+    def feed(self, topic: str | None = None) -> str:
+        """The feed's http(s) address: absolute under `base`, else relative to this page."""
+        return (self.base or self.up) + self._feed_path(topic)
+
+    def webcal(self, topic: str | None = None) -> str | None:
+        """The same address as webcal:// (calendar apps open it as a subscription); None without a base."""
+        return "webcal://" + self.feed(topic).partition("://")[2] if self.base else None
 
     def page(self, topic: str | None = None) -> str:
-        return "/" + self._query(topic=topic)
+        if self.files is None:
+            return "./" + self._query(topic=topic)
+        return self.up + (f"topics/{self.files[topic]}.html" if topic else "index.html")
 
     def event(self, event_id: str) -> str:
-        return f"/event/{quote(event_id, safe='')}.ics{self._query()}"
+        if self.files is None:
+            return f"event/{quote(event_id, safe='')}.ics{self._query()}"
+        return f"{self.up}events/{self.event_files.get(event_id, event_id)}.ics"
+
+    @property
+    def plain_http(self) -> bool:
+        return bool(self.base) and self.base.startswith("http:")
 
 
 @dataclass
@@ -58,16 +94,28 @@ class Status:
     failing: list[tuple[str, str]] = field(default_factory=list)  # (source name, its last error)
 
 
-def render(items: list[Ranked], settings: Settings, links: Links, *, now: datetime, topic: str | None = None,
-           status: Status | None = None) -> str:
+@dataclass(frozen=True)
+class Window:
+    """What the page lists: events from now to `days` ahead, at most `limit` of them (0: all)."""
+
+    days: int
+    limit: int = 0
+
+
+WINDOW = Window(days=60, limit=100)  # the server's and a published site's: two months, the best 100
+
+
+def render(items: list[Ranked], settings: Settings, links: Links, *, now: datetime, window: Window = WINDOW,
+           topic: str | None = None, status: Status | None = None) -> str:
     zone = settings.timezone
     name = safe_text(settings.feed.name, one_line=True)
     title = name + (f" — {topic}" if topic else "")
     picks = top_picks(items)
     days = "".join(_day(day, day_items, zone, links, now, picks) for day, day_items in by_day(items, zone))
     if not days:
-        days = ('<p class="empty">No upcoming events' + (f" about {_e(topic)}" if topic else "")
-                + " yet. Run <code>aggregator fetch</code>, or widen <code>profile.topics</code>.</p>")
+        days = ('<p class="empty">No events' + (f" about {_e(topic)}" if topic else "")
+                + f" in the next {window.days} days yet. Run <code>aggregator fetch</code>, or widen "
+                  "<code>profile.topics</code>.</p>")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -77,7 +125,7 @@ def render(items: list[Ranked], settings: Settings, links: Links, *, now: dateti
 <body>
 <header>
 <h1>{_e(name)}</h1>
-<p class="lede">{len(items)} upcoming event{"" if len(items) == 1 else "s"}{f" about <strong>{_e(topic)}</strong>" if topic else ""}, best for you first within each day.</p>
+<p class="lede">{_lede(items, window, zone, now, topic, picks)}</p>
 {_topics(settings, links, topic)}
 {_subscribe(links, topic)}
 </header>
@@ -88,6 +136,19 @@ def render(items: list[Ranked], settings: Settings, links: Links, *, now: dateti
 <script>{SCRIPT}</script>
 </body></html>
 """
+
+
+def _lede(items: list[Ranked], window: Window, zone: ZoneInfo, now: datetime, topic: str | None,
+          picks: set[str]) -> str:
+    """How many events, and which window: the page's is not `upcoming`'s, so it says its own."""
+    last = now.astimezone(zone).date() + timedelta(days=window.days)
+    count = len(items)
+    what = (f"The best {count} events" if window.limit and count >= window.limit
+            else f"{count} event{'' if count == 1 else 's'}")
+    about = f" about <strong>{_e(topic)}</strong>" if topic else ""
+    until = f'<time datetime="{last.isoformat()}">{last.strftime("%a %b ")}{last.day}</time>'
+    star = "; ★ marks the best for you" if picks else ""
+    return f"{what}{about} in the next {window.days} days (to {until}), by day{star}."
 
 
 def by_day(items: Iterable[Ranked], zone: ZoneInfo) -> list[tuple[date, list[Ranked]]]:
@@ -118,44 +179,41 @@ def _day(day: date, items: list[Ranked], zone: ZoneInfo, links: Links, now: date
     elif day == today + timedelta(days=1):
         label = "Tomorrow · " + label
     heading = f"day-{day.isoformat()}"
-    events = "".join(_event(item, zone, links, item.id in picks) for item in items)
+    events = "".join(f"<li>{_event(item, zone, links, item.id in picks)}</li>\n" for item in items)
     return (f'<section class="day" aria-labelledby="{heading}">\n<h2 id="{heading}">'
-            f'<time datetime="{day.isoformat()}">{_e(label)}</time></h2>\n{events}</section>\n')
+            f'<time datetime="{day.isoformat()}">{_e(label)}</time></h2>\n'
+            f'<ol class="events" role="list">\n{events}</ol>\n</section>\n')
 
 
 def _event(item: Ranked, zone: ZoneInfo, links: Links, pick: bool = False) -> str:
     e = item.event
-    title = _e(safe_text(e.title, one_line=True))
+    plain = _e(safe_text(e.title, one_line=True))
     url = clean_url(e.url)
-    if url:
-        title = f'<a href="{_e(url)}" rel="noopener noreferrer">{title}</a>'
+    title = f'<a href="{_e(url)}" rel="noopener noreferrer">{plain}</a>' if url else plain
     where = " · ".join(_e(safe_text(part, one_line=True)) for part in
                        (e.group, e.venue.label() or ("Online" if e.online else None)) if part)
-    reasons = "".join(f"<li>{_e(safe_text(r, one_line=True))}</li>" for r in item.reasons)
+    star = '<span class="pick" title="Top pick">★<span class="hidden"> Top pick</span></span>' if pick else ""
     return f"""<article class="event" data-id="{_e(item.id)}" data-score="{item.score:g}">
-{'<span class="pick">Top pick</span>' if pick else ""}
-<h3>{title}</h3>
-<p class="when">{_when(item, zone)}</p>
+<p class="when">{_when(item, zone)}{star}<a class="add" href="{_e(links.event(item.id))}" download \
+aria-describedby="title-{_e(item.id)}">Add to calendar</a></p>
+<h3 id="title-{_e(item.id)}">{title}</h3>
 {f'<p class="where">{where}</p>' if where else ""}
-{f'<ul class="reasons" aria-label="Why">{reasons}</ul>' if reasons else ""}
-{_people(item)}
-<p class="actions"><a class="add" href="{_e(links.event(item.id))}" download>Add to calendar</a>
-<span class="score">score {item.score:.1f}</span></p>
-</article>
-"""
+{_people_line(item)}
+{_details(item)}
+</article>"""
 
 
 def _when(item: Ranked, zone: ZoneInfo) -> str:
     e = item.event
     if e.all_day or not isinstance(e.start, datetime):
-        return "All day"
+        return '<span class="time">All day</span>'
     start = e.start.astimezone(zone)
     end = e.effective_end()
     text = f'<time datetime="{start.isoformat(timespec="minutes")}">{clock(start)}</time>'
     if isinstance(end, datetime):
         end = end.astimezone(zone)
         text += f'–<time datetime="{end.isoformat(timespec="minutes")}">{clock(end)}</time>'
-    return text
+    return f'<span class="time">{text}</span>'
 
 
 def clock(moment: datetime) -> str:
@@ -163,15 +221,51 @@ def clock(moment: datetime) -> str:
     return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
-def _people(item: Ranked) -> str:
-    people = item.contacts[:MAX_PEOPLE]
-    if not people:
+def evidence_words(chance: ContactChance, recent: dict[int, tuple[int, int]], *, numbers: bool = False) -> str:
+    """Why a contact is likely there, in words: "RSVP'd", "likely, 4 of last 5", never a bare 100%."""
+    if chance.evidence == "rsvp" and chance.probability < 1:
+        words = "RSVP'd maybe"
+    elif chance.evidence in EVIDENCE_WORDS:
+        words = EVIDENCE_WORDS[chance.evidence]
+    else:
+        words = "likely" if chance.probability >= 0.4 else "maybe"
+        came, of = recent.get(chance.contact_id, (0, 0))
+        if of:
+            words += f", {came} of last {of}"
+        elif chance.detail.startswith("goes to "):  # new to this group (coldstart.py)
+            words += f", {chance.detail}"
+    if numbers and chance.evidence == "predicted":
+        words += f"; {chance.probability:.0%} predicted"
+    return words + ("; overdue for a catch-up" if numbers and chance.overdue else "")
+
+
+def _people_line(item: Ranked) -> str:
+    """One line: the few people most likely there, with why; the rest are counted."""
+    named = sorted((c for c in item.chances if c.probability >= SAID), key=lambda c: -c.probability)[:LINE_PEOPLE]
+    if not named:
         return ""
-    names = ", ".join(
-        f'{_e(safe_text(p["name"], one_line=True))} <span class="chance">{p["probability"]:.0%}, '
-        f'{_e(EVIDENCE_WORDS.get(p["evidence"], p["evidence"]))}</span>' for p in people)
-    more = len(item.contacts) - len(people)
-    return f'<p class="people">Likely there: {names}{f" and {more} more" if more > 0 else ""}</p>'
+    listed = [c for c in item.chances if c.probability >= LISTED]
+    names = ", ".join(f"{_e(safe_text(c.name, one_line=True))} <span class=\"why\">"
+                      f"({_e(evidence_words(c, item.recent))})</span>" for c in named)
+    more = len(listed) - len(named)
+    return f'<p class="people">{names}{f" +{more} more" if more > 0 else ""}</p>'
+
+
+def _details(item: Ranked) -> str:
+    """What the card folds away: why, everyone likely there with their chance, the score's parts."""
+    reasons = "".join(f"<li>{_e(safe_text(r, one_line=True))}</li>" for r in item.reasons)
+    people = "".join(f"<li>{_e(safe_text(c.name, one_line=True))}: "
+                     f"{_e(evidence_words(c, item.recent, numbers=True))}</li>"
+                     for c in item.chances if c.probability >= LISTED)
+    place = item.event.venue.label()  # the card's line may be cut short on a phone
+    parts = (f"score {item.score:.1f} = topics {item.topic_part:.1f} × people {item.social_part:.1f} × "
+             f"distance {item.distance_factor:.1f}")
+    return f"""<details class="more"><summary>Why this event</summary>
+{f'<p class="place">Where: {_e(safe_text(place, one_line=True))}</p>' if place else ""}
+{f'<ul class="reasons" aria-label="Why">{reasons}</ul>' if reasons else ""}
+{f'<p class="label">Likely there</p><ul class="likely">{people}</ul>' if people else ""}
+<p class="score">{parts}</p>
+</details>"""
 
 
 def _topics(settings: Settings, links: Links, current: str | None) -> str:
@@ -188,19 +282,18 @@ def _topics(settings: Settings, links: Links, current: str | None) -> str:
 
 
 def _subscribe(links: Links, topic: str | None) -> str:
-    https = links.feed("https", topic)
     what = f"the {_e(topic)} feed" if topic else "this feed"
-    note = "" if links.secure else (
-        '<details class="note"><summary>Served over plain http?</summary><p>Google Calendar needs https: put '
-        f'this server behind a TLS proxy. Other apps on this network can use '
-        f'<code>{_e(links.feed("http", topic))}</code></p></details>')
-    return f"""<section class="subscribe" aria-labelledby="subscribe-heading">
-<h2 id="subscribe-heading">Subscribe to {what}</h2>
-<p><a class="button" href="{_e(links.feed("webcal", topic))}">Subscribe in your calendar app</a></p>
-<p class="copy"><span id="feed-label">Or add it by URL (Google Calendar: Other calendars, From URL):</span>
-<span class="copy-row"><code id="feed-url" aria-labelledby="feed-label">{_e(https)}</code>
+    address, webcal = links.feed(topic), links.webcal(topic)
+    relative = ' data-absolute=""' if webcal is None else ""
+    note = "" if not links.plain_http else (
+        '<p class="note">Google Calendar subscribes only to https addresses: put this server behind a TLS proxy '
+        "and set <code>feed.public_url</code>, or publish the site to a static host.</p>")
+    return f"""<details class="subscribe"><summary>Subscribe to {what}</summary>
+<p><a class="button" href="{_e(webcal or address)}"{relative}>Open in your calendar app</a></p>
+<p class="copy"><span id="feed-label">Or add it by address (Google Calendar: Other calendars, From URL):</span>
+<span class="copy-row"><code id="feed-url" aria-labelledby="feed-label"{relative}>{_e(address)}</code>
 <button type="button" class="copy-button" data-copy="feed-url" hidden>Copy</button></span></p>
-{note}</section>"""
+{note}</details>"""
 
 
 def _footer(status: Status, zone: ZoneInfo) -> str:
@@ -230,52 +323,82 @@ CSS = """
     --good: #8fd3a4; --chip: #26303d; --warn: #ffb27a; } }
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
-body { margin: 0 auto; max-width: 44rem; padding: 0 1rem 2rem; background: var(--bg); color: var(--ink);
-  font: 17px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; overflow-wrap: anywhere; }
+body { margin: 0 auto; max-width: 44rem; padding: 0 .75rem 1.5rem; background: var(--bg); color: var(--ink);
+  font: 16px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; overflow-wrap: anywhere; }
 a { color: var(--accent); }
-a:focus-visible, button:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; border-radius: 4px; }
-h1 { font-size: 1.6rem; margin: 1.2rem 0 .2rem; line-height: 1.2; }
-.lede { color: var(--muted); margin: 0 0 .8rem; }
-.topics { list-style: none; display: flex; flex-wrap: wrap; gap: .4rem; padding: 0; margin: .6rem 0; }
-.topics a { display: inline-block; padding: .35rem .8rem; border-radius: 999px; background: var(--chip);
-  text-decoration: none; color: var(--ink); min-height: 2.2rem; line-height: 1.5rem; }
+a:focus-visible, button:focus-visible, summary:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px;
+  border-radius: 4px; }
+h1 { font-size: 1.35rem; margin: .7rem 0 0; line-height: 1.2; }
+.lede { color: var(--muted); margin: .1rem 0 .4rem; font-size: .9rem; }
+.topics { list-style: none; display: flex; flex-wrap: wrap; gap: .35rem; padding: 0; margin: .4rem 0; }
+.topics a { display: inline-block; padding: .25rem .75rem; border-radius: 999px; background: var(--chip);
+  text-decoration: none; color: var(--ink); min-height: 2rem; line-height: 1.5rem; }
 .topics a[aria-current] { background: var(--accent); color: var(--bg); font-weight: 600; }
-.subscribe { background: var(--card); border: 1px solid var(--line); border-radius: .8rem; padding: .2rem 1rem .6rem;
-  margin: .8rem 0 1rem; }
-.subscribe h2 { font-size: 1.05rem; margin: .7rem 0 .3rem; }
-.button { display: inline-block; background: var(--accent); color: var(--bg); padding: .6rem 1rem;
+summary { cursor: pointer; }
+.subscribe { background: var(--card); border: 1px solid var(--line); border-radius: .6rem; padding: 0 .75rem;
+  margin: .4rem 0 .2rem; }
+.subscribe summary { padding: .45rem 0; font-weight: 600; min-height: 2.2rem; }
+.subscribe[open] { padding-bottom: .5rem; }
+.button { display: inline-block; background: var(--accent); color: var(--bg); padding: .55rem 1rem;
   border-radius: .5rem; text-decoration: none; font-weight: 600; }
+.copy { margin: .5rem 0 0; font-size: .9rem; }
 .copy-row { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: .3rem 0; }
-.copy code { flex: 1 1 14rem; min-width: 0; padding: .5rem .6rem; background: var(--chip); border-radius: .4rem;
+.copy code { flex: 1 1 14rem; min-width: 0; padding: .45rem .6rem; background: var(--chip); border-radius: .4rem;
   font-size: .85rem; user-select: all; -webkit-user-select: all; }
 .copy-button { font: inherit; padding: .35rem .9rem; border-radius: .4rem; border: 1px solid var(--line);
   background: var(--card); color: var(--ink); cursor: pointer; }
-.note { color: var(--muted); font-size: .85rem; margin: .2rem 0 .4rem; }
-.note summary { cursor: pointer; }
-.pick { display: inline-block; font-size: .75rem; font-weight: 700; letter-spacing: .03em; text-transform: uppercase;
-  color: var(--good); margin-bottom: .1rem; }
-.day h2 { position: sticky; top: 0; background: var(--bg); margin: 1.2rem 0 .4rem; padding: .4rem 0;
-  font-size: 1rem; text-transform: none; border-bottom: 2px solid var(--line); z-index: 1; }
-.event { background: var(--card); border: 1px solid var(--line); border-radius: .8rem; padding: .75rem 1rem;
-  margin: .6rem 0; }
-.event h3 { font-size: 1.08rem; margin: 0 0 .2rem; line-height: 1.3; }
+.note { color: var(--muted); font-size: .85rem; margin: .3rem 0 0; }
+.day h2 { position: sticky; top: 0; background: var(--bg); margin: .6rem 0 .3rem; padding: .3rem 0;
+  font-size: .95rem; border-bottom: 2px solid var(--line); z-index: 1; }
+.events { list-style: none; margin: 0; padding: 0; display: grid; grid-template-columns: minmax(0, 1fr);
+  gap: .4rem; }
+.event { background: var(--card); border: 1px solid var(--line); border-radius: .6rem; padding: .45rem .75rem .35rem; }
+.event p { margin: 0; }
+.when { display: flex; flex-wrap: wrap; align-items: baseline; column-gap: .5rem; font-size: .9rem; }
+.when .time { font-weight: 600; }
+.pick { color: var(--good); font-weight: 700; }
+.hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.add { margin-left: auto; font-size: .85rem; }
+.event h3 { font-size: 1.05rem; margin: .05rem 0; line-height: 1.25; }
 .event h3 a { color: var(--ink); text-decoration-color: var(--line); }
-.when { font-weight: 600; margin: 0; }
-.where, .people { color: var(--muted); margin: .15rem 0; font-size: .95rem; }
-.reasons { margin: .35rem 0 .2rem; padding-left: 1.1rem; color: var(--good); font-size: .92rem; }
-.chance { white-space: nowrap; font-size: .85rem; }
-.actions { display: flex; justify-content: space-between; align-items: center; margin: .4rem 0 0; }
-.add { font-size: .95rem; }
-.score { color: var(--muted); font-size: .85rem; }
+.where, .people { color: var(--muted); font-size: .88rem; }
+.where { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.people { color: var(--ink); }
+.people .why { color: var(--muted); }
+.more summary { color: var(--muted); font-size: .82rem; padding: .15rem 0; }
+.more ul { margin: .2rem 0; padding-left: 1.1rem; font-size: .88rem; }
+.reasons { color: var(--good); }
+.label { font-size: .82rem; color: var(--muted); }
+.score { color: var(--muted); font-size: .82rem; margin-bottom: .2rem; }
+.place { font-size: .88rem; margin: .2rem 0; }
 .empty { color: var(--muted); }
-footer { margin-top: 2rem; padding-top: .8rem; border-top: 1px solid var(--line); color: var(--muted);
-  font-size: .88rem; }
+footer { margin-top: 1.5rem; padding-top: .6rem; border-top: 1px solid var(--line); color: var(--muted);
+  font-size: .85rem; }
 .failing { color: var(--warn); padding-left: 1.1rem; }
-@media (min-width: 48rem) { body { padding: 0 2rem 3rem; } h1 { font-size: 2rem; } }
+@media (min-width: 60rem) {
+  body { max-width: 76rem; padding: 0 2rem 3rem; font-size: 17px; }
+  h1 { font-size: 1.9rem; margin-top: 1.2rem; }
+  header { display: grid; grid-template-columns: 1fr 24rem; column-gap: 2rem; align-items: start; }
+  header h1, header .lede, header nav { grid-column: 1; }
+  .subscribe { grid-column: 2; grid-row: 1 / span 3; margin-top: 1.2rem; }
+  .day { display: grid; grid-template-columns: 13rem minmax(0, 1fr); column-gap: 1.5rem; align-items: start;
+    border-top: 2px solid var(--line); margin-top: .8rem; padding-top: .6rem; }
+  .day h2 { border: 0; margin: 0; padding: .2rem 0; top: .5rem; }
+  .events { grid-template-columns: repeat(auto-fit, minmax(24rem, 1fr)); gap: .6rem; }
+  .event { padding: .7rem 1rem .5rem; }
+  .where { white-space: normal; }
+  .place { display: none; } }
 """
 
-# Copy buttons appear only when the script runs; the address stays selectable text either way.
+# Copy buttons appear only when the script runs; the address stays selectable text either way. On a static
+# site published without feed.public_url the feed links are relative: the script shows their full address.
 SCRIPT = """
+for (const el of document.querySelectorAll("[data-absolute]")) {
+  const url = new URL(el.tagName === "A" ? el.getAttribute("href") : el.textContent, location);
+  if (!/^https?:$/.test(url.protocol)) continue;
+  if (el.tagName === "A") el.href = "webcal://" + url.host + url.pathname + url.search;
+  else el.textContent = url.href;
+}
 for (const button of document.querySelectorAll("[data-copy]")) {
   button.hidden = false;
   button.addEventListener("click", async () => {

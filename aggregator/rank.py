@@ -90,6 +90,7 @@ class Ranked:
     topic_contributions: dict[str, float] = field(default_factory=dict)
     evidence: tuple[list[AttendanceRow], list[tuple]] = field(default=([], []), repr=False)
     rolled: list[Ranked] = field(default_factory=list, repr=False)  # the talks a roll-up stands for (rollup.py)
+    recent: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)  # contact -> (came, of) recent events
 
     @property
     def contacts(self) -> list[dict[str, Any]]:

@@ -5,7 +5,9 @@ VEVENT, the same UID as in the feed) and `/` (the page, optionally `?topic=T`).
 Feeds are built once and kept in memory until the data changes; they carry a
 strong ETag and a true Last-Modified, and a client that already has the bytes
 gets a 304. When `feed.token` is set every path needs `?token=`. The Accept
-header is ignored (Google Calendar sends none).
+header is ignored (Google Calendar sends none). The page's subscribe links use
+`feed.public_url`, else the scheme and host it was requested at (a Host header
+that is not a plain host[:port] is ignored; https only behind a TLS proxy).
 
 Built to stay up when it listens beyond localhost: a listen backlog of 128; one
 selector thread holds every connection and reads request headers without
@@ -22,6 +24,7 @@ import email.utils
 import io
 import logging
 import queue
+import re
 import resource
 import secrets
 import selectors
@@ -45,8 +48,6 @@ from aggregator.http import parse_http_date
 from aggregator.store import Store, parse_utc
 
 log = logging.getLogger("aggregator.server")
-PAGE_DAYS = 60
-PAGE_LIMIT = 100
 BACKLOG = 128
 WORKERS = 8
 HEADER_TIMEOUT = 10.0  # seconds from a request's first byte (or the connection) to its blank line
@@ -54,6 +55,8 @@ IDLE_TIMEOUT = 30.0  # a keep-alive connection with no new request
 WRITE_TIMEOUT = 30.0  # one send to a client that does not read
 MAX_HEADER_BYTES = 16_384
 MAX_CONNECTIONS = 1000
+HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                  r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")  # a name, an IPv4 or an [IPv6] literal, a port
 _SEND_TIMEOUT = struct.pack("ll", int(WRITE_TIMEOUT), 0)  # struct timeval
 
 
@@ -91,15 +94,10 @@ class FeedService:
 
     def page(self, links: page_module.Links, topic: str | None = None) -> bytes:
         now = self.now()
-        items = listing.upcoming(self.store, self.settings, now=now, days=PAGE_DAYS, limit=PAGE_LIMIT, topic=topic)
-        return page_module.render(items, self.settings, links, now=now, topic=topic,
-                                  status=self.status()).encode("utf-8")
-
-    def status(self) -> page_module.Status:
-        health = self.store.runs.health()
-        runs = [h.last_run_at for h in health.values() if h.last_run_at]
-        failing = [(name, h.last_error) for name, h in sorted(health.items()) if h.last_error]
-        return page_module.Status(last_fetch=parse_utc(max(runs)) if runs else None, failing=failing)
+        window = page_module.WINDOW
+        items = listing.upcoming(self.store, self.settings, now=now, days=window.days, limit=window.limit, topic=topic)
+        return page_module.render(items, self.settings, links, now=now, window=window, topic=topic,
+                                  status=fetch_status(self.store)).encode("utf-8")
 
     def event_calendar(self, event_id: str) -> bytes | None:
         """A calendar of one event: its VEVENT as the main feed publishes it, else as it is now."""
@@ -114,6 +112,47 @@ class FeedService:
                 return None
             published = feed_module.event_vevent(items[0])
         return feed_module.single_calendar(self.settings, published)
+
+
+def fetch_status(store: Store) -> page_module.Status:
+    """The page's footer: when the last fetch ran, which sources failed."""
+    health = store.runs.health()
+    runs = [h.last_run_at for h in health.values() if h.last_run_at]
+    failing = [(name, h.last_error) for name, h in sorted(health.items()) if h.last_error]
+    return page_module.Status(last_fetch=parse_utc(max(runs)) if runs else None, failing=failing)
+
+
+def valid_host(host: str) -> bool:
+    """A Host header that is a host[:port] as clients send it, nothing a link could be forged from."""
+    return len(host) <= 255 and HOST.fullmatch(host) is not None
+
+
+def address_text(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def lan_address(host: str) -> str:
+    """The address to open for a server bound to `host`: the machine's LAN address when it listens on every
+    interface (0.0.0.0, ::), found without sending anything; else `host` itself. Never 0.0.0.0."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))  # a UDP connect only picks the route: no packet leaves
+        found = probe.getsockname()[0]
+    except OSError:
+        found = ""
+    finally:
+        probe.close()
+    if found and not found.startswith(("0.", "127.")):
+        return found
+    try:
+        for *_, address in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            if not address[0].startswith("127."):
+                return address[0]
+    except OSError:
+        pass
+    return "127.0.0.1"
 
 
 def token_ok(target: str, token: str | None) -> bool:
@@ -186,11 +225,17 @@ class Handler(BaseHTTPRequestHandler):
         return self.respond(404, b"not found: try /feed.ics or /\n", "text/plain; charset=utf-8", send_body)
 
     def links(self) -> page_module.Links:
+        settings = self.server.service.settings
+        return page_module.Links(base=settings.feed.public_url or self.requested_base(), token=settings.feed.token)
+
+    def requested_base(self) -> str:
+        """The scheme and host this page was requested at (the Host header when it is a plain host[:port]);
+        https only when a TLS proxy in front says so."""
         host = self.headers.get("Host") or ""
-        if not host or any(not (c.isalnum() or c in ".-:[]") for c in host):  # only a host[:port], as sent
-            host = "{}:{}".format(*self.server.server_address[:2])
+        if not valid_host(host):
+            host = address_text(*self.server.server_address[:2])
         secure = self.headers.get("X-Forwarded-Proto", "").lower() == "https"
-        return page_module.Links(host=host, token=self.server.service.settings.feed.token, secure=secure)
+        return f"{'https' if secure else 'http'}://{host}/"
 
     def send_feed(self, feed: feed_module.Feed, send_body: bool) -> None:
         headers = {

@@ -93,9 +93,13 @@ def test_page_fits_groups_by_day_and_filters_by_topic(served, browser, device):
     assert dec4.locator("article h3").all_inner_texts()[1] == "Python typing talks"  # by start time: noon first
     talk = dec4.locator("article").nth(1)
     assert talk.locator("h3 a").get_attribute("href") == "https://example.org/p"
+    assert not talk.locator(".reasons").is_visible()  # folded into the card's details
+    talk.locator("details summary").click()
     assert talk.locator(".reasons li").all_inner_texts() == ["topic: python"]
+    assert talk.locator(".score").inner_text().startswith("score ")
     assert talk.locator(".when time").first.get_attribute("datetime") == "2026-12-04T18:30-08:00"
-    assert talk.locator(".when").inner_text() == "6:30 PM–8:30 PM"
+    assert talk.locator(".when .time").inner_text() == "6:30 PM–8:30 PM"
+    assert talk.locator(".when a.add").get_attribute("href").startswith("event/")
     knit = page.locator("article", has_text="Knitting circle")
     assert knit.locator("a[href^=javascript]").count() == 0 and page.locator("img").count() == 0
     if device == "phone":
@@ -104,7 +108,10 @@ def test_page_fits_groups_by_day_and_filters_by_topic(served, browser, device):
 
     subscribe = page.locator("a.button")
     assert subscribe.get_attribute("href").startswith("webcal://127.0.0.1:")
-    assert page.locator("#feed-url").inner_text().startswith("https://127.0.0.1:")
+    assert not subscribe.is_visible()  # one row that expands
+    page.locator(".subscribe summary").click()
+    assert subscribe.is_visible()
+    assert page.locator("#feed-url").inner_text().startswith("http://127.0.0.1:")  # as requested: plain http
     assert page.locator("#feed-url").inner_text().endswith("/feed.ics?token=t0ken-with-some-length")
     assert page.locator("button.copy-button").is_visible()  # shown once the script runs
     assert "HTTP 503 from example.org" in page.locator("footer").inner_text()
@@ -133,8 +140,9 @@ def test_keyboard_focus_is_visible_and_copy_works_without_script(served, browser
     quiet = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"]).new_page()
     quiet.goto(served)
     assert not quiet.locator("button.copy-button").is_visible()  # no dead button without script
+    quiet.locator(".subscribe summary").click()  # details open without script
     url = quiet.locator("#feed-url")
-    assert url.is_visible() and url.inner_text().startswith("https://")
+    assert url.is_visible() and url.inner_text().startswith("http://127.0.0.1:")
 
 
 def test_dark_mode_keeps_the_text_readable(served, browser):
@@ -150,3 +158,89 @@ def test_dark_mode_keeps_the_text_readable(served, browser):
     (text, background) = colors
     assert sum(text) > 600 and sum(background) < 150  # light text on a dark card
     assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+
+
+FIRST_SCREEN = """() => [...document.querySelectorAll("main article")].filter(card => {
+    const box = card.getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= innerHeight && box.left >= 0 && box.right <= innerWidth; }).length"""
+
+
+@pytest.fixture
+def demo_page(tmp_path):
+    """The demo city's page, served as `aggregator serve` serves it."""
+    from aggregator.demo import write_demo
+    from tests.conftest import Cli
+
+    require(Path(CHROMIUM).exists(), "Debian's chromium", "apt-get install chromium")
+    path = write_demo(tmp_path / "demo", now=NOW)
+    assert Cli(path, now=NOW)("fetch").returncode == 0
+    settings = config.load(path)
+    store = Store(settings.database)
+    httpd = make_server(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+    store.close()
+
+
+def test_a_phone_screen_shows_several_events_of_the_demo(demo_page, browser):
+    """Issue 21: the demo took ~630 CSS px an event at 390x844, one event a screen."""
+    heights = {}
+    for device in ("phone", "desktop"):
+        page = browser.new_page(viewport=VIEWPORTS[device])
+        page.goto(demo_page)
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"demo_{device}.png"))
+        events = page.locator("main article").count()
+        heights[device] = page.evaluate("document.scrollingElement.scrollHeight") / events
+        assert events >= 5
+        assert page.evaluate(FIRST_SCREEN) >= 2, device  # at least two whole cards before any scrolling
+        assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+        people = page.locator("main .people").all_inner_texts()
+        assert people and not any("%" in line for line in people)  # evidence in words, never a bare 100%
+        assert any("RSVP'd" in line for line in people) and any(" of last " in line for line in people)
+        assert "in the next 60 days" in page.locator(".lede").inner_text()  # the page says its window
+    assert heights["phone"] <= 320, heights
+    page.locator("main article details summary").first.click()
+    page.screenshot(path=str(SCREENSHOTS / "demo_desktop_open.png"))
+
+
+def test_a_published_site_on_a_static_server_fills_in_its_own_address(tmp_path, browser):
+    """`publish DIR` without feed.public_url: relative links, and the script shows the feed's full address."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from aggregator.demo import write_demo
+    from tests.conftest import Cli
+
+    require(Path(CHROMIUM).exists(), "Debian's chromium", "apt-get install chromium")
+    cli = Cli(write_demo(tmp_path / "demo", now=NOW), now=NOW)
+    assert cli("fetch").returncode == 0
+    assert cli("publish", str(tmp_path / "site")).returncode == 0
+    quiet = type("Quiet", (SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=str(tmp_path / "site")))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    try:
+        page = browser.new_page(viewport=VIEWPORTS["phone"])
+        page.goto(base)
+        page.locator(".subscribe summary").click()
+        assert page.locator("#feed-url").inner_text() == base + "feed.ics"
+        assert page.locator("a.button").get_attribute("href") == base.replace("http:", "webcal:") + "feed.ics"
+        page.locator("nav .topics a", has_text="rust").click()
+        page.wait_for_load_state()
+        assert page.url == base + "topics/rust.html"
+        assert page.locator("#feed-url").text_content() == base + "topics/rust.ics"  # folded: its text
+        assert page.evaluate(FIRST_SCREEN) >= 2
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "published_phone_rust.png"))
+        add = page.locator("main article a.add").first.get_attribute("href")
+        assert add.startswith("../events/") and add.endswith(".ics")
+
+        quiet_page = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"]).new_page()
+        quiet_page.goto(base)
+        assert quiet_page.locator("a.button").get_attribute("href") == "feed.ics"  # relative: still opens the feed
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

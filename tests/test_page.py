@@ -62,36 +62,77 @@ def test_the_page_is_well_nested_semantic_html_with_people_and_reasons(settings)
     item = ranked("p", "Python night", datetime(2026, 12, 3, 2, 30, tzinfo=UTC), score=4.5,
                   group="PDX Python", url="https://example.org/p")
     item.reasons = ["topic: python", "Dana Lee attended 4 of the last 5 PDX Python events"]
-    item.chances = [ContactChance(1, "Dana Lee", 0.8, "rsvp"), ContactChance(2, "Sam <b>Roe</b>", 0.4, "predicted"),
+    item.chances = [ContactChance(1, "Dana Lee", 1.0, "rsvp"), ContactChance(2, "Sam <b>Roe</b>", 0.6, "predicted"),
+                    ContactChance(4, "Ana Souza", 0.25, "predicted", overdue=True, detail="goes to PDX Rust"),
+                    ContactChance(5, "Lee Kim", 0.3, "speaker"), ContactChance(6, "Rarely Seen", 0.1, "predicted"),
                     ContactChance(3, "Too Unlikely", 0.01, "predicted")]
+    item.recent = {2: (4, 5)}
     status = Status(last_fetch=NOW - timedelta(hours=8), failing=[("calagator", "HTTP 503\x1b[2J")])
-    text = render([item], settings, Links("127.0.0.1:8080"), now=NOW, status=status)
+    text = render([item], settings, Links("http://127.0.0.1:8080/"), now=NOW, status=status)
     outline = Outline()
     outline.feed(text)
     assert outline.stack == []  # every element closed, in order
-    for tag in ("header", "main", "section", "article", "time", "footer", "nav", "h1", "h2", "h3"):
+    for tag in ("header", "main", "section", "ol", "li", "article", "time", "footer", "nav", "h1", "h2", "h3",
+                "details", "summary"):
         assert tag in outline.seen, tag
     assert "PDX &lt;events&gt;" in text and "<events>" not in text
-    assert "Dana Lee <span class=\"chance\">80%, RSVP&#x27;d</span>" in text
-    assert "Sam &lt;b&gt;Roe&lt;/b&gt;" in text and "Too Unlikely" not in text
-    assert "Dana Lee attended 4 of the last 5 PDX Python events" in text
+    card = text.split("<article")[1].split("</article>")[0]
+    line = card.split('<p class="people">')[1].split("</p>")[0]
+    # One line: the three most likely, their evidence in words (never a bare percentage), the rest counted.
+    assert line == ('Dana Lee <span class="why">(RSVP&#x27;d)</span>, Sam &lt;b&gt;Roe&lt;/b&gt; '
+                    '<span class="why">(likely, 4 of last 5)</span>, Lee Kim <span class="why">(speaking)</span>'
+                    ' +2 more')
+    folded = card.split("<details")[1]
+    assert "Dana Lee attended 4 of the last 5 PDX Python events" in folded  # reasons: folded away
+    assert "Ana Souza: maybe, goes to PDX Rust; 25% predicted; overdue for a catch-up" in folded
+    assert "score 4.5 = topics 0.0 × people 1.0 × distance 1.0" in folded and "Too Unlikely" not in text
+    assert "Dana Lee attended" not in card.split("<details")[0]
     assert '<time datetime="2026-12-02">' in text  # 18:30 on Dec 2 in Portland
     assert "calagator</strong>: HTTP 503" in text and "\x1b" not in text
-    assert "Last fetch:" in text and "http://" not in text.split("<main")[1].split("</main>")[0].replace(
-        'href="https://example.org/p"', "")  # no other link inside the events than the event's own
+    assert "Last fetch:" in text
+    events = text.split("<main")[1].split("</main>")[0]
+    assert "http" not in events.replace('href="https://example.org/p"', "")  # the event's own link, else relative
+    assert 'href="event/p.ics" download aria-describedby="title-p">Add to calendar' in events
+    assert "1 event in the next 60 days (to " in text
 
 
 def test_links_carry_the_token_and_topic_quoted(settings):
-    links = Links("example.net:8443", token="a b&c", secure=True)
-    assert links.feed("webcal", "machine learning") == \
+    links = Links("https://example.net:8443/", token="a b&c")
+    assert links.webcal("machine learning") == \
         "webcal://example.net:8443/feed.ics?topic=machine%20learning&token=a%20b%26c"
-    assert links.page() == "/?token=a%20b%26c"
-    assert links.event("id/../x") == "/event/id%2F..%2Fx.ics?token=a%20b%26c"
+    assert links.feed() == "https://example.net:8443/feed.ics?token=a%20b%26c"
+    assert links.page() == "./?token=a%20b%26c"
+    assert links.event("id/../x") == "event/id%2F..%2Fx.ics?token=a%20b%26c"
     text = render([], settings, links, now=NOW, topic="rust")
-    assert 'href="/?topic=rust&amp;token=a%20b%26c" aria-current=page' in text
+    assert 'href="./?topic=rust&amp;token=a%20b%26c" aria-current=page' in text
     assert "https://example.net:8443/feed.ics?topic=rust&amp;token=a%20b%26c" in text
-    assert "Served over plain http" not in text  # reached over https: no note
-    assert "No upcoming events about rust" in text
+    assert "Google Calendar subscribes only to https" not in text  # reached over https: no note
+    assert "No events about rust in the next 60 days" in text
+
+
+def test_a_page_served_over_plain_http_offers_plain_http_addresses(settings):
+    text = render([], settings, Links("http://192.168.1.20:8080/"), now=NOW)
+    assert 'href="webcal://192.168.1.20:8080/feed.ics"' in text
+    assert ">http://192.168.1.20:8080/feed.ics</code>" in text and "https://192.168" not in text
+    assert "Google Calendar subscribes only to https" in text
+
+
+def test_a_public_url_with_a_path_keeps_its_path():
+    links = Links("https://example.org/events/")
+    assert links.webcal() == "webcal://example.org/events/feed.ics"
+    assert links.feed("rust") == "https://example.org/events/feed.ics?topic=rust"
+
+
+def test_a_static_site_links_files_relatively(settings):
+    links = Links(None, files={"machine learning": "machine-learning", "python": "python", "rust": "rust"}, up="../",
+                  event_files={"a/b": "a-b"})
+    assert links.feed("machine learning") == "../topics/machine-learning.ics" and links.feed() == "../feed.ics"
+    assert links.webcal() is None
+    assert links.page() == "../index.html" and links.page("machine learning") == "../topics/machine-learning.html"
+    assert links.event("a/b") == "../events/a-b.ics"
+    text = render([], settings, links, now=NOW, topic="machine learning")
+    assert '<a class="button" href="../topics/machine-learning.ics" data-absolute="">' in text  # the script makes it
+    assert "webcal:" not in text.split("<script>")[0]  # the script makes it absolute; without it, it stays relative
 
 
 def test_top_picks_only_when_there_is_something_to_pick_from():
@@ -115,6 +156,7 @@ def test_a_forged_host_header_never_reaches_the_page(tmp_path):
         text = requests.get(f"http://127.0.0.1:{port}/", headers={"Host": 'evil.example"><script>x'},
                             timeout=5).text
         assert "evil.example" not in text and f"webcal://127.0.0.1:{port}/feed.ics" in text
+        assert f">http://127.0.0.1:{port}/feed.ics</code>" in text and "https://" not in text.split("<main")[0]
     finally:
         httpd.shutdown()
         httpd.server_close()
