@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from aggregator.nicknames import same_given_name
+
 # Letters NFKD does not take apart.
 _TRANSLIT = str.maketrans({
     "ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
@@ -22,38 +24,6 @@ _TRANSLIT = str.maketrans({
 })
 HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "rev"}
 SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq", "mba", "msc", "bsc"}
-NICKNAMES = [
-    ("michael", "mike", "mikey", "mick"), ("robert", "rob", "bob", "bobby", "robbie"),
-    ("william", "will", "bill", "billy", "liam"), ("elizabeth", "liz", "beth", "lizzie", "eliza", "betty"),
-    ("james", "jim", "jimmy", "jamie"), ("daniel", "dan", "danny"), ("samuel", "sam", "sammy"),
-    ("samantha", "sam", "sammie"), ("alexander", "alex", "sasha", "xander"), ("alexandra", "alex", "sasha", "lexi"),
-    ("christopher", "chris", "topher"), ("christine", "chris", "christy"), ("christina", "chris", "tina"),
-    ("katherine", "kate", "katie", "kathy", "kat"), ("catherine", "cate", "cathy", "kate", "katie"),
-    ("thomas", "tom", "tommy"), ("david", "dave", "davey"), ("joseph", "joe", "joey"),
-    ("nicholas", "nick", "nicky"), ("matthew", "matt"), ("andrew", "andy", "drew"), ("anthony", "tony"),
-    ("steven", "steve"), ("stephen", "steve"), ("jennifer", "jen", "jenny"), ("patrick", "pat", "paddy"),
-    ("patricia", "pat", "patty", "trish"), ("richard", "rich", "rick", "ricky", "dick"),
-    ("benjamin", "ben", "benny"), ("gregory", "greg"), ("jonathan", "jon", "jonny"), ("edward", "ed", "eddie", "ted"),
-    ("theodore", "theo", "ted", "teddy"), ("margaret", "maggie", "meg", "peggy"), ("susan", "sue", "susie"),
-    ("victoria", "vicky", "tori"), ("abigail", "abby"), ("zachary", "zach", "zack"), ("jacob", "jake"),
-    ("charles", "charlie", "chuck"), ("lawrence", "larry"), ("ronald", "ron"), ("donald", "don"),
-    ("kenneth", "ken", "kenny"), ("timothy", "tim", "timmy"), ("frederick", "fred", "freddie"),
-    ("gabriel", "gabe"), ("nathan", "nate"), ("nathaniel", "nate", "nat"), ("joshua", "josh"),
-    ("rebecca", "becky", "becca"), ("cynthia", "cindy"), ("deborah", "debbie", "deb"), ("jessica", "jess", "jessie"),
-    ("amanda", "mandy"), ("emmanuel", "manny"), ("maximilian", "max"), ("maxwell", "max"),
-    ("jacqueline", "jackie"), ("johnathan", "john"), ("john", "jack", "johnny"), ("peter", "pete"),
-    ("philip", "phil"), ("phillip", "phil"), ("raymond", "ray"), ("douglas", "doug"), ("gerald", "gerry"),
-    ("jeffrey", "jeff"), ("geoffrey", "geoff"), ("leonard", "leo", "len"), ("vincent", "vince"),
-    ("valentina", "vale"), ("francesca", "fran", "frankie"), ("francis", "frank"), ("franklin", "frank"),
-    ("alejandro", "alex", "ale"), ("roberto", "beto"), ("guillermo", "memo"), ("jose", "pepe"),
-    ("ignacio", "nacho"), ("francisco", "paco", "pancho"), ("dmitry", "dima"), ("alexei", "alyosha"),
-    ("yekaterina", "katya"), ("ekaterina", "katya"), ("anastasia", "nastya"), ("venkatesh", "venky"),
-    ("priyanka", "priya"), ("suresh", "suri"), ("wolfgang", "wolf"), ("johannes", "hannes", "jo"),
-]
-_NICK: dict[str, set[str]] = defaultdict(set)
-for _names in NICKNAMES:
-    for _name in _names:
-        _NICK[_name].update(_names)
 
 
 def fold(text: str) -> str:
@@ -247,8 +217,35 @@ def spelling_key(name: str) -> str:
 def _first_names_agree(a: str, b: str) -> str | None:
     if a == b:
         return "name"
-    if b in _NICK.get(a, ()):
+    if same_given_name(a, b):
         return "nickname"
     if min(len(a), len(b)) >= 3 and spelling_key(a) == spelling_key(b):
         return "spelling"
     return None
+
+
+def name_variant(a: str, b: str) -> str | None:
+    """How two normalized names may be one person's, or None: "same name" (after folding accents and
+    "Last, First"), "nickname" (Mike/Michael Chen), "spelling" (Phillip/Philip), "middle name or
+    initial" (Michael J. Chen, M. Chen). The family name must be the same."""
+    if not a or not b:
+        return None
+    if a == b:
+        return "same name"
+    wa, wb = a.split(), b.split()
+    if len(wa) < 2 or len(wb) < 2 or wa[-1] != wb[-1] or not _middles_agree(wa[1:-1], wb[1:-1]):
+        return None
+    first_a, first_b = wa[0], wb[0]
+    how = _first_names_agree(first_a, first_b)
+    if how is None and min(len(first_a), len(first_b)) == 1 and first_a[0] == first_b[0]:
+        how = "initial"
+    if how is None:
+        return None
+    return "middle name or initial" if how in ("name", "initial") else how
+
+
+def _middles_agree(a: list[str], b: list[str]) -> bool:
+    """Middle names agree when one side has none, or each pair is the same name or initial."""
+    if not a or not b:
+        return True
+    return len(a) == len(b) and all(x == y or (min(len(x), len(y)) == 1 and x[0] == y[0]) for x, y in zip(a, b))
