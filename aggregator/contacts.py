@@ -24,6 +24,7 @@ from aggregator.errors import AggregatorError
 from aggregator.identity import (
     Candidate,
     Matcher,
+    company_key,
     is_role_mailbox,
     normalize_email,
     normalize_name,
@@ -423,9 +424,10 @@ def plan(existing: list[Contact], records: list[ContactRecord], *, fmt: str, sou
         old = known[found]
         base = combine([old, *(known[i] for i in hits[1:])])
         merged = replace(
-            base, emails=_union(base.emails, record.emails), urls=_union(base.urls, record.urls),
+            base, emails=_union(base.emails, record.emails), urls=_union(base.urls, record.urls, normalize_url),
             aliases=name_variants(base, [record.name, *record.aliases]), tags=_union(base.tags, record.tags),
-            company=record.company or base.company, connected_on=base.connected_on or record.connected_on,
+            company=base.company if company_key(record.company) in ("", company_key(base.company)) else record.company,
+            connected_on=base.connected_on or record.connected_on,
             last_contacted=base.last_contacted or record.connected_on)
         if name_key:
             name_keys.setdefault(name_key, found)
@@ -452,10 +454,12 @@ def _conflicting(contact: Contact, urls: list[str], emails: list[str]) -> bool:
         known_emails and emails and not known_emails.intersection(emails))
 
 
-def _union(old: tuple[str, ...], new) -> tuple[str, ...]:
-    out = list(old)
+def _union(old: tuple[str, ...], new, key=lambda value: value) -> tuple[str, ...]:
+    """`old` and then each of `new` not in it yet (compared by `key`)."""
+    out, seen = list(old), {key(v) for v in old}
     for value in new:
-        if value and value not in out:
+        if value and key(value) not in seen:
+            seen.add(key(value))
             out.append(value)
     return tuple(out)
 
@@ -482,7 +486,8 @@ def combine(people: list[Contact]) -> Contact:
     merged = first
     for other in rest:
         merged = replace(merged, aliases=name_variants(merged, [other.name, *other.aliases]),
-                         emails=_union(merged.emails, other.emails), urls=_union(merged.urls, other.urls),
+                         emails=_union(merged.emails, other.emails),
+                         urls=_union(merged.urls, other.urls, normalize_url),
                          tags=_union(merged.tags, other.tags))
     weights = [p.weight for p in people if p.weight is not None]
     cadences = [p.cadence_days for p in people if p.cadence_days]

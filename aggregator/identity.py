@@ -53,6 +53,16 @@ def normalize_name(name: str | None) -> str:
     return " ".join(words)
 
 
+COMPANY_SUFFIXES = {"inc", "llc", "ltd", "gmbh", "corp", "corporation", "co", "company", "plc", "sa", "ag", "bv",
+                    "limited", "the"}
+
+
+def company_key(company: str | None) -> str:
+    """'Acme, Inc.' and 'ACME Corp' are one company here."""
+    words = re.sub(r"[^\w\s]", " ", fold(company or "")).split()
+    return " ".join(w for w in words if w not in COMPANY_SUFFIXES)
+
+
 def normalize_email(email: str | None) -> str:
     if not email:
         return ""
@@ -227,7 +237,7 @@ def _first_names_agree(a: str, b: str) -> str | None:
 def name_variant(a: str, b: str) -> str | None:
     """How two normalized names may be one person's, or None: "same name" (after folding accents and
     "Last, First"), "nickname" (Mike/Michael Chen), "spelling" (Phillip/Philip), "middle name or
-    initial" (Michael J. Chen, M. Chen). The family name must be the same."""
+    initial" (Michael J. Chen), "initial" (M. Chen). The family name must be the same."""
     if not a or not b:
         return None
     if a == b:
@@ -241,7 +251,7 @@ def name_variant(a: str, b: str) -> str | None:
         how = "initial"
     if how is None:
         return None
-    return "middle name or initial" if how in ("name", "initial") else how
+    return "middle name or initial" if how == "name" else how
 
 
 def _middles_agree(a: list[str], b: list[str]) -> bool:
