@@ -84,7 +84,8 @@ def contacts_duplicates(app: App, as_json: bool) -> None:
         return
     for offer in found:
         ids = " ".join(str(i) for i in offer.ids)
-        app.out.print(safe_text(f"{offer.why}  ->  aggregator contacts merge {ids}", one_line=True), markup=False)
+        app.out.print(safe_text(f"{offer.why}; to merge: aggregator contacts merge {ids}", one_line=True),
+                      markup=False)
 
 
 @click.command("merge")
