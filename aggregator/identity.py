@@ -258,4 +258,4 @@ def _middles_agree(a: list[str], b: list[str]) -> bool:
     """Middle names agree when one side has none, or each pair is the same name or initial."""
     if not a or not b:
         return True
-    return len(a) == len(b) and all(x == y or (min(len(x), len(y)) == 1 and x[0] == y[0]) for x, y in zip(a, b))
+    return len(a) == len(b) and all(x == y or (min(len(x), len(y)) == 1 and x[0] == y[0]) for x, y in zip(a, b, strict=True))

@@ -9,8 +9,8 @@ from typing import Any
 from rapidfuzz import process
 
 from aggregator.config import Settings, UnknownName
-from aggregator.errors import AggregatorError
 from aggregator.contacts import candidates, refresh_social
+from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
 from aggregator.listing import rank_events
 from aggregator.model import Contact
