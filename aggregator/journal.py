@@ -70,10 +70,10 @@ def log_attended(store: Store, settings: Settings, event_ident: str, names: list
         if "unknown event id" not in str(exc):
             raise
         raise UnknownEvent(f"{exc}, and by `aggregator past` for the events of the last 30 days") from None
+    people = [find_contact(store, n) for n in names]
     if stored.start_utc > now:
         starts = stored.start_utc.astimezone(settings.timezone).strftime("%a %d %b %Y %H:%M")
         raise NotYet(f"{stored.title!r} has not started yet (it starts {starts}): log it once you have been")
-    people = [find_contact(store, n) for n in names]
     store.attendance.log_attended(stored.id, people, now)
     met_on = stored.event.start
     met_on = met_on.astimezone(settings.timezone).date() if isinstance(met_on, datetime) else met_on
