@@ -47,7 +47,7 @@ def find_contact(store: Store, name: str) -> Contact:
     if match is not None:
         return next(p for p in people if p.id == match.contact_id)
     if norm and " " not in norm:  # a first name alone: yours when one contact has it
-        first = [p for p in people if (p.normalized_name or "").split(" ")[0] == norm]
+        first = [p for p in people if norm in {normalize_name(n).split(" ")[0] for n in (p.name, *p.aliases)}]
         if len(first) == 1:
             return first[0]
         if len(first) > 1:

@@ -32,6 +32,10 @@ WEBMAIL_DOMAINS = {
 }
 
 
+# How two names may be one person's (identity.name_variant), the most certain first.
+VARIANTS = ("same name", "middle name or initial", "initial", "nickname", "spelling")
+
+
 @dataclass
 class Duplicate:
     """Contacts that may be one person, and why."""
@@ -61,21 +65,21 @@ def find_duplicates(people: list[Contact]) -> list[Duplicate]:
     cost a few thousand comparisons, not fifty million."""
     by_family: dict[str, set[int]] = defaultdict(set)
     by_id = {c.id: c for c in people}
+    names = {c.id: names_of(c) for c in people}
     for contact in people:
-        for name in names_of(contact):
+        for name in names[contact.id]:
             by_family[name.split()[-1]].add(contact.id)
     found: dict[tuple[int, int], Duplicate] = {}
     for ids in by_family.values():
         for a, b in combinations(sorted(ids), 2):
-            if (a, b) not in found and (offer := _offer(by_id[a], by_id[b])):
-                found[(a, b)] = offer
-    order = ["same name", "middle name or initial", "initial", "nickname", "spelling"]
-    return sorted(found.values(), key=lambda d: (next(i for i, w in enumerate(order) if d.why.startswith(w)), d.ids))
+            if (a, b) not in found and (how := _best_variant(names[a], names[b])):
+                if offer := _offer(by_id[a], by_id[b], how):
+                    found[(a, b)] = offer
+    return sorted(found.values(), key=lambda d: (VARIANTS.index(d.why.split(":")[0]), d.ids))
 
 
-def _offer(a: Contact, b: Contact) -> Duplicate | None:
-    how = _best_variant(a, b)
-    if how is None or _two_profiles(a, b):
+def _offer(a: Contact, b: Contact, how: str) -> Duplicate | None:
+    if _two_profiles(a, b):
         return None
     company_a, company_b = company_key(a.company), company_key(b.company)
     domains = sorted(mail_domains(a) & mail_domains(b))
@@ -90,12 +94,10 @@ def _offer(a: Contact, b: Contact) -> Duplicate | None:
     return Duplicate([a.id, b.id], [a.name, b.name], f"{how}: {a.name} / {b.name}, {tie}")
 
 
-def _best_variant(a: Contact, b: Contact) -> str | None:
-    found = {name_variant(x, y) for x in names_of(a) for y in names_of(b)} - {None}
-    for how in ("same name", "middle name or initial", "initial", "nickname", "spelling"):
-        if how in found:
-            return how
-    return None
+def _best_variant(names_a: list[str], names_b: list[str]) -> str | None:
+    """The most certain way any name of one is a variant of any name of the other."""
+    found = {name_variant(x, y) for x in names_a for y in names_b}
+    return next((how for how in VARIANTS if how in found), None)
 
 
 def _two_profiles(a: Contact, b: Contact) -> bool:

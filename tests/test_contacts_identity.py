@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
-from aggregator import contacts, sameperson
+from aggregator import contacts, journal, sameperson
 from aggregator.config import UnknownName
-from aggregator.identity import name_variant, normalize_name
+from aggregator.identity import Matcher, name_variant, normalize_name
 from aggregator.model import Contact
 from aggregator.nicknames import ROWS, same_given_name
 from aggregator.store import SCHEMA_VERSION, Store
@@ -129,6 +129,11 @@ def test_merge_keeps_every_name_address_and_the_latest_catch_up_and_imports_keep
     assert [c.id for c in store.people.contacts() if "Chen" in c.name] == [michael]
     assert store.database.conn.execute("select count(*) from touches where contact_id = ?", [michael]).fetchone()[0]
     assert [(r.added, r.updated) for r in import_all(store)] == [(0, 0)] * 3  # never split again
+    for typed in ("Mike Chen", "Michael J. Chen", "mike", str(michael)):  # every variant names him
+        assert journal.find_contact(store, typed).id == michael
+    matcher = Matcher.build(contacts.candidates(store.people.contacts()))
+    assert matcher.match("Mikey Chen").contact_id == michael  # an attendee under another nickname
+    assert matcher.match(None, "MIKE.CHEN@acme.example").contact_id == michael
     assert not [d for d in sameperson.duplicates(store) if "Michael Chen" in d.names]
     with pytest.raises(UnknownName, match=f"contact {mike} \\(Mike Chen\\) was merged into contact {michael}") as info:
         sameperson.merge(store, [str(mike), str(michael)], now=NOW)
