@@ -32,6 +32,8 @@ from aggregator.identity import (
 )
 from aggregator.model import Contact
 
+# Connections.csv's header: today's, and the one before 2019 (no URL; "Connected On" as "1/8/18, 6:14 PM")
+LINKEDIN_HEADERS = ("first name,last name,url", "first name,last name,email address,company,position")
 MAX_BYTES = 50_000_000  # exports of tens of thousands of contacts stay far below this
 STDIN = "-"
 
@@ -113,7 +115,7 @@ def detect_format(text: str, source: str | Path = "contacts") -> str:
     if re.search(r"^BEGIN:VCARD", head, re.I | re.M):
         return "vcard"
     lowered = head.lower()
-    if any(line.strip().lower().startswith("first name,last name,url") for line in head.splitlines()):
+    if any(line.strip().lower().startswith(LINKEDIN_HEADERS) for line in head.splitlines()):
         return "linkedin"
     if "e-mail 1 - value" in lowered or lowered.startswith(("name,given name", "first name,middle name")):
         return "google"
@@ -171,7 +173,7 @@ def parse_linkedin(text: str) -> list[ContactRecord]:
 def _date(text: str) -> str | None:
     for fmt in ("%d %b %Y", "%Y-%m-%d", "%m/%d/%y", "%m/%d/%Y"):
         try:
-            return datetime.strptime(text.strip(), fmt).date().isoformat()
+            return datetime.strptime(text.split(",")[0].strip(), fmt).date().isoformat()
         except ValueError:
             continue
     return None

@@ -152,8 +152,12 @@ def test_past_lists_the_last_days_most_recent_first_in_upcomings_shape(cli):
     assert all(set(e) == upcoming_keys for e in items)
     assert {c["evidence"] for c in items[0]["contacts"]} == {"rsvp"}
     assert [e["title"] for e in cli.json("past", "--days", "45")][-1] == "Python night 40"
-    text = cli("past", "--days", "12")
-    assert text.returncode == 0 and "Python night 3" in text.stdout and "Python night 17" not in text.stdout
+    text = cli("past", "--days", "12")  # piped: one line an event, most recent first
+    assert text.returncode == 0 and "Python night 17" not in text.stdout
+    assert text.stdout.index("Python night 3") < text.stdout.index("Python night 10")
+    agenda = cli("past", "--days", "5", env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"})
+    day = (NOW - timedelta(days=3)).astimezone(PORTLAND)
+    assert f"{day:%a} {day.day} {day:%b %Y}" in agenda.stdout and items[0]["id"][:10] in agenda.stdout
     (cli.config.parent / "empty").mkdir()
     empty = Cli(write_config(cli.config.parent / "empty", []))
     assert "No events in the last 30 days." in empty("past").stdout

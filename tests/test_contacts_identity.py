@@ -76,6 +76,21 @@ def test_an_entry_with_no_address_is_found_again_by_name_only_in_its_own_kind_of
     assert [c.id for c in by_name(store)["Dana Okafor"]][0] == dana.id
 
 
+def test_a_linkedin_export_from_before_2019_has_no_urls_yet_imports(store):
+    """The older Connections.csv: no URL column, "Connected On" with a time, sometimes a member URN
+    where the address goes (never taken for one)."""
+    text = ("First Name,Last Name,Email Address,Company,Position,Connected On\n"
+            'Mike,Chen,mike.chen@acme.example,Acme,Engineer,"1/8/18, 6:14 PM"\n'
+            'Ann,Bell,urn:li:member:123456,Initech,CTO,"12/24/17, 9:00 AM"\n')
+    assert contacts.detect_format(text) == "linkedin"
+    import_all(store)
+    report = contacts.import_text(store, text, name="Connections.csv", now=NOW)
+    assert (report.added, report.updated) == (1, 1)  # Mike by his address; Ann is new
+    mike = next(c for c in store.people.contacts() if "mike.chen@acme.example" in c.emails)
+    assert mike.name == "Mike Chen" and mike.connected_on == "2018-01-08"
+    assert next(c for c in store.people.contacts() if c.name == "Ann Bell").emails == ()
+
+
 def test_duplicates_offers_variants_tied_by_company_or_domain_never_two_sam_lees(store):
     import_all(store)
     offers = {tuple(d.names): d for d in sameperson.duplicates(store)}
