@@ -1,9 +1,10 @@
 """Who is who: normalized names, emails and profile URLs, and a strict matcher.
 
 An attendee seen in a source is matched to a contact by profile URL, then
-email, then name. A wrong match is worse than a miss: a name matches only when
-exactly one contact is plausible, and nickname or spelling-variant matches need
-the same family name.
+email, then name: any of the contact's name variants (its aliases: other
+spellings its exports and merges gave it). A wrong match is worse than a miss: a
+name matches only when exactly one contact is plausible, and nickname or
+spelling-variant matches (nicknames.py) need the same family name.
 """
 
 from __future__ import annotations

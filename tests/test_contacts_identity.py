@@ -10,6 +10,7 @@ import pytest
 from aggregator import contacts, journal, sameperson
 from aggregator.config import UnknownName
 from aggregator.identity import Matcher, name_variant, normalize_name
+from aggregator.mentions import ContactName, MentionIndex
 from aggregator.model import Contact
 from aggregator.nicknames import ROWS, same_given_name
 from aggregator.store import SCHEMA_VERSION, Store
@@ -219,3 +220,16 @@ def test_every_corpus_export_imports_into_one_address_book(store):
     for offer in offers:
         assert len(set(offer.ids)) == 2 and offer.why.split(":")[0] in {
             "same name", "nickname", "middle name or initial", "initial", "spelling"}
+
+
+def test_attendees_and_mentions_find_a_contact_under_any_variant_but_a_shared_name_finds_nobody(store):
+    import_all(store)
+    people = store.people.contacts()
+    liz = next(c for c in people if c.name == "Elizabeth Ward")
+    globex = next(c for c in people if c.name == "Sam Lee" and c.company == "Globex")
+    matcher = Matcher.build(contacts.candidates(people))
+    assert matcher.match("Liz Ward").contact_id == liz.id  # a variant the import kept
+    assert matcher.match("Sam Lee") is None  # two Sam Lees: a name alone credits neither
+    assert matcher.match("Sam Lee", "sam.lee@globex.example").contact_id == globex.id
+    index = MentionIndex([ContactName(c.id, c.name, c.aliases) for c in people])  # as listing builds it
+    assert [m.contact_id for m in index.find("Lightning talks: Liz Ward on incident reviews")] == [liz.id]
