@@ -89,7 +89,7 @@ def contacts_duplicates(app: App, as_json: bool) -> None:
 
 
 @click.command("merge")
-@click.argument("ids", nargs=-1, required=True)
+@click.argument("ids", nargs=-1, required=True, metavar="ID ID [ID]...")
 @click.pass_obj
 @handle_errors
 def contacts_merge(app: App, ids: tuple[str, ...]) -> None:
