@@ -233,3 +233,23 @@ def test_attendees_and_mentions_find_a_contact_under_any_variant_but_a_shared_na
     assert matcher.match("Sam Lee", "sam.lee@globex.example").contact_id == globex.id
     index = MentionIndex([ContactName(c.id, c.name, c.aliases) for c in people])  # as listing builds it
     assert [m.contact_id for m in index.find("Lightning talks: Liz Ward on incident reviews")] == [liz.id]
+
+
+def test_an_evening_logged_under_both_merged_contacts_counts_once(store):
+    from datetime import timedelta
+
+    from aggregator.model import Event
+    from tests.conftest import PORTLAND
+
+    import_all(store)
+    store.events.save("pdx", [Event("py-1", "Python night", NOW - timedelta(days=2), group="PDX Python")],
+                      now=NOW, tz=PORTLAND)
+    [event] = store.events.between(start=NOW - timedelta(days=3), end=NOW)
+    michael = next(c for c in store.people.contacts() if c.name == "Michael Chen" and c.urls)
+    mike = next(c for c in store.people.contacts() if c.name == "Mike Chen")
+    store.attendance.log_attended(event.id, [michael, mike], NOW)  # logged twice, once under each name
+    contacts.merge_contacts(store, [michael.id, mike.id], now=NOW)
+    rows = store.database.conn.execute("select person_key, contact_id from attendance where event_id = ?",
+                                       [event.id]).fetchall()
+    assert rows == [(f"contact:{michael.id}", michael.id)]
+    assert store.attendance.contact_event_counts()[michael.id][0] == 1
