@@ -165,14 +165,17 @@ def contacts() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["auto", "linkedin", "google", "vcard"]), default="auto",
               show_default=True, help="The export's format; auto looks at the file.")
+@click.option("--include-removed", is_flag=True, help="Bring back contacts you removed with `contacts remove`.")
 @click.pass_obj
 @handle_errors
-def contacts_import(app: App, path: str, fmt: str) -> None:
+def contacts_import(app: App, path: str, fmt: str, include_removed: bool) -> None:
     """Import or update contacts from a LinkedIn, Google Contacts or vCard export.
 
     PATH `-` reads the export from standard input. Importing again updates
-    contacts (matched by profile URL, email or name) and never duplicates
-    them. Contacts never leave this machine.
+    contacts (matched by profile URL or email, whatever the spelling of the
+    name; an entry with neither, by its name in the same kind of export) and
+    never duplicates them; a name alone never joins two people. Contacts you
+    removed stay out. Contacts never leave this machine.
 
     \b
     Example:
@@ -183,10 +186,10 @@ def contacts_import(app: App, path: str, fmt: str) -> None:
     from aggregator import contacts as contacts_module
 
     now = app.now()
-    report = contacts_module.import_path(app.store, path, fmt, now=now, stdin=click.get_binary_stream("stdin"))
+    report = contacts_module.import_path(app.store, path, fmt, now=now, stdin=click.get_binary_stream("stdin"),
+                                         include_removed=include_removed)
     contacts_module.refresh_social(app.store, now, rank.HALF_LIFE_DAYS, app.settings.timezone)
-    app.out.print(f"{safe_text(report.path, one_line=True)} ({report.format}): {report.added} added, "
-                  f"{report.updated} updated, {report.unchanged} unchanged", markup=False)
+    app.out.print(safe_text(report.summary(), one_line=True), markup=False)
 
 
 @contacts.command("list")

@@ -1,8 +1,10 @@
 """Import contacts: LinkedIn Connections.csv, Google Contacts CSV, vCard 2.1/3.0/4.0.
 
-The parsers are pure (text in, ContactRecords out). Importing updates a
-contact found by profile URL, email or exact name, and never duplicates one.
-Contacts stay on this machine.
+The parsers are pure (text in, ContactRecords out). Importing updates the
+contact with the same profile URL or email address, whatever the format or the
+spelling of the name (which becomes one of its name variants); an entry with
+neither is found again by its name in an export of the same kind. A name alone
+never joins two kinds of export. Contacts stay on this machine.
 """
 
 from __future__ import annotations
@@ -19,9 +21,19 @@ from pathlib import Path
 
 from aggregator import snapshot
 from aggregator.errors import AggregatorError
-from aggregator.identity import Candidate, Matcher, normalize_email, normalize_name, normalize_url
+from aggregator.identity import (
+    Candidate,
+    Matcher,
+    company_key,
+    is_role_mailbox,
+    normalize_email,
+    normalize_name,
+    normalize_url,
+)
 from aggregator.model import Contact
 
+# Connections.csv's header: today's, and the one before 2019 (no URL; "Connected On" as "1/8/18, 6:14 PM")
+LINKEDIN_HEADERS = ("first name,last name,url", "first name,last name,email address,company,position")
 MAX_BYTES = 50_000_000  # exports of tens of thousands of contacts stay far below this
 STDIN = "-"
 
@@ -55,7 +67,19 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    removed: int = 0  # left out: the user removed them (`contacts remove`)
+    merged: int = 0  # stored contacts this export showed to be one person with another
     problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the terminal: what the import did, and what it left out and why."""
+        line = f"{self.path} ({self.format}): {self.added} added, {self.updated} updated, {self.unchanged} unchanged"
+        if self.merged:
+            line += f"; {self.merged} merged into a contact with the same address or URL"
+        if self.removed:
+            line += (f"; {self.removed} left out because you removed them (`contacts import --include-removed` "
+                     f"brings them back)")
+        return line
 
 
 def read_text(path: Path) -> str:
@@ -91,7 +115,7 @@ def detect_format(text: str, source: str | Path = "contacts") -> str:
     if re.search(r"^BEGIN:VCARD", head, re.I | re.M):
         return "vcard"
     lowered = head.lower()
-    if any(line.strip().lower().startswith("first name,last name,url") for line in head.splitlines()):
+    if any(line.strip().lower().startswith(LINKEDIN_HEADERS) for line in head.splitlines()):
         return "linkedin"
     if "e-mail 1 - value" in lowered or lowered.startswith(("name,given name", "first name,middle name")):
         return "google"
@@ -149,7 +173,7 @@ def parse_linkedin(text: str) -> list[ContactRecord]:
 def _date(text: str) -> str | None:
     for fmt in ("%d %b %Y", "%Y-%m-%d", "%m/%d/%y", "%m/%d/%Y"):
         try:
-            return datetime.strptime(text.strip(), fmt).date().isoformat()
+            return datetime.strptime(text.split(",")[0].strip(), fmt).date().isoformat()
         except ValueError:
             continue
     return None
@@ -267,13 +291,30 @@ def _clean_emails(values) -> tuple[str, ...]:
 
 
 def identity_keys(record: ContactRecord) -> tuple[list[str], list[str], str]:
+    """(profile URLs, emails, name) as keys; a role mailbox (info@, events@) identifies nobody."""
+    emails = [normalize_email(e) for e in record.emails]
     return ([normalize_url(u) for u in record.urls if normalize_url(u)],
-            [normalize_email(e) for e in record.emails if normalize_email(e)],
-            normalize_name(record.name))
+            [e for e in emails if e and not is_role_mailbox(e)], normalize_name(record.name))
+
+
+def removal_keys(urls: Iterable[str], emails: Iterable[str], name_key: str = "") -> list[str]:
+    """What a removed contact is remembered by: its URLs and addresses, else its name in its export."""
+    keys = [f"url:{u}" for u in urls if u] + [f"email:{e}" for e in emails if e]
+    return keys or ([name_key] if name_key else [])
+
+
+@dataclass
+class ImportPlan:
+    inserts: list[Contact] = field(default_factory=list)
+    updates: list[Contact] = field(default_factory=list)
+    keys: dict[str, int] = field(default_factory=dict)  # name keys to store: "google:sam lee" -> contact id
+    merges: list[list[int]] = field(default_factory=list)  # contacts one record's addresses show are one
+    restored: set[str] = field(default_factory=set)  # removed keys an --include-removed import brought back
 
 
 # -- importing into the store --------------------------------------------------
-def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_changed: bool = False) -> ImportReport | None:
+def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_changed: bool = False,
+                include_removed: bool = False) -> ImportReport | None:
     """Import or update contacts from one export file. Returns None when skipped as unchanged."""
     path = Path(path)
     text = read_text(path)
@@ -281,33 +322,57 @@ def import_file(store, path: Path, fmt: str = "auto", *, now: datetime, only_if_
     key = str(path.resolve())
     if only_if_changed and store.people.import_state(key) == digest:
         return None
-    report = import_text(store, text, fmt, name=str(path))
+    report = import_text(store, text, fmt, name=str(path), now=now, include_removed=include_removed)
     store.people.set_import_state(key, digest, now)
     return report
 
 
-def import_path(store, path: str, fmt: str = "auto", *, now: datetime, stdin=None) -> ImportReport:
+def import_path(store, path: str, fmt: str = "auto", *, now: datetime, stdin=None,
+                include_removed: bool = False) -> ImportReport:
     """`contacts import PATH`: a file, or `-` for the binary stream `stdin`."""
     if path == STDIN:
-        return import_text(store, read_stream(stdin), fmt, name="standard input")
-    return import_file(store, Path(path), fmt, now=now)
+        return import_text(store, read_stream(stdin), fmt, name="standard input", now=now,
+                           include_removed=include_removed)
+    return import_file(store, Path(path), fmt, now=now, include_removed=include_removed)
 
 
-def import_text(store, text: str, fmt: str = "auto", *, name: str) -> ImportReport:
-    """Import or update contacts from an export's text (`name` says where it came from)."""
+def import_text(store, text: str, fmt: str = "auto", *, name: str, now: datetime | None = None,
+                include_removed: bool = False) -> ImportReport:
+    """Import or update contacts from an export's text (`name` says where it came from).
+
+    Contacts the user removed stay out unless `include_removed`; entries whose addresses show that
+    two stored contacts are one person merge them (the lower id stays)."""
     fmt, records = parse(text, fmt, source=name)
     report = ImportReport(path=name, format=fmt)
-    inserts, updates = plan(store.people.contacts(), records, source_file=Path(name).name, report=report)
-    store.people.write(inserts, updates)
+    people = store.people
+    found = plan(people.contacts(), records, fmt=fmt, source_file=Path(name).name, report=report,
+                 name_keys=people.name_keys(), removed=people.removed_keys(), include_removed=include_removed,
+                 first_id=people.next_id())
+    with store.database.transaction():
+        people.write(found.inserts, found.updates, found.keys, found.restored)
+        for ids in found.merges:
+            merge_contacts(store, ids, now=now or datetime.now(timezone.utc))
     return report
 
 
-def plan(existing: list[Contact], records: list[ContactRecord], *, source_file: str,
-         report: ImportReport) -> tuple[list[Contact], list[Contact]]:
-    """Which records are new contacts and which update a known one (by URL, email, then exact name)."""
-    by_url, by_email, by_name = {}, {}, {}
+def plan(existing: list[Contact], records: list[ContactRecord], *, fmt: str, source_file: str,
+         report: ImportReport, name_keys: dict[str, int] | None = None, removed: dict[str, str] | None = None,
+         include_removed: bool = False, first_id: int | None = None) -> ImportPlan:
+    """Which records are new contacts and which update a known one.
+
+    A record is a known contact when it shares a profile URL or an email address with it, or, failing
+    those, when an export of the same kind (`fmt`) had an entry of the same name that no URL or
+    address contradicts (re-importing an entry that has neither). A name alone never joins entries
+    of two kinds of export: "Sam Lee" on LinkedIn and "Sam Lee" in Google stay two contacts, for
+    `contacts duplicates` to offer when something says they may be one.
+    """
+    given_keys = dict(name_keys or {})
+    name_keys = dict(given_keys)
+    removed = removed or {}
+    by_url, by_email = {}, {}
     known: dict[int, Contact] = {}
-    next_id = max((c.id for c in existing), default=0) + 1
+    next_id = first_id or max((c.id for c in existing), default=0) + 1
+    out = ImportPlan()
 
     def index(contact: Contact) -> None:
         known[contact.id] = contact
@@ -315,20 +380,33 @@ def plan(existing: list[Contact], records: list[ContactRecord], *, source_file: 
             by_url.setdefault(normalize_url(url), contact.id)
         for email in contact.emails:
             by_email.setdefault(normalize_email(email), contact.id)
-        by_name.setdefault(contact.normalized_name or "", []).append(contact.id)
 
     for contact in existing:
         index(contact)
     inserted: set[int] = set()
     changed: set[int] = set()
+    retired: dict[int, int] = {}  # merged here -> the contact it joined
+
+    def live(contact_id: int) -> int:
+        while contact_id in retired:
+            contact_id = retired[contact_id]
+        return contact_id
+
     for record in records:
         urls, emails, name = identity_keys(record)
-        found = next((by_url[u] for u in urls if u in by_url), None)
-        found = found or next((by_email[e] for e in emails if e in by_email), None)
-        if found is None and name:
-            same_name = [i for i in by_name.get(name, []) if not _conflicting(known[i], urls)]
-            found = same_name[0] if len(same_name) == 1 else None
-        if found is None:
+        name_key = f"{fmt}:{name}" if name else ""
+        gone = [k for k in removal_keys(urls, emails, name_key) if k in removed]
+        if gone and not include_removed:
+            report.removed += 1
+            continue
+        out.restored.update(gone)
+        hits = list(dict.fromkeys(live(i) for i in [*(by_url[u] for u in urls if u in by_url),
+                                                   *(by_email[e] for e in emails if e in by_email)]))
+        if not hits and name_key in name_keys and live(name_keys[name_key]) in known:
+            candidate = live(name_keys[name_key])
+            if not _conflicting(known[candidate], urls, emails):
+                hits = [candidate]
+        if not hits:
             contact = Contact(id=next_id, name=record.name, normalized_name=name, emails=tuple(record.emails),
                               urls=tuple(record.urls), aliases=tuple(record.aliases), company=record.company,
                               tags=tuple(record.tags), weight=1.0, last_contacted=record.connected_on,
@@ -336,37 +414,102 @@ def plan(existing: list[Contact], records: list[ContactRecord], *, source_file: 
             next_id += 1
             inserted.add(contact.id)
             index(contact)
+            if name_key:
+                name_keys.setdefault(name_key, contact.id)
             continue
+        hits.sort()
+        for other in hits[1:]:  # one person's URL and address were two contacts: one now
+            retired[other] = hits[0]
+        if len([i for i in hits if i not in inserted]) > 1:
+            out.merges.append([i for i in hits if i not in inserted])
+        found = hits[0]
         old = known[found]
+        base = combine([old, *(known[i] for i in hits[1:])])
         merged = replace(
-            old,
-            emails=_union(old.emails, record.emails), urls=_union(old.urls, record.urls),
-            aliases=_union(old.aliases, record.aliases), tags=_union(old.tags, record.tags),
-            company=record.company or old.company, connected_on=old.connected_on or record.connected_on,
-            last_contacted=old.last_contacted or record.connected_on)
+            base, emails=_union(base.emails, record.emails), urls=_union(base.urls, record.urls, normalize_url),
+            aliases=name_variants(base, [record.name, *record.aliases]), tags=_union(base.tags, record.tags),
+            company=base.company if company_key(record.company) in ("", company_key(base.company)) else record.company,
+            connected_on=base.connected_on or record.connected_on,
+            last_contacted=base.last_contacted or record.connected_on)
+        if name_key:
+            name_keys.setdefault(name_key, found)
         if merged != old:
             index(merged)
             if found not in inserted:
                 changed.add(found)
         elif found not in inserted:
             report.unchanged += 1
-    report.added = len(inserted)
-    report.updated = len(changed)
-    return [known[i] for i in sorted(inserted)], [known[i] for i in sorted(changed)]
+    report.added = len(inserted - set(retired))
+    report.updated = len(changed - set(retired))
+    report.merged = len([i for i in retired if i not in inserted])
+    out.inserts = [known[i] for i in sorted(inserted) if i not in retired]
+    out.updates = [known[i] for i in sorted(changed) if i not in retired]
+    out.keys = {k: live(v) for k, v in name_keys.items() if k and k not in given_keys}
+    return out
 
 
-def _conflicting(contact: Contact, urls: list[str]) -> bool:
-    """Two profile URLs that differ mean two people, whatever their names."""
-    known = {normalize_url(u) for u in contact.urls}
-    return bool(known and urls and not known.intersection(urls))
+def _conflicting(contact: Contact, urls: list[str], emails: list[str]) -> bool:
+    """Two profile URLs, or two sets of addresses, that differ mean two people, whatever their names."""
+    known_urls = {normalize_url(u) for u in contact.urls}
+    known_emails = {normalize_email(e) for e in contact.emails}
+    return bool(known_urls and urls and not known_urls.intersection(urls)) or bool(
+        known_emails and emails and not known_emails.intersection(emails))
 
 
-def _union(old: tuple[str, ...], new) -> tuple[str, ...]:
-    out = list(old)
+def _union(old: tuple[str, ...], new, key=lambda value: value) -> tuple[str, ...]:
+    """`old` and then each of `new` not in it yet (compared by `key`)."""
+    out, seen = list(old), {key(v) for v in old}
     for value in new:
-        if value and value not in out:
+        if value and key(value) not in seen:
+            seen.add(key(value))
             out.append(value)
     return tuple(out)
+
+
+def name_variants(contact: Contact, names: Iterable[str]) -> tuple[str, ...]:
+    """`contact`'s aliases with each of `names` it does not have yet (compared normalized, so
+    "Lee, Dana" and "Dana Lee" are one name)."""
+    seen = {normalize_name(contact.name), *(normalize_name(a) for a in contact.aliases)}
+    aliases = list(contact.aliases)
+    for name in names:
+        norm = normalize_name(name)
+        if name and norm and norm not in seen:
+            seen.add(norm)
+            aliases.append(name)
+    return tuple(aliases)
+
+
+def combine(people: list[Contact]) -> Contact:
+    """One contact of several (the first's id and name stay): every name as a variant, every
+    address, URL and tag; the first company given; the highest weight (someone you marked as
+    mattering still does), the shortest catch-up cadence, the latest catch-up, the earliest
+    connection date."""
+    first, rest = people[0], people[1:]
+    merged = first
+    for other in rest:
+        merged = replace(merged, aliases=name_variants(merged, [other.name, *other.aliases]),
+                         emails=_union(merged.emails, other.emails),
+                         urls=_union(merged.urls, other.urls, normalize_url),
+                         tags=_union(merged.tags, other.tags))
+    weights = [p.weight for p in people if p.weight is not None]
+    cadences = [p.cadence_days for p in people if p.cadence_days]
+    contacted = [p.last_contacted for p in people if p.last_contacted]
+    connected = [p.connected_on for p in people if p.connected_on]
+    return replace(merged, company=next((p.company for p in people if p.company), None),
+                   weight=max(weights) if weights else None, cadence_days=min(cadences) if cadences else None,
+                   last_contacted=max(contacted) if contacted else None,
+                   connected_on=min(connected) if connected else None)
+
+
+def merge_contacts(store, ids: list[int], *, now: datetime) -> Contact:
+    """Join the stored contacts `ids` into the first: names, addresses, URLs, catch-ups, attendance
+    (one evening once), name keys. Ranking sums are redone on the next read (attendance_version)."""
+    by_id = {c.id: c for c in store.people.contacts()}
+    survivor = combine([by_id[i] for i in ids])
+    with store.database.transaction():
+        store.people.merge(survivor, ids[1:], now)
+        store.attendance.repoint(ids[1:], survivor.id)
+    return survivor
 
 
 def candidates(people: Iterable[Contact]) -> list[Candidate]:

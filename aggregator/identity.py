@@ -1,9 +1,10 @@
 """Who is who: normalized names, emails and profile URLs, and a strict matcher.
 
 An attendee seen in a source is matched to a contact by profile URL, then
-email, then name. A wrong match is worse than a miss: a name matches only when
-exactly one contact is plausible, and nickname or spelling-variant matches need
-the same family name.
+email, then name: any of the contact's name variants (its aliases: other
+spellings its exports and merges gave it). A wrong match is worse than a miss: a
+name matches only when exactly one contact is plausible, and nickname or
+spelling-variant matches (nicknames.py) need the same family name.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from aggregator.nicknames import same_given_name
+
 # Letters NFKD does not take apart.
 _TRANSLIT = str.maketrans({
     "ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
@@ -22,38 +25,6 @@ _TRANSLIT = str.maketrans({
 })
 HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "rev"}
 SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq", "mba", "msc", "bsc"}
-NICKNAMES = [
-    ("michael", "mike", "mikey", "mick"), ("robert", "rob", "bob", "bobby", "robbie"),
-    ("william", "will", "bill", "billy", "liam"), ("elizabeth", "liz", "beth", "lizzie", "eliza", "betty"),
-    ("james", "jim", "jimmy", "jamie"), ("daniel", "dan", "danny"), ("samuel", "sam", "sammy"),
-    ("samantha", "sam", "sammie"), ("alexander", "alex", "sasha", "xander"), ("alexandra", "alex", "sasha", "lexi"),
-    ("christopher", "chris", "topher"), ("christine", "chris", "christy"), ("christina", "chris", "tina"),
-    ("katherine", "kate", "katie", "kathy", "kat"), ("catherine", "cate", "cathy", "kate", "katie"),
-    ("thomas", "tom", "tommy"), ("david", "dave", "davey"), ("joseph", "joe", "joey"),
-    ("nicholas", "nick", "nicky"), ("matthew", "matt"), ("andrew", "andy", "drew"), ("anthony", "tony"),
-    ("steven", "steve"), ("stephen", "steve"), ("jennifer", "jen", "jenny"), ("patrick", "pat", "paddy"),
-    ("patricia", "pat", "patty", "trish"), ("richard", "rich", "rick", "ricky", "dick"),
-    ("benjamin", "ben", "benny"), ("gregory", "greg"), ("jonathan", "jon", "jonny"), ("edward", "ed", "eddie", "ted"),
-    ("theodore", "theo", "ted", "teddy"), ("margaret", "maggie", "meg", "peggy"), ("susan", "sue", "susie"),
-    ("victoria", "vicky", "tori"), ("abigail", "abby"), ("zachary", "zach", "zack"), ("jacob", "jake"),
-    ("charles", "charlie", "chuck"), ("lawrence", "larry"), ("ronald", "ron"), ("donald", "don"),
-    ("kenneth", "ken", "kenny"), ("timothy", "tim", "timmy"), ("frederick", "fred", "freddie"),
-    ("gabriel", "gabe"), ("nathan", "nate"), ("nathaniel", "nate", "nat"), ("joshua", "josh"),
-    ("rebecca", "becky", "becca"), ("cynthia", "cindy"), ("deborah", "debbie", "deb"), ("jessica", "jess", "jessie"),
-    ("amanda", "mandy"), ("emmanuel", "manny"), ("maximilian", "max"), ("maxwell", "max"),
-    ("jacqueline", "jackie"), ("johnathan", "john"), ("john", "jack", "johnny"), ("peter", "pete"),
-    ("philip", "phil"), ("phillip", "phil"), ("raymond", "ray"), ("douglas", "doug"), ("gerald", "gerry"),
-    ("jeffrey", "jeff"), ("geoffrey", "geoff"), ("leonard", "leo", "len"), ("vincent", "vince"),
-    ("valentina", "vale"), ("francesca", "fran", "frankie"), ("francis", "frank"), ("franklin", "frank"),
-    ("alejandro", "alex", "ale"), ("roberto", "beto"), ("guillermo", "memo"), ("jose", "pepe"),
-    ("ignacio", "nacho"), ("francisco", "paco", "pancho"), ("dmitry", "dima"), ("alexei", "alyosha"),
-    ("yekaterina", "katya"), ("ekaterina", "katya"), ("anastasia", "nastya"), ("venkatesh", "venky"),
-    ("priyanka", "priya"), ("suresh", "suri"), ("wolfgang", "wolf"), ("johannes", "hannes", "jo"),
-]
-_NICK: dict[str, set[str]] = defaultdict(set)
-for _names in NICKNAMES:
-    for _name in _names:
-        _NICK[_name].update(_names)
 
 
 def fold(text: str) -> str:
@@ -81,6 +52,16 @@ def normalize_name(name: str | None) -> str:
     while len(words) > 1 and words[-1] in SUFFIXES:
         words.pop()
     return " ".join(words)
+
+
+COMPANY_SUFFIXES = {"inc", "llc", "ltd", "gmbh", "corp", "corporation", "co", "company", "plc", "sa", "ag", "bv",
+                    "limited", "the"}
+
+
+def company_key(company: str | None) -> str:
+    """'Acme, Inc.' and 'ACME Corp' are one company here."""
+    words = re.sub(r"[^\w\s]", " ", fold(company or "")).split()
+    return " ".join(w for w in words if w not in COMPANY_SUFFIXES)
 
 
 def normalize_email(email: str | None) -> str:
@@ -247,8 +228,35 @@ def spelling_key(name: str) -> str:
 def _first_names_agree(a: str, b: str) -> str | None:
     if a == b:
         return "name"
-    if b in _NICK.get(a, ()):
+    if same_given_name(a, b):
         return "nickname"
     if min(len(a), len(b)) >= 3 and spelling_key(a) == spelling_key(b):
         return "spelling"
     return None
+
+
+def name_variant(a: str, b: str) -> str | None:
+    """How two normalized names may be one person's, or None: "same name" (after folding accents and
+    "Last, First"), "nickname" (Mike/Michael Chen), "spelling" (Phillip/Philip), "middle name or
+    initial" (Michael J. Chen), "initial" (M. Chen). The family name must be the same."""
+    if not a or not b:
+        return None
+    if a == b:
+        return "same name"
+    wa, wb = a.split(), b.split()
+    if len(wa) < 2 or len(wb) < 2 or wa[-1] != wb[-1] or not _middles_agree(wa[1:-1], wb[1:-1]):
+        return None
+    first_a, first_b = wa[0], wb[0]
+    how = _first_names_agree(first_a, first_b)
+    if how is None and min(len(first_a), len(first_b)) == 1 and first_a[0] == first_b[0]:
+        how = "initial"
+    if how is None:
+        return None
+    return "middle name or initial" if how == "name" else how
+
+
+def _middles_agree(a: list[str], b: list[str]) -> bool:
+    """Middle names agree when one side has none, or each pair is the same name or initial."""
+    if not a or not b:
+        return True
+    return len(a) == len(b) and all(x == y or (min(len(x), len(y)) == 1 and x[0] == y[0]) for x, y in zip(a, b, strict=True))

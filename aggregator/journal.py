@@ -10,14 +10,23 @@ from rapidfuzz import process
 
 from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
+from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
 from aggregator.listing import rank_events
 from aggregator.model import Contact
 from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months
-from aggregator.store import Store
+from aggregator.store import Store, UnknownEvent
 
 RECONNECT_DAYS = 60
 LIKELY = 0.2
+
+
+class NotYet(AggregatorError):
+    """A log entry for something that has not happened yet (an event that has not started, a catch-up
+    on a future date): bad usage, exit 2. Without it, a future date dropped the person from
+    `reconnect` for months (issue 18)."""
+
+    exit_code = 2
 
 
 def find_contact(store: Store, name: str) -> Contact:
@@ -38,7 +47,7 @@ def find_contact(store: Store, name: str) -> Contact:
     if match is not None:
         return next(p for p in people if p.id == match.contact_id)
     if norm and " " not in norm:  # a first name alone: yours when one contact has it
-        first = [p for p in people if (p.normalized_name or "").split(" ")[0] == norm]
+        first = [p for p in people if norm in {normalize_name(n).split(" ")[0] for n in (p.name, *p.aliases)}]
         if len(first) == 1:
             return first[0]
         if len(first) > 1:
@@ -53,9 +62,18 @@ def find_contact(store: Store, name: str) -> Contact:
 def log_attended(store: Store, settings: Settings, event_ident: str, names: list[str], *, now: datetime) -> dict:
     """Record that you went to an event and met `names` there (each also counts as a catch-up).
 
-    An unknown event id is bad usage (store.UnknownEvent, exit 2), as is an unknown name."""
-    stored = store.events.find(event_ident)
+    An unknown event id is bad usage (store.UnknownEvent, exit 2), as is an unknown name and an
+    event that has not started yet (NotYet)."""
+    try:
+        stored = store.events.find(event_ident)
+    except UnknownEvent as exc:
+        if "unknown event id" not in str(exc):
+            raise
+        raise UnknownEvent(f"{exc}, and by `aggregator past` for the events of the last 30 days") from None
     people = [find_contact(store, n) for n in names]
+    if stored.start_utc > now:
+        starts = stored.start_utc.astimezone(settings.timezone).strftime("%a %d %b %Y %H:%M")
+        raise NotYet(f"{stored.title!r} has not started yet (it starts {starts}): log it once you have been")
     store.attendance.log_attended(stored.id, people, now)
     met_on = stored.event.start
     met_on = met_on.astimezone(settings.timezone).date() if isinstance(met_on, datetime) else met_on
@@ -68,7 +86,11 @@ def log_attended(store: Store, settings: Settings, event_ident: str, names: list
 
 def log_touch(store: Store, settings: Settings, name: str, *, on: date | None, now: datetime) -> dict:
     contact = find_contact(store, name)
-    day = on or now.astimezone(settings.timezone).date()
+    today = now.astimezone(settings.timezone).date()
+    if on is not None and on > today:
+        raise NotYet(f"{on.isoformat()} is in the future (today is {today.isoformat()}): "
+                     "log a catch-up once it has happened")
+    day = on or today
     store.people.touch(contact.id, day, now)
     return {"id": contact.id, "name": contact.name, "on": day.isoformat()}
 
@@ -121,7 +143,7 @@ def contact_list(store: Store) -> list[dict[str, Any]]:
     out = []
     for c in store.people.contacts():
         seen, last = counts.get(c.id, (0, None))
-        out.append({"id": c.id, "name": c.name, "company": c.company, "emails": list(c.emails),
-                    "urls": list(c.urls), "last_contacted": c.last_contacted, "events_matched": seen,
-                    "last_seen_at": last})
+        out.append({"id": c.id, "name": c.name, "names": [c.name, *c.aliases], "company": c.company,
+                    "emails": list(c.emails), "urls": list(c.urls), "last_contacted": c.last_contacted,
+                    "events_matched": seen, "last_seen_at": last})
     return out

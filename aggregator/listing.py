@@ -258,3 +258,15 @@ def find_roll_up(store: Store, settings: Settings, ident: str, *, now: datetime,
     if len(found) != 1:
         return None
     return rollup.explanation(found[0], rank.explanation(found[0], AttendanceSnapshot(now=now)))
+
+
+def past(store: Store, settings: Settings, *, now: datetime, days: int = 30) -> list[Ranked]:
+    """`aggregator past`: events that started in the last `days` days, most recent first, scored and
+    explained as `upcoming` lists them; their ids are what `attended` takes."""
+    since = now - timedelta(days=days)
+    events = [e for e in store.events.between(start=since, end=now) if since <= e.start_utc <= now]
+    ranked, snap = _rank(store, settings, events, now=now, topic=None, extra_chances=None, listed=[])
+    ranked.sort(key=lambda r: (r.start_utc(), r.score), reverse=True)
+    list_contacts(store, ranked, snap, settings)
+    add_reasons(store, ranked, snap, settings)
+    return ranked

@@ -73,14 +73,15 @@ def test_reimport_updates_and_never_duplicates(tmp_path):
     google = tmp_path / "google.csv"
     google.write_text("First Name,Last Name,E-mail 1 - Value,Website 1 - Value\n"
                       "Samuel,Ortiz,sam.ortiz@example.org ::: sam@home.example,\n"  # Sam's email: an update
-                      "José,Núñez,jose@example.org,\n", encoding="utf-8")  # same name, no URL conflict: an update
+                      "José,Núñez,jose@example.org,\n", encoding="utf-8")  # a name alone: a new contact (issue 18)
     merged = contacts.import_file(store, google, now=NOW)
-    assert (merged.added, merged.updated) == (0, 2)
+    assert (merged.added, merged.updated) == (1, 1)
     everyone = store.people.contacts()
-    people = {c.name: c for c in everyone}
-    assert len(everyone) == 4
-    assert people["José Núñez"].emails == ("jose@example.org",)
-    assert people["Sam Ortiz"].emails == ("sam.ortiz@example.org", "sam@home.example")
+    assert len(everyone) == 5
+    assert [c.emails for c in everyone if c.name == "José Núñez"] == [(), ("jose@example.org",)]
+    sam = next(c for c in everyone if c.name == "Sam Ortiz")
+    assert sam.emails == ("sam.ortiz@example.org", "sam@home.example")
+    assert sam.aliases == ("Samuel Ortiz",)  # the other spelling kept as a name variant
     assert store.people.import_state(str((C / "linkedin_connections_with_notes_preamble_bom_crlf.csv").resolve()))
 
 

@@ -195,8 +195,8 @@ def test_cli_why_reconnect_attended_touched(tmp_path, server):
     assert cli("why", "zzzz").returncode == 2  # bad usage per CONTRACT.md (was 1 before h/cli)
     assert cli("touched", "Sam Ortiz", "--on", "2026-11-30").returncode == 0
     assert "Sam Ortiz" not in [e["name"] for e in cli.json("reconnect")]
-    went = cli("attended", study["id"], "--with", "Dana Lee")
-    assert went.returncode == 0 and "met Dana Lee" in went.stdout
+    went = cli("attended", study["id"], "--with", "Dana Lee")  # not started yet: refused since issue 18
+    assert went.returncode == 2 and "has not started yet" in went.stderr
     unknown = cli("touched", "Dana Leeds")
     assert unknown.returncode == 2 and "no contact named 'Dana Leeds'; did you mean Dana Lee" in unknown.stderr
 

@@ -99,6 +99,27 @@ class AttendanceRepository:
             self.database.bump("attendance_version")
         return len(updates)
 
+    def repoint(self, retired: list[int], survivor: int) -> None:
+        """The attendance of merged contacts becomes the survivor's; the user's own rows for one event
+        under two of them become one (an evening counts once), and the ranking's sums are redone."""
+        conn = self.database.conn
+        marks = ", ".join("?" * len(retired))
+        with self.database.transaction():
+            conn.execute(f"update attendance set contact_id = ? where contact_id in ({marks})", [survivor, *retired])
+            for prefix in ("contact:", "calendar:"):  # the user's own rows are keyed by contact
+                old_keys = [f"{prefix}{i}" for i in retired]
+                conn.execute(f"update or ignore attendance set person_key = ? where evidence = 'manual' "
+                             f"and person_key in ({marks})", [f"{prefix}{survivor}", *old_keys])
+                conn.execute(f"delete from attendance where evidence = 'manual' and person_key in ({marks})",
+                             old_keys)
+            self.database.bump("attendance_version")
+
+    def forget_contact(self, contact_id: int) -> None:
+        """A removed contact's rows stay, as an anonymous attendee's (their name, no contact)."""
+        with self.database.transaction():
+            self.database.conn.execute("update attendance set contact_id = null where contact_id = ?", [contact_id])
+            self.database.bump("attendance_version")
+
     def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
         """contact id -> (events their attendance was seen at, the latest such event's start)."""
         with self.database.lock:

@@ -18,7 +18,7 @@ from typing import Any
 from aggregator.errors import AggregatorError
 from aggregator.store.codec import EVENT_COLUMNS
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 class Database:
@@ -115,7 +115,8 @@ class Database:
                     f"knows {SCHEMA_VERSION}); upgrade aggregator or point `database:` at a new file"
                 )
             steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4, self._create_v5,
-                     self._drop_rates_v6, self._rank_cache_v7, self._calendar_log_v8]
+                     self._drop_rates_v6, self._rank_cache_v7, self._calendar_log_v8,
+                     self._contact_identity_v9]
             for number, step in enumerate(steps, 1):
                 if version < number:
                     with self.conn:
@@ -243,3 +244,23 @@ class Database:
         are past, and when they were first logged. The personal step made it itself before."""
         self.conn.execute("create table if not exists calendar_log "
                           "(event_id text primary key, past integer, logged_at text)")
+
+    def _contact_identity_v9(self) -> None:
+        """Contacts' identity beyond addresses (store.people): the name an entry with no address or URL
+        is found by again in exports of its kind (`contact_keys`, "google:sam lee"), contacts the user
+        merged (`contact_merges`) and removed (`contacts_removed`, by address, URL or such a name key,
+        so an import does not bring them back). Older contacts get the name key of the export they
+        came from: vCard for a .vcf file, LinkedIn for a Connections file, else Google."""
+        self.conn.execute("create table if not exists contact_keys (key text primary key, contact_id integer)")
+        self.conn.execute("create index if not exists contact_keys_contact on contact_keys (contact_id)")
+        self.conn.execute("create table if not exists contact_merges "
+                          "(merged_id integer primary key, into_id integer, name text, merged_at text)")
+        self.conn.execute("create table if not exists contacts_removed (key text primary key, name text, "
+                          "removed_at text)")
+        self.conn.execute(
+            """insert or ignore into contact_keys (key, contact_id)
+               select case when lower(coalesce(source_file, '')) like '%.vcf'
+                             or lower(coalesce(source_file, '')) like '%.vcard' then 'vcard:'
+                           when lower(coalesce(source_file, '')) like '%connection%' then 'linkedin:'
+                           else 'google:' end || normalized_name, id
+               from contacts where coalesce(normalized_name, '') != '' order by id""")
