@@ -161,15 +161,37 @@ def detail_parts(item: Ranked) -> list[tuple[str, str]]:
     for i, chance in enumerate(likely):
         lead = (" · " if parts else "") if i == 0 else ", "
         parts.append((lead, "dim"))
-        overdue = " overdue" if chance.overdue else ""
-        parts.append((f"{one_line(chance.name)} {chance.probability:.0%}{overdue}",
-                      "yellow" if chance.overdue else "magenta"))
+        parts.append((person_in_words(chance), "yellow" if chance.overdue else "magenta"))
     if item.distance_km is not None:
         km = f"{item.distance_km:.0f} km" if item.distance_km >= 1 else "<1 km"
         parts.append((f"{' · ' if parts else ''}{km}", "dim"))
     elif item.event.online:
         parts.append((f"{' · ' if parts else ''}online", "dim"))
     return parts
+
+
+FIXED_EVIDENCE_WORDS = {"speaker": "speaking", "host": "hosting", "logged": "going, by your log",
+                        "mentioned": "named in the listing"}
+
+
+def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
+    """Why a contact is likely there, in words: "RSVPed", "speaking", "often comes, 48%". A bare
+    "100%" beside a name read as "100% overdue" (issue 21)."""
+    if evidence == "rsvp":
+        return "RSVPed" if probability >= 1 else "RSVPed maybe" if probability > 0 else "declined"
+    if evidence in FIXED_EVIDENCE_WORDS:
+        return FIXED_EVIDENCE_WORDS[evidence]
+    if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
+        how = "might come"
+    else:
+        how = "usually comes" if probability >= 0.6 else "often comes" if probability >= 0.3 else "sometimes comes"
+    return f"{how}, {probability:.0%}"
+
+
+def person_in_words(chance, *, say_overdue: bool = True) -> str:
+    """"Dana Lee (RSVPed)", "José Núñez (often comes, 48%; overdue)": a ContactChance for a reader."""
+    words = evidence_words(chance.probability, chance.evidence, getattr(chance, "detail", ""))
+    return f"{one_line(chance.name)} ({words}{'; overdue' if say_overdue and chance.overdue else ''})"
 
 
 def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> list[Text]:
