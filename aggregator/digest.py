@@ -170,7 +170,7 @@ def sections(week: Week, tz: ZoneInfo) -> tuple[str, list[tuple[str, list[Line]]
         more = f" (of {week.total})" if week.total > len(week.best) else ""
         parts.append((f"Best events{more}", [event_line(i, tz) for i in week.best]))
     else:
-        notes.append(f"Nothing on in the next {week.days} days. Look further with "
+        notes.append(f"Nothing on in the next {week.days} day{'s' if week.days != 1 else ''}. Look further with "
                      f"`aggregator digest --days {max(30, week.days * 2)}`, or add sources to your config.")
     if week.meet:
         meet = [meeting_line(m, tz) for m in week.meet]
@@ -219,7 +219,7 @@ def _text(heading: str, parts, notes: list[str]) -> str:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#&])")
-_MARKDOWN_LINE_START = re.compile(r"^(\s*)([-+>]|\d+[.)])")
+_MARKDOWN_LINE_START = re.compile(r"^(\s*(?:\d+)?)([-+>.)])")
 
 
 def markdown_escape(text: str) -> str:
