@@ -511,6 +511,8 @@ def demo_next_steps(config_path) -> list[str]:
         f"  aggregator {flag} upcoming            # ranked by your topics and the people likely there",
         f"  aggregator {flag} why <id>            # the full explanation of one event",
         f"  aggregator {flag} reconnect           # contacts overdue for a catch-up, and where to meet them",
+        f"  aggregator {flag} plan                # the fewest evenings that see most of them",
+        f"  aggregator {flag} digest              # your week in a few lines, for mail or chat",
         f"  aggregator {flag} serve               # the phone page and the iCal feed at http://127.0.0.1:8080/",
         f"To leave out --config: export AGGREGATOR_CONFIG={shlex.quote(str(Path(config_path).resolve()))}",
         "When you are ready for real events: aggregator init",
