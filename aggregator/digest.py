@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aggregator.agenda import clock, evidence_words, one_line, person_in_words, short_id
+from aggregator.agenda import clock, evidence_words, no_sources, one_line, person_in_words, short_id
 from aggregator.present import local_time
 from aggregator.rank import Ranked
 from aggregator.text import clean_url
@@ -161,8 +161,7 @@ def sections(week: Week, tz: ZoneInfo) -> tuple[str, list[tuple[str, list[Line]]
     notes = [f"Sources that failed at the last fetch: {', '.join(map(one_line, week.failing))} "
              "(see `aggregator sources`)."] if week.failing else []
     if week.configured is not None:
-        return heading, [], [f"No sources configured yet: add some to {week.configured}, "
-                             "then run `aggregator fetch`."]
+        return heading, [], [no_sources(week.configured)]
     if not week.fetched:
         return heading, [], ["Nothing fetched yet: run `aggregator fetch` (or try `aggregator demo`, offline)."]
     parts: list[tuple[str, list[Line]]] = []
@@ -180,11 +179,11 @@ def sections(week: Week, tz: ZoneInfo) -> tuple[str, list[tuple[str, list[Line]]
         if more:
             meet.append(Line(before=f"and {'; '.join(more)}: `aggregator reconnect` lists them all"))
         parts.append(("Catch up with", meet))
-    changes = []
+    changes, above = [], {i.id for i in week.best}
     for kind, items in (("new", week.new), ("cancelled", week.cancelled), ("changed", week.changed)):
         for item in items:
             line = event_line(item, tz, people=False, lead=f"{kind}: ")
-            if item in week.best:  # said above: the title is enough
+            if item.id in above:  # said above: the title is enough
                 line.after, line.ident = " (above)", ""
             changes.append(line)
         hidden = week.counts.get(kind, 0) - len(items)
