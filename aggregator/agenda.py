@@ -11,8 +11,10 @@ send escape sequences to the user's terminal.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
@@ -161,15 +163,37 @@ def detail_parts(item: Ranked) -> list[tuple[str, str]]:
     for i, chance in enumerate(likely):
         lead = (" · " if parts else "") if i == 0 else ", "
         parts.append((lead, "dim"))
-        overdue = " overdue" if chance.overdue else ""
-        parts.append((f"{one_line(chance.name)} {chance.probability:.0%}{overdue}",
-                      "yellow" if chance.overdue else "magenta"))
+        parts.append((person_in_words(chance), "yellow" if chance.overdue else "magenta"))
     if item.distance_km is not None:
         km = f"{item.distance_km:.0f} km" if item.distance_km >= 1 else "<1 km"
         parts.append((f"{' · ' if parts else ''}{km}", "dim"))
     elif item.event.online:
         parts.append((f"{' · ' if parts else ''}online", "dim"))
     return parts
+
+
+FIXED_EVIDENCE_WORDS = {"speaker": "speaking", "host": "hosting", "logged": "going, by your log",
+                        "mentioned": "named in the listing"}
+
+
+def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
+    """Why a contact is likely there, in words: "RSVPed", "speaking", "often comes, 48%". A bare
+    "100%" beside a name read as "100% overdue" (issue 21)."""
+    if evidence == "rsvp":
+        return "RSVPed" if probability >= 1 else "RSVPed maybe" if probability > 0 else "declined"
+    if evidence in FIXED_EVIDENCE_WORDS:
+        return FIXED_EVIDENCE_WORDS[evidence]
+    if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
+        how = "might come"
+    else:
+        how = "usually comes" if probability >= 0.6 else "often comes" if probability >= 0.3 else "sometimes comes"
+    return f"{how}, {probability:.0%}"
+
+
+def person_in_words(chance, *, say_overdue: bool = True) -> str:
+    """"Dana Lee (RSVPed)", "José Núñez (often comes, 48%; overdue)": a ContactChance for a reader."""
+    words = evidence_words(chance.probability, chance.evidence, getattr(chance, "detail", ""))
+    return f"{one_line(chance.name)} ({words}{'; overdue' if say_overdue and chance.overdue else ''})"
 
 
 def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> list[Text]:
@@ -198,7 +222,7 @@ def nothing_upcoming(days: int, topic: str | None, *, fetched: bool, config: str
     """What an empty agenda says, and the next step: add sources (`config` names the file when
     none are configured), fetch, or nothing (there just are none)."""
     if config is not None:
-        return f"No sources configured yet: add some to {config}, then run `aggregator fetch`."
+        return no_sources(config)
     hint = "" if fetched else " Run `aggregator fetch` first."
     return f"No upcoming events in the next {days} days{' about ' + one_line(topic) if topic else ''}.{hint}"
 
@@ -225,7 +249,22 @@ def state(health: dict) -> tuple[str, str]:
     return ("suspect", "yellow") if health["warning"] else ("ok", "green")
 
 
-def source_blocks(health: list[dict], width: int) -> list[Text]:
+def local_stamp(value: str | None, tz: ZoneInfo | None) -> str:
+    """A stored UTC time in the user's zone, its zone named ("2026-12-01 04:00 PST"); "never" for none.
+    Without a zone it stays UTC and says so: a bare time read as local (issue 21)."""
+    if not value:
+        return "never"
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return one_line(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    moment = moment.astimezone(tz or ZoneInfo("UTC"))
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname() or moment.strftime('%z')}"
+
+
+def source_blocks(health: list[dict], width: int, tz: ZoneInfo | None = None) -> list[Text]:
     """A block per source: its full name (what --source takes), state and kind; the counts;
     the problem, wrapped at words on up to three lines."""
     width = min(width, MAX_WIDTH)
@@ -233,9 +272,8 @@ def source_blocks(health: list[dict], width: int) -> list[Text]:
     for h in health:
         words, style = state(h)
         lines.append(Text.assemble((one_line(h["name"]), "bold"), "  ", (words, style), "  ", (h["kind"], "dim")))
-        last_ok = (h["last_ok_at"] or "never")[:16].replace("T", " ")
-        lines.append(Text("    " + fit(f"{h['events']} events, {h['upcoming']} upcoming · last ok {last_ok}",
-                                       width - 4)))
+        lines.append(Text("    " + fit(f"{h['events']} events, {h['upcoming']} upcoming · last ok "
+                                       f"{local_stamp(h['last_ok_at'], tz)}", width - 4)))
         problem = h["last_error"] or h["warning"]
         if problem:
             for row in wrap(one_line(problem), width - 4, most=3):
@@ -257,23 +295,35 @@ def wrap(text: str, width: int, *, most: int) -> list[str]:
     return rows
 
 
-def print_sources(console: Console, health: list[dict]) -> None:
+def print_sources(console: Console, health: list[dict], tz: ZoneInfo | None = None) -> None:
     if console.is_terminal:
-        for line in source_blocks(health, console.width):
+        for line in source_blocks(health, console.width, tz):
             console.print(line, overflow="ignore", no_wrap=True, crop=False)
-        return
-    for h in health:
-        problem = h["last_error"] or h["warning"]
-        console.print(f"{one_line(h['name'])}  {h['kind']}  {h['events']} events, {h['upcoming']} upcoming; "
-                      f"last ok {h['last_ok_at'] or 'never'}; {state(h)[0]}"
-                      + (f" ({one_line(problem)})" if problem else ""), markup=False)
+    else:
+        for h in health:
+            problem = h["last_error"] or h["warning"]
+            console.print(f"{one_line(h['name'])}  {h['kind']}  {h['events']} events, {h['upcoming']} upcoming; "
+                          f"last ok {local_stamp(h['last_ok_at'], tz)}; {state(h)[0]}"
+                          + (f" ({one_line(problem)})" if problem else ""), markup=False)
+    if not any(h["last_run_at"] for h in health):
+        console.print(f"Not fetched yet: run `aggregator fetch` to fetch {'it' if len(health) == 1 else 'them'}.",
+                      markup=False)
+
+
+def no_sources(config: str) -> str:
+    return f"No sources configured yet: add some to {config}, then run `aggregator fetch`."
 
 
 # -- reconnect -----------------------------------------------------------------
 def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool) -> list[Text | str]:
-    """A contact per line, then up to three events where they are likely, fitted on a terminal."""
+    """A contact per line, then up to three events where they are likely, fitted on a terminal: the
+    date, title and evidence (in words) each in a column of its own."""
     width = min(width, MAX_WIDTH)
-    natural = max((cell_len(one_line(e["title"])) for entry in entries for e in entry.events[:3]), default=0)
+    shown = [e for entry in entries for e in entry.events[:3]]
+    natural = max((cell_len(one_line(e["title"])) for e in shown), default=0)
+    dates = max((len(_event_start(e["start"], tz, short=True)) for e in shown), default=0)
+    said = {id(e): evidence_words(e["probability"], e["evidence"]) for e in shown}
+    words = max((len(w) for w in said.values()), default=0)
     lines: list[Text | str] = []
     for entry in entries:
         name = one_line(entry.contact.name)
@@ -283,17 +333,25 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
             lines.append(f"{name}: {describe(entry)}")
         for e in entry.events[:3]:
             start = _event_start(e["start"], tz, short=terminal)
-            chance = f"{e['probability']:.0%} {e['evidence']}"
             if terminal:
-                shown = f"{chance:>13}" if width >= 80 else f"{e['probability']:>4.0%}"  # evidence when room
-                right = Text.assemble(" ", (shown, "magenta"), " ", (short_id(e["id"]), "dim"))
-                room = max(8, min(natural, width - 4 - len(start) - 2 - right.cell_len))
+                chance = f"{said[id(e)]:<{words}}" if width >= 80 else f"{e['probability']:>4.0%}"  # words when room
+                right = Text.assemble(" ", (chance, "magenta"), " ", (short_id(e["id"]), "dim"))
+                room = max(8, min(natural, width - 4 - dates - 2 - right.cell_len))
                 middle = fit_parts([(one_line(e["title"]), "")], room)
                 middle.pad_right(room - middle.cell_len)
-                lines.append(Text.assemble("    ", (start, "cyan"), "  ", middle, right))
+                lines.append(Text.assemble("    ", (f"{start:<{dates}}", "cyan"), "  ", middle, right))
             else:
-                lines.append(f"    likely at {one_line(e['title'])} ({start}, {chance})  [{short_id(e['id'])}]")
+                lines.append(f"    likely at {one_line(e['title'])} ({start}, {said[id(e)]})  [{short_id(e['id'])}]")
     return lines
+
+
+def nobody_overdue(has_contacts: bool, after_days: int) -> str:
+    """What an empty `reconnect` says, and the next step."""
+    if not has_contacts:
+        return ("No contacts yet: import them with `aggregator contacts import PATH` (a LinkedIn, Google "
+                "Contacts or vCard export); they stay on this machine.")
+    return (f"Nobody is overdue for a catch-up (after {after_days} days, profile.reconnect_after_days). "
+            "Log one with `aggregator touched NAME`; `aggregator upcoming` shows where your people will be.")
 
 
 def _event_start(value: str, tz: ZoneInfo, *, short: bool = False) -> str:
@@ -390,8 +448,25 @@ def print_run(out: Console, err: Console, report, *, verbose: bool) -> None:
     for note in report.notes:
         err.print(one_line(note), markup=False)
     failed = len(report.failed)
-    out.print(f"{len(report.sources)} sources: {len(report.sources) - failed} ok, {failed} failed; "
+    out.print(f"{plural(len(report.sources), 'source')}: {len(report.sources) - failed} ok, {failed} failed; "
               f"{report.total('new')} new and {report.total('updated')} updated events.", markup=False)
+    if report.sources and all(unreachable(s.error) for s in report.sources):
+        err.print("No source could be reached: offline? `aggregator demo` tries everything offline on a "
+                  "made-up city.", markup=False)
+
+
+# What http.py says when it never got an answer (as opposed to an HTTP error or a bad body).
+NETWORK_ERRORS = ("cannot resolve host", "connection refused", "network unreachable", "no answer from",
+                  "cannot connect to", "stopped answering", "closed the connection without answering")
+
+
+def unreachable(error: str | None) -> bool:
+    return bool(error) and any(marker in error for marker in NETWORK_ERRORS)
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 source", "4 sources"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 WHY_CONTACTS = 10  # the text view names the likeliest; --json lists every contact with evidence
@@ -436,6 +511,9 @@ def demo_next_steps(config_path) -> list[str]:
         f"  aggregator {flag} upcoming            # ranked by your topics and the people likely there",
         f"  aggregator {flag} why <id>            # the full explanation of one event",
         f"  aggregator {flag} reconnect           # contacts overdue for a catch-up, and where to meet them",
+        f"  aggregator {flag} plan                # the fewest evenings that see most of them",
+        f"  aggregator {flag} digest              # your week in a few lines, for mail or chat",
         f"  aggregator {flag} serve               # the phone page and the iCal feed at http://127.0.0.1:8080/",
+        f"To leave out --config: export AGGREGATOR_CONFIG={shlex.quote(str(Path(config_path).resolve()))}",
         "When you are ready for real events: aggregator init",
     ]

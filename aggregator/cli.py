@@ -126,7 +126,10 @@ def sources_command(app: App, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(health, indent=2))
         return
-    agenda.print_sources(app.out, health)
+    if not health:
+        app.out.print(agenda.no_sources(str(app.settings.path)), markup=False)
+        return
+    agenda.print_sources(app.out, health, app.settings.timezone)
 
 
 @main.command()
@@ -279,7 +282,8 @@ def reconnect(app: App, days: int, limit: int, as_json: bool) -> None:
         click.echo(json.dumps(journal.reconnect_json(entries), indent=2, ensure_ascii=False))
         return
     if not entries:
-        app.out.print("Nobody is overdue for a catch-up.", markup=False)
+        app.out.print(agenda.nobody_overdue(bool(app.store.people.contacts()),
+                                            app.settings.profile.reconnect_after_days), markup=False)
         return
     agenda.print_lines(app.out, agenda.reconnect_lines(entries, journal.describe_overdue, app.settings.timezone,
                                                        app.out.width, app.out.is_terminal))

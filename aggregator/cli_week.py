@@ -16,6 +16,8 @@ from aggregator.cliapp import App, handle_errors
 def register(main: click.Group, contacts: click.Group) -> None:
     """Attach this module's commands to the CLI."""
     main.add_command(publish_command)
+    main.add_command(digest_command)
+    main.add_command(plan_command)
 
 
 @click.command("publish")
@@ -64,3 +66,53 @@ def publish_command(app: App, folder: str, public: bool, force: bool, as_json: b
     if site.people:
         out.print("Note: the published site shows your contacts' names (who is likely at each event) to anyone "
                   "who can open it; --public leaves people out", markup=False)
+
+
+@click.command("digest")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366), help="How far ahead to look.")
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "markdown"]), default="text", show_default=True,
+              help="Plain text, an email-safe HTML document, or Markdown for chat.")
+@click.pass_obj
+@handle_errors
+def digest_command(app: App, days: int, fmt: str) -> None:
+    """The coming days in a few lines, for mail or chat: the best events and who is likely there,
+    overdue contacts you could meet (and where), and what changed since last week.
+
+    \b
+    Example:
+      aggregator digest
+      aggregator digest --days 14 --format markdown
+      aggregator digest --format html | mail -a 'Content-Type: text/html' -s 'This week' me@example.org
+    """
+    from aggregator import digest
+
+    week = digest.build(app.store, app.settings, now=app.now(), days=days)
+    click.echo(digest.render(week, fmt, app.settings.timezone), nl=False)
+
+
+@click.command("plan")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366), help="How far ahead to plan.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_obj
+@handle_errors
+def plan_command(app: App, days: int, as_json: bool) -> None:
+    """The fewest evenings in the coming days that see the most of your overdue contacts.
+
+    Picks one event per evening, greedily, by the overdue contacts it adds
+    (with the chances `upcoming` shows); ties go to the better topic fit, then
+    the nearer venue. Stops when another evening would add under a quarter of
+    an expected contact.
+
+    \b
+    Example:
+      aggregator plan
+      aggregator plan --days 14 --json
+    """
+    from aggregator import plan
+
+    made = plan.make_plan(app.store, app.settings, now=app.now(), days=days)
+    if as_json:
+        click.echo(json.dumps(plan.as_dict(made, app.settings.timezone), indent=2, ensure_ascii=False))
+        return
+    for line in plan.lines(made, app.settings.timezone):
+        app.out.print(line, markup=False)

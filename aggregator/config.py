@@ -288,8 +288,12 @@ class _Checker(_Values):
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
+            from aggregator import timezones  # tzdata's names are read only for a wrong one
+
+            meant = timezones.suggest(name)
+            hint = f"; did you mean {meant!r}?" if meant else did_you_mean(name, available_timezones())
             self.fail("timezone", f"unknown time zone {name!r}; use an IANA name such as America/Los_Angeles"
-                                  f"{did_you_mean(name, available_timezones())}")
+                                  f"{hint}")
             return ZoneInfo("UTC")
 
     def profile(self, value: Any) -> Profile:

@@ -102,19 +102,25 @@ class Overdue:
     events: list[dict[str, Any]]
 
 
+def overdue_contacts(store: Store, settings: Settings, *, now: datetime) -> list[Overdue]:
+    """Every contact overdue for a catch-up (never logged counts), no events looked up yet."""
+    today = now.astimezone(settings.timezone).date()
+    default = settings.profile.reconnect_after_days
+    overdue = []
+    for c in store.people.contacts():
+        # its own name: reusing `days` here once replaced the --days window (issue 12)
+        late, days_since = catch_up_state(c.last_contacted, c.cadence_days or default, today)
+        if late:
+            overdue.append(Overdue(c, days_since, []))
+    return overdue
+
+
 def reconnect(store: Store, settings: Settings, *, now: datetime, days: int = RECONNECT_DAYS) -> list[Overdue]:
     """Contacts overdue for a catch-up, each with the upcoming events where they are likely to be.
 
     Those you can meet soon come first, then the longest overdue.
     """
-    today = now.astimezone(settings.timezone).date()
-    default = settings.profile.reconnect_after_days
-    overdue: dict[int, Overdue] = {}
-    for c in store.people.contacts():
-        # its own name: reusing `days` here once replaced the --days window (issue 12)
-        late, days_since = catch_up_state(c.last_contacted, c.cadence_days or default, today)
-        if late:
-            overdue[c.id] = Overdue(c, days_since, [])
+    overdue = {o.contact.id: o for o in overdue_contacts(store, settings, now=now)}
     events = store.events.between(start=now, end=now + timedelta(days=days))
     for item in rank_events(store, settings, events, now=now, explain=False):
         for chance in item.chances:

@@ -168,3 +168,64 @@ def fixed_offset(tzid: str) -> tzinfo | None:
         # Etc/GMT signs are inverted: Etc/GMT-1 is UTC+01:00.
         return ZoneInfo(f"Etc/GMT{'-' if sign == '+' else '+'}{hours}") if hours else ZoneInfo("UTC")
     return timezone(delta if sign == "+" else -delta)
+
+
+# Cities people type as a zone ("America/Portland") that tzdata names by another city. A zone's own
+# city ("Chicago") and the Windows display names' cities above are found without this table.
+WELL_KNOWN_CITIES = {
+    "America/Los_Angeles": "portland seattle san_francisco san_jose san_diego oakland sacramento las_vegas "
+                           "reno spokane eugene salem tacoma bellevue fresno palo_alto mountain_view",
+    "America/Denver": "salt_lake_city albuquerque colorado_springs boulder cheyenne el_paso",
+    "America/Phoenix": "tucson scottsdale tempe mesa",
+    "America/Chicago": "dallas houston austin san_antonio minneapolis st_louis kansas_city milwaukee "
+                       "nashville new_orleans memphis oklahoma_city omaha madison",
+    "America/New_York": "boston washington philadelphia atlanta miami pittsburgh baltimore charlotte "
+                        "raleigh orlando tampa cleveland columbus cincinnati buffalo newark brooklyn",
+    "America/Toronto": "ottawa montreal quebec_city waterloo hamilton",
+    "America/Vancouver": "victoria",
+    "Europe/Berlin": "munich hamburg frankfurt cologne stuttgart dusseldorf leipzig dresden",
+    "Europe/Paris": "lyon marseille toulouse nice bordeaux lille nantes",
+    "Europe/London": "manchester birmingham edinburgh glasgow bristol leeds liverpool cambridge oxford",
+    "Europe/Madrid": "barcelona valencia seville bilbao malaga",
+    "Europe/Rome": "milan turin naples florence bologna",
+    "Europe/Amsterdam": "rotterdam utrecht eindhoven the_hague",
+    "Europe/Zurich": "geneva basel bern lausanne",
+    "Asia/Kolkata": "mumbai bangalore bengaluru delhi new_delhi chennai hyderabad pune",
+    "Asia/Shanghai": "beijing shenzhen guangzhou hangzhou chengdu",
+    "Australia/Sydney": "canberra newcastle",
+    "America/Sao_Paulo": "rio_de_janeiro brasilia belo_horizonte",
+}
+
+
+def _zone_key(text: str) -> str:
+    return _fold(text).replace(" ", "_").replace("-", "_")
+
+
+@lru_cache(maxsize=1)
+def _zones_by_key() -> tuple[dict[str, str], dict[str, str]]:
+    """(folded full name -> zone, folded city -> zone) over tzdata's zones and the cities above."""
+    from zoneinfo import available_timezones
+
+    full, cities = {}, {}
+    for name in sorted(available_timezones()):
+        full[_zone_key(name)] = name
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/")):
+            cities.setdefault(_zone_key(name.rsplit("/", 1)[1]), name)
+    for city, name in _CITIES.items():
+        cities.setdefault(_zone_key(city), name)
+    for name, names in WELL_KNOWN_CITIES.items():
+        for city in names.split():
+            cities.setdefault(city, name)
+    return full, cities
+
+
+def suggest(name: str) -> str | None:
+    """The zone a mistyped or invented name most likely means, or None: "america/new york" is
+    America/New_York (case and spaces), "America/Portland" or "Portland" is America/Los_Angeles
+    (the city part against zones' own cities and well-known ones)."""
+    full, cities = _zones_by_key()
+    key = _zone_key(name)
+    if key in full:
+        return full[key]
+    city = key.rsplit("/", 1)[-1]
+    return cities.get(city)

@@ -13,7 +13,7 @@ from rich.console import Console
 from aggregator import agenda
 from aggregator.listing import upcoming as ranked_upcoming
 from tests.agenda_world import build
-from tests.conftest import NOW
+from tests.conftest import NOW, PORTLAND
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -74,7 +74,8 @@ def test_agenda_is_by_day_soonest_first_with_stars_against_the_best(listing):
     detail = lines[lines.index(rust) + 1]
     rust_item = next(i for i in items if i.event.title == "Rust night")
     chance = {c["name"]: c["probability"] for c in rust_item.contacts}  # the model's figures, as shown
-    assert f"Dana Lee {chance['Dana Lee']:.0%}" in detail and f"Sam Ortiz {chance['Sam Ortiz']:.0%} overdue" in detail
+    assert f"Dana Lee (often comes, {chance['Dana Lee']:.0%})" in detail
+    assert f"Sam Ortiz (often comes, {chance['Sam Ortiz']:.0%}; overdue)" in detail
 
 
 def test_colour_means_something_and_goes_with_no_colour(listing):
@@ -83,7 +84,7 @@ def test_colour_means_something_and_goes_with_no_colour(listing):
     coloured = render(lines, 100)
     assert "\x1b[1;32m★★★★★" in coloured  # the best in green
     sam = next(c for i in items for c in i.contacts if c["name"] == "Sam Ortiz")
-    assert f"\x1b[33mSam Ortiz {sam['probability']:.0%} overdue" in coloured  # overdue in yellow
+    assert f"\x1b[33mSam Ortiz (often comes, {sam['probability']:.0%}; overdue)" in coloured  # overdue: yellow
     assert not re.search(r"\x1b\[[0-9;]*3[0-7]m", render(lines, 100, colour=False))
 
 
@@ -169,7 +170,7 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
 
     from aggregator.model import Event
     from aggregator.rank import Ranked
-    from tests.conftest import PORTLAND, stored_event
+    from tests.conftest import stored_event
 
     def item(ident, start, zone):
         event = Event(ident, f"Event {ident}", start, timezone=zone)
@@ -182,3 +183,27 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
     assert lines[1].startswith("Thu 2026-12-10 18:30  Event p")
     text = ANSI.sub("", render(agenda.agenda([berlin, here], PORTLAND, now=NOW, width=100), 100))
     assert "19:00 CET" in text and "18:30   " in text
+
+
+@pytest.mark.parametrize("probability,evidence,detail,words", [
+    (1.0, "rsvp", "", "RSVPed"),  # "Lena Fischer 100%" read as "100% overdue" (issue 21)
+    (0.5, "rsvp", "", "RSVPed maybe"),
+    (0.95, "speaker", "", "speaking"),
+    (0.9, "logged", "", "going, by your log"),
+    (0.6, "mentioned", "", "named in the listing"),
+    (0.72, "predicted", "", "usually comes, 72%"),
+    (0.48, "predicted", "", "often comes, 48%"),
+    (0.21, "predicted", "", "sometimes comes, 21%"),
+    (0.12, "predicted", "goes to PDX Rust", "might come, 12%"),
+])
+def test_evidence_in_words(probability, evidence, detail, words):
+    assert agenda.evidence_words(probability, evidence, detail) == words
+
+
+def test_sources_show_times_in_the_users_zone_and_say_which():
+    rows = [health("pdx", last_ok_at="2026-12-01T12:00:00+00:00")]
+    text = ANSI.sub("", render(agenda.source_blocks(rows, 80, PORTLAND), 80))
+    assert "last ok 2026-12-01 04:00 PST" in text
+    assert agenda.local_stamp("2026-07-01T12:00:00Z", PORTLAND) == "2026-07-01 05:00 PDT"
+    assert agenda.local_stamp("2026-07-01T12:00:00+00:00", None) == "2026-07-01 12:00 UTC"
+    assert agenda.local_stamp(None, PORTLAND) == "never"

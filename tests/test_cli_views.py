@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from aggregator import agenda, listing, rank
 from aggregator.store import Store
 from tests.agenda_world import build
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, write_config
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 COLOUR = re.compile(r"\x1b\[[0-9;]*(?:3[0-7]|9[0-7])m")
@@ -148,20 +148,86 @@ def test_logging_and_listing_contacts(tmp_path):
     listed = cli("contacts", "list")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
     assert "last catch-up 2026-11-30" in listed.stdout
-    assert cli("reconnect").stdout.strip() == "Nobody is overdue for a catch-up."
+    nobody = cli("reconnect").stdout.strip()
+    assert nobody.startswith("Nobody is overdue for a catch-up (after 182 days")
+    assert "`aggregator touched NAME`" in nobody
 
 
 def test_empty_paths_say_what_to_do(tmp_path):
-    from tests.conftest import write_config
-
     cli = Cli(write_config(tmp_path, [{"name": "a", "kind": "ics", "url": "https://example.org/a.ics"}]))
     nothing = cli("upcoming", env=terminal(60))
     assert nothing.returncode == 0
     assert nothing.stdout.strip() == "No upcoming events in the next 30 days. Run `aggregator fetch` first."
     assert cli("contacts", "list").stdout.strip() == "No contacts yet: aggregator contacts import PATH"
-    assert cli("reconnect").stdout.strip() == "Nobody is overdue for a catch-up."
+    assert cli("reconnect").stdout.startswith("No contacts yet: import them with `aggregator contacts import PATH`")
     never = cli("sources", env=terminal(60))
     assert never.returncode == 0 and "never fetched" in never.stdout
+    assert "Not fetched yet: run `aggregator fetch` to fetch it." in never.stdout
+    (tmp_path / "bare").mkdir()
+    bare = Cli(write_config(tmp_path / "bare", []))("sources")
+    assert bare.returncode == 0
+    assert bare.stdout.strip() == (f"No sources configured yet: add some to {tmp_path / 'bare' / 'config.yaml'}, "
+                                   "then run `aggregator fetch`.")
+
+
+def test_sources_times_are_in_the_users_zone_and_say_so(tmp_path):
+    path, settings, store = build(tmp_path)
+    try:
+        store.runs.record_source(name=settings.sources[0].name, kind="ics", url="https://x.org", now=NOW, error=None)
+    finally:
+        store.close()
+    cli = Cli(path)
+    assert cli.json("sources")[0]["last_ok_at"].startswith("2026-12-01T12:00")  # JSON keeps UTC
+    for env in ({}, terminal(100)):
+        shown = ANSI.sub("", cli("sources", env=env).stdout)
+        assert "last ok 2026-12-01 04:00 PST" in shown, shown  # NOW in Portland, zone named
+
+
+def test_why_takes_any_unique_prefix_and_names_the_candidates_of_a_shared_one(world):
+    cli, settings = world
+    store = Store(settings.database)
+    try:
+        ids = sorted(e.id for e in store.events.between(start=NOW.replace(year=2000), end=NOW.replace(year=2100)))
+    finally:
+        store.close()
+    unique = next(i[:n] for n in (1, 2, 3) for i in ids if sum(j.startswith(i[:n]) for j in ids) == 1)
+    assert len(unique) <= 3  # "why b15" was refused: four characters were the least
+    found = cli("why", unique)
+    assert found.returncode == 0, found.stderr
+    assert next(i for i in ids if i.startswith(unique)) in found.stdout
+    shared = next(i[:1] for i in ids if sum(j.startswith(i[:1]) for j in ids) > 1)
+    refused = cli("why", shared)
+    assert refused.returncode == 2 and "matches several events: " in refused.stderr
+    candidates = [i for i in ids if i.startswith(shared)]
+    assert all(i[:10] in refused.stderr for i in candidates[:5]) and "Traceback" not in refused.stderr
+
+
+def test_a_city_for_a_time_zone_suggests_its_zone(tmp_path):
+    for typed, meant in (("America/Portland", "America/Los_Angeles"), ("Europe/Munich", "Europe/Berlin"),
+                         ("america/new york", "America/New_York"), ("Europe/Berln", "Europe/Berlin")):
+        path = write_config(tmp_path, [], timezone=typed)
+        result = Cli(path)("upcoming")
+        assert result.returncode == 2 and f"did you mean '{meant}'?" in result.stderr, (typed, result.stderr)
+
+
+def test_a_fetch_that_reaches_no_source_points_to_the_offline_demo(tmp_path):
+    from tests.localserver import refused_url
+
+    one = Cli(write_config(tmp_path, [{"name": "gone", "kind": "ics", "url": refused_url()}]))("fetch")
+    assert one.returncode == 1
+    assert "1 source: 0 ok, 1 failed" in one.stdout  # "1 sources" before
+    assert "`aggregator demo`" in one.stderr and "offline" in one.stderr
+
+
+def test_a_fetch_with_reachable_sources_does_not_suggest_the_demo(tmp_path, server):
+    from tests.localserver import refused_url
+
+    up = server.add("/a.ics", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nEND:VCALENDAR\r\n",
+                    headers={"Content-Type": "text/calendar"})
+    sources = [{"name": "up", "kind": "ics", "url": up},
+               {"name": "down", "kind": "ics", "url": refused_url()}]
+    result = Cli(write_config(tmp_path, sources))("fetch")
+    assert "2 sources: 1 ok, 1 failed" in result.stdout and "aggregator demo" not in result.stderr
 
 
 def test_why_of_a_dropped_event_and_topic_filter(world):

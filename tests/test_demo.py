@@ -55,3 +55,31 @@ def test_the_demo_command_defaults_to_a_folder_in_the_current_directory(tmp_path
     result = Cli(None, now=NOW, cwd=tmp_path)("demo")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "aggregator-demo" / "config.yaml").exists()
+
+
+def test_the_demo_offers_its_config_as_an_environment_variable_that_works(tmp_path):
+    """Issue 21: the closing message offers `export AGGREGATOR_CONFIG=...`, quoted for the shell."""
+    import shlex
+
+    result = Cli(None, now=NOW, cwd=tmp_path)("demo", "my city")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "export AGGREGATOR_CONFIG=" in line)
+    name, value = shlex.split(line.split("export ", 1)[1])[0].split("=", 1)
+    assert Path(value) == (tmp_path / "my city" / "config.yaml").resolve()
+    events = Cli(None, now=NOW, cwd=tmp_path)("upcoming", "--json", env={name: value})
+    assert events.returncode == 0 and len(json.loads(events.stdout)) >= 5
+
+
+def test_reconnect_on_a_terminal_lines_up_its_columns_and_says_evidence_in_words(tmp_path):
+    import re
+
+    config = write_demo(tmp_path / "demo", now=NOW)
+    cli = Cli(config, now=NOW)
+    assert cli("fetch").returncode == 0
+    shown = cli("reconnect", env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"}).stdout
+    rows = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.splitlines() if line.startswith("    ")]
+    assert len(rows) >= 10
+    ids = {re.search(r"[0-9a-f]{10}$", row).start() for row in rows}
+    evidence = {re.search(r"RSVPed|usually|often|sometimes|might", row).start() for row in rows}
+    assert len(ids) == 1 and len(evidence) == 1, rows  # one column each, whatever the words' length
+    assert any("RSVPed" in row for row in rows) and not any("100%" in row for row in rows)

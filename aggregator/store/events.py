@@ -177,15 +177,21 @@ class EventRepository:
             return self.database.conn.execute(sql, params).fetchone()[0]
 
     def find(self, ident: str) -> StoredEvent:
-        """An event by id or by a unique id prefix (at least 4 characters); UnknownEvent otherwise."""
+        """An event by id or by a unique id prefix (any length: `why b15`); UnknownEvent otherwise,
+        naming the candidates when the prefix is shared."""
         ident = ident.strip()
-        rows = self.database.rows("select * from events where id >= ? and id < ? limit 2",
-                                  [ident, ident + "\uffff"]) if len(ident) >= 4 else []
+        exact = self.get(ident) if ident else None
+        if exact is not None:
+            return exact
+        rows = self.database.rows("select * from events where id >= ? and id < ? order by id limit 6",
+                                  [ident, ident + "\uffff"]) if ident else []
         if len(rows) == 1:
             return stored_event(rows[0])
         if not rows:
             raise UnknownEvent(f"unknown event id: no event with id {ident!r}; ids are shown by `aggregator upcoming`")
-        raise UnknownEvent(f"{ident!r} matches several events; give more of the id")
+        named = "; ".join(f"{r['id'][:10]} ({r['title']}, {str(r['start'])[:10]})" for r in rows[:5])
+        more = ", and more" if len(rows) > 5 else ""
+        raise UnknownEvent(f"{ident!r} matches several events: {named}{more}; give more of the id")
 
     def get(self, ident: str) -> StoredEvent | None:
         rows = self.database.rows("select * from events where id = ?", [ident])
