@@ -141,7 +141,7 @@ def match_calendar(personal: Iterable[Event], listings: Sequence[Listing], *, no
         mine = personal_listing(event, tz)
         lo = bisect.bisect_left(starts, mine.start - URL_TOLERANCE)
         hi = bisect.bisect_right(starts, mine.start + URL_TOLERANCE)
-        best = (_same_uid(event.source_uid, mine, by_uid) or _linked(event, mine, ordered[lo:hi], hints)
+        best = (_same_uid(event.source_uid, mine, by_uid, uids or {}) or _linked(event, mine, ordered[lo:hi], hints)
                 or _same_time_and_title(mine, ordered[lo:hi]))
         if best is None:
             continue
@@ -168,14 +168,15 @@ def _closest(mine: Listing, found: Iterable[Listing]) -> Listing | None:
     return min(found, key=lambda x: (abs(x.start - mine.start), x.removed, x.id), default=None)
 
 
-def _same_uid(uid: str, mine: Listing, by_uid: Mapping[str, list[Listing]]) -> Listing | None:
-    """The same UID names the same event (whenever the user's copy says it is); one occurrence of
-    a series is the occurrence at the same time."""
-    exact = [x for x in by_uid.get(uid, ()) if not _uid_keys(uid)[1:] or abs(x.start - mine.start) <= URL_TOLERANCE]
-    if exact:
-        return _closest(mine, exact)
-    return _closest(mine, (x for key in _uid_keys(uid) for x in by_uid.get(key, ())
-                           if abs(x.start - mine.start) <= URL_TOLERANCE and x.all_day == mine.all_day))
+def _same_uid(uid: str, mine: Listing, by_uid: Mapping[str, list[Listing]],
+              uids: Mapping[str, str]) -> Listing | None:
+    """The same UID names the same event, whenever the user's copy says it is; an occurrence of a
+    series (the same series UID) is the one at the same time."""
+    keys = _uid_keys(uid)
+    found = [x for key in keys for x in by_uid.get(key, ())]
+    exact = [x for x in found if uids.get(x.id) == uid]
+    return _closest(mine, exact) or _closest(mine, (x for x in found if abs(x.start - mine.start) <= URL_TOLERANCE
+                                                    and x.all_day == mine.all_day))
 
 
 def _linked(event: Event, mine: Listing, nearby: Sequence[Listing], hints: CalendarHints) -> Listing | None:
