@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -127,12 +128,12 @@ def match_calendar(personal: Iterable[Event], listings: Sequence[Listing], *, no
                    hints: CalendarHints | None = None, uids: Mapping[str, str] | None = None) -> list[CalendarMatch]:
     """Each personal entry that is the same real event as a listed one (at most one match per entry).
     `uids`: listed event id -> its source's UID (for the same-UID rule)."""
-    hints = hints or CalendarHints()
+    hints, uids = hints or CalendarHints(), uids or {}
     ordered = sorted((x for x in listings if x.source != PERSONAL_SOURCE), key=lambda x: x.start)
     starts = [x.start for x in ordered]
     by_uid: dict[str, list[Listing]] = {}
     for x in ordered:
-        for key in _uid_keys((uids or {}).get(x.id)):
+        for key in _uid_keys(uids.get(x.id)):
             by_uid.setdefault(key, []).append(x)
     matches: list[CalendarMatch] = []
     for event in personal:
@@ -141,7 +142,7 @@ def match_calendar(personal: Iterable[Event], listings: Sequence[Listing], *, no
         mine = personal_listing(event, tz)
         lo = bisect.bisect_left(starts, mine.start - URL_TOLERANCE)
         hi = bisect.bisect_right(starts, mine.start + URL_TOLERANCE)
-        best = (_same_uid(event.source_uid, mine, by_uid, uids or {}) or _linked(event, mine, ordered[lo:hi], hints)
+        best = (_same_uid(event.source_uid, mine, by_uid, uids) or _linked(event, mine, ordered[lo:hi], hints)
                 or _same_time_and_title(mine, ordered[lo:hi]))
         if best is None:
             continue
@@ -181,19 +182,14 @@ def _same_uid(uid: str, mine: Listing, by_uid: Mapping[str, list[Listing]],
 
 def _linked(event: Event, mine: Listing, nearby: Sequence[Listing], hints: CalendarHints) -> Listing | None:
     """The listed event whose own page the entry links (its URL, description or location)."""
-    series = event.source_uid.rsplit("/", 1)[0]
-    pages = set(hints.links.get(event.source_uid) or hints.links.get(series) or ())
-    pages |= {p for p in (_page(event.url or ""), *(_page(u) for u in _URL.findall(
-        " ".join(filter(None, (event.description, event.venue.name)))))) if p}
-    pages.discard("")
+    raw = next((hints.links[k] for k in _uid_keys(event.source_uid) if k in hints.links), frozenset())
+    written = _URL.findall(" ".join(filter(None, (event.url, event.description, event.venue.name))))
+    pages = {page for page in raw | set(map(_page, written)) if "/" in page}  # a page, not a whole site
     if not pages:
         return None
-    uses: dict[str, int] = {}
-    for x in nearby:
-        key = normalize_url(x.url)
-        uses[key] = uses.get(key, 0) + 1
-    return _closest(mine, (x for x in nearby if "/" in normalize_url(x.url) and normalize_url(x.url) in pages
-                           and uses[normalize_url(x.url)] == 1))
+    keyed = [(normalize_url(x.url), x) for x in nearby]
+    uses = Counter(key for key, _ in keyed)
+    return _closest(mine, (x for key, x in keyed if key in pages and uses[key] == 1))
 
 
 def _same_time_and_title(mine: Listing, nearby: Sequence[Listing]) -> Listing | None:

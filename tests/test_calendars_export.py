@@ -149,3 +149,9 @@ def test_a_match_is_the_closest_listed_event_in_time():
     entry = Event("g5", "Typing in practice", START + timedelta(minutes=12))
     [match] = match_calendar([entry], [TYPING, near], now=NOW, tz=TZ)
     assert match.event_id == "e2"
+
+
+def test_a_link_to_a_whole_site_is_not_an_events_page():
+    site = Listing("e9", "luma", START - timedelta(hours=2), "Coffee", url="https://lu.ma/")
+    text = google_export(vevent("g6@google.com", "Dinner", "20261106T000000Z", "DESCRIPTION:booked on https://lu.ma/"))
+    assert matched(text, listings=(site,)) == []
