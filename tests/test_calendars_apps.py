@@ -12,6 +12,7 @@ is also one of their own contacts (as a Google contacts export often has them): 
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -94,6 +95,10 @@ def test_each_apps_export_logs_the_evenings_you_went_and_says_who_is_going(tmp_p
         assert {c["name"] for c in events[title]["contacts"] if c["evidence"] == "logged"} == logged
     going_to = {t for t, e in events.items() if "you're going (in your calendar)" in e["reasons"]}
     assert going_to == set(going)
+
+    with sqlite3.connect(tmp_path / "events.db") as db:  # the evenings you went, logged as `attended` logs them
+        went = db.execute("select e.title from my_events m join events e on e.id = m.event_id").fetchall()
+    assert len(went) == past
 
     title, person = DECLINED_OR_CANCELLED[export]
     assert contacts[person]["last_contacted"] is None or person in met
