@@ -9,11 +9,20 @@ Two events of *different* sources are the same real event when
   or unknown).
 
 Titles are also compared segment by segment, split at ":", "—", "|", " - " and
-"@" (what follows "@" is a place, not a title): "Kubernetes Night: GitOps in
-practice" and "GitOps in practice | K8s PDX" share their talk. One shared
-segment is not enough when the other segments differ: "Kubernetes Night: GitOps"
-and "Kubernetes Night: Service meshes" are two talks of one series. Segments
-made only of group-name words (either listing's group) say nothing either way.
+"@" (what follows "@" is a place, not a title), by what each segment is: one
+that recurs across one source's events (on other days) is that source's series
+or group name and says nothing either way; one unique to the event is its talk.
+Two listings that share their talk segment, start within the tolerance and name
+one venue are one event, whatever prefixes or suffixes each source adds ("Data
+Engineering Night: dbt at scale" / "dbt at scale — Data Eng PDX"). Without that
+knowledge (a source with one event in the window), the shared segment is the
+talk when the sources put it on different sides of their other segments; at the
+same place, with other segments that differ ("Kubernetes Night: GitOps" /
+"Kubernetes Night: Service meshes"), it is a series shared by two talks.
+Segments made only of group-name words (either listing's group) are neutral too.
+Words are compared as written, with no table of abbreviations: a word of four
+letters or more that begins another ("intro", "introduction") or a numeronym
+("k8s", "kubernetes") is the same word.
 
 Clusters never hold two events of one source. The pass is recomputed from
 scratch over its window each time, so a merge undoes itself when a later fetch
@@ -46,8 +55,7 @@ _DECORATION = re.compile(
     re.I,
 )
 _STOP = {"the", "a", "an", "at", "and", "of", "for", "with", "in", "on", "to", "meetup", "night"}
-_ABBREVIATIONS = {"intro": "introduction", "mtg": "meeting", "dev": "developer", "devs": "developers",
-                  "hr": "hour", "hrs": "hours", "conf": "conference", "prog": "programming", "k8s": "kubernetes"}
+_NUMERONYM = re.compile(r"^([a-z])(\d{1,2})([a-z])$")  # k8s, i18n, a11y
 # A colon not followed by a digit (not "6:30"), a dash or bar between spaces, an em/en dash, an at sign.
 _SEGMENT_BREAK = re.compile(r"\s*(?::(?!\d)|[—–|]|\s-\s)\s*")
 
@@ -60,18 +68,67 @@ def normalize_title(title: str, *names: str | None) -> str:
         if name and len(name) > 2:
             text = text.replace(fold(name), " ")
     text = _DECORATION.sub(" ", text)
-    words = [_ABBREVIATIONS.get(w, w) for w in re.sub(r"[^\w\s]", " ", text).split() if w not in _STOP]
+    words = [w for w in re.sub(r"[^\w\s]", " ", text).split() if w not in _STOP]
     return " ".join(words)
 
 
-def titles_agree(a: Listing, b: Listing) -> bool:
+Series = frozenset[tuple[str, str]]  # (source, segment): a segment that recurs across the source's events
+
+
+def series_segments(listings: Iterable[Listing]) -> Series:
+    """Each source's segments that recur on two days or more: series and group names, not talks.
+    A title of one segment is its own talk (nothing marks a series name beside it)."""
+    days: dict[tuple[str, str], set] = {}
+    for x in listings:
+        if not _SEGMENT_BREAK.search(x.title):
+            continue
+        for segment in title_segments(x.title, x.group):
+            days.setdefault((x.source, segment), set()).add(x.start.date())
+    return frozenset(key for key, seen in days.items() if len(seen) > 1)
+
+
+def titles_agree(a: Listing, b: Listing, series: Series = frozenset()) -> bool:
+    """The titles alone say one event (wherever each says it is)."""
+    return _title_verdict(a, b, series) is True
+
+
+def _title_verdict(a: Listing, b: Listing, series: Series) -> bool | None:
+    """True: the titles name one event; False: they share their talk segment only, so they are one
+    event if they name one venue; None: they name different things."""
     names = (a.group, b.group)
     ta, tb = normalize_title(a.title, *names), normalize_title(b.title, *names)
     if _numbers_differ(ta, tb):
-        return False  # Python 101 is not Python 201
-    if _words_agree(ta, tb):
+        return None  # Python 101 is not Python 201
+    if words_agree(ta, tb):
         return True
-    return _segments_agree(title_segments(a.title, *names), title_segments(b.title, *names))
+    return _shared_talk(a, b, series)
+
+
+def _shared_talk(a: Listing, b: Listing, series: Series) -> bool | None:
+    """A talk segment both titles share, and no other talk segment contradicts it (True); shared,
+    with other segments that differ but stand on the other side of it (False: see _title_verdict)."""
+    names = (a.group, b.group)
+    sa, sb = title_segments(a.title, *names), title_segments(b.title, *names)
+    if len(sa) < 2 and len(sb) < 2:
+        return None  # one piece each: the whole titles were compared already
+    talks_a = [s for s in sa if (a.source, s) not in series]
+    talks_b = [s for s in sb if (b.source, s) not in series]
+    found = None
+    for x in talks_a:
+        for y in talks_b:
+            if not words_agree(x, y):
+                continue
+            rest_a, rest_b = [p for p in talks_a if p != x], [q for q in talks_b if q != y]
+            if not rest_a or not rest_b or all(_compatible(p, q) for p in rest_a for q in rest_b):
+                return True
+            if _other_side(sa.index(x), len(sa), sb.index(y), len(sb)):
+                found = False
+    return found
+
+
+def _other_side(i: int, n: int, j: int, m: int) -> bool:
+    """The shared segment opens one title and closes the other: each source added its own name."""
+    return n > 1 and m > 1 and ((i == 0) != (j == 0) or (i == n - 1) != (j == m - 1))
 
 
 def _numbers_differ(ta: str, tb: str) -> bool:
@@ -79,13 +136,16 @@ def _numbers_differ(ta: str, tb: str) -> bool:
     return bool(numbers_a and numbers_b and numbers_a != numbers_b)
 
 
-def _words_agree(ta: str, tb: str) -> bool:
+def words_agree(ta: str, tb: str) -> bool:
     """Two normalized titles (or segments) name the same thing."""
     if min(len(ta.split()), len(tb.split())) < 2:
         return False  # "Workshop", "Rust": too generic to tell two events apart
     if ta == tb:
         return True
     wa, wb = set(ta.split()), set(tb.split())
+    if wa != wb and not (wa <= wb or wb <= wa):
+        ta, tb = _spelled_out(ta, wb), _spelled_out(tb, wa)
+        wa, wb = set(ta.split()), set(tb.split())
     if wa <= wb or wb <= wa:  # one title extends the other: "Typing in practice (with mypy)"
         return fuzz.token_sort_ratio(ta, tb) >= TITLE_ORDERED
     # Each has words the other lacks: only a spelling slip, not another subject ("Intro to Rust" / "to Go").
@@ -105,24 +165,29 @@ def title_segments(title: str, *names: str | None) -> tuple[str, ...]:
     return tuple(segments)
 
 
-def _segments_agree(sa: tuple[str, ...], sb: tuple[str, ...]) -> bool:
-    """A segment of each title names the same talk and no other segment contradicts it."""
-    if len(sa) < 2 and len(sb) < 2:
-        return False  # one piece each: the whole titles were compared already
-    for i, x in enumerate(sa):
-        for j, y in enumerate(sb):
-            if _words_agree(x, y):
-                rest_a, rest_b = sa[:i] + sa[i + 1:], sb[:j] + sb[j + 1:]
-                if not rest_a or not rest_b or all(_compatible(p, q) for p in rest_a for q in rest_b):
-                    return True
-    return False
+def _spelled_out(text: str, other: set[str]) -> str:
+    """`text` with each word that shortens a word of `other` written as that word."""
+    words = text.split()
+    for i, word in enumerate(words):
+        if word not in other:
+            words[i] = next((w for w in other if _shortens(word, w)), word)
+    return " ".join(words)
+
+
+def _shortens(short: str, long: str) -> bool:
+    """"intro" / "introduction" (a cut of four letters or more), "k8s" / "kubernetes" (a numeronym)."""
+    numeronym = _NUMERONYM.match(short)
+    if numeronym:
+        first, count, last = numeronym.groups()
+        return len(long) == int(count) + 2 and long[0] == first and long[-1] == last
+    return len(short) >= 4 and len(long) > len(short) + 1 and long.startswith(short) and not short.isdigit()
 
 
 def _compatible(p: str, q: str) -> bool:
     """Leftover segments that do not tell two events apart: one names a part of what the other names
     ("kubernetes" / "kubernetes pdx"), or they agree."""
     wp, wq = set(p.split()), set(q.split())
-    return wp <= wq or wq <= wp or _words_agree(p, q)
+    return wp <= wq or wq <= wp or words_agree(p, q)
 
 
 def places_agree(a: Listing, b: Listing, *, strict: bool = False) -> bool:
@@ -153,8 +218,9 @@ def _rooms_differ(a: str, b: str) -> bool:
     return bool(ra and rb and ra != rb)
 
 
-def same_event(a: Listing, b: Listing, *, url_decisive: bool = True) -> bool:
-    """`url_decisive`: the shared URL names one event page (no other listing of either source uses it)."""
+def same_event(a: Listing, b: Listing, *, url_decisive: bool = True, series: Series = frozenset()) -> bool:
+    """`url_decisive`: the shared URL names one event page (no other listing of either source uses it).
+    `series`: the segments that are series names (`series_segments` of the listings compared)."""
     if a.source == b.source:
         return False
     gap = abs(a.start - b.start)
@@ -165,7 +231,10 @@ def same_event(a: Listing, b: Listing, *, url_decisive: bool = True) -> bool:
         return False
     # Two different organizers at the same time: only a place both name makes them one event.
     strict = bool(a.group and b.group and fold(a.group) != fold(b.group))
-    return gap <= START_TOLERANCE and titles_agree(a, b) and places_agree(a, b, strict=strict)
+    if gap > START_TOLERANCE or not places_agree(a, b, strict=strict):
+        return False
+    verdict = _title_verdict(a, b, series)
+    return verdict is True or (verdict is False and places_agree(a, b, strict=True))
 
 
 def clusters(listings: Iterable[Listing]) -> list[list[Listing]]:
@@ -180,6 +249,7 @@ def clusters(listings: Iterable[Listing]) -> list[list[Listing]]:
             i = parent[i]
         return i
 
+    series = series_segments(items)
     url_of = {x.id: normalize_url(x.url) for x in items}
     uses: dict[tuple[str, str], int] = {}
     for x in items:
@@ -202,7 +272,7 @@ def clusters(listings: Iterable[Listing]) -> list[list[Listing]]:
     for group in by_url.values():
         for j, b in enumerate(group):
             for a in group[:j]:
-                if b.start - a.start <= URL_TOLERANCE and same_event(a, b, url_decisive=decisive(a, b)):
+                if b.start - a.start <= URL_TOLERANCE and same_event(a, b, url_decisive=decisive(a, b), series=series):
                     join(a, b)
     # Listings that start within 30 minutes of each other.
     window_start = 0
@@ -211,7 +281,7 @@ def clusters(listings: Iterable[Listing]) -> list[list[Listing]]:
             window_start += 1
         for a in items[window_start:j]:
             shared = bool(url_of[a.id]) and url_of[a.id] == url_of[b.id]
-            if same_event(a, b, url_decisive=shared and decisive(a, b)):
+            if same_event(a, b, url_decisive=shared and decisive(a, b), series=series):
                 join(a, b)
     groups: dict[str, list[Listing]] = {}
     for x in items:

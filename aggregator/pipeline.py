@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aggregator import dedup
-from aggregator.calendars import CalendarMatch, match_calendar, redact_text, redact_url
+from aggregator.calendars import CalendarHints, CalendarMatch, calendar_hints, match_calendar, redact_text, redact_url
 from aggregator.config import Settings
 from aggregator.contacts import candidates, import_file, refresh_social
 from aggregator.errors import AggregatorError, FetchLocked, SourceError
@@ -39,6 +39,7 @@ from aggregator.store.personal import PersonalEntry
 from aggregator.store.values import SourceHealth
 from aggregator.text import safe_text
 from sources.ics import parse as parse_ics
+from sources.ics_text import decode as decode_ics
 
 MAX_WARNINGS = 20
 MAX_EVENTS_PER_SOURCE = 20_000  # occurrences kept per source and run, nearest to now first
@@ -364,13 +365,15 @@ def read_personal_calendars(settings: Settings, store: Store, http: Http, now: d
     start, end = fetch_window(settings, now)
     priorities = {s.name: s.priority for s in settings.sources}
     listings = store.merges.candidates(start=start, end=end, priorities=priorities)
+    uids = store.personal.uids(start=start, end=end)
     matcher = Matcher.build(candidates(store.people.contacts()))
     matched: list[CalendarMatch] = []
     failed = False
     for url in settings.profile.calendars:
         name = redact_url(url)
         try:
-            found = match_calendar(_read_calendar(url, http, settings, now), listings, now=now, tz=settings.timezone)
+            entries, hints = _read_calendar(url, http, settings, now)
+            found = match_calendar(entries, listings, now=now, tz=settings.timezone, hints=hints, uids=uids)
         except SourceError as exc:
             problem = redact_text(str(exc), url)
         except Exception as exc:  # a parser bug on an odd calendar must not stop the run
@@ -394,8 +397,9 @@ def read_personal_calendars(settings: Settings, store: Store, http: Http, now: d
         report.problems.append(message)
 
 
-def _read_calendar(url: str, http: Http, settings: Settings, now: datetime) -> list[Event]:
-    """The calendar's entries in the fetch window, within fetch.deadline. robots.txt is not asked:
+def _read_calendar(url: str, http: Http, settings: Settings, now: datetime) -> tuple[list[Event], CalendarHints]:
+    """The calendar's entries in the fetch window and what its text says of its owner and links,
+    within fetch.deadline. robots.txt is not asked:
     reading the user's own calendar at the address they gave is not crawling, and a calendar
     host's robots.txt (Google's disallows /calendar/) speaks to crawlers, not to its owner."""
     began = time.monotonic()
@@ -405,7 +409,9 @@ def _read_calendar(url: str, http: Http, settings: Settings, now: datetime) -> l
     ctx.check_deadline()
     events = parse_ics(response.content, "", ctx=ctx, charset=response.charset)
     ctx.check_deadline()
-    return events
+    hints = calendar_hints(decode_ics(response.content, response.charset))
+    ctx.check_deadline()
+    return events, hints
 
 
 def _get_own(http: Http, url: str):

@@ -7,8 +7,9 @@
 - topic: FTS5 over title, description, group and tags, each field weighted
   (snapshot.FIELD_WEIGHTS): a topic in the title or tags counts fully, in the
   description FIELD_FACTOR["description"], only in the group or calendar name
-  FIELD_FACTOR["group_name"]; `strength` (0..1) grows with the bm25 match. An
-  event matching an excluded topic is dropped.
+  FIELD_FACTOR["group_name"] (a third, and no strength bonus: a name alone is at
+  most a third of the same topic in the title); `strength` (0..1) grows with the
+  bm25 match. An event matching an excluded topic is dropped.
 - P(contact attends): speaker 0.95, host 0.9, a known RSVP 1 (maybe 0.5), the
   user's own log 0.9, named in the event's text 0.6 (only when nothing stronger
   places them there: WEAK); otherwise predicted from the contact's history with the
@@ -45,7 +46,8 @@ OVERDUE_BOOST = 1.5
 ONLINE_FACTOR = 0.8
 MIN_LISTED = present.LISTED
 STRENGTH_BONUS = 0.5  # how much more a strong full-text match counts than a mere mention
-FIELD_FACTOR = {"title": 1.0, "tags": 1.0, "description": 0.75, "group_name": 0.5}
+FIELD_FACTOR = {"title": 1.0, "tags": 1.0, "description": 0.75, "group_name": 1 / 3}
+NAME_ONLY = {"group_name"}  # fields that name who lists the event, not what it is about: no strength bonus
 EXPLICIT = {"speaker", "host", "rsvp", "logged", "mentioned"}
 # Evidence that only counts for a contact nothing stronger places at the event (a declined RSVP
 # is stronger than a name in the description).
@@ -118,7 +120,7 @@ def topic_contributions(matches: dict[str, dict[str, tuple[float, str]]] | dict[
         if hit is None:
             continue
         bm25, where = hit if isinstance(hit, tuple) else (hit, "title")
-        strength = min(1.0, max(0.0, -bm25) / 10.0)
+        strength = 0.0 if where in NAME_ONLY else min(1.0, max(0.0, -bm25) / 10.0)
         found.append((weight * FIELD_FACTOR.get(where, 1.0) * (1.0 + STRENGTH_BONUS * strength), topic))
     found.sort(key=lambda x: (-x[0], x[1]))
     return {topic: value for value, topic in found}

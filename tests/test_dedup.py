@@ -262,3 +262,52 @@ def test_a_source_with_nothing_new_for_30_days_is_flagged_stale(three_ways):
     assert health["calagator"]["stale"] is True and health["meetup"]["stale"] is False
     text = cli("sources").stdout
     assert "calagator  ics  2 events, 2 upcoming" in text and "stale: nothing new for 30 days" in text
+
+
+def _at(day: int, hour: int = 2) -> datetime:
+    return datetime(2027, 2, day, hour, tzinfo=UTC)
+
+
+def _pair_merged(items: list[Listing], a: str, b: str) -> bool:
+    return any({a, b} <= {x.id for x in c} for c in dedup.clusters(items))
+
+
+def test_a_suffix_that_recurs_across_a_sources_events_is_its_series_name():
+    venue = "Puppet Labs"
+    a = Listing("a", "meetup", _at(3), "GitOps in practice | Cloud Native PDX", venue=venue)
+    b = Listing("b", "calagator", _at(3), "GitOps in practice | CNCF Portland", venue=venue)
+    assert not _pair_merged([a, b], "a", "b")  # alone: "Talk | X" vs "Talk | Y" could be a series of two talks
+    history = [Listing("a2", "meetup", _at(10), "Helm charts 101 | Cloud Native PDX", venue=venue),
+               Listing("a3", "meetup", _at(17), "Service mesh basics | Cloud Native PDX", venue=venue),
+               Listing("b2", "calagator", _at(12), "Platform teams | CNCF Portland", venue=venue)]
+    assert _pair_merged([a, b, *history], "a", "b")  # each suffix is its source's series name: the talk is shared
+
+
+def test_two_talks_of_a_known_series_stay_two():
+    venue = "Puppet Labs"
+    items = [Listing("a", "meetup", _at(3), "Kubernetes Night: GitOps in practice", venue=venue),
+             Listing("a2", "meetup", _at(10), "Kubernetes Night: Helm charts 101", venue=venue),
+             Listing("b", "calagator", _at(3), "Kubernetes Night: Service mesh basics", venue=venue),
+             Listing("b2", "calagator", _at(17), "Kubernetes Night: Platform teams", venue=venue)]
+    assert dedup.clusters(items) == []
+
+
+def test_series_segments_are_counted_per_source_over_distinct_days():
+    items = [Listing("a", "meetup", _at(3), "Kubernetes Night: GitOps"),
+             Listing("a2", "meetup", _at(10), "Kubernetes Night: Helm charts"),
+             Listing("a3", "meetup", _at(10, 4), "Lightning talks: Helm charts"),  # same day: not a series
+             Listing("b", "calagator", _at(3), "Kubernetes Night: Service meshes")]
+    assert dedup.series_segments(items) == {("meetup", "kubernetes")}  # "night" is a stop word
+
+
+@pytest.mark.parametrize("short,long,same", [
+    ("intro rust", "introduction rust language", True),  # a cut word
+    ("gitops k8s", "gitops kubernetes", True),  # a numeronym
+    ("a11y audits", "accessibility audits", True),
+    ("intro rust", "intro go", False),
+    ("k8s security", "kotlin security", False),
+    ("rust tooling", "rustaceans hacking", False),
+])
+def test_shortened_words_are_read_without_a_table(short, long, same):
+    assert dedup.words_agree(short, long) is same
+    assert not hasattr(dedup, "_ABBREVIATIONS")

@@ -45,6 +45,14 @@ class PersonalRepository:
                 found[row["id"]] = (row["canonical"], row["title"] or "")
         return found
 
+    def uids(self, *, start: datetime, end: datetime) -> dict[str, str]:
+        """Each event's id -> its source's own UID, for the events starting in [start, end)
+        (an entry of the user's calendar with the same UID is that event)."""
+        with self.database.lock:
+            return dict(self.database.conn.execute(
+                "select id, source_uid from events where start_utc >= ? and start_utc < ?",
+                [utc_text(start), utc_text(end)]).fetchall())
+
     def going(self, event_ids: list[str]) -> set[str]:
         """Of `event_ids`, the upcoming ones the user's calendar says they are going to
         (for "you're going (in your calendar)"); empty before any calendar was read."""
