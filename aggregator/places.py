@@ -88,12 +88,13 @@ COUNTRY_ALIASES = {"usa": "US", "u.s.a.": "US", "u.s.": "US", "united states of 
                    "czech republic": "CZ", "czechia": "CZ", "vietnam": "VN", "türkiye": "TR", "turkey": "TR"}
 # Boxes (south, north, west, east in degrees) drawn inside a land with one zone, away from any
 # border with another zone: a venue's coordinates inside one are in that zone. Not a map: a
-# point outside every box is not guessed. Checked against the nearest foreign shores (Calais and
-# Boulogne at 50.7-51.0 N, 1.6-1.9 E; Dublin at 6.3 W; Busan at 129.0 E; Sakhalin and the Kurils).
+# point outside every box is not guessed. Checked against the nearest foreign shores (the French
+# coast from Le Tréport to Dunkirk; Dublin at 6.3 W; the Irish border; Busan at 129.0 E).
 ZONE_BOXES = (
-    (50.0, 51.2, -5.8, 1.45, "Europe/London"),  # southern England, east to Dover and Margate
+    (50.0, 51.0, -5.8, 1.0, "Europe/London"),  # southern England (Le Tréport, 50.06 N 1.37 E, is France)
+    (51.0, 51.2, -5.3, 1.45, "Europe/London"),  # Kent, east to Dover
     (51.2, 55.8, -5.3, 1.8, "Europe/London"),  # England and Wales north of the Thames, southern Scotland
-    (54.0, 55.3, -8.2, -5.4, "Europe/London"),  # Northern Ireland east of the Foyle
+    (54.5, 55.3, -6.8, -5.4, "Europe/London"),  # Northern Ireland east of Lough Neagh's west shore
     (55.8, 58.7, -7.0, -1.7, "Europe/London"),  # Scotland
     (51.4, 53.9, -10.5, -6.0, "Europe/Dublin"),  # Ireland south of the border
     (-47.4, -34.3, 166.3, 178.6, "Pacific/Auckland"),  # New Zealand's two main islands (not Chatham)

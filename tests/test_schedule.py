@@ -260,3 +260,76 @@ def test_cli_garbage_schedule_fails_only_that_source_without_traceback(tmp_path,
     result = cli("fetch")
     assert "Traceback" not in result.stderr + result.stdout
     assert "not a conference schedule" in result.stdout + result.stderr
+
+
+OLD_PENTABARF = b"""<?xml version="1.0" encoding="UTF-8"?>
+<schedule>
+  <conference><title>FOSDEM 2008</title><venue>ULB (Universit\xc3\xa9 Libre de Bruxelles)</venue>
+    <city>%(city)s</city><start>2008-02-23</start><end>2008-02-24</end></conference>
+  <day index="1" date="2008-02-23">
+  <event id="11"><start>15:00</start><duration>00:45</duration><room>Chavanne</room>
+    <title>%(title)s</title><track>Desktop</track><persons><person id="1">Ada Lovelace</person></persons></event>
+  <event id="12"><start>16:00</start><duration>01:00</duration><room>Janson</room>
+    <title>CANCELLED Kernel news</title><track>Kernel</track></event>
+  </day>
+</schedule>"""
+
+
+def old_layout(city: str = "Brussels", title: str = "AIGLX") -> bytes:
+    return OLD_PENTABARF % {b"city": city.encode(), b"title": title.encode()}
+
+
+def test_the_old_pentabarf_layout_each_event_under_its_day_with_a_room_child_is_read():
+    """Issue 20: FOSDEM 2007-2012 have no <room name=...> wrapper; they gave 0 talks, reported ok."""
+    warnings: list[str] = []
+    ctx = make_ctx(warnings=warnings)
+    events = {e.title: e for e in schedule.parse(old_layout(), "", ctx=ctx)}
+    assert set(events) == {"AIGLX", "Kernel news"}
+    aiglx = events["AIGLX"]
+    assert aiglx.venue.name == "Chavanne, ULB (Université Libre de Bruxelles)" and aiglx.tags == ("Desktop",)
+    assert [p.name for p in aiglx.attendees] == ["Ada Lovelace"]
+    assert events["Kernel news"].status == "cancelled" and events["Kernel news"].venue.name.startswith("Janson")
+    assert ctx.counts == {"talks": [2, 2]} and ctx.shortfall() is None
+    assert warnings == []
+
+
+def test_a_zoneless_schedule_is_read_in_the_city_it_names_not_the_users_zone():
+    """Issue 20: FOSDEM 2013-2024 carry no zone; <city>Brussels</city> places them (9 hours off for a
+    Portland user otherwise), and the `timezone` option still wins."""
+    warnings: list[str] = []
+    [talk, _] = schedule.parse(old_layout(), "", ctx=make_ctx(warnings=warnings))
+    assert talk.start == datetime(2008, 2, 23, 15, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+    assert talk.timezone == "Europe/Brussels" and warnings == []
+    [chosen, _] = schedule.parse(old_layout(), "", ctx=make_ctx(), timezone="Europe/Lisbon")
+    assert chosen.timezone == "Europe/Lisbon"
+
+
+@pytest.mark.parametrize("city", ["Springfield", "Cordoba", ""])
+def test_a_zoneless_schedule_whose_city_places_nothing_warns_naming_the_zone_it_used(city):
+    warnings: list[str] = []
+    [talk, _] = schedule.parse(old_layout(city), "", ctx=make_ctx(warnings=warnings))
+    assert talk.timezone == "America/Los_Angeles"
+    [warning] = warnings
+    assert "names no time zone" in warning and "America/Los_Angeles" in warning and "timezone:" in warning
+    assert (repr(city) in warning) == bool(city)
+
+
+def test_a_schedule_whose_talks_cannot_be_read_says_so_through_the_context():
+    """No talk has a start: the kind reports 2 talks held, 0 read, which the pipeline shows as a warning."""
+    ctx = make_ctx()
+    data = old_layout().replace(b"<start>15:00</start>", b"").replace(b"<start>16:00</start>", b"")
+    assert schedule.parse(data, "", ctx=ctx) == []
+    assert ctx.shortfall() == "the input held 2 talks; none was read"
+
+
+def test_cli_a_schedule_that_held_talks_and_gave_none_is_a_sources_warning(tmp_path, server):
+    """End to end: fetch exits 0 (nothing failed), but `sources --json` says why it is doubtful."""
+    data = old_layout().replace(b"<start>15:00</start>", b"<start>later</start>").replace(b"<start>16:00</start>", b"")
+    url = server.add("/fosdem/schedule.xml", data, headers={"Content-Type": "application/xml"})
+    cli = Cli(write_config(tmp_path, [{"name": "fosdem", "kind": "schedule", "url": url}]))
+    result = cli("fetch")
+    assert result.returncode == 0, result.stderr
+    assert "the input held 2 talks; none was read" in result.stderr
+    [health] = cli.json("sources")
+    assert health["ok"] is False
+    assert health["warning"].startswith("the input held 2 talks; none was read (first warning: talk 'AIGLX': no start")
