@@ -212,7 +212,7 @@ def venue_zone(location: Any, home: ZoneInfo | None = None) -> ZoneInfo | None:
 
 
 def _line_zone(line: str, home: ZoneInfo | None) -> ZoneInfo | None:
-    return (text_zone(line, home) or postcode_zone(line)) if line.strip() else None
+    return text_zone(line, home) if line.strip() else None
 
 
 def postcode_zone(text: str) -> ZoneInfo | None:
@@ -289,8 +289,13 @@ def city_zone(text: str | None, home: ZoneInfo | None = None) -> ZoneInfo | None
 @lru_cache(maxsize=1024)
 def text_zone(location: str, home: ZoneInfo | None = None) -> ZoneInfo | None:
     """The zone a one-line place names ("Deventer Schouwburg, Netherlands", "3702 SE Hawthorne Blvd,
-    Portland, Oregon 97214 US", "Portland, Oregon, USA"), or None. Only a US state with a ZIP code,
-    a whole country name as the last part, or a state before "USA" count: "..., DE" could be Delaware."""
+    Portland, Oregon 97214 US", "Portland, Oregon, USA", "118 Bethnal Green Road, London E2 6DG"),
+    or None. Only a US state with a ZIP code, a whole country name as the last part, a state
+    before "USA" or a UK or Canadian postcode count: "..., DE" could be Delaware."""
+    return _named_zone(location, home) or postcode_zone(location)
+
+
+def _named_zone(location: str, home: ZoneInfo | None) -> ZoneInfo | None:
     us = _US_REGION_ZIP.search(location)
     if us:
         return zone_for("US", us.group(1).strip())

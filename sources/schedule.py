@@ -88,7 +88,8 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
             ctx.warn(f"talk {str(talk.get('title') or talk.get('id'))[:60]!r}: {exc}; skipped")
             continue
         events.append(event.replace(group=title))
-    ctx.count_input(len(talks), len(events), "talks")
+    held = schedule.get("held") if isinstance(schedule.get("held"), int) else 0
+    ctx.count_input(max(len(talks), held), len(events), "talks")
     return events
 
 
@@ -132,7 +133,9 @@ def _xml_schedule(data: bytes) -> dict:
         days.append({"date": day.get("date"), "day_start": day.get("start"), "day_end": day.get("end"),
                      "rooms": rooms})
     conference["days"] = days
-    return {"conference": conference, "base_url": conference.get("base_url")}
+    # every <event> of the file, wherever it sits: a layout this reader misses is then a shortfall
+    held = sum(1 for _ in root.iter("event"))
+    return {"conference": conference, "base_url": conference.get("base_url"), "held": held}
 
 
 def _xml_talk(element) -> dict:

@@ -98,6 +98,7 @@ def test_the_philadelphia_game_of_the_extruct_sample_is_at_8pm_eastern():
     ("Online event", None),
     ("Berlin", None),
     ("Atlanta, Georgia", "America/New_York"),  # the state, for a user in the US
+    ("The Sebright Arms, 31-35 Coate St, London E2 9AG", "Europe/London"),  # a UK postcode (an ics LOCATION)
 ])
 def test_text_zone_of_a_one_line_location(text, expected):
     found = places.text_zone(text, LA)

@@ -333,3 +333,12 @@ def test_cli_a_schedule_that_held_talks_and_gave_none_is_a_sources_warning(tmp_p
     [health] = cli.json("sources")
     assert health["ok"] is False
     assert health["warning"].startswith("the input held 2 talks; none was read (first warning: talk 'AIGLX': no start")
+
+
+def test_talks_in_a_layout_the_reader_does_not_know_are_still_counted_as_held():
+    """Every <event> of the file counts: talks grouped under some other element are a shortfall, not ok."""
+    ctx = make_ctx()
+    data = (b"<schedule><conference><title>X</title><city>Brussels</city></conference>"
+            b"<track name='a'><event id='1'><start>10:00</start><title>T</title></event></track></schedule>")
+    assert schedule.parse(data, "", ctx=ctx) == []
+    assert ctx.shortfall() == "the input held 1 talks; none was read"
