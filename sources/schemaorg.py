@@ -338,8 +338,6 @@ def parse_page(data: bytes | str, base_url: str, *, ctx: Context, charset: str |
     for number, obj in enumerate(objects, 1):
         if number % DEADLINE_EVERY == 0:
             ctx.check_deadline()
-        if _sub_events(obj):
-            continue  # a series or festival whose parts are listed: they are read, each on its own
         held += 1
         try:
             event = to_event(obj, base_url, ctx)
@@ -380,22 +378,26 @@ def _sub_events(obj: dict) -> list[dict]:
 def occurrences(obj: dict, event: Event, ctx: Context, series_after: timedelta | None = None) -> list[Event]:
     """The event, or the occurrences of a series listed as one event.
 
-    A series is an EventSeries, an event with an `eventSchedule`, or (with `series_after`) any
-    event spanning longer than that, whose span from first start to last end is over `LONG`:
-    shown as one it would sit in the feed for months. Its `eventSchedule` (daily or weekly,
-    schema.org Schedule) is expanded inside `ctx.window`; without one, the first occurrence is
-    kept, ending at the listed end's time of day, with a warning."""
-    span = (event.end - event.start) if event.end is not None else timedelta(0)
-    marked = "eventseries" in type_names(obj) or obj.get("eventSchedule")
-    if span <= LONG or not (marked or (series_after is not None and span > series_after)):
-        return [event]
+    An `eventSchedule` (daily or weekly, schema.org Schedule) is expanded inside `ctx.window`.
+    Otherwise a series is an EventSeries, an event listing its parts (`subEvent`), or (with
+    `series_after`) any event spanning longer than that, whose span from first start to last
+    end is over `LONG`: shown as one it would sit in the feed for months. Its listed parts
+    stand for it (they are read on their own); without them its first occurrence is kept,
+    ending at the listed end's time of day, with a warning. A festival of a few days that
+    lists its gigs stays an event beside them."""
     scheduled = _scheduled(obj, event, ctx)
     if scheduled is not None:
         return scheduled
-    first = event.replace(end=_first_end(event))
+    span = (event.end - event.start) if event.end is not None else timedelta(0)
+    parts = _sub_events(obj)
+    marked = "eventseries" in type_names(obj) or parts
+    if span <= LONG or not (marked or (series_after is not None and span > series_after)):
+        return [event]
+    if parts:
+        return []
     ctx.warn(f"{event.title[:60]!r} runs from {event.start:%Y-%m-%d} to {event.end:%Y-%m-%d} and looks like a "
              f"series whose dates the page does not list; only its first occurrence is kept")
-    return [first]
+    return [event.replace(end=_first_end(event))]
 
 
 def _first_end(event: Event) -> datetime | date | None:
@@ -423,7 +425,9 @@ def _scheduled(obj: dict, event: Event, ctx: Context) -> list[Event] | None:
         or event.start.tzinfo
     local_start = event.start.astimezone(zone)
     first_day = _day(schedule.get("startDate")) or local_start.date()
-    last_day = _day(schedule.get("endDate")) or (event.end.astimezone(zone).date() if event.end else None)
+    # the schedule's end, else the event's when it spans the series (not when it is the first night's)
+    series_end = event.end if event.end is not None and event.end - event.start > timedelta(days=1) else None
+    last_day = _day(schedule.get("endDate")) or (series_end.astimezone(zone).date() if series_end else None)
     clock = _clock(schedule.get("startTime")) or local_start.time().replace(second=0, microsecond=0)
     first_start = datetime.combine(first_day, clock, tzinfo=zone)
     end_clock = _clock(schedule.get("endTime"))
@@ -432,9 +436,7 @@ def _scheduled(obj: dict, event: Event, ctx: Context) -> list[Event] | None:
     if first_end is not None and first_end <= first_start:
         first_end += timedelta(days=1)
     length = first_end - first_start if first_end is not None else None
-    weekdays = {_DAYS.get(str(text_of(d) or "").rsplit("/", 1)[-1].lower()) for d in
-                (schedule.get("byDay") if isinstance(schedule.get("byDay"), list) else [schedule.get("byDay")])}
-    weekdays = (weekdays - {None}) or {first_day.weekday()}
+    weekdays = _weekdays(schedule.get("byDay")) or {first_day.weekday()}
     window_start, window_end = ctx.window
     found: list[Event] = []
     day = max(first_day, window_start.astimezone(zone).date())
@@ -450,6 +452,12 @@ def _scheduled(obj: dict, event: Event, ctx: Context) -> list[Event] | None:
                                        timezone=getattr(zone, "key", None) or event.timezone))
         day += timedelta(days=1)
     return found
+
+
+def _weekdays(value: Any) -> set[int]:
+    """Weekday numbers (Monday 0) from a Schedule's byDay: "https://schema.org/Thursday", "Thursday", "TH"."""
+    days = value if isinstance(value, list) else [value]
+    return {_DAYS[name] for name in (str(text_of(d) or "").rsplit("/", 1)[-1].lower() for d in days) if name in _DAYS}
 
 
 def _rhythm(value: Any) -> tuple[int, str] | None:

@@ -90,7 +90,16 @@ def test_a_series_that_lists_its_dates_gives_those_dates_and_not_itself():
     ctx = make_ctx()
     nights = eventbrite.parse(page, "https://www.eventbrite.co.uk/e/x", ctx=ctx)
     assert [(n.start.day, n.end.hour) for n in nights] == [(3, 22), (10, 22)]
-    assert ctx.counts == {"events": [2, 2]}
+    assert ctx.counts == {"events": [3, 3]}  # the series and its two nights, all accounted for
+
+
+def test_a_festival_of_a_few_days_that_lists_its_gigs_stays_an_event_beside_them():
+    gigs = [{"@type": "MusicEvent", "name": f"Band {n}", "startDate": f"2026-12-0{n}T20:00:00+00:00"} for n in (4, 5)]
+    festival = {"@context": "https://schema.org", "@type": "Festival", "name": "Winter Fest", "subEvent": gigs,
+                "startDate": "2026-12-04", "endDate": "2026-12-06", "url": "https://fest.example/"}
+    page = f'<script type="application/ld+json">{json.dumps(festival)}</script>'.encode()
+    events = eventbrite.parse(page, "https://fest.example/", ctx=make_ctx())
+    assert sorted(e.title for e in events) == ["Band 4", "Band 5", "Winter Fest"]
 
 
 def test_a_marked_series_on_any_page_is_not_one_long_event_but_a_long_unmarked_event_is():
