@@ -193,7 +193,8 @@ def venue_zone(location: Any, home: ZoneInfo | None = None) -> ZoneInfo | None:
                     return found
             if not country:  # the country a locality line or a postcode names ("London, England", "E2 6DG")
                 parts = (address.get(k) for k in ("streetAddress", "addressLocality", "postalCode", "addressRegion"))
-                found = _line_zone(", ".join(p for p in map(_text, parts) if p), home)
+                line = ", ".join(p for p in map(_text, parts) if p)
+                found = text_zone(line, home) if line else None
                 if found is not None:
                     return found
         elif isinstance(address, str):
@@ -202,17 +203,13 @@ def venue_zone(location: Any, home: ZoneInfo | None = None) -> ZoneInfo | None:
                 found = zone_for("US", us.group(1))
                 if found is not None:
                     return found
-            found = _line_zone(address, home)
+            found = text_zone(address, home)
             if found is not None:
                 return found
         found = coordinates_zone(*_coordinates(place))
         if found is not None:
             return found
     return None
-
-
-def _line_zone(line: str, home: ZoneInfo | None) -> ZoneInfo | None:
-    return text_zone(line, home) if line.strip() else None
 
 
 def postcode_zone(text: str) -> ZoneInfo | None:
