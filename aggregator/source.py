@@ -133,7 +133,7 @@ class Context:
             if held and read == 0:
                 return f"the input held {held:,} {what}; none was read"
             if held and read * 2 < held:
-                return f"the input held {held:,} {what}; only {read:,} were read"
+                return f"the input held {held:,} {what}; only {read:,} {'was' if read == 1 else 'were'} read"
         return None
 
     def check_deadline(self) -> None:
