@@ -315,3 +315,16 @@ def _text(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("name") or value.get("@id") or value.get("identifier")
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def city_named_in(text: str | None) -> ZoneInfo | None:
+    """The zone of the one tzdata city a title names among its words ("PyData Berlin 2026",
+    "PyCon Buenos Aires"), or None (none, or two zones). Weaker than `city_zone`: a title may
+    name a project ("Phoenix"), so callers say which zone they took from it."""
+    if not isinstance(text, str):
+        return None
+    words = re.findall(r"[^\W\d_]+", _fold(text))
+    found = {_cities()[" ".join(words[i:i + n])] for n in (1, 2, 3) for i in range(len(words) - n + 1)
+             if " ".join(words[i:i + n]) in _cities()}
+    return timezones.zone(found.pop()) if len(found) == 1 else None
+

@@ -13,7 +13,8 @@ the day before, so a start earlier than the day's start falls on the next calend
 day. Without `time_zone_name` (pretalx may leave it null) the offset each talk's
 `date` carries is used, else the `timezone` option, else the zone of the city the
 schedule names (FOSDEM's `<city>Brussels</city>`: Europe/Brussels; see
-`places.city_zone`), else the config's zone, with a warning naming it.
+`places.city_zone`), else of a city its title names ("PyData Berlin"), with a
+warning naming it, else the config's zone, with a warning naming it.
 
 Both pentabarf XML layouts are read: `day/room[@name]/event` and the older one
 (FOSDEM 2007-2012) where each `event` sits under its `day` with a `room` child.
@@ -277,6 +278,12 @@ def _fallback_zone(option: str | None, ctx: Context, conference: dict, talks: li
         zone = places.city_zone(conf.localised(conference.get(key)), ctx.timezone)
         if zone is not None:
             return zone
+    title = clean_text(conf.localised(conference.get("title")), one_line=True, limit=60)
+    zone = places.city_named_in(title)
+    if zone is not None:
+        ctx.warn(f"the schedule names no time zone; its talks are read in {zone.key}, the zone of the city its "
+                 f"title {title!r} names (set the source's timezone: option if that is wrong)")
+        return zone
     where = clean_text(conf.localised(conference.get("city")), one_line=True, limit=60)
     ctx.warn(f"the schedule names no time zone{f' and its city {where!r} places none' if where else ''}; "
              f"its talks are read in {ctx.timezone.key} (set the source's timezone: option if that is wrong)")

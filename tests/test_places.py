@@ -226,3 +226,15 @@ def test_every_zone_box_names_a_real_zone_and_is_well_formed():
 def test_city_zone_places_a_conference_city_that_names_a_tzdata_zone(text, expected):
     found = places.city_zone(text, LA)
     assert (found.key if found else None) == expected
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("PyData Berlin 2026", "Europe/Berlin"),
+    ("PyCon Buenos Aires", "America/Argentina/Buenos_Aires"),
+    ("FOSDEM 2007", None),
+    ("Berlin meets Paris", None),  # two zones: not guessed
+    (None, None),
+])
+def test_city_named_in_a_title(title, expected):
+    found = places.city_named_in(title)
+    assert (found.key if found else None) == expected

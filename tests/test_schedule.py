@@ -126,12 +126,17 @@ def test_dst_night_times_and_lengths_are_real_time():
     assert events["Sunday morning"].start.isoformat() == "2027-03-28T10:00:00+02:00"
 
 
-def test_zone_missing_uses_talk_offset_then_option_then_config_zone():
+def test_zone_missing_uses_talk_offset_then_option_then_the_city_of_the_title():
+    """No time_zone_name: each talk's own offset; a talk without one is read in the city the
+    title names ("DevConf Chicago 2027"), with a warning saying so (the config's zone when no
+    city is named: see the Springfield test below)."""
     events, warnings = parse_fixture("no_time_zone_name.json")
     typed = events["Typed Python at scale"]
-    assert typed.start.isoformat() == "2027-06-10T09:00:00-05:00" and typed.timezone is None
-    undated = events["A talk without a date"]  # no offset of its own: the config's zone (Portland)
-    assert undated.start.isoformat() == "2027-06-10T11:00:00-07:00"
+    assert typed.start.isoformat() == "2027-06-10T09:00:00-05:00"
+    assert typed.timezone == "America/Chicago"  # its offset is Chicago's at that moment: the zone is named
+    undated = events["A talk without a date"]  # no offset of its own: the title's city, not Portland
+    assert undated.start.isoformat() == "2027-06-10T11:00:00-05:00"
+    assert any("America/Chicago" in w and "'DevConf Chicago 2027'" in w for w in warnings)
     with_option, _ = parse_fixture("no_time_zone_name.json", timezone="America/Chicago")
     assert with_option["A talk without a date"].start.isoformat() == "2027-06-10T11:00:00-05:00"
     assert with_option["Typed Python at scale"].timezone == "America/Chicago"  # same offset: the zone is named
@@ -342,3 +347,12 @@ def test_talks_in_a_layout_the_reader_does_not_know_are_still_counted_as_held():
             b"<track name='a'><event id='1'><start>10:00</start><title>T</title></event></track></schedule>")
     assert schedule.parse(data, "", ctx=ctx) == []
     assert ctx.shortfall() == "the input held 1 talks; none was read"
+
+
+def test_a_zoneless_schedule_whose_title_names_a_city_is_read_there_with_a_warning_naming_it():
+    warnings: list[str] = []
+    data = old_layout("").replace(b"<title>FOSDEM 2008</title>", b"<title>PyData Buenos Aires 2008</title>")
+    [talk, _] = schedule.parse(data, "", ctx=make_ctx(warnings=warnings))
+    assert talk.timezone == "America/Argentina/Buenos_Aires"
+    [warning] = warnings
+    assert "America/Argentina/Buenos_Aires" in warning and "'PyData Buenos Aires 2008'" in warning
