@@ -420,6 +420,7 @@ def _scheduled(obj: dict, event: Event, ctx: Context) -> list[Event] | None:
     rhythm = _rhythm(schedule.get("repeatFrequency")) if isinstance(schedule, dict) else None
     if rhythm is None or not isinstance(event.start, datetime):
         return None
+    ctx.check_deadline()  # up to a thousand days walked per schedule: a page of many is held to the budget
     interval, unit = rhythm
     zone = timezones.zone(timezones.iana_name(text_of(schedule.get("scheduleTimezone")) or "") or "") \
         or event.start.tzinfo
