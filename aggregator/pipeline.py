@@ -58,6 +58,7 @@ class SourceReport:
     unchanged: int = 0
     removed: int = 0
     suspect: str | None = None  # why nothing was removed although events vanished
+    shortfall: str | None = None  # why the kind read far fewer events than its input held
     full_snapshot: bool = False
     warnings: list[str] = field(default_factory=list)
     warning_count: int = 0
@@ -283,6 +284,9 @@ def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime,
     if nearest.seen > nearest.limit:
         warn(f"{nearest.seen:,} occurrences; only the {nearest.limit:,} nearest to now were kept "
              f"(a series without an end?)")
+    short = ctx.shortfall()  # the input held items the kind could not read: not healthy, though not failed
+    if short:
+        report.shortfall = short + (f" (first warning: {report.warnings[0]})" if report.warnings else "")
     events = nearest.events()
     report.events = len(events)
     return report, events
@@ -340,10 +344,11 @@ def _save(store: Store, settings: Settings, report: SourceReport, events: list[E
         present = {event_id(report.name, e.source_uid) for e in events}
         until = now + timedelta(days=settings.fetch.horizon_days)
         report.removed, report.suspect = store.events.mark_vanished(report.name, present, now=now, until=until)
-    if not events and report.warning_count:
+    if not events and report.warning_count and not report.shortfall:
         first = report.warnings[0] if report.warnings else ""
         report.suspect = (f"no events stored: every page it followed failed ({report.warning_count} "
                           f"warnings; first: {first})")
+    report.suspect = "; ".join(filter(None, (report.shortfall, report.suspect))) or None
 
 
 def _record(store: Store, report: SourceReport, now: datetime) -> None:

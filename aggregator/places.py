@@ -10,10 +10,21 @@ means 20:00 in Philadelphia, not in the user's Portland. Known here means:
   Canadian provinces and territories, Australian states and territories);
 - an address with no country is taken to be in the user's own country (the
   country of the config's `timezone`): local pages rarely write it;
-- a one-line US address ending "ST 12345" names its state.
+- a one-line US address ending "ST 12345" names its state;
+- a region that is a country ("England", "Scotland", "Wales", "Northern Ireland",
+  "Belgium") names that country;
+- a postcode of a distinctive shape names its country: a UK postcode ("E2 6DG",
+  "SW1A 1AA": outward code, space, digit and two letters) or a Canadian one
+  ("K1A 0B1", whose first letter is the province);
+- coordinates inside one of a few boxes drawn well inside a single-zone land
+  (`ZONE_BOXES`: Great Britain, Ireland south of the border, New Zealand's two
+  main islands, Honshu), never near a border with another zone.
 
-Anything else (a city alone, a country of several zones without a region) is
-not guessed: the config's zone stays. Pure apart from reading tzdata's tables once.
+Anything else (a city alone, a country of several zones without a region, a
+point outside those boxes) is not guessed: the config's zone stays. A conference
+schedule, which names its city and nothing else, may ask `city_zone`: a city
+that gives its name to a tzdata zone ("Brussels" -> Europe/Brussels).
+Pure apart from reading tzdata's tables once.
 """
 
 from __future__ import annotations
@@ -75,6 +86,28 @@ COUNTRY_ALIASES = {"usa": "US", "u.s.a.": "US", "u.s.": "US", "united states of 
                    "españa": "ES", "espana": "ES", "österreich": "AT", "schweiz": "CH", "suisse": "CH",
                    "italia": "IT", "россия": "RU", "russia": "RU", "south korea": "KR", "korea": "KR",
                    "czech republic": "CZ", "czechia": "CZ", "vietnam": "VN", "türkiye": "TR", "turkey": "TR"}
+# Boxes (south, north, west, east in degrees) drawn inside a land with one zone, away from any
+# border with another zone: a venue's coordinates inside one are in that zone. Not a map: a
+# point outside every box is not guessed. Checked against the nearest foreign shores (the French
+# coast from Le Tréport to Dunkirk; Dublin at 6.3 W; the Irish border; Busan at 129.0 E).
+ZONE_BOXES = (
+    (50.0, 51.0, -5.8, 1.0, "Europe/London"),  # southern England (Le Tréport, 50.06 N 1.37 E, is France)
+    (51.0, 51.2, -5.3, 1.45, "Europe/London"),  # Kent, east to Dover
+    (51.2, 55.8, -5.3, 1.8, "Europe/London"),  # England and Wales north of the Thames, southern Scotland
+    (54.5, 55.3, -6.8, -5.4, "Europe/London"),  # Northern Ireland east of Lough Neagh's west shore
+    (55.8, 58.7, -7.0, -1.7, "Europe/London"),  # Scotland
+    (51.4, 53.9, -10.5, -6.0, "Europe/Dublin"),  # Ireland south of the border
+    (-47.4, -34.3, 166.3, 178.6, "Pacific/Auckland"),  # New Zealand's two main islands (not Chatham)
+    (33.4, 41.5, 132.0, 142.0, "Asia/Tokyo"),  # Honshu and Shikoku
+)
+# Zones that name a city whose namesake elsewhere is as likely (Córdoba in Spain, San Juan in
+# Puerto Rico, La Paz in Mexico, Santiago de Compostela, Mérida in Mexico and Spain, Halifax in
+# England, Perth in Scotland, London in Ontario is not: London means London).
+AMBIGUOUS_CITIES = {"cordoba", "san juan", "la paz", "santiago", "merida", "halifax", "perth"}
+_UK_POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-HJKMNPR-Y\d]?) \d[ABD-HJLNP-UW-Z]{2}\b")
+_CA_POSTCODE = re.compile(r"\b([ABCEGHJ-NPRSTVXY])\d[ABCEGHJ-NPRSTV-Z] \d[ABCEGHJ-NPRSTV-Z]\d\b")
+CA_POSTAL_REGIONS = {"A": "NL", "B": "NS", "C": "PE", "E": "NB", "G": "QC", "H": "QC", "J": "QC", "K": "ON", "L": "ON",
+                     "M": "ON", "N": "ON", "P": "ON", "R": "MB", "S": "SK", "T": "AB", "V": "BC", "Y": "YT"}
 _US_REGION_ZIP = re.compile(r",\s*([A-Za-z][A-Za-z .]{1,30}?)\s+\d{5}(?:-\d{4})?(?:\s*,?\s*(?:US|USA|United States))?\s*$")
 _US_LINE = re.compile(r",\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?\s*(?:,\s*(?:USA?|United States))?\s*$")
 
@@ -129,6 +162,9 @@ def zone_for(country: str | None, region: str | None, *, home: str | None = None
         # German user's page): that country's, not the user's.
         abroad = {c for c, table in _regions().items() if _fold(region) in table}
         code = abroad.pop() if len(abroad) == 1 else code
+    if not country and region and len(region.strip()) > 3 and _fold(region) not in _regions().get(code or "", {}):
+        named = names.get(_fold(region))  # a region that is a country: "England", "Belgium"
+        code = named or code
     if code is None:
         return None
     if region and code in REGIONS:
@@ -155,20 +191,108 @@ def venue_zone(location: Any, home: ZoneInfo | None = None) -> ZoneInfo | None:
                 found = zone_for(country, region, home=home_country)
                 if found is not None:
                     return found
+            if not country:  # the country a locality line or a postcode names ("London, England", "E2 6DG")
+                parts = (address.get(k) for k in ("streetAddress", "addressLocality", "postalCode", "addressRegion"))
+                line = ", ".join(p for p in map(_text, parts) if p)
+                found = text_zone(line, home) if line else None
+                if found is not None:
+                    return found
         elif isinstance(address, str):
             us = _US_LINE.search(address.strip())
             if us and (home_country in (None, "US") or re.search(r"\bUSA?\b|United States", address)):
                 found = zone_for("US", us.group(1))
                 if found is not None:
                     return found
+            found = text_zone(address, home)
+            if found is not None:
+                return found
+        found = coordinates_zone(*_coordinates(place))
+        if found is not None:
+            return found
     return None
+
+
+def postcode_zone(text: str) -> ZoneInfo | None:
+    """The zone a UK or Canadian postcode in `text` places it in ("118 Bethnal Green Road, E2 6DG"),
+    or None. Only the full postcode with its space counts: "E2" alone, or "M5 3" could be anything."""
+    if _UK_POSTCODE.search(text):
+        return timezones.zone("Europe/London")
+    canadian = _CA_POSTCODE.search(text)
+    if canadian and canadian.group(1) in CA_POSTAL_REGIONS:
+        return zone_for("CA", CA_POSTAL_REGIONS[canadian.group(1)])
+    return None
+
+
+def coordinates_zone(lat: float | None, lon: float | None) -> ZoneInfo | None:
+    """The zone of a point inside one of `ZONE_BOXES`, else None (not guessed)."""
+    if lat is None or lon is None:
+        return None
+    for south, north, west, east, zone in ZONE_BOXES:
+        if south <= lat <= north and west <= lon <= east:
+            return timezones.zone(zone)
+    return None
+
+
+def _coordinates(place: Any) -> tuple[float | None, float | None]:
+    """(lat, lon) of a schema.org Place's `geo` (or of a GeoCoordinates itself)."""
+    geo = place.get("geo", place) if isinstance(place, dict) else None
+    geo = geo[0] if isinstance(geo, list) and geo else geo
+    if not isinstance(geo, dict):
+        return None, None
+    try:
+        lat, lon = float(geo.get("latitude")), float(geo.get("longitude"))
+    except (TypeError, ValueError):
+        return None, None
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else (None, None)
+
+
+@lru_cache(maxsize=1)
+def _cities() -> dict[str, str]:
+    """City name -> zone, for the zones of zone.tab named after a city ("brussels" -> Europe/Brussels);
+    the county seats of Indiana, Kentucky and North Dakota zones are left out, and so are
+    `AMBIGUOUS_CITIES`."""
+    cities = {}
+    for _, _, zone, *_ in _table("zone.tab"):
+        area, _, rest = zone.partition("/")
+        if area == "Antarctica" or rest.startswith(("Indiana/", "North_Dakota/", "Kentucky/Monticello")):
+            continue
+        name = _fold(rest.rsplit("/", 1)[-1].replace("_", " "))
+        if name not in AMBIGUOUS_CITIES:
+            cities[name] = zone
+    return cities
+
+
+def city_zone(text: str | None, home: ZoneInfo | None = None) -> ZoneInfo | None:
+    """The zone of a place a conference names by its city ("Brussels", "Brussels, Belgium"):
+    a country it names, else the one zone a city of that name gives in tzdata, else None.
+    A name that places two zones (a city and another country) is not guessed."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    named = text_zone(text, home)
+    parts = [_fold(re.sub(r"\(.*?\)", "", part)) for part in re.split(r"[,;/]", text)]
+    found = {_cities()[part] for part in parts if part in _cities()}
+    # the countries the other parts name, as a country or one of its regions ("Paris, Texas": US)
+    names = _countries()[0]
+    said = {names[p] for p in parts if p in names and p not in _cities()}
+    said |= {country for country, table in _regions().items() for p in parts if p in table and p not in _cities()}
+    if named is not None:
+        said.add(country_of_zone(named))
+    if said:
+        found = {z for z in found if country_of_zone(timezones.zone(z)) in said}
+        found = found or ({named.key} if named is not None else set())
+    return timezones.zone(found.pop()) if len(found) == 1 else None
 
 
 @lru_cache(maxsize=1024)
 def text_zone(location: str, home: ZoneInfo | None = None) -> ZoneInfo | None:
     """The zone a one-line place names ("Deventer Schouwburg, Netherlands", "3702 SE Hawthorne Blvd,
-    Portland, Oregon 97214 US", "Portland, Oregon, USA"), or None. Only a US state with a ZIP code,
-    a whole country name as the last part, or a state before "USA" count: "..., DE" could be Delaware."""
+    Portland, Oregon 97214 US", "Portland, Oregon, USA", "118 Bethnal Green Road, London E2 6DG"),
+    or None. Only a US state with a ZIP code, a whole country name as the last part, a state
+    before "USA" or a UK or Canadian postcode count: "..., DE" could be Delaware."""
+    return _named_zone(location, home) or postcode_zone(location)
+
+
+def _named_zone(location: str, home: ZoneInfo | None) -> ZoneInfo | None:
     us = _US_REGION_ZIP.search(location)
     if us:
         return zone_for("US", us.group(1).strip())
@@ -191,3 +315,16 @@ def _text(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("name") or value.get("@id") or value.get("identifier")
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def city_named_in(text: str | None) -> ZoneInfo | None:
+    """The zone of the one tzdata city a title names among its words ("PyData Berlin 2026",
+    "PyCon Buenos Aires"), or None (none, or two zones). Weaker than `city_zone`: a title may
+    name a project ("Phoenix"), so callers say which zone they took from it."""
+    if not isinstance(text, str):
+        return None
+    words = re.findall(r"[^\W\d_]+", _fold(text))
+    found = {_cities()[" ".join(words[i:i + n])] for n in (1, 2, 3) for i in range(len(words) - n + 1)
+             if " ".join(words[i:i + n]) in _cities()}
+    return timezones.zone(found.pop()) if len(found) == 1 else None
+

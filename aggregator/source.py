@@ -114,6 +114,7 @@ class Context:
     that declares ``reads_contacts = True`` (one that reads public per-person records, such
     as RSVPs); empty for every other kind. Private: never sent anywhere but to read that
     person's own public records.
+    counts: what `count_input` was told, per kind of item: [held, read].
     """
 
     timezone: ZoneInfo
@@ -122,6 +123,26 @@ class Context:
     warn: Callable[[str], None] = lambda message: None
     deadline: float | None = None
     contact_profiles: tuple[str, ...] = ()
+    counts: dict[str, list[int]] = field(default_factory=dict)
+
+    def count_input(self, held: int, read: int, what: str = "events") -> None:
+        """Say that an input (a file, a page) held `held` items of `what` ("talks", "events") and
+        `read` of them became events. Calls add up (a kind reading several pages calls it per page).
+        A source whose inputs held items and yielded none, or far fewer, is then not healthy:
+        `shortfall` says why, and `sources` shows it as the source's warning."""
+        tally = self.counts.setdefault(what, [0, 0])
+        tally[0] += max(0, held)
+        tally[1] += max(0, read)
+
+    def shortfall(self) -> str | None:
+        """Why what was read falls short of what the input held ("the input held 215 talks; none
+        was read"), or None when it does not: less than half read counts as short."""
+        for what, (held, read) in self.counts.items():
+            if held and read == 0:
+                return f"the input held {held:,} {what}; none was read"
+            if held and read * 2 < held:
+                return f"the input held {held:,} {what}; only {read:,} {'was' if read == 1 else 'were'} read"
+        return None
 
     def check_deadline(self) -> None:
         """Raise SourceError once the source's time budget (fetch.deadline) is spent."""

@@ -71,4 +71,5 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, topic: str | N
             group=name.rstrip(" 0123456789"), tags=(topic,) if topic else (),
             description="\n".join(lines) or None,
         ))
+    ctx.count_input(sum(isinstance(item, dict) for item in items), len(events), "conferences")
     return events

@@ -11,7 +11,15 @@ Times are the day's date plus `start`, read in the conference's `time_zone_name`
 a day whose `day_start`..`day_end` runs past midnight lists its 00:30 talk under
 the day before, so a start earlier than the day's start falls on the next calendar
 day. Without `time_zone_name` (pretalx may leave it null) the offset each talk's
-`date` carries is used, else the `timezone` option, else the config's zone.
+`date` carries is used, else the `timezone` option, else the zone of the city the
+schedule names (FOSDEM's `<city>Brussels</city>`: Europe/Brussels; see
+`places.city_zone`), else of a city its title names ("PyData Berlin"), with a
+warning naming it, else the config's zone, with a warning naming it.
+
+Both pentabarf XML layouts are read: `day/room[@name]/event` and the older one
+(FOSDEM 2007-2012) where each `event` sits under its `day` with a `room` child.
+The number of talks the file holds is told to `ctx.count_input`, so a schedule
+whose talks cannot be read never looks healthy.
 
 The newer c3voc "schedule 2.0" (one `events` list, ISO `start`/`end`, `participants`)
 is read too.
@@ -30,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from aggregator import places
 from aggregator.errors import SourceError
 from aggregator.model import Event, Person, stable_id
 from aggregator.source import Context, SourceSpec
@@ -60,17 +69,18 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
     """Every talk of a frab/pretalx schedule (JSON or XML) as an Event."""
     schedule = read_schedule(data)
     conference = schedule["conference"]
-    fallback_zone = _fallback_zone(timezone, ctx)
     named = conference.get("time_zone_name")
     conference_zone = conf.zone_named(named)
     if named and conference_zone is None:
         ctx.warn(f"schedule names an unknown time zone {str(named)[:60]!r}; each talk's own offset is used")
+    talks = list(_talks(schedule))
+    fallback_zone = _fallback_zone(timezone, ctx, conference, talks if conference_zone is None else [])
     title = clean_text(conf.localised(conference.get("title")), one_line=True, limit=300)
     place = clean_text(venue or conf.localised(conference.get("venue")) or title, one_line=True, limit=300)
     city = clean_text(conf.localised(conference.get("city")), one_line=True, limit=100)
     links_base = schedule.get("base_url") if isinstance(schedule.get("base_url"), str) else base_url
     events: list[Event] = []
-    for day, talk in _talks(schedule):
+    for day, talk in talks:
         ctx.check_deadline()
         try:
             event = talk_event(talk, day, conference_zone, fallback_zone, links_base or base_url,
@@ -79,6 +89,8 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
             ctx.warn(f"talk {str(talk.get('title') or talk.get('id'))[:60]!r}: {exc}; skipped")
             continue
         events.append(event.replace(group=title))
+    held = schedule.get("held") if isinstance(schedule.get("held"), int) else 0
+    ctx.count_input(max(len(talks), held), len(events), "talks")
     return events
 
 
@@ -111,13 +123,20 @@ def _xml_schedule(data: bytes) -> dict:
                                   if isinstance(child.tag, str)}
     days = []
     for day in root.iter("day"):
+        # Two pentabarf layouts: day/room[@name]/event (FOSDEM 2013 on, frab) and, older (FOSDEM
+        # 2007-2012), each event straight under its day with its room as a child element.
         rooms: dict[str, list[dict]] = {}
-        for room in day.iter("room"):
-            rooms.setdefault(room.get("name") or "", []).extend(_xml_talk(e) for e in room.iter("event"))
+        for element in day.iter("event"):
+            talk = _xml_talk(element)
+            parent = element.getparent()
+            name = parent.get("name") if parent is not None and parent.tag == "room" else None
+            rooms.setdefault(name or str(talk.get("room") or ""), []).append(talk)
         days.append({"date": day.get("date"), "day_start": day.get("start"), "day_end": day.get("end"),
                      "rooms": rooms})
     conference["days"] = days
-    return {"conference": conference, "base_url": conference.get("base_url")}
+    # every <event> of the file, wherever it sits: a layout this reader misses is then a shortfall
+    held = sum(1 for _ in root.iter("event"))
+    return {"conference": conference, "base_url": conference.get("base_url"), "held": held}
 
 
 def _xml_talk(element) -> dict:
@@ -246,8 +265,35 @@ def _speaker(person: dict, talk_url: str | None) -> Person | None:
     return conf.speaker(name, url)
 
 
-def _fallback_zone(option: str | None, ctx: Context) -> ZoneInfo:
-    return conf.option_zone(option) or ctx.timezone
+def _fallback_zone(option: str | None, ctx: Context, conference: dict, talks: list) -> ZoneInfo:
+    """The zone of talks whose times carry none: the `timezone` option, else the zone of the city
+    (or venue) the conference names when that settles it, else the config's zone, with a warning
+    naming it. `talks`: those read without a conference zone (none when the schedule names one)."""
+    zone = conf.option_zone(option)
+    if zone is not None:
+        return zone
+    if not any(_floating(talk) for _, talk in talks):
+        return ctx.timezone  # every talk says its own offset (or the schedule its zone)
+    for key in ("city", "venue"):
+        zone = places.city_zone(conf.localised(conference.get(key)), ctx.timezone)
+        if zone is not None:
+            return zone
+    title = clean_text(conf.localised(conference.get("title")), one_line=True, limit=60)
+    zone = places.city_named_in(title)
+    if zone is not None:
+        ctx.warn(f"the schedule names no time zone; its talks are read in {zone.key}, the zone of the city its "
+                 f"title {title!r} names (set the source's timezone: option if that is wrong)")
+        return zone
+    where = clean_text(conf.localised(conference.get("city")), one_line=True, limit=60)
+    ctx.warn(f"the schedule names no time zone{f' and its city {where!r} places none' if where else ''}; "
+             f"its talks are read in {ctx.timezone.key} (set the source's timezone: option if that is wrong)")
+    return ctx.timezone
+
+
+def _floating(talk: dict) -> bool:
+    """Whether a talk's time carries no offset of its own."""
+    stamp = _iso_datetime(talk.get("date")) or _iso_datetime(talk.get("start"))
+    return stamp is None or stamp.tzinfo is None
 
 
 def _iso_datetime(value: object) -> datetime | None:

@@ -97,6 +97,9 @@ def parse(data: bytes | str, base_url: str = "", *, ctx: Context, timezone: str 
             ctx.warn(f"session {str(session.get('title') or session.get('id'))[:60]!r}: {exc}; skipped")
     if unscheduled:
         ctx.warn(f"{unscheduled} session(s) have no time yet (not scheduled); skipped")
+    talks = sum(1 for s in root["sessions"] if isinstance(s, dict) and not s.get("isServiceSession")
+                and s.get("startsAt"))  # an unscheduled session is not yet an event the file holds
+    ctx.count_input(talks, len(events), "sessions")
     return events
 
 

@@ -37,3 +37,10 @@ def test_legacy_schema():
 def test_not_json():
     with pytest.raises(SourceError, match="not conference-data JSON"):
         confs_tech.parse(b"<html></html>", URL, ctx=make_ctx())
+
+
+def test_a_file_of_conferences_none_of_which_has_a_start_is_a_shortfall():
+    ctx = make_ctx()
+    data = b'[{"name": "PyCon", "startDate": "soon"}, {"name": "RustConf"}, {"name": "Ok", "startDate": "2027-05-01"}]'
+    assert [e.title for e in confs_tech.parse(data, URL, ctx=ctx)] == ["Ok"]
+    assert ctx.shortfall() == "the input held 3 conferences; only 1 was read"

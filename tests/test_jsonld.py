@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date, datetime, timedelta, timezone
 
@@ -157,3 +158,26 @@ def test_escape_sequences_in_parser_warnings_are_removed():
     page = '<script type="application/ld+json">{"@type": "Event", "name": "\x1b[2Jboom", "startDate": "x"}</script>'
     jsonld.parse(page.encode(), "https://example.org/", ctx=make_ctx(warnings=warnings))
     assert warnings and not any("\x1b" in w for w in warnings)
+
+
+def _scheduled_page(frequency: str) -> bytes:
+    data = {"@context": "https://schema.org", "@type": "Event", "name": "Python study group",
+            "startDate": "2026-12-02T18:00:00-08:00", "endDate": "2026-12-02T20:00:00-08:00",
+            "url": "https://example.org/study",
+            "eventSchedule": {"@type": "Schedule", "repeatFrequency": frequency, "byDay": ["Wednesday"],
+                              "startTime": "18:00", "endTime": "20:00", "scheduleTimezone": "America/Los_Angeles"}}
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'.encode()
+
+
+def test_an_event_with_a_weekly_schedule_and_no_end_gives_its_weeks_inside_the_window():
+    window = (datetime(2026, 12, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc))
+    events = jsonld.parse(_scheduled_page("P1W"), "https://example.org/", ctx=make_ctx(window=window))
+    assert [e.start.day for e in events] == [2, 9, 16, 23, 30]
+    assert all(e.start.hour == 18 and e.end.hour == 20 and e.url == "https://example.org/study" for e in events)
+    fortnightly = jsonld.parse(_scheduled_page("P2W"), "https://example.org/", ctx=make_ctx(window=window))
+    assert [e.start.day for e in fortnightly] == [2, 16, 30]
+
+
+def test_a_schedule_this_does_not_read_leaves_the_event_as_listed():
+    [event] = jsonld.parse(_scheduled_page("P1M"), "https://example.org/", ctx=make_ctx())  # monthly: not expanded
+    assert event.start.day == 2 and event.end.hour == 20

@@ -209,3 +209,32 @@ def test_nothing_reads_the_clock_but_the_caller(tmp_path, monkeypatch):
         stamps = db.execute("select first_seen, updated_at from events").fetchone()
         run_row = db.execute("select started, finished from fetch_runs").fetchone()
     assert set(stamps) == set(run_row) == {"2026-12-01T12:00:00Z"}
+
+
+def test_a_source_whose_input_held_far_more_than_it_read_is_not_ok_and_says_why(tmp_path, monkeypatch):
+    """Issue 20: a kind tells ctx.count_input what its input held; reading none, or under half, is a
+    `sources` warning though nothing failed; reading most of it is healthy."""
+    def few(spec, http, ctx):
+        ctx.warn("talk 'X': no start time; skipped")
+        ctx.count_input(10, 3, "talks")
+        return [event("a"), event("b"), event("c")]
+
+    def most(spec, http, ctx):
+        ctx.count_input(4, 2, "events")  # one page
+        ctx.count_input(6, 6, "events")  # another: 8 of 10 in all
+        return [event(str(n)) for n in range(8)]
+
+    def none(spec, http, ctx):
+        ctx.count_input(215, 0, "talks")
+        return []
+
+    settings = setup(tmp_path, monkeypatch, {"few": few, "most": most, "none": none})
+    report, store = run(settings)
+    assert report.exit_code == 0  # doubtful, not failed
+    health = {h["name"]: h for h in pipeline.source_health(settings, store, NOW)}
+    assert health["few"]["warning"] == ("the input held 10 talks; only 3 were read "
+                                        "(first warning: talk 'X': no start time; skipped)")
+    assert health["few"]["ok"] is False and store.events.count("few") == 3
+    assert health["most"]["warning"] is None and health["most"]["ok"] is True
+    assert health["none"]["warning"] == "the input held 215 talks; none was read"
+    assert health["none"]["ok"] is False

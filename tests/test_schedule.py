@@ -126,12 +126,17 @@ def test_dst_night_times_and_lengths_are_real_time():
     assert events["Sunday morning"].start.isoformat() == "2027-03-28T10:00:00+02:00"
 
 
-def test_zone_missing_uses_talk_offset_then_option_then_config_zone():
+def test_zone_missing_uses_talk_offset_then_option_then_the_city_of_the_title():
+    """No time_zone_name: each talk's own offset; a talk without one is read in the city the
+    title names ("DevConf Chicago 2027"), with a warning saying so (the config's zone when no
+    city is named: see the Springfield test below)."""
     events, warnings = parse_fixture("no_time_zone_name.json")
     typed = events["Typed Python at scale"]
-    assert typed.start.isoformat() == "2027-06-10T09:00:00-05:00" and typed.timezone is None
-    undated = events["A talk without a date"]  # no offset of its own: the config's zone (Portland)
-    assert undated.start.isoformat() == "2027-06-10T11:00:00-07:00"
+    assert typed.start.isoformat() == "2027-06-10T09:00:00-05:00"
+    assert typed.timezone == "America/Chicago"  # its offset is Chicago's at that moment: the zone is named
+    undated = events["A talk without a date"]  # no offset of its own: the title's city, not Portland
+    assert undated.start.isoformat() == "2027-06-10T11:00:00-05:00"
+    assert any("America/Chicago" in w and "'DevConf Chicago 2027'" in w for w in warnings)
     with_option, _ = parse_fixture("no_time_zone_name.json", timezone="America/Chicago")
     assert with_option["A talk without a date"].start.isoformat() == "2027-06-10T11:00:00-05:00"
     assert with_option["Typed Python at scale"].timezone == "America/Chicago"  # same offset: the zone is named
@@ -260,3 +265,94 @@ def test_cli_garbage_schedule_fails_only_that_source_without_traceback(tmp_path,
     result = cli("fetch")
     assert "Traceback" not in result.stderr + result.stdout
     assert "not a conference schedule" in result.stdout + result.stderr
+
+
+OLD_PENTABARF = b"""<?xml version="1.0" encoding="UTF-8"?>
+<schedule>
+  <conference><title>FOSDEM 2008</title><venue>ULB (Universit\xc3\xa9 Libre de Bruxelles)</venue>
+    <city>%(city)s</city><start>2008-02-23</start><end>2008-02-24</end></conference>
+  <day index="1" date="2008-02-23">
+  <event id="11"><start>15:00</start><duration>00:45</duration><room>Chavanne</room>
+    <title>%(title)s</title><track>Desktop</track><persons><person id="1">Ada Lovelace</person></persons></event>
+  <event id="12"><start>16:00</start><duration>01:00</duration><room>Janson</room>
+    <title>CANCELLED Kernel news</title><track>Kernel</track></event>
+  </day>
+</schedule>"""
+
+
+def old_layout(city: str = "Brussels", title: str = "AIGLX") -> bytes:
+    return OLD_PENTABARF % {b"city": city.encode(), b"title": title.encode()}
+
+
+def test_the_old_pentabarf_layout_each_event_under_its_day_with_a_room_child_is_read():
+    """Issue 20: FOSDEM 2007-2012 have no <room name=...> wrapper; they gave 0 talks, reported ok."""
+    warnings: list[str] = []
+    ctx = make_ctx(warnings=warnings)
+    events = {e.title: e for e in schedule.parse(old_layout(), "", ctx=ctx)}
+    assert set(events) == {"AIGLX", "Kernel news"}
+    aiglx = events["AIGLX"]
+    assert aiglx.venue.name == "Chavanne, ULB (Université Libre de Bruxelles)" and aiglx.tags == ("Desktop",)
+    assert [p.name for p in aiglx.attendees] == ["Ada Lovelace"]
+    assert events["Kernel news"].status == "cancelled" and events["Kernel news"].venue.name.startswith("Janson")
+    assert ctx.counts == {"talks": [2, 2]} and ctx.shortfall() is None
+    assert warnings == []
+
+
+def test_a_zoneless_schedule_is_read_in_the_city_it_names_not_the_users_zone():
+    """Issue 20: FOSDEM 2013-2024 carry no zone; <city>Brussels</city> places them (9 hours off for a
+    Portland user otherwise), and the `timezone` option still wins."""
+    warnings: list[str] = []
+    [talk, _] = schedule.parse(old_layout(), "", ctx=make_ctx(warnings=warnings))
+    assert talk.start == datetime(2008, 2, 23, 15, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+    assert talk.timezone == "Europe/Brussels" and warnings == []
+    [chosen, _] = schedule.parse(old_layout(), "", ctx=make_ctx(), timezone="Europe/Lisbon")
+    assert chosen.timezone == "Europe/Lisbon"
+
+
+@pytest.mark.parametrize("city", ["Springfield", "Cordoba", ""])
+def test_a_zoneless_schedule_whose_city_places_nothing_warns_naming_the_zone_it_used(city):
+    warnings: list[str] = []
+    [talk, _] = schedule.parse(old_layout(city), "", ctx=make_ctx(warnings=warnings))
+    assert talk.timezone == "America/Los_Angeles"
+    [warning] = warnings
+    assert "names no time zone" in warning and "America/Los_Angeles" in warning and "timezone:" in warning
+    assert (repr(city) in warning) == bool(city)
+
+
+def test_a_schedule_whose_talks_cannot_be_read_says_so_through_the_context():
+    """No talk has a start: the kind reports 2 talks held, 0 read, which the pipeline shows as a warning."""
+    ctx = make_ctx()
+    data = old_layout().replace(b"<start>15:00</start>", b"").replace(b"<start>16:00</start>", b"")
+    assert schedule.parse(data, "", ctx=ctx) == []
+    assert ctx.shortfall() == "the input held 2 talks; none was read"
+
+
+def test_cli_a_schedule_that_held_talks_and_gave_none_is_a_sources_warning(tmp_path, server):
+    """End to end: fetch exits 0 (nothing failed), but `sources --json` says why it is doubtful."""
+    data = old_layout().replace(b"<start>15:00</start>", b"<start>later</start>").replace(b"<start>16:00</start>", b"")
+    url = server.add("/fosdem/schedule.xml", data, headers={"Content-Type": "application/xml"})
+    cli = Cli(write_config(tmp_path, [{"name": "fosdem", "kind": "schedule", "url": url}]))
+    result = cli("fetch")
+    assert result.returncode == 0, result.stderr
+    assert "the input held 2 talks; none was read" in result.stderr
+    [health] = cli.json("sources")
+    assert health["ok"] is False
+    assert health["warning"].startswith("the input held 2 talks; none was read (first warning: talk 'AIGLX': no start")
+
+
+def test_talks_in_a_layout_the_reader_does_not_know_are_still_counted_as_held():
+    """Every <event> of the file counts: talks grouped under some other element are a shortfall, not ok."""
+    ctx = make_ctx()
+    data = (b"<schedule><conference><title>X</title><city>Brussels</city></conference>"
+            b"<track name='a'><event id='1'><start>10:00</start><title>T</title></event></track></schedule>")
+    assert schedule.parse(data, "", ctx=ctx) == []
+    assert ctx.shortfall() == "the input held 1 talks; none was read"
+
+
+def test_a_zoneless_schedule_whose_title_names_a_city_is_read_there_with_a_warning_naming_it():
+    warnings: list[str] = []
+    data = old_layout("").replace(b"<title>FOSDEM 2008</title>", b"<title>PyData Buenos Aires 2008</title>")
+    [talk, _] = schedule.parse(data, "", ctx=make_ctx(warnings=warnings))
+    assert talk.timezone == "America/Argentina/Buenos_Aires"
+    [warning] = warnings
+    assert "America/Argentina/Buenos_Aires" in warning and "'PyData Buenos Aires 2008'" in warning
