@@ -74,10 +74,14 @@ class AtprotoSource:
         for account in accounts:
             ctx.check_deadline()
             did = repo.did_of(account)
+            held = read = 0
             for uri, value in repo.records(did, EVENT):  # the same reading as parse(), page by page
                 event = to_event(uri, value, organiser=account, ctx=ctx)
+                held += 1
                 if event is not None:
                     events[uri] = event
+                    read += 1
+            ctx.count_input(held, read, "event records")
         if options.get("contacts", True):
             people = [p for p in ctx.contact_profiles if identity_of(p)][:MAX_PEOPLE]
             for profile in people:
