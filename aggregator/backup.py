@@ -191,6 +191,5 @@ def write_export(document: dict, path: Path) -> None:
 
 def damage_seen(database: Path, exc: sqlite3.DatabaseError) -> safety.DatabaseDamaged:
     """A corruption error met while a command ran: remembered for every later command."""
-    if not safety.header_problem(database):
-        safety.record_damage(database, str(exc))
+    safety.record_damage(database, str(exc))
     return safety.DatabaseDamaged(database, str(exc))

@@ -42,8 +42,8 @@ class DatabaseDamaged(AggregatorError):
     """The database file is damaged: one line naming `aggregator restore` and the newest backup."""
 
     def __init__(self, database: Path, problem: str):
-        self.database, self.problem = database, problem
-        super().__init__(damage_message(database, problem))
+        self.database, self.problem = database, one_line(problem)
+        super().__init__(damage_message(database, self.problem))
 
 
 class DatabaseInUse(AggregatorError):
@@ -117,7 +117,14 @@ def check(path: Path, *, quick: bool = False) -> str | None:
 
 
 def _verdict(rows: list[tuple]) -> str | None:
-    return None if rows == [("ok",)] else str(rows[0][0] if rows else "no answer from the check")
+    if rows == [("ok",)]:
+        return None
+    text = str(rows[0][0]) if rows else "no answer from the check"
+    return one_line(" ".join(line for line in text.splitlines() if not line.startswith("*** in database")))
+
+
+def one_line(problem: str) -> str:
+    return " ".join(str(problem).split())
 
 
 def checkup(conn: sqlite3.Connection, database: Path) -> None:
@@ -241,12 +248,15 @@ def damage_marker(database: Path) -> Path:
 
 def record_damage(database: Path, problem: str) -> None:
     """Remember that this file is damaged, for every later command (best effort: a read-only
-    folder still gets the error, only not remembered)."""
+    folder still gets the error, only not remembered). A file that is not SQLite at all fails
+    every open anyway: nothing to remember (it may be a wrong `database:` path)."""
     try:
         identity = os.stat(database)
     except OSError:
         return
-    mark = {"problem": problem, "found": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    if header_problem(database):
+        return
+    mark = {"problem": one_line(problem), "found": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "device": identity.st_dev, "inode": identity.st_ino}
     try:
         damage_marker(database).write_text(json.dumps(mark) + "\n", encoding="utf-8")

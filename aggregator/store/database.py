@@ -46,8 +46,7 @@ class Database:
         except sqlite3.DatabaseError as exc:
             self.close()
             if safety.is_corruption(exc):
-                if not safety.header_problem(self.path):  # a file that is not SQLite at all fails every open
-                    safety.record_damage(self.path, str(exc))
+                safety.record_damage(self.path, str(exc))
                 raise safety.DatabaseDamaged(self.path, str(exc)) from None
             raise AggregatorError(f"{self.path} is not a usable aggregator database: {exc}") from None
         except BaseException:
