@@ -188,8 +188,9 @@ def _copy_pages(source: Path, target: Path) -> None:
     if problem:
         record_damage(source, problem)
         raise DatabaseDamaged(source, problem)
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(source, timeout=30)  # not mode=ro: that would leave a -wal and -shm behind
     try:
+        src.execute("pragma query_only = 1")
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)  # every page in one step: one read snapshot, writers go on meanwhile

@@ -1,0 +1,130 @@
+"""`aggregator restore` (issue 22), end to end through the CLI: damage -> every command's one line ->
+restore -> commands work -> the damaged file kept aside; refused while a fetch or a server holds the
+database; the newest backup that passes integrity_check is the default."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+from aggregator.pipeline import fetch_lock
+from aggregator.store import backup as safety
+from tests.backup_world import demo_city, one_line_error, table_pages, world, zero_middle, zero_pages  # noqa: F401
+
+
+def touches(database) -> set[tuple]:
+    with sqlite3.connect(database) as conn:
+        return set(conn.execute("select contact_id, on_date from touches"))
+
+
+def test_damage_then_restore_then_everything_works_and_the_old_file_is_kept(world):
+    logged = touches(world.database)
+    newest = world.backups[-1]
+    zero_middle(world.database)
+    world.cli("fetch")  # meets the damage or finds it with its check
+    for command in ("upcoming", "sources", "contacts list"):
+        line = one_line_error(world.cli(*command.split()), world.database)
+        assert str(newest) in line
+    damaged = world.database.read_bytes()
+    result = world.cli("restore")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out[0].startswith(f"restored {world.database} from {newest} (made ")
+    kept = sorted(world.folder.glob("events.db.replaced-*"))
+    assert len(kept) == 1 and f"the replaced file is kept as {kept[0]}" in out[1]
+    assert kept[0].read_bytes() == damaged  # kept, byte for byte
+    assert not safety.damage_marker(world.database).exists()
+    events = json.loads(world.ok("upcoming", "--json"))
+    assert len(events) >= 5 and any(e["contacts"] for e in events)
+    assert touches(world.database) == logged  # your catch-ups are back
+    assert safety.check(world.database) is None
+    world.ok("fetch")
+    world.ok("contacts", "list")
+
+
+def test_the_newest_backup_that_passes_the_check_is_the_default(world):
+    older, newest = world.backups[-2:]
+    zero_pages(newest, table_pages(newest, "contacts"))  # a backup damaged on disk later
+    result = world.cli("restore", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: skipped {newest}:" in result.stderr
+    assert result.stdout.startswith(f"restored {world.database} from {older} ")
+    assert newest.exists()  # a damaged backup is named, never deleted
+
+
+def test_a_backup_named_on_the_command_line(world):
+    first = world.backups[0]
+    result = world.cli("restore", first.name)  # a name in the backups folder is enough
+    assert result.returncode == 0, result.stderr
+    assert f"from {first} " in result.stdout
+    missing = world.cli("restore", "no-such-backup.db")
+    assert missing.returncode == 2 and "no-such-backup.db does not exist" in missing.stderr
+    other = world.folder / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("create table t (x)")
+    refused = world.cli("restore", str(other))
+    assert refused.returncode == 1 and "not an aggregator database" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_no_good_backup_is_a_clear_error(world):
+    for path in world.backups:
+        path.write_bytes(b"not a database at all")
+    result = world.cli("restore")
+    assert result.returncode == 1
+    assert "no good backup in" in result.stderr and "file is not a database" in result.stderr
+    assert safety.check(world.database) is None  # the database is left as it was
+
+
+def test_refused_while_a_fetch_holds_the_lock(world):
+    before = world.database.read_bytes()
+    with fetch_lock(world.database.with_name("events.db.lock")):
+        result = world.cli("restore")
+    assert result.returncode == 1
+    assert "another fetch is running (pid" in result.stderr
+    assert world.database.read_bytes() == before
+    assert not list(world.folder.glob("events.db.replaced-*"))
+
+
+def test_refused_while_the_server_has_the_database_open(world):
+    server = subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(world.config), "serve", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "Serving on" in server.stdout.readline()
+        result = world.cli("restore")
+        assert result.returncode == 1
+        assert f"is open in another aggregator process (process {server.pid})" in result.stderr
+        assert "stop `aggregator serve`" in result.stderr
+        assert not list(world.folder.glob("events.db.replaced-*"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    world.ok("restore")
+
+
+def test_the_wal_and_shm_go_aside_with_the_file_they_belong_to(world):
+    """A database left by a killed process has its last commits in -wal: they move aside together,
+    so the kept file still opens with them."""
+    script = ("import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('pragma wal_autocheckpoint = 0'); "
+              "c.execute(\"insert into touches (contact_id, on_date, logged_at) values (3, '2026-11-30', 'x')\"); "
+              "c.commit(); os._exit(0)")
+    subprocess.run([sys.executable, "-c", script, str(world.database)], check=True)
+    assert (world.folder / "events.db-wal").exists()
+    result = world.cli("restore")
+    assert result.returncode == 0, result.stderr
+    kept = world.folder / result.stdout.splitlines()[1].split("kept as ")[1].split(" ")[0]
+    assert os.path.exists(f"{kept}-wal") and "-wal" in result.stdout
+    assert not (world.folder / "events.db-wal").exists() or (world.folder / "events.db-wal").stat().st_size == 0
+    assert (3, "2026-11-30") in touches(kept)  # the last commit, read from the kept -wal
+    assert (3, "2026-11-30") not in touches(world.database)
+
+
+def test_two_restores_keep_both_replaced_files(world):
+    world.ok("restore")
+    time.sleep(0.01)
+    world.ok("restore")
+    assert len([p for p in world.folder.glob("events.db.replaced-*") if not p.name.endswith(("-wal", "-shm"))]) == 2
