@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING
 
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
-from aggregator.store import Store, utc_text
+from aggregator.store import Store, userdata, utc_text
 from aggregator.store import backup as safety
-from aggregator.store import userdata
 
 if TYPE_CHECKING:
     from aggregator.pipeline import RunReport

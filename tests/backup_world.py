@@ -69,12 +69,19 @@ def world(demo_city, tmp_path) -> World:
 
 
 def table_pages(database: Path, table: str) -> list[int]:
-    with sqlite3.connect(database) as conn:
+    conn = sqlite3.connect(database)
+    try:
         return [row[0] for row in conn.execute("select pageno from dbstat where name = ? order by pageno", [table])]
+    finally:
+        conn.close()
 
 
 def zero_pages(database: Path, pages) -> None:
-    """Overwrite whole pages (numbered from 1, as SQLite does) with zeros: a failing disk's damage."""
+    """Overwrite whole pages (numbered from 1, as SQLite does) with zeros: a failing disk's damage.
+    The -wal is emptied into the file first, so no newer copy of a page hides the damage."""
+    conn = sqlite3.connect(database)
+    conn.execute("pragma wal_checkpoint(truncate)")
+    conn.close()
     with database.open("r+b") as handle:
         for page in pages:
             handle.seek((page - 1) * PAGE)

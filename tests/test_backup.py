@@ -21,10 +21,13 @@ from aggregator import backup, config
 from aggregator.scheduler import NightlyJob
 from aggregator.store import Store
 from aggregator.store import backup as safety
-from tests.backup_world import demo_city, one_line_error, table_pages, world, zero_middle, zero_pages  # noqa: F401
+from tests import backup_world
+from tests.backup_world import one_line_error, table_pages, zero_middle, zero_pages
 from tests.conftest import NOW
 
 READERS = ["upcoming", "contacts list", "reconnect"]
+
+demo_city, world = backup_world.demo_city, backup_world.world  # the fixtures
 
 
 def set_backups(w, keep: int) -> None:

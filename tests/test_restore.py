@@ -13,7 +13,10 @@ import time
 
 from aggregator.pipeline import fetch_lock
 from aggregator.store import backup as safety
-from tests.backup_world import demo_city, one_line_error, table_pages, world, zero_middle, zero_pages  # noqa: F401
+from tests import backup_world
+from tests.backup_world import one_line_error, table_pages, zero_middle, zero_pages
+
+demo_city, world = backup_world.demo_city, backup_world.world  # the fixtures
 
 
 def touches(database) -> set[tuple]:
