@@ -271,3 +271,11 @@ def test_the_nightly_job_logs_the_damage_and_leaves_the_backups_alone(world, cap
     job()  # the next night: refused at once, still logged, backups still the same
     assert "scheduled fetch failed" in said[-1] and "aggregator restore" in said[-1]
     assert {p: p.read_bytes() for p in world.backups} == good
+
+
+def test_backup_before_any_fetch_says_what_to_do(tmp_path):
+    (tmp_path / "config.yaml").write_text("database: events.db\nsources: []\n")
+    result = subprocess.run([sys.executable, "-m", "aggregator", "--config", str(tmp_path / "config.yaml"), "backup"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"there is no database at {tmp_path / 'events.db'} yet; `aggregator fetch` makes it" in result.stderr

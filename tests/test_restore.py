@@ -131,3 +131,72 @@ def test_two_restores_keep_both_replaced_files(world):
     time.sleep(0.01)
     world.ok("restore")
     assert len([p for p in world.folder.glob("events.db.replaced-*") if not p.name.endswith(("-wal", "-shm"))]) == 2
+
+
+def test_a_restore_killed_before_its_last_rename_leaves_a_database_in_place(world, monkeypatch):
+    """The kill lands just before the copy takes the database's name: the old file is still there
+    (and under its kept-aside name too), never a missing database that a new empty one would replace."""
+    from aggregator import backup as core
+    from aggregator import config
+
+    before = touches(world.database)
+    real_replace = os.replace
+
+    def killed(source, target):
+        if str(source).endswith(".restoring"):
+            raise KeyboardInterrupt  # what a kill at this moment leaves behind
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", killed)
+    try:
+        core.restore(config.load(world.config), None)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert touches(world.database) == before and safety.check(world.database) is None
+    assert [p.name for p in world.folder.glob("events.db.replaced-*")]
+    world.ok("restore")  # run again, it completes
+
+
+def run_on_terminal(world, *args: str, answer: bytes) -> tuple[int, str]:
+    """The CLI with a terminal as stdin and stdout (a pty); `answer` is typed at the prompt."""
+    import pty
+    import select
+
+    from tests.conftest import NOW
+
+    leader, follower = pty.openpty()
+    env = {**{k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}, "AGGREGATOR_NOW": NOW.isoformat()}
+    process = subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(world.config), *args],
+                               stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(leader, answer)
+            answered = True
+        if process.poll() is not None and not ready:
+            break
+    process.wait(timeout=30)
+    os.close(leader)
+    return process.returncode, seen.decode(errors="replace")
+
+
+def test_on_a_terminal_restore_asks_first(world):
+    before = world.database.read_bytes()
+    code, text = run_on_terminal(world, "restore", answer=b"n\n")
+    assert f"Replace {world.database} by {world.backups[-1]}?" in text.replace("\r\n", "")
+    assert code == 1 and "nothing changed" in text
+    assert world.database.read_bytes() == before
+    code, text = run_on_terminal(world, "restore", answer=b"y\n")
+    assert code == 0 and "restored" in text

@@ -438,7 +438,11 @@ def _require_aggregator(path: Path) -> None:
 
 def replace_database(database: Path, backup: Path, now: datetime) -> tuple[Path, ...]:
     """Put a copy of `backup` in the database's place; the replaced file (and its -wal and -shm)
-    is renamed aside, never deleted. Call under `exclusive(database)`."""
+    goes aside, never deleted. Call under `exclusive(database)`.
+
+    Killed at any moment, a database stays in place: the old file gets its new name as a second
+    link first, and the copy replaces it in one rename. Its -wal moves before that rename, so no
+    stale -wal is ever read into the restored file."""
     incoming = database.with_name(f".{database.name}.restoring")
     _copy_pages(backup, incoming)
     _fsync(incoming)
@@ -449,7 +453,10 @@ def replace_database(database: Path, backup: Path, now: datetime) -> tuple[Path,
         n += 1
         aside = Path(f"{kept_aside_name(database, now)}-{n}")
     try:
-        for suffix in ("", "-wal", "-shm"):
+        if database.exists():
+            _link_or_move(database, aside)
+            kept.append(aside)
+        for suffix in ("-wal", "-shm"):
             current = Path(f"{database}{suffix}")
             if current.exists():
                 os.replace(current, f"{aside}{suffix}")
@@ -460,3 +467,10 @@ def replace_database(database: Path, backup: Path, now: datetime) -> tuple[Path,
         incoming.unlink(missing_ok=True)
     clear_damage(database)
     return tuple(kept)
+
+
+def _link_or_move(path: Path, new_name: Path) -> None:
+    try:
+        os.link(path, new_name)
+    except OSError:  # a file system without hard links
+        os.replace(path, new_name)
