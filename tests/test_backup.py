@@ -279,3 +279,12 @@ def test_backup_before_any_fetch_says_what_to_do(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert f"there is no database at {tmp_path / 'events.db'} yet; `aggregator fetch` makes it" in result.stderr
+
+
+def test_a_fetch_that_fails_on_damage_while_upcoming_answers_is_remembered(world):
+    """The issue's report: `upcoming` still answers while `fetch` fails. The fetch's own corruption
+    error is one line naming restore, and from then on `upcoming` says so too."""
+    zero_pages(world.database, table_pages(world.database, "fetch_runs"))
+    world.ok("upcoming")
+    one_line_error(world.cli("fetch"), world.database)
+    one_line_error(world.cli("upcoming"), world.database)
