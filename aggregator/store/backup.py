@@ -1,10 +1,11 @@
 """The database file's safety: consistent copies, the checks that tell a damaged file, and what remembers one.
 
-- A copy is made with SQLite's online backup API from a read-only connection: one read snapshot,
-  so writers (a fetch) go on meanwhile and the copy holds one consistent state. It is written
-  under a temporary name, checked (`PRAGMA quick_check`), then renamed: a half-written copy never
-  carries a backup's name. Copies are single files (journal mode DELETE), named by the UTC time
-  they were made (`events-20261206T224912.345Z.db`), so names sort by time.
+- A copy is made with SQLite's online backup API, in one step from a query-only connection: one
+  read snapshot, so writers (a fetch) go on meanwhile and the copy holds one consistent state. It
+  is written under a temporary name, checked (`PRAGMA quick_check`), then renamed: a half-written
+  copy never carries a backup's name. Copies are single files (journal mode DELETE) with the
+  database's permissions, named by the UTC time they were made (`events-20261206T224912.345Z.db`),
+  so names sort by time.
 - A damaged file is remembered in `<database>.damaged` beside it (the file itself cannot be
   trusted to hold the mark); every open of the database then refuses, naming `aggregator restore`.
   The mark belongs to one file (its inode): a file moved in its place is not marked.
@@ -19,10 +20,10 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
@@ -51,6 +52,12 @@ class DatabaseDamaged(AggregatorError):
 
 class DatabaseInUse(AggregatorError):
     """Another process has the database open (a server, a fetch, a command still running)."""
+
+
+class BackupNotFound(AggregatorError):
+    """A backup named on the command line that does not exist: bad usage."""
+
+    exit_code = 2
 
 
 # -- names ----------------------------------------------------------------
@@ -184,6 +191,7 @@ def copy_database(source: Path, target: Path) -> None:
         if problem:
             record_damage(source, problem)
             raise DatabaseDamaged(source, problem)
+        os.chmod(partial, stat.S_IMODE(source.stat().st_mode))  # as private as the database
         _fsync(partial)
         if target.exists():
             raise AggregatorError(f"{target} already exists; give another path")
@@ -238,7 +246,7 @@ def rotate(database: Path, keep: int) -> list[Path]:
     for path in removed:
         path.unlink(missing_ok=True)
     folder = backups_folder(database)
-    for partial in folder.glob(".*.partial") if folder.is_dir() else ():
+    for partial in folder.glob(".*.partial*") if folder.is_dir() else ():  # and its -journal
         try:
             if partial.stat().st_mtime < time.time() - 3600:
                 partial.unlink()
@@ -390,13 +398,6 @@ def _holders(lock_file: Path) -> list[int]:
     return sorted(set(found) - {os.getpid()})
 
 
-@dataclass(frozen=True)
-class Restored:
-    backup: Path
-    kept_aside: tuple[Path, ...]  # the replaced database and its -wal/-shm, renamed
-    skipped: tuple[tuple[Path, str], ...]  # newer backups that failed the check, with why
-
-
 def pick_backup(database: Path, chosen: Path | None) -> tuple[Path, tuple[tuple[Path, str], ...]]:
     """The backup to restore: `chosen` when it passes integrity_check, else the newest that does."""
     if chosen is not None:
@@ -418,10 +419,6 @@ def pick_backup(database: Path, chosen: Path | None) -> tuple[Path, tuple[tuple[
     listed = "; ".join(f"{p.name}: {why}" for p, why in skipped)
     raise AggregatorError(f"no good backup in {backups_folder(database)}" + (f" ({listed})" if listed else "")
                           + "; `aggregator restore BACKUP` takes a copy from elsewhere")
-
-
-class BackupNotFound(AggregatorError):
-    exit_code = 2
 
 
 def _require_aggregator(path: Path) -> None:
