@@ -85,7 +85,7 @@ def _new_backup_path(database: Path) -> Path:
 def after_fetch(settings: Settings, store: Store, report: RunReport) -> None:
     """The end of a fetch run: a backup when it stored events or your own data changed since the
     newest backup, else a quick check of the file. A damaged database, or a backup that could not
-    be written, is one of the run's problems (it exits 1); the backup made is one of its notes."""
+    be written, is one of the run's problems (it exits 1); a backup made says nothing."""
     stored = any(report.total(count) for count in ("new", "updated", "removed"))
     problem = _back_up_or_check(settings, store, stored)
     if problem:
@@ -158,10 +158,7 @@ def export(database: Path, *, now: datetime) -> tuple[dict, list[str]]:
         raise AggregatorError(f"{database} cannot be exported: {problem}")
     conn = userdata.open_read_only(database)
     try:
-        try:
-            version = conn.execute("select value from meta where key = 'schema_version'").fetchone()
-        except sqlite3.DatabaseError:
-            version = None
+        version = userdata.schema_version(conn)
         tables, events, problems = userdata.read_user_data(conn)
     finally:
         conn.close()
@@ -169,7 +166,7 @@ def export(database: Path, *, now: datetime) -> tuple[dict, list[str]]:
         "format": EXPORT_FORMAT,
         "exported_at": utc_text(now),
         "database": str(database),
-        "schema_version": int(version[0]) if version else None,
+        "schema_version": version,
         "tables": tables,
         "events": events,
     }

@@ -28,6 +28,15 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
 
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The file's schema version; None when it cannot be read (damage, or not aggregator's)."""
+    try:
+        row = conn.execute("select value from meta where key = 'schema_version'").fetchone()
+        return int(row[0]) if row else None
+    except (sqlite3.DatabaseError, ValueError):
+        return None
+
+
 def user_tables(conn: sqlite3.Connection) -> list[str]:
     names = [row[0] for row in conn.execute("select name from sqlite_master where type = 'table' order by name")]
     return [n for n in names if n not in REBUILT and not n.startswith(REBUILT_PREFIXES)]
