@@ -200,3 +200,21 @@ def test_on_a_terminal_restore_asks_first(world):
     assert world.database.read_bytes() == before
     code, text = run_on_terminal(world, "restore", answer=b"y\n")
     assert code == 0 and "restored" in text
+
+
+def test_a_command_that_starts_during_a_restore_waits_for_it(tmp_path):
+    import threading
+
+    from aggregator.store import Store
+
+    database = tmp_path / "events.db"
+    Store(database).close()
+    opened = []
+    with safety.exclusive(database):
+        opener = threading.Thread(target=lambda: opened.append(Store(database)))
+        opener.start()
+        time.sleep(0.5)
+        assert not opened  # waiting while the file is being replaced
+    opener.join(timeout=10)
+    assert opened
+    opened[0].close()

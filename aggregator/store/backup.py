@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -29,6 +28,11 @@ from pathlib import Path
 from typing import IO
 
 from aggregator.errors import AggregatorError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locks, so nothing waits and nothing is refused
+    fcntl = None
 
 UTC = timezone.utc
 MAGIC = b"SQLite format 3\x00"
@@ -350,7 +354,7 @@ def hold_open(database: Path) -> IO:
     while a restore replaces the file. Close the handle to release it."""
     handle = open(in_use_path(database), "a")
     deadline = time.monotonic() + OPEN_WAIT
-    while True:
+    while fcntl is not None:
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
             return handle
@@ -362,6 +366,7 @@ def hold_open(database: Path) -> IO:
             time.sleep(0.1)
         except OSError:
             return handle  # a file system without locks: nothing to wait for
+    return handle
 
 
 @contextmanager
@@ -370,7 +375,8 @@ def exclusive(database: Path) -> Iterator[None]:
     handle = open(in_use_path(database), "a")
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holders = _holders(in_use_path(database))
             who = f" (process {', '.join(map(str, holders))})" if holders else ""
