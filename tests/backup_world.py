@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class World:
 
     def past_event(self) -> tuple[str, str]:
         """(id, title) of the latest past event."""
-        with sqlite3.connect(self.database) as conn:
+        with closing(sqlite3.connect(self.database, isolation_level=None)) as conn:
             return conn.execute("select id, title from events where start_utc < ? order by start_utc desc limit 1",
                                 [NOW.strftime("%Y-%m-%dT%H:%M:%SZ")]).fetchone()
 

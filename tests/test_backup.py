@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def test_a_fetch_backs_up_when_it_stored_anything_or_your_data_changed(world):
     world.ok("touched", "José Núñez", "--on", "2026-11-28")
     world.ok("fetch")
     assert len(world.backups) == len(before) + 2
-    with sqlite3.connect(world.backups[-1]) as conn:  # the catch-up is in the new copy
+    with closing(sqlite3.connect(world.backups[-1], isolation_level=None)) as conn:  # the catch-up is in the new copy
         assert conn.execute("select count(*) from touches t join contacts c on c.id = t.contact_id "
                             "where c.name = 'José Núñez' and t.on_date = '2026-11-28'").fetchone()[0] == 1
         assert conn.execute("pragma journal_mode").fetchone()[0] == "delete"  # one self-contained file
@@ -140,7 +141,7 @@ def test_a_backup_taken_while_a_fetch_writes_holds_one_consistent_state(tmp_path
     seen = set()
     for copy in copies:
         assert safety.check(copy) is None
-        with sqlite3.connect(copy) as conn:
+        with closing(sqlite3.connect(copy, isolation_level=None)) as conn:
             rows = conn.execute("select count(*) from touches").fetchone()[0]
             assert rows == int(conn.execute("select value from meta where key = 'written'").fetchone()[0])
             assert rows % 100 == 0
@@ -239,7 +240,7 @@ def test_damage_with_no_backup_says_what_can_be_done(tmp_path):
 def test_opening_checks_the_file_once_a_day(tmp_path):
     database = tmp_path / "events.db"
     Store(database).close()
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database, isolation_level=None)) as conn:
         conn.execute("update meta set value = '0' where key = ?", [safety.CHECKED_KEY])  # checked long ago
     zero_pages(database, table_pages(database, "feed_entries"))
     with pytest.raises(safety.DatabaseDamaged, match="aggregator restore"):

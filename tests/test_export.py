@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 
 from aggregator.store import userdata
 from tests import backup_world
@@ -15,7 +16,7 @@ demo_city, world = backup_world.demo_city, backup_world.world  # the fixtures
 
 
 def rows(database, sql: str) -> list[dict]:
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database, isolation_level=None)) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(sql)]
 
@@ -65,7 +66,7 @@ def test_export_goes_to_stdout_and_reads_a_backup_without_a_config(world):
 
 def test_columns_and_tables_added_later_come_along(world):
     """Another change adds name variants and merges: the export needs no change to carry them."""
-    with sqlite3.connect(world.database) as conn:
+    with closing(sqlite3.connect(world.database, isolation_level=None)) as conn:
         conn.execute("alter table contacts add column nickname text")
         conn.execute("update contacts set nickname = 'DL' where name = 'Dana Lee'")
         conn.execute("create table contact_names (contact_id integer, name text, primary key (contact_id, name))")

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 
 from aggregator.pipeline import fetch_lock
 from aggregator.store import backup as safety
@@ -20,7 +21,7 @@ demo_city, world = backup_world.demo_city, backup_world.world  # the fixtures
 
 
 def touches(database) -> set[tuple]:
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database, isolation_level=None)) as conn:
         return set(conn.execute("select contact_id, on_date from touches"))
 
 
@@ -67,7 +68,7 @@ def test_a_backup_named_on_the_command_line(world):
     missing = world.cli("restore", "no-such-backup.db")
     assert missing.returncode == 2 and "no-such-backup.db does not exist" in missing.stderr
     other = world.folder / "other.db"
-    with sqlite3.connect(other) as conn:
+    with closing(sqlite3.connect(other, isolation_level=None)) as conn:
         conn.execute("create table t (x)")
     refused = world.cli("restore", str(other))
     assert refused.returncode == 1 and "not an aggregator database" in refused.stderr
