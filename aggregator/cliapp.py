@@ -14,8 +14,10 @@ import click
 from rich.console import Console
 
 from aggregator import config as config_module
+from aggregator.backup import damage_seen
 from aggregator.errors import AggregatorError
 from aggregator.store import Store
+from aggregator.store.backup import is_corruption
 from aggregator.text import safe_text
 
 # Commands import what only they need (HTTP, feeds, the scheduler) inside their bodies: `upcoming` starts fast.
@@ -57,6 +59,13 @@ class App:
     def now(self) -> datetime:
         return clock(lambda: self.settings.timezone)
 
+    def damage_seen(self, exc: Exception) -> AggregatorError | None:
+        """The one-line error for a corruption error met while reading the database (and a mark,
+        so every later command says so too); None for any other error."""
+        if self._settings is None or not is_corruption(exc):
+            return None
+        return damage_seen(self._settings.database, exc)
+
 
 def clock(zone=lambda: ZoneInfo("UTC")) -> datetime:
     """Now: $AGGREGATOR_NOW when set (a time without a zone is read in `zone()`), else the system clock.
@@ -86,6 +95,10 @@ def handle_errors(command):
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:
+            damaged = app.damage_seen(exc)  # a damaged page a query read: say so, and remember it
+            if damaged is not None:
+                app.err.print(f"error: {safe_text(damaged, one_line=True)}", markup=False)
+                sys.exit(damaged.exit_code)
             if app.verbose:
                 traceback.print_exc()
             else:

@@ -103,6 +103,7 @@ class Settings:
     schedule: Schedule = Schedule()
     fetch: FetchSettings = FetchSettings()
     feed: FeedSettings = FeedSettings()
+    backups: int = 7  # copies kept beside the database (aggregator.backup); 0: none after a fetch
     warnings: tuple[str, ...] = ()
 
     @property
@@ -266,7 +267,7 @@ class _Checker(_Values):
 
     def settings(self, data: Any) -> Settings:
         top = self.mapping(
-            data, "(top level)", {"database", "timezone", "profile", "sources", "schedule", "fetch", "feed"}
+            data, "(top level)", {"database", "timezone", "profile", "sources", "schedule", "fetch", "feed", "backups"}
         )
         database = self.file_path(self.text(top, "database", "", "events.db"))
         settings = Settings(
@@ -278,6 +279,7 @@ class _Checker(_Values):
             schedule=self.schedule(top.get("schedule")),
             fetch=self.fetch(top.get("fetch")),
             feed=self.feed(top.get("feed")),
+            backups=self.number(top, "backups", "", Settings.backups, minimum=0, maximum=1000, integer=True),
             warnings=tuple(self.warnings),
         )
         if self.problems:

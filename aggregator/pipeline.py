@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aggregator import dedup
+from aggregator.backup import after_fetch
 from aggregator.calendars import CalendarHints, CalendarMatch, calendar_hints, match_calendar, redact_text, redact_url
 from aggregator.config import Settings
 from aggregator.contacts import candidates, import_file, refresh_social
@@ -175,6 +176,7 @@ def run_fetch(
             unchanged=report.total("unchanged"), removed=report.total("removed"), failed=len(report.failed),
             errors={s.name: s.error for s in report.failed},
         )
+        after_fetch(settings, store, report)  # a checked copy of the database, or a check of it
     return report
 
 

@@ -7,7 +7,9 @@
   within a minute of resume and fires the missed run;
 - a catch-up run at start when the last good run is older than one period;
 - the fetch lock (pipeline.fetch_lock) keeps a manual `fetch` and the scheduled
-  one apart: whichever comes second is skipped and says so.
+  one apart: whichever comes second is skipped and says so;
+- a damaged database is logged (one line naming `aggregator restore`) and the run
+  skipped; the backups are left as they are, never rotated because of it.
 
 Jobs live in memory: nothing to share or corrupt between processes.
 """
@@ -15,6 +17,7 @@ Jobs live in memory: nothing to share or corrupt between processes.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -23,10 +26,12 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from aggregator.backup import damage_seen
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FetchLocked
 from aggregator.pipeline import RunReport, run_fetch
 from aggregator.store import Store
+from aggregator.store.backup import is_corruption
 
 MISFIRE_GRACE = 6 * 3600
 HEARTBEAT = timedelta(minutes=1)
@@ -63,14 +68,23 @@ class NightlyJob:
         self.say = say
 
     def __call__(self) -> RunReport | None:
-        store = Store(self.settings.database)
+        try:
+            store = Store(self.settings.database)
+        except AggregatorError as exc:  # a damaged database among them: its backups stay as they are
+            self.fail(exc)
+            return None
         try:
             report = run_fetch(self.settings, store, now=self.now)
         except FetchLocked as exc:
             self.say(f"scheduled fetch skipped: {exc}")
             return None
         except AggregatorError as exc:
-            self.say(f"scheduled fetch failed: {exc}")
+            self.fail(exc)
+            return None
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            self.fail(damage_seen(self.settings.database, exc))
             return None
         finally:
             store.close()
@@ -80,9 +94,16 @@ class NightlyJob:
                  f"{report.total('updated')} updated")
         for source in report.failed:
             self.say(f"  FAILED {source.name}: {source.error}")
+        for problem in report.problems:  # a contacts file, a calendar, a damaged database, a backup not made
+            self.say(f"  PROBLEM {problem}")
+            log.error("scheduled fetch: %s", problem)
         if self.on_done:
             self.on_done(report)
         return report
+
+    def fail(self, exc: Exception) -> None:
+        self.say(f"scheduled fetch failed: {exc}")
+        log.error("scheduled fetch failed: %s", exc)
 
 
 def last_good_run(settings: Settings) -> datetime | None:

@@ -44,6 +44,8 @@ feed:
   name: My tech events
   limit_per_week: 10
   token: null                     # set one before serving beyond this machine
+
+backups: 7                        # copies of the database kept in events.db.backups/ (`aggregator restore`)
 """
 
 

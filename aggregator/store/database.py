@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.errors import AggregatorError
+from aggregator.store import backup as safety
 from aggregator.store.codec import EVENT_COLUMNS
 
 SCHEMA_VERSION = 9
@@ -24,8 +25,12 @@ SCHEMA_VERSION = 9
 class Database:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        damage = safety.known_damage(self.path)  # found earlier, maybe by a command that still answered
+        if damage:
+            raise safety.DatabaseDamaged(self.path, damage)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._in_use = safety.hold_open(self.path)  # a restore waits until no process has the file open
             conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         except (OSError, sqlite3.Error) as exc:
             raise AggregatorError(f"cannot open database {self.path}: {exc}") from None
@@ -37,9 +42,16 @@ class Database:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             self._migrate()
+            safety.checkup(conn, self.path)
         except sqlite3.DatabaseError as exc:
-            conn.close()
+            self.close()
+            if safety.is_corruption(exc):
+                safety.record_damage(self.path, str(exc))
+                raise safety.DatabaseDamaged(self.path, str(exc)) from None
             raise AggregatorError(f"{self.path} is not a usable aggregator database: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
 
     @functools.cached_property
     def db(self):
@@ -60,6 +72,7 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
+        self._in_use.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
