@@ -64,21 +64,30 @@ def test_export_goes_to_stdout_and_reads_a_backup_without_a_config(world):
     assert json.loads(result.stdout)["tables"]["touches"] == printed["tables"]["touches"]
 
 
+def test_merges_removals_and_name_variants_come_along(world):
+    """What `contacts merge` and `contacts remove` keep (schema v9) is the user's own: exported."""
+    listed = {c["name"]: c for c in json.loads(world.ok("contacts", "list", "--json"))}
+    kept, merged, removed = (listed[n]["id"] for n in ("Dana Lee", "Tom Becker", "Lena Fischer"))
+    world.ok("contacts", "merge", str(kept), str(merged))
+    world.ok("contacts", "remove", str(removed))
+    tables = json.loads(world.ok("export"))["tables"]
+    assert [(m["merged_id"], m["into_id"], m["name"]) for m in tables["contact_merges"]] == \
+        [(merged, kept, "Tom Becker")]
+    assert any(r["name"] == "Lena Fischer" for r in tables["contacts_removed"])
+    assert not any(c["name"] == "Lena Fischer" for c in tables["contacts"])
+
+
 def test_columns_and_tables_added_later_come_along(world):
-    """Another change adds name variants and merges: the export needs no change to carry them."""
+    """A later change adds a column and a table: the export needs no change to carry them."""
     with closing(sqlite3.connect(world.database, isolation_level=None)) as conn:
         conn.execute("alter table contacts add column nickname text")
         conn.execute("update contacts set nickname = 'DL' where name = 'Dana Lee'")
-        conn.execute("create table contact_names (contact_id integer, name text, primary key (contact_id, name))")
-        conn.execute("insert into contact_names values (1, 'Dana L.'), (1, 'Lee, Dana')")
-        conn.execute("create table contact_merges (kept integer, merged integer, merged_at text, names text)")
-        conn.execute("insert into contact_merges values (1, 11, '2026-11-30T10:00:00Z', '[\"Dana Lee-Smith\"]')")
+        conn.execute("create table contact_notes (contact_id integer, note text, tags text)")
+        conn.execute("insert into contact_notes values (1, 'met at PyCon', '[\"python\"]')")
     tables = json.loads(world.ok("export"))["tables"]
     assert next(c for c in tables["contacts"] if c["name"] == "Dana Lee")["nickname"] == "DL"
     assert all("nickname" in c for c in tables["contacts"])
-    assert tables["contact_names"] == [{"contact_id": 1, "name": "Dana L."}, {"contact_id": 1, "name": "Lee, Dana"}]
-    assert tables["contact_merges"] == [{"kept": 1, "merged": 11, "merged_at": "2026-11-30T10:00:00Z",
-                                         "names": ["Dana Lee-Smith"]}]
+    assert tables["contact_notes"] == [{"contact_id": 1, "note": "met at PyCon", "tags": ["python"]}]
 
 
 def test_a_text_column_is_decoded_only_when_every_value_is_a_json_list():
