@@ -120,9 +120,9 @@ def sources_command(app: App, as_json: bool) -> None:
       aggregator sources
       aggregator sources --json
     """
-    from aggregator import pipeline
+    from aggregator.health import source_health
 
-    health = pipeline.source_health(app.settings, app.store, app.now())
+    health = source_health(app.settings, app.store, app.now())
     if as_json:
         click.echo(json.dumps(health, indent=2))
         return

@@ -22,29 +22,24 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aggregator import dedup
+from aggregator.address_books import import_configured
 from aggregator.backup import after_fetch
-from aggregator.calendars import CalendarHints, CalendarMatch, calendar_hints, match_calendar, redact_text, redact_url
 from aggregator.config import Settings
-from aggregator.contacts import candidates, import_file, refresh_social
-from aggregator.errors import AggregatorError, FetchLocked, SourceError
+from aggregator.contacts import refresh_social
+from aggregator.errors import FetchLocked, SourceError
 from aggregator.http import Http
-from aggregator.identity import Matcher
 from aggregator.model import Event
 from aggregator.normalise import normalise
+from aggregator.personal import read_personal_calendars
 from aggregator.rank import HALF_LIFE_DAYS
 from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
-from aggregator.store import Store, event_id, parse_utc, utc_text
+from aggregator.store import Store, event_id, utc_text
 from aggregator.store.http_cache import HttpCacheRepository
-from aggregator.store.personal import PersonalEntry
-from aggregator.store.values import SourceHealth
 from aggregator.text import safe_text
-from sources.ics import parse as parse_ics
-from sources.ics_text import decode as decode_ics
 
 MAX_WARNINGS = 20
 MAX_EVENTS_PER_SOURCE = 20_000  # occurrences kept per source and run, nearest to now first
-STALE_AFTER = timedelta(days=30)
 
 
 @dataclass
@@ -140,7 +135,9 @@ def run_fetch(
     started = now()
     with fetch_lock(lock_path(settings), started):
         report = RunReport(run_id=store.runs.start(started, len(specs)), started=started)
-        _import_contacts(settings, store, started, report)
+        notes, problems = import_configured(settings, store, started)
+        report.notes += notes
+        report.problems += problems
         own_http = http is None
         http = http or Http(settings.fetch, cache=HttpCacheRepository(store.database, now))
         if on_start:
@@ -161,7 +158,11 @@ def run_fetch(
                 if sources and settings.profile.calendars:  # `fetch --source`: only what was named
                     report.notes.append("your calendars: not read (only the named sources were fetched)")
                 else:
-                    read_personal_calendars(settings, store, personal_http, now(), report)
+                    when = now()
+                    notes, problems = read_personal_calendars(settings, store, personal_http, when,
+                                                              fetch_window(settings, when))
+                    report.notes += notes
+                    report.problems += problems
             finally:
                 personal_http.close()
         finally:
@@ -178,26 +179,6 @@ def run_fetch(
         )
         after_fetch(settings, store, report)  # a checked copy of the database, or a check of it
     return report
-
-
-def _import_contacts(settings: Settings, store: Store, now: datetime, report: RunReport) -> None:
-    """Each `profile.contacts` file on its own: one that is missing or does not parse is named
-    with its problem and skipped; the sources are fetched all the same and the run exits 1."""
-    for path in settings.profile.contacts:
-        try:
-            imported = import_file(store, path, now=now, only_if_changed=True)
-        except AggregatorError as exc:
-            problem = safe_text(exc, one_line=True)
-        except Exception as exc:  # a parser bug on an odd file must not stop the fetch
-            problem = safe_text(f"{exc.__class__.__name__}: {exc}", one_line=True)
-        else:
-            if imported is not None:
-                report.notes.append(
-                    f"contacts from {path.name}: {imported.added} added, {imported.updated} updated")
-            continue
-        message = f"contacts not imported from {safe_text(path, one_line=True)}: {problem}"
-        report.notes.append(message)
-        report.problems.append(message)
 
 
 def _contact_profiles(store: Store, specs: list[SourceSpec]) -> tuple[str, ...]:
@@ -360,90 +341,6 @@ def _record(store: Store, report: SourceReport, now: datetime) -> None:
     )
 
 
-def read_personal_calendars(settings: Settings, store: Store, http: Http, now: datetime, report: RunReport) -> None:
-    """`profile.calendars`: which stored events the user went to or is going to, and whom they met.
-
-    Only matched entries leave a trace (attendance rows, my_events, catch-ups); the calendar's own
-    events are never stored. A calendar that cannot be read is named (redacted: its address may
-    be secret) and the evidence of the last good read is kept; the run then exits 1.
-    """
-    if not settings.profile.calendars:
-        return
-    start, end = fetch_window(settings, now)
-    priorities = {s.name: s.priority for s in settings.sources}
-    listings = store.merges.candidates(start=start, end=end, priorities=priorities)
-    uids = store.personal.uids(start=start, end=end)
-    matcher = Matcher.build(candidates(store.people.contacts()))
-    matched: list[CalendarMatch] = []
-    failed = False
-    for url in settings.profile.calendars:
-        name = redact_url(url)
-        try:
-            entries, hints = _read_calendar(url, http, settings, now)
-            found = match_calendar(entries, listings, now=now, tz=settings.timezone, hints=hints, uids=uids)
-        except SourceError as exc:
-            problem = redact_text(str(exc), url)
-        except Exception as exc:  # a parser bug on an odd calendar must not stop the run
-            problem = redact_text(f"internal error: {exc.__class__.__name__}: {exc}", url)
-        else:
-            matched += found
-            past = sum(1 for m in found if m.past)
-            report.notes.append(f"your calendar {name}: {past} past and {len(found) - past} upcoming events matched")
-            continue
-        failed = True
-        message = safe_text(f"calendar not read: {name}: {problem}", one_line=True)
-        report.notes.append(message)
-        report.problems.append(message)
-    if failed:
-        return
-    try:
-        store.personal.replace(_personal_entries(store, settings, matched, matcher), now)
-    except Exception as exc:  # a locked or full database fails this step, not the run's sources
-        message = safe_text(f"evidence from your calendars not stored: {exc.__class__.__name__}: {exc}", one_line=True)
-        report.notes.append(message)
-        report.problems.append(message)
-
-
-def _read_calendar(url: str, http: Http, settings: Settings, now: datetime) -> tuple[list[Event], CalendarHints]:
-    """The calendar's entries in the fetch window and what its text says of its owner and links,
-    within fetch.deadline. robots.txt is not asked:
-    reading the user's own calendar at the address they gave is not crawling, and a calendar
-    host's robots.txt (Google's disallows /calendar/) speaks to crawlers, not to its owner."""
-    began = time.monotonic()
-    ctx = Context(timezone=settings.timezone, window=fetch_window(settings, now), now=now, warn=lambda _: None,
-                  deadline=began + settings.fetch.deadline)
-    response = _get_own(http, url)
-    ctx.check_deadline()
-    events = parse_ics(response.content, "", ctx=ctx, charset=response.charset)
-    ctx.check_deadline()
-    hints = calendar_hints(decode_ics(response.content, response.charset))
-    ctx.check_deadline()
-    return events, hints
-
-
-def _get_own(http: Http, url: str):
-    """The user's own calendar: Http.get_own holds every guard but robots.txt (see there)."""
-    return http.get_own(url, accept="text/calendar")
-
-
-def _personal_entries(store: Store, settings: Settings, matched: list[CalendarMatch],
-                      matcher: Matcher) -> list[PersonalEntry]:
-    """One entry per stored (canonical) event; two calendars naming it list the people of both."""
-    canonical = store.personal.canonical([m.event_id for m in matched])
-    names = {c.id: c.name for c in store.people.contacts()}
-    merged: dict[str, PersonalEntry] = {}
-    for m in matched:
-        ident, title = canonical.get(m.event_id, (m.event_id, ""))
-        contacts = dict(merged[ident].contacts) if ident in merged else {}
-        for person in m.people:
-            found = matcher.match(person.name, person.email, person.url)
-            if found is not None and found.contact_id in names:
-                contacts[found.contact_id] = names[found.contact_id]
-        merged[ident] = PersonalEntry(ident, m.past, m.start.astimezone(settings.timezone).date(),
-                                      tuple(sorted(contacts.items())), title)
-    return list(merged.values())
-
-
 DEDUP_BACK = timedelta(days=2)
 
 
@@ -455,27 +352,3 @@ def merge_duplicates(settings: Settings, store: Store, now: datetime) -> int:
     return store.merges.apply_canonical(dedup.assignments(listings), start=start, end=end)
 
 
-def source_health(settings: Settings, store: Store, now: datetime) -> list[dict]:
-    """One row per configured source (also before any fetch): the `sources --json` shape."""
-    stored = store.runs.health()
-    health = []
-    for spec in settings.sources:
-        h = stored.get(spec.name) or SourceHealth(spec.name)
-        stale = bool(h.last_ok_at and h.last_new_at and parse_utc(h.last_new_at) < now - STALE_AFTER)
-        health.append({
-            "name": spec.name,
-            "kind": spec.kind,
-            "url": spec.url,
-            "last_run_at": h.last_run_at,
-            "last_ok_at": h.last_ok_at,
-            "last_error": h.last_error,
-            "consecutive_failures": h.consecutive_failures,
-            "last_new_at": h.last_new_at,
-            "stale": stale,  # nothing new for 30 days: likely broken
-            "warning": h.last_warning,
-            # fetched without error, fresh, and no warning (a suspect fetch, nothing stored)
-            "ok": bool(h.last_ok_at and not h.last_error and not stale and not h.last_warning),
-            "events": store.events.count(spec.name),
-            "upcoming": store.events.count(spec.name, after=now),
-        })
-    return health

@@ -8,8 +8,9 @@ import sqlite3
 import time
 from datetime import timedelta
 
-from aggregator import config, pipeline
+from aggregator import address_books, config, pipeline
 from aggregator.errors import AggregatorError, SourceError
+from aggregator.health import source_health
 from aggregator.model import Event, Person, Venue
 from aggregator.store import Store, utc_text
 from tests.conftest import NOW, write_config
@@ -161,7 +162,7 @@ def test_bad_contacts_files_are_named_skipped_and_the_sources_still_fetched(tmp_
             raise ValueError("new-line character seen in unquoted field \x1b]8;;http://evil\x07")
         raise AggregatorError(f"contacts file not found: {path}")
 
-    monkeypatch.setattr(pipeline, "import_file", parser_bug)
+    monkeypatch.setattr(address_books, "import_file", parser_bug)
     report, store = run(settings)
     assert report.sources[0].ok and store.events.count("src") == 1
     assert report.exit_code == 1
@@ -181,7 +182,7 @@ def test_a_source_whose_every_page_failed_is_not_ok(tmp_path, monkeypatch):
 
     settings = setup(tmp_path, monkeypatch, {"pages": all_pages_fail})
     report, store = run(settings)
-    [health] = pipeline.source_health(settings, store, NOW)
+    [health] = source_health(settings, store, NOW)
     assert health["ok"] is False
     assert health["warning"].startswith("no events stored: every page it followed failed (2 warnings; first: ")
     assert report.sources[0].suspect == health["warning"]
@@ -231,7 +232,7 @@ def test_a_source_whose_input_held_far_more_than_it_read_is_not_ok_and_says_why(
     settings = setup(tmp_path, monkeypatch, {"few": few, "most": most, "none": none})
     report, store = run(settings)
     assert report.exit_code == 0  # doubtful, not failed
-    health = {h["name"]: h for h in pipeline.source_health(settings, store, NOW)}
+    health = {h["name"]: h for h in source_health(settings, store, NOW)}
     assert health["few"]["warning"] == ("the input held 10 talks; only 3 were read "
                                         "(first warning: talk 'X': no start time; skipped)")
     assert health["few"]["ok"] is False and store.events.count("few") == 3
