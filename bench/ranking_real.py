@@ -42,14 +42,25 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 UTC = timezone.utc
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "meetup-rsvps-nashville"
+HERE = Path(__file__).resolve()
+# ../shared beside the repository (a checkout) or beside the folder of worktrees.
+DATA = next((p / "shared" / "data" / "meetup-rsvps-nashville" for p in HERE.parents[1:4]
+             if (p / "shared" / "data" / "meetup-rsvps-nashville").exists()),
+            HERE.parents[2] / "shared" / "data" / "meetup-rsvps-nashville")
+# Reported cuts (their 60-day test windows) and contact samples (seeds 1, 2, ...).
 CUTS = ["2016-09-01", "2017-01-15", "2017-05-01", "2017-08-01"]
+# Fitting cuts: test windows disjoint from every reported one, and a contact sample (FIT_SEEDS) the
+# report never draws; constants in predict.py / coldstart.py are fitted here only (--fit).
+FIT_CUTS = ["2016-05-01", "2016-07-01", "2016-11-01"]
+FIT_SEEDS = [101, 102]
 TEST_DAYS = 60
 BINS = 10
+LISTED = 0.05  # the CLI lists contacts at P >= 0.05 (aggregator/present.py)
 
 
 def load(folder: Path):
@@ -197,9 +208,26 @@ def calibration(pairs: list[tuple[float, int]]) -> tuple[float, list[tuple[int, 
     return error, table
 
 
+def weekly_ndcg(order: list[str], gain: dict[str, float], week_of: dict[str, int], k: int = 10) -> float:
+    """Mean over the window's weeks (with anyone coming) of NDCG@k of that week's events in `order`."""
+    scores = []
+    for week in sorted(set(week_of.values())):
+        inside = {e: g for e, g in gain.items() if week_of.get(e) == week}
+        if any(inside.values()):
+            scores.append(ndcg([e for e in order if e in inside], inside, k))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
 def evaluate(method_probs: dict[str, dict[str, float]], order: list[str], tests: list[dict], rsvps,
-             contacts: list[str], regulars: dict[str, set[str]]) -> dict[str, float]:
-    aucs, pairs, gain, newcomers = [], [], {}, []
+             contacts: list[str], regulars: dict[str, set[str]], cut: datetime) -> dict[str, Any]:
+    """The measures of one method: its probabilities per (event, contact) (absent: 0) and event order.
+
+    auc: mean per-event AUC over all contacts; ndcg: NDCG@10 of the order over all test events;
+    weekly: mean NDCG@10 per week; ece: over the pairs whose contact had come to the group before
+    (the same pairs for every method); ece_shown: over the pairs the method gives P >= LISTED (what
+    a user sees listed).
+    """
+    aucs, pairs, shown, gain, newcomers = [], [], [], {}, []
     for e in tests:
         came = rsvps.get(e["id"], set())
         probs = method_probs.get(e["id"], {})
@@ -212,11 +240,15 @@ def evaluate(method_probs: dict[str, dict[str, float]], order: list[str], tests:
         # Calibration over the pairs where a prediction is at stake, the same for every method:
         # contacts who had come to the event's group before the cut.
         pairs += [(s, y) for c, s, y in zip(contacts, scores, labels, strict=False) if c in regulars.get(e["group"], ())]
+        shown += [(s, y) for s, y in zip(scores, labels, strict=False) if s >= LISTED]
         # Newcomers (no history at the group) the method gives a P: is their summed P honest?
         newcomers += [(s, y) for c, s, y in zip(contacts, scores, labels, strict=False)
                       if s > 0 and c not in regulars.get(e["group"], ())]
     ece, table = calibration(pairs)
-    return {"auc": sum(aucs) / len(aucs) if aucs else float("nan"), "ndcg": ndcg(order, gain), "ece": ece,
+    week_of = {e["id"]: (e["start"] - cut).days // 7 for e in tests}
+    return {"auc": sum(aucs) / len(aucs) if aucs else float("nan"), "ndcg": ndcg(order, gain),
+            "weekly": weekly_ndcg(order, gain, week_of), "ece": ece,
+            "ece_shown": calibration(shown)[0] if shown else 0.0, "shown": len(shown),
             "table": table, "events_scored": len(aucs),
             "newcomers": (len(newcomers), sum(p for p, _ in newcomers), sum(y for _, y in newcomers))}
 
@@ -246,9 +278,11 @@ def baselines(events, rsvps, tests: list[dict], contacts: list[str], cut: dateti
     out["group popularity"] = (
         {e["id"]: {c: mean_share for c in contacts} for e in tests},
         [e["id"] for e in sorted(by_start, key=lambda e: -popularity.get(e["group"], 0.0))])
-    out["plain share"] = (
-        {e["id"]: share.get(e["group"], {}) for e in tests},
-        [e["id"] for e in sorted(by_start, key=lambda e: -sum(share.get(e["group"], {}).values()))])
+    plain_order = [e["id"] for e in sorted(by_start, key=lambda e: -sum(share.get(e["group"], {}).values()))]
+    out["plain share"] = ({e["id"]: share.get(e["group"], {}) for e in tests}, plain_order)
+    # What a list of plain shares would show: the same cut as the CLI's (below it: not listed, 0).
+    out["plain share, cut"] = ({e["id"]: {m: p for m, p in share.get(e["group"], {}).items() if p >= LISTED}
+                                for e in tests}, plain_order)
     return out
 
 
@@ -278,12 +312,12 @@ def run(groups, events, rsvps, cut_text: str, seed: int, n_contacts: int) -> dic
     for e in events.values():
         if e["start"] < cut:
             regulars[e["group"]] |= rsvps.get(e["id"], set()) & wanted
-    results = {name: evaluate(p, o, tests, rsvps, contacts, regulars)
+    results = {name: evaluate(p, o, tests, rsvps, contacts, regulars, cut)
                for name, (p, o) in baselines(events, rsvps, tests, contacts, cut, seed).items()}
-    results["aggregator"] = evaluate(ours_probs, order, tests, rsvps, contacts, regulars)
+    results["aggregator"] = evaluate(ours_probs, order, tests, rsvps, contacts, regulars, cut)
     if every:
         complete = {event_of_url[u]: p for u, p in every.items() if u in event_of_url}
-        results["aggregator, all P"] = evaluate(complete, order, tests, rsvps, contacts, regulars)
+        results["aggregator, all P"] = evaluate(complete, order, tests, rsvps, contacts, regulars, cut)
     else:
         results["aggregator, all P"] = results["aggregator"]
     results["aggregator"]["seconds"] = elapsed
@@ -351,52 +385,87 @@ def fit(events, rsvps, n_contacts: int) -> None:
         print(f"{loss:.4f}   {rest[0]:6.0f}   {rest[1]:6.3f}  {rest[2]:5.1f}  {rest[3]:8.2f}  {rest[4]:7d}")
 
 
+MEASURES = [("auc", "AUC"), ("ndcg", "NDCG@10"), ("weekly", "weekly"), ("ece_shown", "ECE shown"),
+            ("ece", "ECE regulars")]
+METHODS = ["random", "group popularity", "plain share", "plain share, cut", "aggregator", "aggregator, all P"]
+
+
+def summary(totals: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
+    return {m: {k: sum(r[k] for r in rs) / len(rs) for k, _ in MEASURES} for m, rs in totals.items() if rs}
+
+
+def print_summary(means: dict[str, dict[str, float]], before: dict[str, dict[str, float]] | None) -> None:
+    print("  " + f"{'method':<18}" + "".join(f"{label:>14}" for _, label in MEASURES))
+    for m in METHODS:
+        if m not in means:
+            continue
+        cells = []
+        for k, _ in MEASURES:
+            now = means[m][k]
+            was = (before or {}).get(m, {}).get(k)
+            cells.append(f"{now:7.3f}" + (f" ({was:.3f})" if was is not None and m.startswith("aggregator")
+                                          else " " * 8))
+        print("  " + f"{m:<18}" + "".join(f"{c:>14}" for c in cells))
+    if before:
+        print("  (in brackets: --before's figures)")
+    ours, cut, plain = means["aggregator"], means["plain share, cut"], means["plain share"]
+    print(f"shown list (what `upcoming --json` lists; unlisted = 0): AUC - plain cut at {LISTED} = "
+          f"{ours['auc'] - cut['auc']:+.3f} (target >= +0.02), NDCG@10 - plain = {ours['ndcg'] - cut['ndcg']:+.3f}"
+          f" (>= 0), weekly NDCG - plain = {ours['weekly'] - cut['weekly']:+.3f}, ECE over the shown pairs "
+          f"{ours['ece_shown']:.3f} (<= 0.03; plain's {cut['ece_shown']:.3f})")
+    every = means["aggregator, all P"]
+    print(f"all P (every contact's P, as `why` shows): AUC - plain = {every['auc'] - plain['auc']:+.3f}, "
+          f"NDCG@10 - plain = {every['ndcg'] - plain['ndcg']:+.3f}, ECE over regulars {every['ece']:.3f} "
+          f"(plain's {plain['ece']:.3f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one cut, one sample")
+    parser.add_argument("--quick", action="store_true", help="one cut, one sample (about a minute on 2 cores)")
     parser.add_argument("--contacts", type=int, default=300)
     parser.add_argument("--samples", type=int, default=2, help="seeded contact samples per cut")
     parser.add_argument("--cuts", nargs="*", default=None)
     parser.add_argument("--table", action="store_true", help="print the calibration table of each run")
-    parser.add_argument("--fit", action="store_true", help="fit predict.py's constants instead (FIT_CUTS)")
+    parser.add_argument("--fit", action="store_true",
+                        help="fit predict.py's constants instead, on FIT_CUTS x FIT_SEEDS (never reported)")
+    parser.add_argument("--save", type=Path, help="write the means to this JSON file")
+    parser.add_argument("--before", type=Path, help="a --save file: print its figures beside these")
     args = parser.parse_args()
     if not (DATA / "rsvps.csv.gz").exists():
-        sys.exit(f"no data at {DATA.resolve()} (../shared/data/meetup-rsvps-nashville): nothing to measure")
+        sys.exit(f"no data at {DATA} (../shared/data/meetup-rsvps-nashville): nothing to measure")
     groups, events, rsvps = load(DATA)
     if args.fit:
         fit(events, rsvps, args.contacts)
         return
     cuts = args.cuts or (["2017-05-01"] if args.quick else CUTS)
     samples = 1 if args.quick else args.samples
-    methods = ["random", "group popularity", "plain share", "aggregator", "aggregator, all P"]
     totals: dict[str, list[dict]] = defaultdict(list)
-    print(f"{'cut':<11} {'seed':>4}  {'method':<17} {'AUC':>6} {'NDCG@10':>8} {'ECE':>6}")
+    print(f"reported cuts {' '.join(cuts)} x contact samples (seeds) 1..{samples}; "
+          f"fitting cuts {' '.join(FIT_CUTS)} x seeds {FIT_SEEDS} are never reported")
+    print(f"{'cut':<11} {'seed':>4}  {'method':<18}" + "".join(f"{label:>13}" for _, label in MEASURES))
     for cut in cuts:
         for seed in range(1, samples + 1):
             results = run(groups, events, rsvps, cut, seed, args.contacts)
-            for m in methods:
+            for m in METHODS:
                 r = results[m]
                 totals[m].append(r)
-                extra = (f"   ({r['events_scored']} events scored, CLI {r['seconds']:.0f}s)"
-                         if m == "aggregator" else "")
-                print(f"{cut:<11} {seed:>4}  {m:<18} {r['auc']:6.3f} {r['ndcg']:8.3f} {r['ece']:6.3f}{extra}")
+                extra = (f"   ({r['events_scored']} events scored, {r['shown']} pairs listed, "
+                         f"CLI {r['seconds']:.0f}s)" if m == "aggregator" else "")
+                print(f"{cut:<11} {seed:>4}  {m:<18}" + "".join(f"{r[k]:13.3f}" for k, _ in MEASURES) + extra)
             if args.table:
                 print("   calibration (aggregator): n, mean P, observed")
                 for n, p, rate in results["aggregator"]["table"]:
                     if n:
                         print(f"   {n:7d} {p:6.3f} {rate:6.3f}")
+    means = summary(totals)
+    before = json.loads(args.before.read_text()) if args.before else None
     print(f"\nmean over {len(totals['aggregator'])} runs:")
-    for m in methods:
-        rs = totals[m]
-        print(f"  {m:<18} AUC {sum(r['auc'] for r in rs) / len(rs):.3f}  "
-              f"NDCG@10 {sum(r['ndcg'] for r in rs) / len(rs):.3f}  ECE {sum(r['ece'] for r in rs) / len(rs):.3f}")
-    ours, plain = totals["aggregator, all P"], totals["plain share"]
+    print_summary(means, before)
+    ours = totals["aggregator, all P"]
     n, expected, came = (sum(r["newcomers"][i] for r in ours) for i in range(3))
     print(f"newcomers given a P (aggregator, all P): {n} pairs, expected {expected:.1f} came, {came} came")
-    mean = (lambda rs, k: sum(r[k] for r in rs) / len(rs))
-    print(f"targets: AUC - plain = {mean(ours, 'auc') - mean(plain, 'auc'):+.3f} (>= +0.02), "
-          f"NDCG@10 - plain = {mean(ours, 'ndcg') - mean(plain, 'ndcg'):+.3f} (>= 0), "
-          f"ECE {mean(ours, 'ece'):.3f} (<= 0.03)")
+    if args.save:
+        args.save.write_text(json.dumps(means, indent=1))
 
 
 if __name__ == "__main__":
