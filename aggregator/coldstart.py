@@ -37,7 +37,7 @@ from aggregator import predict
 # Shrinks an affinity measured on few shared contacts: two groups sharing 1 of 2 contacts say little.
 AFFINITY_STRENGTH = 5.0
 # Evidence at which a cold-start P is half the floor.
-COLD_STRENGTH = 0.05
+COLD_STRENGTH = 0.15
 ACTIVITY_SHARE = 1e-3
 # Rows of the shared-membership join, or contact rows x groups asked, past which cold start is
 # skipped (see `load`): a few hundred contacts in a few dozen groups are far below it.

@@ -325,11 +325,7 @@ def run(groups, events, rsvps, cut_text: str, seed: int, n_contacts: int) -> dic
     return results
 
 
-FIT_CUTS = ["2016-09-01", "2017-01-15"]
-FIT_SEED = 101  # a contact sample the evaluation (seeds 1, 2, ...) does not use
-
-
-def fit_pairs(events, rsvps, cut_text: str, n_contacts: int, half_life: float):
+def fit_pairs(events, rsvps, cut_text: str, seed: int, n_contacts: int, half_life: float):
     """[(contact history, group history, slot, came)] for (test event, sampled contact with history at its group)."""
     from zoneinfo import ZoneInfo
 
@@ -338,7 +334,7 @@ def fit_pairs(events, rsvps, cut_text: str, n_contacts: int, half_life: float):
     cut = datetime.fromisoformat(cut_text).replace(tzinfo=UTC)
     offset = cut.astimezone(ZoneInfo("America/Chicago")).utcoffset()
     slot = (lambda when: (when + offset).weekday())
-    contacts = set(sample_contacts(events, rsvps, cut, n_contacts, FIT_SEED))
+    contacts = set(sample_contacts(events, rsvps, cut, n_contacts, seed))
     groups: dict[str, list] = defaultdict(lambda: [0.0, defaultdict(float)])
     hits: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0.0, defaultdict(float), 0]))
     for e in events.values():
@@ -366,23 +362,54 @@ def fit_pairs(events, rsvps, cut_text: str, n_contacts: int, half_life: float):
     return pairs
 
 
+def platt(rates: list[float], labels: list[int]) -> tuple[float, float]:
+    """(a, b) minimising the log loss of sigmoid(a + b x logit(rate)): Newton's method on two parameters."""
+    xs = [math.log(r / (1 - r)) for r in rates]
+    a, b = 0.0, 1.0
+    for _ in range(25):
+        ga = gb = haa = hab = hbb = 0.0
+        for x, y in zip(xs, labels, strict=True):
+            p = 1 / (1 + math.exp(-max(-30.0, min(30.0, a + b * x))))
+            w = max(p * (1 - p), 1e-9)
+            ga += p - y
+            gb += (p - y) * x
+            haa += w
+            hab += w * x
+            hbb += w * x * x
+        det = haa * hbb - hab * hab
+        if det <= 0:
+            break
+        da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
+        a, b = a - da, b - db
+        if abs(da) + abs(db) < 1e-7:
+            break
+    return a, b
+
+
 def fit(events, rsvps, n_contacts: int) -> None:
-    """Grid-search the model's constants for the lowest log loss on FIT_CUTS (see predict.py)."""
-    from aggregator.predict import log_loss, probability
+    """Grid-search predict.py's rate constants, each with its Platt map fitted by Newton's method, for the
+    lowest log loss of the calibrated P (before predict.calibrated's floor at LISTED) on FIT_CUTS x FIT_SEEDS."""
+    from aggregator.predict import log_loss, rate
 
     best = []
-    for half_life in (30.0, 60.0, 90.0, 180.0):
-        pairs = [p for cut in FIT_CUTS for p in fit_pairs(events, rsvps, cut, n_contacts, half_life)]
-        for prior in (0.0, 0.005, 0.01, 0.02):
-            for strength in (4.0, 8.0, 16.0, 32.0):
-                for slot_strength in (1.0, 2.0, 4.0, 8.0, 16.0, 1000.0):
-                    loss = log_loss([(probability(c, g, s, prior=prior, strength=strength,
-                                                  slot_strength=slot_strength), y) for c, g, s, y in pairs])
-                    best.append((loss, half_life, prior, strength, slot_strength, len(pairs)))
+    for half_life in (60.0, 90.0, 180.0, 365.0):
+        pairs = [p for cut in FIT_CUTS for seed in FIT_SEEDS
+                 for p in fit_pairs(events, rsvps, cut, seed, n_contacts, half_life)]
+        labels = [y for *_, y in pairs]
+        for prior in (0.025, 0.05, 0.1, 0.2):
+            for strength in (1.5, 2.5, 4.0, 8.0):
+                for slot_strength in (4.0, 8.0, 16.0):
+                    rates = [min(1 - 1e-6, max(1e-6, rate(c, g, s, prior=prior, strength=strength,
+                                                           slot_strength=slot_strength))) for c, g, s, _ in pairs]
+                    a, b = platt(rates, labels)
+                    loss = log_loss([(1 / (1 + math.exp(-(a + b * math.log(r / (1 - r))))), y)
+                                     for r, y in zip(rates, labels, strict=True)])
+                    best.append((loss, half_life, prior, strength, slot_strength, a, b, len(pairs)))
     best.sort()
-    print("log loss  half-life  prior  strength  slot strength  pairs")
-    for loss, *rest in best[:8]:
-        print(f"{loss:.4f}   {rest[0]:6.0f}   {rest[1]:6.3f}  {rest[2]:5.1f}  {rest[3]:8.2f}  {rest[4]:7d}")
+    print("log loss  half-life  prior  strength  slot strength  Platt a  Platt b  pairs")
+    for loss, *rest in best[:10]:
+        print(f"{loss:.5f}   {rest[0]:6.0f}   {rest[1]:6.3f}  {rest[2]:5.1f}  {rest[3]:8.1f}  "
+              f"{rest[4]:8.3f} {rest[5]:7.3f}  {rest[6]:7d}")
 
 
 MEASURES = [("auc", "AUC"), ("ndcg", "NDCG@10"), ("weekly", "weekly"), ("ece_shown", "ECE shown"),
@@ -428,6 +455,8 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="print the calibration table of each run")
     parser.add_argument("--fit", action="store_true",
                         help="fit predict.py's constants instead, on FIT_CUTS x FIT_SEEDS (never reported)")
+    parser.add_argument("--fitting", action="store_true",
+                        help="run the fitting cuts and samples (FIT_CUTS x FIT_SEEDS) instead of the reported ones")
     parser.add_argument("--save", type=Path, help="write the means to this JSON file")
     parser.add_argument("--before", type=Path, help="a --save file: print its figures beside these")
     args = parser.parse_args()
@@ -437,14 +466,17 @@ def main() -> None:
     if args.fit:
         fit(events, rsvps, args.contacts)
         return
-    cuts = args.cuts or (["2017-05-01"] if args.quick else CUTS)
-    samples = 1 if args.quick else args.samples
+    cuts = args.cuts or (FIT_CUTS if args.fitting else ["2017-05-01"] if args.quick else CUTS)
+    seeds = FIT_SEEDS if args.fitting else range(1, (1 if args.quick else args.samples) + 1)
     totals: dict[str, list[dict]] = defaultdict(list)
-    print(f"reported cuts {' '.join(cuts)} x contact samples (seeds) 1..{samples}; "
-          f"fitting cuts {' '.join(FIT_CUTS)} x seeds {FIT_SEEDS} are never reported")
+    if args.fitting:
+        print(f"FITTING cuts {' '.join(cuts)} x seeds {FIT_SEEDS}: for fitting constants, never to be reported")
+    else:
+        print(f"reported cuts {' '.join(cuts)} x contact samples (seeds) {', '.join(map(str, seeds))}; "
+              f"fitting cuts {' '.join(FIT_CUTS)} x seeds {FIT_SEEDS} are never reported")
     print(f"{'cut':<11} {'seed':>4}  {'method':<18}" + "".join(f"{label:>13}" for _, label in MEASURES))
     for cut in cuts:
-        for seed in range(1, samples + 1):
+        for seed in seeds:
             results = run(groups, events, rsvps, cut, seed, args.contacts)
             for m in METHODS:
                 r = results[m]
