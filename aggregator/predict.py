@@ -10,34 +10,46 @@ shrunk rate, then a calibration of it:
     P       = rate                                           when rate < LISTED
               max(LISTED, sigmoid(PLATT_A + PLATT_B x logit(rate)))   otherwise
 
-The rate is a beta-binomial posterior mean: a prior of PRIOR worth
-PRIOR_STRENGTH weighted events, so one visit to a group with a long record says
-little. The rate alone is not a probability one can trust: on real attendance
-it is too timid at both ends (the shrinkage that keeps one-timers low also holds
-a regular at 4 of the last 5 near 25%, although such regulars come about half
-the time, and more at a small group). Platt scaling (a logistic map of the
-rate's log-odds, PLATT_B > 1 stretching it) gives what such rates really turned
-out to be. It is applied only from the listing threshold (LISTED, 5%) up, and
-never below it there: a contact whose record lists them stays listed, at no less
-than 5%, and below the threshold P is the rate, linear in the contact's sums,
-so the score can still count thousands of unlisted contacts from per-group
-aggregates (`expected_total`; rank.py adds P - rate of the contacts it read,
-which are all those at or above LISTED). P never decreases as the rate grows, so
-any hit at a group still outranks none (coldstart.py relies on it).
+The rate is an empirical-Bayes (beta-binomial) posterior mean: the prior is what
+a contact with history at a group does there, PRIOR, worth PRIOR_STRENGTH
+weighted events. The prior is weak (2.5 events, where it used to be 8), so the
+contact's own record decides as soon as there is one: at a small group "4 of its
+5 events" is mostly the record, while one visit among a weekly group's forty
+stays near nothing; and the recency weights make the record recent ("2 of the last
+5" counts more than 2 of the first 5). The rate alone is still too timid at
+the top (real regulars at 4 of the last 5 came about half the time, at 5 of 5
+nearly always) and too generous just above 5%. Platt scaling (a logistic map of
+the rate's log-odds; PLATT_B > 1 stretches it) turns it into what such rates
+really turned out to be.
+
+The map is applied only from the listing threshold (LISTED, 5%) up, and never
+takes a P below it there: a contact whose rate lists them stays listed, shown at
+no less than 5% (on the Nashville RSVPs a third to two fifths of the listed pairs sit at
+that floor, and 3.6-3.7% of them came: the floor overstates them by a point or
+so, the price of listing them at all; above it, predicted 21-22%, came 20-22%). Below the threshold P is the rate, linear in
+the contact's sums, so the score still counts thousands of unlisted contacts from
+per-group aggregates (`expected_total`); rank.py adds P - rate of the contacts it
+read, which are all those whose rate may reach LISTED. P never decreases as the
+rate grows, so any hit at a group still outranks none (coldstart.py relies on it).
 
 The slot is the weekday of the event's local start: many groups run two series
 (a Tuesday talk night, a Saturday hack day) that different people come to. The
 slot rate is shrunk toward the contact's overall rate for the group, so one
 Saturday seen says little.
 
-PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH and HALF_LIFE_DAYS were fitted on real
-attendance (a grid search minimising the log loss of the rate over (test event,
-contact with history at its group) pairs); PLATT_A and PLATT_B minimise the log
-loss of sigmoid(A + B x logit(rate)) over the same pairs
-(bench/ranking_real.py --fit, on cut dates and contact samples the benchmark
-never reports). Six constants in all, none per group or per city. Contacts listed as a
-speaker or host, who RSVPed, whom the user's own log puts there, or whose full name
-the event's text holds take the fixed probabilities below instead.
+PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH, HALF_LIFE_DAYS, PLATT_A and PLATT_B were
+fitted together on real attendance by bench/ranking_real.py --fit: a grid over the
+rate's constants, each with the Platt map that minimises the log loss of
+sigmoid(A + B x logit(rate)) over (test event, contact with history at its group)
+pairs, on cut dates and contact samples the benchmark never reports. Prior 0.05
+and strength 2.5 were within 0.0002 of the grid's best log loss (0.1, 2.5) and
+were preferred: with them one visit long ago, at a group that meets rarely, stays
+below 5% (with 0.1 it reached the floor). Six constants in all, none per group or
+per city.
+
+Contacts listed as a speaker or host, who RSVPed, whom the user's own log puts
+there, or whose full name the event's text holds take the fixed probabilities
+below instead.
 """
 
 from __future__ import annotations
