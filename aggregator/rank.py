@@ -218,13 +218,13 @@ class SocialModel:
         if key not in self._cache:
             history = self.snap.history.get(group, {})
             group_history = self.snap.groups.get(group, predict.GroupHistory())
-            probs, listed, lift = {}, [], 0.0
-            for cid, h in history.items():
-                rate = predict.rate(h, group_history, slot)
+            probs, listed, lift = predict.rates(history, group_history, slot), [], 0.0
+            for cid, rate in probs.items():
+                if rate < predict.LISTED:
+                    continue  # P is the rate
                 p = probs[cid] = predict.calibrated(rate)
                 lift += self.people.who(cid)[3] * (p - rate)
-                if p >= MIN_LISTED:
-                    listed.append(self.people.chance(cid, p, "predicted", h.hits))
+                listed.append(self.people.chance(cid, p, "predicted", history[cid].hits))
             sums = self.snap.sums.get(group)
             if sums is None:  # a snapshot holding every contact: sum them
                 total = sum(self.people.who(cid)[3] * p for cid, p in probs.items())
