@@ -14,16 +14,36 @@ For each cut date and seeded sample of "your contacts" (issue 12's protocol,
   P >= 0.05 only); "aggregator, all P" reads the same database in process for
   every contact's P (what `why` shows), since the score counts them all.
 
-Measured per run: the per-event contact AUC (do the contacts who came get higher
-probabilities than those who did not; events with both), the calibration error
-(ECE over 10 bins of the probability, over the (event, contact) pairs
-whose contact had come to the event's group before the cut; an unlisted contact
-counts as 0), and NDCG@10 of the event order with gain = the
-number of contacts who came. Baselines: random, group popularity (mean yes count
-of the group's past events), and the plain share of the group's past events
-each contact attended.
+Measured per run, for each method (a probability per (test event, contact), absent = 0,
+and an order of the test events):
 
-    python bench/ranking_real.py [--quick] [--contacts 300] [--samples 2]
+- AUC: the per-event contact AUC (do the contacts who came get higher
+  probabilities than those who did not; events with both), over all contacts;
+- NDCG@10 of the event order over all test events of the 60 days, gain = the
+  number of contacts who came; "weekly": the mean NDCG@10 of each week's events;
+- ECE shown: the calibration error (10 bins) over the pairs the method lists
+  (P >= 0.05, what a user sees); ECE regulars: over the pairs whose contact had
+  come to the event's group before the cut (the same pairs for every method).
+
+Methods: random; group popularity (mean yes count of the group's past events);
+"plain share" (the share of the group's past events each contact attended, and
+events ordered by its sum); "plain share, cut" (the same, shares below 0.05 set
+to 0: a plain count listed at the CLI's threshold); "aggregator" (what
+`upcoming --json` lists: the shown-list figures); "aggregator, all P" (every
+contact's P). The summary compares the shown list with "plain share, cut"
+(targets: AUC +0.02, NDCG@10 >= plain, ECE shown <= 0.03) and all P with "plain
+share".
+
+Reported: CUTS x seeds 1..--samples. Fitting: FIT_CUTS x FIT_SEEDS, whose test
+windows overlap no reported one (--fit fits predict.py's constants on them,
+in process; --fitting runs them through the CLI, e.g. to check the cold-start
+newcomers' summed P against how many came). Never report the fitting runs.
+
+    python bench/ranking_real.py [--quick] [--contacts 300] [--samples 2] [--save F] [--before F]
+    python bench/ranking_real.py --fit | --fitting
+
+--quick (one cut, one sample) takes about 20 s on 2 cores; the full run (4 cuts x 2
+samples) about 2 minutes; --fit about 30 s.
 """
 
 from __future__ import annotations
