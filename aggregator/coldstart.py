@@ -10,11 +10,13 @@ the user's contacts also attend together with g:
     P(c, g, slot)    = floor(g, slot) x evidence / (evidence + COLD_STRENGTH)
 
 floor(g, slot) is predict.probability of a contact with no hits at g: any
-real attendance at g gives strictly more (predict.py's rates grow with hits), so
+real attendance at g gives strictly more (predict.py's rates grow with hits, and
+its calibration never lowers a P as the rate grows), so
 a cold-start P, strictly below it, never outranks a contact with real history
 there; it only orders the contacts new to the group among themselves, and
 counts (a little) in the score. The strict cap is why a cold-start chance never
-reaches the 5% listing threshold with predict.py's constants.
+reaches the 5% listing threshold: with no hits, predict.py's rate is at most its
+PRIOR (0.05), and below that for any group with a past event.
 
 The activity term breaks the tie between newcomers with no related group: one
 who goes to the user's groups at all came more often than one who goes nowhere
@@ -36,8 +38,10 @@ from aggregator import predict
 
 # Shrinks an affinity measured on few shared contacts: two groups sharing 1 of 2 contacts say little.
 AFFINITY_STRENGTH = 5.0
-# Evidence at which a cold-start P is half the floor.
-COLD_STRENGTH = 0.05
+# Evidence at which a cold-start P is half the floor. Fitted so that the newcomers' summed P matches
+# how many of them came, on the fitting cuts (bench/ranking_real.py --fitting, "newcomers given a P"):
+# it scales with predict.py's prior, which sets the floor.
+COLD_STRENGTH = 0.06
 ACTIVITY_SHARE = 1e-3
 # Rows of the shared-membership join, or contact rows x groups asked, past which cold start is
 # skipped (see `load`): a few hundred contacts in a few dozen groups are far below it.

@@ -13,8 +13,9 @@
 - P(contact attends): speaker 0.95, host 0.9, a known RSVP 1 (maybe 0.5), the
   user's own log 0.9, named in the event's text 0.6 (only when nothing stronger
   places them there: WEAK); otherwise predicted from the contact's history with the
-  group as of the query's "now" (predict.py). Every contact with evidence
-  counts; only those at 0.05 or more are listed.
+  group as of the query's "now" (predict.py: a shrunk rate, calibrated from 5% up).
+  Every contact with evidence counts; only those at 0.05 or more are listed. A
+  group's regulars lift its events by their calibrated P, not by the timid rate.
 - weight: the contact's weight, x OVERDUE_BOOST when you have not caught up with
   them for longer than their cadence (never logged counts as overdue).
 - distance: 1 inside home.radius_km (or with no coordinates), radius/distance
@@ -220,17 +221,21 @@ class SocialModel:
         if key not in self._cache:
             history = self.snap.history.get(group, {})
             group_history = self.snap.groups.get(group, predict.GroupHistory())
-            probs, listed = {}, []
-            for cid, h in history.items():
-                p = probs[cid] = predict.probability(h, group_history, slot)
-                if p >= MIN_LISTED:
-                    listed.append(self.people.chance(cid, p, "predicted", h.hits))
+            probs, listed, lift = predict.rates(history, group_history, slot), [], 0.0
+            for cid, rate in probs.items():
+                if rate < predict.LISTED:
+                    continue  # P is the rate
+                p = probs[cid] = predict.calibrated(rate)
+                lift += self.people.who(cid)[3] * (p - rate)
+                listed.append(self.people.chance(cid, p, "predicted", history[cid].hits))
             sums = self.snap.sums.get(group)
             if sums is None:  # a snapshot holding every contact: sum them
                 total = sum(self.people.who(cid)[3] * p for cid, p in probs.items())
             else:
+                # The sums give every contact's rate; P differs from it only at LISTED and up
+                # (predict.calibrated), and the snapshot reads every contact who may get there.
                 total = predict.expected_total(sums.by_slot.get(slot, 0.0), sums.hits, sums.weights,
-                                               group_history, slot)
+                                               group_history, slot) + lift
             # Contacts new to the group who go to groups sharing its members (coldstart.py): the
             # sums above hold only contacts with history here, so theirs are added.
             floor = coldstart.floor_probability(group_history, slot)

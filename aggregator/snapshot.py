@@ -9,11 +9,12 @@ later "now". They are rebuilt when attendance changes, when an event with
 known attendees has passed since `at`, or for a "now" before `at`.
 
 Every contact with evidence counts in the score, yet only a few can be listed:
-per group, the weighted sums over all contacts are read as aggregates (the
-predicted probability is linear in a contact's sums), and the contacts
-themselves only for those who may reach the listing threshold, those with
-their own evidence at the events, and every contact of the groups asked for in
-full (`why`).
+per group, the weighted sums over all contacts are read as aggregates (a
+contact's rate is linear in their sums, and below the listing threshold P is
+the rate), and the contacts themselves only for those who may reach the
+listing threshold (their calibrated P, which the score adds), those with their
+own evidence at the events, and every contact of the groups asked for in full
+(`why`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from aggregator.model import Contact
 from aggregator.predict import (
     HALF_LIFE_DAYS,
+    LISTED,
     PRIOR,
     PRIOR_STRENGTH,
     SLOT_STRENGTH,
@@ -166,9 +168,11 @@ def load(source: Any, groups: list[str], now: datetime, *, weights: dict[int, fl
 
     `weights`: each contact's weight in the score (the aggregates need them);
     contacts not in it are left out. Contacts are read one by one when they may
-    reach `floor` at some weekday, for the (group, contact) pairs in `also`, or
-    for the groups in `every`; only for the `listed` groups (None: all), the others
-    by `read_contacts` later (when their events are shown).
+    reach `floor` at some weekday (of every group: the score counts their
+    calibrated P, predict.calibrated, which the aggregates cannot give), for the
+    (group, contact) pairs in `also`, or for the groups in `every`. `listed` is
+    accepted for callers that named the groups shown first; it no longer narrows
+    the read.
     """
     snap = AttendanceSnapshot(now=now, utc_offset_minutes=utc_offset_minutes)
     groups = sorted(set(groups))
@@ -209,7 +213,8 @@ def load(source: Any, groups: list[str], now: datetime, *, weights: dict[int, fl
         snap.sums = dict(sums)
     snap.scale = scale
     wanted = {(g, cid) for g, cid in also if g in snap.groups}
-    read_contacts(source, snap, listed if listed is not None else groups, floor, wanted, every)
+    # Below LISTED P is the rate, which the sums hold; at or above, the score needs each contact's P.
+    read_contacts(source, snap, groups, min(floor, LISTED), wanted, every)
     return snap
 
 
@@ -230,16 +235,25 @@ def read_contacts(source: Any, snap: AttendanceSnapshot, groups: list[str] | set
         bounds = {g: [scale / (snap.groups[g].total + PRIOR_STRENGTH),
                       PRIOR * PRIOR_STRENGTH / (snap.groups[g].total + PRIOR_STRENGTH)]
                   for g in groups if g in snap.groups}
-        if bounds:
-            wanted.update(conn.execute(
-                """select c.g, c.contact_id from json_each(?) j join rank_contact_groups c on c.g = j.key
-                   where c.best + json_extract(j.value, '$[0]') * c.weighted + json_extract(j.value, '$[1]') >= ?""",
-                [json.dumps(bounds), floor]).fetchall())
-        wanted = {(g, cid) for g, cid in wanted if cid not in snap.history.get(g, {})}
-        rows = conn.execute(
-            """select s.g, s.contact_id, s.wd, s.weighted, s.hits from json_each(?) j
-               join rank_contact_slots s on s.g = json_extract(j.value, '$[0]')
-                and s.contact_id = json_extract(j.value, '$[1]')""", [json.dumps(sorted(wanted))]).fetchall()
+        rows = []
+        if bounds:  # their weekday rows in one query (every group's, to score: thousands of contacts)
+            rows = conn.execute(
+                # "limit -1": the bounds are read once per group, not once per contact row (SQLite
+                # does not flatten a subquery with a limit; "as materialized" needs 3.35).
+                """select s.g, s.contact_id, s.wd, s.weighted, s.hits from
+                   (select key as g, json_extract(value, '$[0]') as a, json_extract(value, '$[1]') as c
+                    from json_each(?) limit -1) b
+                   join rank_contact_groups c on c.g = b.g
+                   join rank_contact_slots s on s.g = c.g and s.contact_id = c.contact_id
+                   where c.best + b.a * c.weighted + b.c >= ?""",
+                [json.dumps(bounds), floor]).fetchall()
+        found = {(g, cid) for g, cid, *_ in rows}
+        wanted = {(g, cid) for g, cid in wanted if cid not in snap.history.get(g, {}) and (g, cid) not in found}
+        if wanted:
+            rows += conn.execute(
+                """select s.g, s.contact_id, s.wd, s.weighted, s.hits from json_each(?) j
+                   join rank_contact_slots s on s.g = json_extract(j.value, '$[0]')
+                    and s.contact_id = json_extract(j.value, '$[1]')""", [json.dumps(sorted(wanted))]).fetchall()
         complete = sorted(set(every) & set(snap.groups) - snap.complete)
         if complete:
             rows += conn.execute(

@@ -14,16 +14,36 @@ For each cut date and seeded sample of "your contacts" (issue 12's protocol,
   P >= 0.05 only); "aggregator, all P" reads the same database in process for
   every contact's P (what `why` shows), since the score counts them all.
 
-Measured per run: the per-event contact AUC (do the contacts who came get higher
-probabilities than those who did not; events with both), the calibration error
-(ECE over 10 bins of the probability, over the (event, contact) pairs
-whose contact had come to the event's group before the cut; an unlisted contact
-counts as 0), and NDCG@10 of the event order with gain = the
-number of contacts who came. Baselines: random, group popularity (mean yes count
-of the group's past events), and the plain share of the group's past events
-each contact attended.
+Measured per run, for each method (a probability per (test event, contact), absent = 0,
+and an order of the test events):
 
-    python bench/ranking_real.py [--quick] [--contacts 300] [--samples 2]
+- AUC: the per-event contact AUC (do the contacts who came get higher
+  probabilities than those who did not; events with both), over all contacts;
+- NDCG@10 of the event order over all test events of the 60 days, gain = the
+  number of contacts who came; "weekly": the mean NDCG@10 of each week's events;
+- ECE shown: the calibration error (10 bins) over the pairs the method lists
+  (P >= 0.05, what a user sees); ECE regulars: over the pairs whose contact had
+  come to the event's group before the cut (the same pairs for every method).
+
+Methods: random; group popularity (mean yes count of the group's past events);
+"plain share" (the share of the group's past events each contact attended, and
+events ordered by its sum); "plain share, cut" (the same, shares below 0.05 set
+to 0: a plain count listed at the CLI's threshold); "aggregator" (what
+`upcoming --json` lists: the shown-list figures); "aggregator, all P" (every
+contact's P). The summary compares the shown list with "plain share, cut"
+(targets: AUC +0.02, NDCG@10 >= plain, ECE shown <= 0.03) and all P with "plain
+share".
+
+Reported: CUTS x seeds 1..--samples. Fitting: FIT_CUTS x FIT_SEEDS, whose test
+windows overlap no reported one (--fit fits predict.py's constants on them,
+in process; --fitting runs them through the CLI, e.g. to check the cold-start
+newcomers' summed P against how many came). Never report the fitting runs.
+
+    python bench/ranking_real.py [--quick] [--contacts 300] [--samples 2] [--save F] [--before F]
+    python bench/ranking_real.py --fit | --fitting
+
+--quick (one cut, one sample) takes about 20 s on 2 cores; the full run (4 cuts x 2
+samples) about 2 minutes; --fit about 30 s.
 """
 
 from __future__ import annotations
@@ -42,14 +62,25 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 UTC = timezone.utc
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "meetup-rsvps-nashville"
+HERE = Path(__file__).resolve()
+# ../shared beside the repository (a checkout) or beside the folder of worktrees.
+DATA = next((p / "shared" / "data" / "meetup-rsvps-nashville" for p in HERE.parents[1:4]
+             if (p / "shared" / "data" / "meetup-rsvps-nashville").exists()),
+            HERE.parents[2] / "shared" / "data" / "meetup-rsvps-nashville")
+# Reported cuts (their 60-day test windows) and contact samples (seeds 1, 2, ...).
 CUTS = ["2016-09-01", "2017-01-15", "2017-05-01", "2017-08-01"]
+# Fitting cuts: test windows disjoint from every reported one, and a contact sample (FIT_SEEDS) the
+# report never draws; constants in predict.py / coldstart.py are fitted here only (--fit).
+FIT_CUTS = ["2016-05-01", "2016-07-01", "2016-11-01"]
+FIT_SEEDS = [101, 102]
 TEST_DAYS = 60
 BINS = 10
+LISTED = 0.05  # the CLI lists contacts at P >= 0.05 (aggregator/present.py)
 
 
 def load(folder: Path):
@@ -197,9 +228,26 @@ def calibration(pairs: list[tuple[float, int]]) -> tuple[float, list[tuple[int, 
     return error, table
 
 
+def weekly_ndcg(order: list[str], gain: dict[str, float], week_of: dict[str, int], k: int = 10) -> float:
+    """Mean over the window's weeks (with anyone coming) of NDCG@k of that week's events in `order`."""
+    scores = []
+    for week in sorted(set(week_of.values())):
+        inside = {e: g for e, g in gain.items() if week_of.get(e) == week}
+        if any(inside.values()):
+            scores.append(ndcg([e for e in order if e in inside], inside, k))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
 def evaluate(method_probs: dict[str, dict[str, float]], order: list[str], tests: list[dict], rsvps,
-             contacts: list[str], regulars: dict[str, set[str]]) -> dict[str, float]:
-    aucs, pairs, gain, newcomers = [], [], {}, []
+             contacts: list[str], regulars: dict[str, set[str]], cut: datetime) -> dict[str, Any]:
+    """The measures of one method: its probabilities per (event, contact) (absent: 0) and event order.
+
+    auc: mean per-event AUC over all contacts; ndcg: NDCG@10 of the order over all test events;
+    weekly: mean NDCG@10 per week; ece: over the pairs whose contact had come to the group before
+    (the same pairs for every method); ece_shown: over the pairs the method gives P >= LISTED (what
+    a user sees listed).
+    """
+    aucs, pairs, shown, gain, newcomers = [], [], [], {}, []
     for e in tests:
         came = rsvps.get(e["id"], set())
         probs = method_probs.get(e["id"], {})
@@ -212,11 +260,15 @@ def evaluate(method_probs: dict[str, dict[str, float]], order: list[str], tests:
         # Calibration over the pairs where a prediction is at stake, the same for every method:
         # contacts who had come to the event's group before the cut.
         pairs += [(s, y) for c, s, y in zip(contacts, scores, labels, strict=False) if c in regulars.get(e["group"], ())]
+        shown += [(s, y) for s, y in zip(scores, labels, strict=False) if s >= LISTED]
         # Newcomers (no history at the group) the method gives a P: is their summed P honest?
         newcomers += [(s, y) for c, s, y in zip(contacts, scores, labels, strict=False)
                       if s > 0 and c not in regulars.get(e["group"], ())]
     ece, table = calibration(pairs)
-    return {"auc": sum(aucs) / len(aucs) if aucs else float("nan"), "ndcg": ndcg(order, gain), "ece": ece,
+    week_of = {e["id"]: (e["start"] - cut).days // 7 for e in tests}
+    return {"auc": sum(aucs) / len(aucs) if aucs else float("nan"), "ndcg": ndcg(order, gain),
+            "weekly": weekly_ndcg(order, gain, week_of), "ece": ece,
+            "ece_shown": calibration(shown)[0] if shown else 0.0, "shown": len(shown),
             "table": table, "events_scored": len(aucs),
             "newcomers": (len(newcomers), sum(p for p, _ in newcomers), sum(y for _, y in newcomers))}
 
@@ -246,9 +298,11 @@ def baselines(events, rsvps, tests: list[dict], contacts: list[str], cut: dateti
     out["group popularity"] = (
         {e["id"]: {c: mean_share for c in contacts} for e in tests},
         [e["id"] for e in sorted(by_start, key=lambda e: -popularity.get(e["group"], 0.0))])
-    out["plain share"] = (
-        {e["id"]: share.get(e["group"], {}) for e in tests},
-        [e["id"] for e in sorted(by_start, key=lambda e: -sum(share.get(e["group"], {}).values()))])
+    plain_order = [e["id"] for e in sorted(by_start, key=lambda e: -sum(share.get(e["group"], {}).values()))]
+    out["plain share"] = ({e["id"]: share.get(e["group"], {}) for e in tests}, plain_order)
+    # What a list of plain shares would show: the same cut as the CLI's (below it: not listed, 0).
+    out["plain share, cut"] = ({e["id"]: {m: p for m, p in share.get(e["group"], {}).items() if p >= LISTED}
+                                for e in tests}, plain_order)
     return out
 
 
@@ -278,12 +332,12 @@ def run(groups, events, rsvps, cut_text: str, seed: int, n_contacts: int) -> dic
     for e in events.values():
         if e["start"] < cut:
             regulars[e["group"]] |= rsvps.get(e["id"], set()) & wanted
-    results = {name: evaluate(p, o, tests, rsvps, contacts, regulars)
+    results = {name: evaluate(p, o, tests, rsvps, contacts, regulars, cut)
                for name, (p, o) in baselines(events, rsvps, tests, contacts, cut, seed).items()}
-    results["aggregator"] = evaluate(ours_probs, order, tests, rsvps, contacts, regulars)
+    results["aggregator"] = evaluate(ours_probs, order, tests, rsvps, contacts, regulars, cut)
     if every:
         complete = {event_of_url[u]: p for u, p in every.items() if u in event_of_url}
-        results["aggregator, all P"] = evaluate(complete, order, tests, rsvps, contacts, regulars)
+        results["aggregator, all P"] = evaluate(complete, order, tests, rsvps, contacts, regulars, cut)
     else:
         results["aggregator, all P"] = results["aggregator"]
     results["aggregator"]["seconds"] = elapsed
@@ -291,11 +345,7 @@ def run(groups, events, rsvps, cut_text: str, seed: int, n_contacts: int) -> dic
     return results
 
 
-FIT_CUTS = ["2016-09-01", "2017-01-15"]
-FIT_SEED = 101  # a contact sample the evaluation (seeds 1, 2, ...) does not use
-
-
-def fit_pairs(events, rsvps, cut_text: str, n_contacts: int, half_life: float):
+def fit_pairs(events, rsvps, cut_text: str, seed: int, n_contacts: int, half_life: float):
     """[(contact history, group history, slot, came)] for (test event, sampled contact with history at its group)."""
     from zoneinfo import ZoneInfo
 
@@ -304,7 +354,7 @@ def fit_pairs(events, rsvps, cut_text: str, n_contacts: int, half_life: float):
     cut = datetime.fromisoformat(cut_text).replace(tzinfo=UTC)
     offset = cut.astimezone(ZoneInfo("America/Chicago")).utcoffset()
     slot = (lambda when: (when + offset).weekday())
-    contacts = set(sample_contacts(events, rsvps, cut, n_contacts, FIT_SEED))
+    contacts = set(sample_contacts(events, rsvps, cut, n_contacts, seed))
     groups: dict[str, list] = defaultdict(lambda: [0.0, defaultdict(float)])
     hits: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0.0, defaultdict(float), 0]))
     for e in events.values():
@@ -332,71 +382,142 @@ def fit_pairs(events, rsvps, cut_text: str, n_contacts: int, half_life: float):
     return pairs
 
 
+def platt(rates: list[float], labels: list[int]) -> tuple[float, float]:
+    """(a, b) minimising the log loss of sigmoid(a + b x logit(rate)): Newton's method on two parameters."""
+    xs = [math.log(r / (1 - r)) for r in rates]
+    a, b = 0.0, 1.0
+    for _ in range(25):
+        ga = gb = haa = hab = hbb = 0.0
+        for x, y in zip(xs, labels, strict=True):
+            p = 1 / (1 + math.exp(-max(-30.0, min(30.0, a + b * x))))
+            w = max(p * (1 - p), 1e-9)
+            ga += p - y
+            gb += (p - y) * x
+            haa += w
+            hab += w * x
+            hbb += w * x * x
+        det = haa * hbb - hab * hab
+        if det <= 0:
+            break
+        da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
+        a, b = a - da, b - db
+        if abs(da) + abs(db) < 1e-7:
+            break
+    return a, b
+
+
 def fit(events, rsvps, n_contacts: int) -> None:
-    """Grid-search the model's constants for the lowest log loss on FIT_CUTS (see predict.py)."""
-    from aggregator.predict import log_loss, probability
+    """Grid-search predict.py's rate constants, each with its Platt map fitted by Newton's method, for the
+    lowest log loss of the calibrated P (before predict.calibrated's floor at LISTED) on FIT_CUTS x FIT_SEEDS."""
+    from aggregator.predict import log_loss, rate
 
     best = []
-    for half_life in (30.0, 60.0, 90.0, 180.0):
-        pairs = [p for cut in FIT_CUTS for p in fit_pairs(events, rsvps, cut, n_contacts, half_life)]
-        for prior in (0.0, 0.005, 0.01, 0.02):
-            for strength in (4.0, 8.0, 16.0, 32.0):
-                for slot_strength in (1.0, 2.0, 4.0, 8.0, 16.0, 1000.0):
-                    loss = log_loss([(probability(c, g, s, prior=prior, strength=strength,
-                                                  slot_strength=slot_strength), y) for c, g, s, y in pairs])
-                    best.append((loss, half_life, prior, strength, slot_strength, len(pairs)))
+    for half_life in (60.0, 90.0, 180.0, 365.0):
+        pairs = [p for cut in FIT_CUTS for seed in FIT_SEEDS
+                 for p in fit_pairs(events, rsvps, cut, seed, n_contacts, half_life)]
+        labels = [y for *_, y in pairs]
+        for prior in (0.025, 0.05, 0.1, 0.2):
+            for strength in (1.5, 2.5, 4.0, 8.0):
+                for slot_strength in (4.0, 8.0, 16.0):
+                    rates = [min(1 - 1e-6, max(1e-6, rate(c, g, s, prior=prior, strength=strength,
+                                                           slot_strength=slot_strength))) for c, g, s, _ in pairs]
+                    a, b = platt(rates, labels)
+                    loss = log_loss([(1 / (1 + math.exp(-(a + b * math.log(r / (1 - r))))), y)
+                                     for r, y in zip(rates, labels, strict=True)])
+                    best.append((loss, half_life, prior, strength, slot_strength, a, b, len(pairs)))
     best.sort()
-    print("log loss  half-life  prior  strength  slot strength  pairs")
-    for loss, *rest in best[:8]:
-        print(f"{loss:.4f}   {rest[0]:6.0f}   {rest[1]:6.3f}  {rest[2]:5.1f}  {rest[3]:8.2f}  {rest[4]:7d}")
+    print("log loss  half-life  prior  strength  slot strength  Platt a  Platt b  pairs")
+    for loss, *rest in best[:10]:
+        print(f"{loss:.5f}   {rest[0]:6.0f}   {rest[1]:6.3f}  {rest[2]:5.1f}  {rest[3]:8.1f}  "
+              f"{rest[4]:8.3f} {rest[5]:7.3f}  {rest[6]:7d}")
+
+
+MEASURES = [("auc", "AUC"), ("ndcg", "NDCG@10"), ("weekly", "weekly"), ("ece_shown", "ECE shown"),
+            ("ece", "ECE regulars")]
+METHODS = ["random", "group popularity", "plain share", "plain share, cut", "aggregator", "aggregator, all P"]
+
+
+def summary(totals: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
+    return {m: {k: sum(r[k] for r in rs) / len(rs) for k, _ in MEASURES} for m, rs in totals.items() if rs}
+
+
+def print_summary(means: dict[str, dict[str, float]], before: dict[str, dict[str, float]] | None) -> None:
+    print("  " + f"{'method':<18}" + "".join(f"{label:>14}" for _, label in MEASURES))
+    for m in METHODS:
+        if m not in means:
+            continue
+        cells = []
+        for k, _ in MEASURES:
+            now = means[m][k]
+            was = (before or {}).get(m, {}).get(k)
+            cells.append(f"{now:7.3f}" + (f" ({was:.3f})" if was is not None and m.startswith("aggregator")
+                                          else " " * 8))
+        print("  " + f"{m:<18}" + "".join(f"{c:>14}" for c in cells))
+    if before:
+        print("  (in brackets: --before's figures)")
+    ours, cut, plain = means["aggregator"], means["plain share, cut"], means["plain share"]
+    print(f"shown list (what `upcoming --json` lists; unlisted = 0): AUC - plain cut at {LISTED} = "
+          f"{ours['auc'] - cut['auc']:+.3f} (target >= +0.02), NDCG@10 - plain = {ours['ndcg'] - cut['ndcg']:+.3f}"
+          f" (>= 0), weekly NDCG - plain = {ours['weekly'] - cut['weekly']:+.3f}, ECE over the shown pairs "
+          f"{ours['ece_shown']:.3f} (<= 0.03; plain's {cut['ece_shown']:.3f})")
+    every = means["aggregator, all P"]
+    print(f"all P (every contact's P, as `why` shows): AUC - plain = {every['auc'] - plain['auc']:+.3f}, "
+          f"NDCG@10 - plain = {every['ndcg'] - plain['ndcg']:+.3f}, ECE over regulars {every['ece']:.3f} "
+          f"(plain's {plain['ece']:.3f})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one cut, one sample")
+    parser.add_argument("--quick", action="store_true", help="one cut, one sample (about a minute on 2 cores)")
     parser.add_argument("--contacts", type=int, default=300)
     parser.add_argument("--samples", type=int, default=2, help="seeded contact samples per cut")
     parser.add_argument("--cuts", nargs="*", default=None)
     parser.add_argument("--table", action="store_true", help="print the calibration table of each run")
-    parser.add_argument("--fit", action="store_true", help="fit predict.py's constants instead (FIT_CUTS)")
+    parser.add_argument("--fit", action="store_true",
+                        help="fit predict.py's constants instead, on FIT_CUTS x FIT_SEEDS (never reported)")
+    parser.add_argument("--fitting", action="store_true",
+                        help="run the fitting cuts and samples (FIT_CUTS x FIT_SEEDS) instead of the reported ones")
+    parser.add_argument("--save", type=Path, help="write the means to this JSON file")
+    parser.add_argument("--before", type=Path, help="a --save file: print its figures beside these")
     args = parser.parse_args()
     if not (DATA / "rsvps.csv.gz").exists():
-        sys.exit(f"no data at {DATA.resolve()} (../shared/data/meetup-rsvps-nashville): nothing to measure")
+        sys.exit(f"no data at {DATA} (../shared/data/meetup-rsvps-nashville): nothing to measure")
     groups, events, rsvps = load(DATA)
     if args.fit:
         fit(events, rsvps, args.contacts)
         return
-    cuts = args.cuts or (["2017-05-01"] if args.quick else CUTS)
-    samples = 1 if args.quick else args.samples
-    methods = ["random", "group popularity", "plain share", "aggregator", "aggregator, all P"]
+    cuts = args.cuts or (FIT_CUTS if args.fitting else ["2017-05-01"] if args.quick else CUTS)
+    seeds = FIT_SEEDS if args.fitting else range(1, (1 if args.quick else args.samples) + 1)
     totals: dict[str, list[dict]] = defaultdict(list)
-    print(f"{'cut':<11} {'seed':>4}  {'method':<17} {'AUC':>6} {'NDCG@10':>8} {'ECE':>6}")
+    if args.fitting:
+        print(f"FITTING cuts {' '.join(cuts)} x seeds {FIT_SEEDS}: for fitting constants, never to be reported")
+    else:
+        print(f"reported cuts {' '.join(cuts)} x contact samples (seeds) {', '.join(map(str, seeds))}; "
+              f"fitting cuts {' '.join(FIT_CUTS)} x seeds {FIT_SEEDS} are never reported")
+    print(f"{'cut':<11} {'seed':>4}  {'method':<18}" + "".join(f"{label:>13}" for _, label in MEASURES))
     for cut in cuts:
-        for seed in range(1, samples + 1):
+        for seed in seeds:
             results = run(groups, events, rsvps, cut, seed, args.contacts)
-            for m in methods:
+            for m in METHODS:
                 r = results[m]
                 totals[m].append(r)
-                extra = (f"   ({r['events_scored']} events scored, CLI {r['seconds']:.0f}s)"
-                         if m == "aggregator" else "")
-                print(f"{cut:<11} {seed:>4}  {m:<18} {r['auc']:6.3f} {r['ndcg']:8.3f} {r['ece']:6.3f}{extra}")
+                extra = (f"   ({r['events_scored']} events scored, {r['shown']} pairs listed, "
+                         f"CLI {r['seconds']:.0f}s)" if m == "aggregator" else "")
+                print(f"{cut:<11} {seed:>4}  {m:<18}" + "".join(f"{r[k]:13.3f}" for k, _ in MEASURES) + extra)
             if args.table:
                 print("   calibration (aggregator): n, mean P, observed")
                 for n, p, rate in results["aggregator"]["table"]:
                     if n:
                         print(f"   {n:7d} {p:6.3f} {rate:6.3f}")
+    means = summary(totals)
+    before = json.loads(args.before.read_text()) if args.before else None
     print(f"\nmean over {len(totals['aggregator'])} runs:")
-    for m in methods:
-        rs = totals[m]
-        print(f"  {m:<18} AUC {sum(r['auc'] for r in rs) / len(rs):.3f}  "
-              f"NDCG@10 {sum(r['ndcg'] for r in rs) / len(rs):.3f}  ECE {sum(r['ece'] for r in rs) / len(rs):.3f}")
-    ours, plain = totals["aggregator, all P"], totals["plain share"]
+    print_summary(means, before)
+    ours = totals["aggregator, all P"]
     n, expected, came = (sum(r["newcomers"][i] for r in ours) for i in range(3))
     print(f"newcomers given a P (aggregator, all P): {n} pairs, expected {expected:.1f} came, {came} came")
-    mean = (lambda rs, k: sum(r[k] for r in rs) / len(rs))
-    print(f"targets: AUC - plain = {mean(ours, 'auc') - mean(plain, 'auc'):+.3f} (>= +0.02), "
-          f"NDCG@10 - plain = {mean(ours, 'ndcg') - mean(plain, 'ndcg'):+.3f} (>= 0), "
-          f"ECE {mean(ours, 'ece'):.3f} (<= 0.03)")
+    if args.save:
+        args.save.write_text(json.dumps(means, indent=1))
 
 
 if __name__ == "__main__":

@@ -63,9 +63,9 @@ def test_four_of_five_outranks_one_of_five(world):
     sam = items["Rust study upcoming"].contacts[0]
     assert dana["name"] == "Dana Lee" and dana["evidence"] == "predicted"
     assert sam["name"] == "Sam Ortiz"
-    # Deliberately changed (issue 12): the prior is fitted on real attendance, where even regulars
-    # come to a minority of events, so 4 of the last 5 is no longer > 0.5; the order and listing stay.
-    assert dana["probability"] > 0.2 > 0.1 > sam["probability"] >= rank.MIN_LISTED
+    # Issue 12 fitted a prior under which 4 of the last 5 was about 0.25; issue 18 calibrates it to what
+    # such records showed on real attendance (a small group's regular at 4 of 5 came about half the time).
+    assert dana["probability"] > 0.4 > 0.1 > sam["probability"] >= rank.MIN_LISTED
     assert items["Rust night upcoming"].score > items["Rust study upcoming"].score
     assert "Dana Lee came to 4 of the last 5 PDX Rust events (predicted" in " ".join(items["Rust night upcoming"].reasons)
 
