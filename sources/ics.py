@@ -33,6 +33,8 @@ from sources.ics_expand import (
     Budget,
     Occurrence,
     aware,
+    earliest_start,
+    fast_forward,
     first_slice,
     instant_key,
     is_single,
@@ -371,18 +373,21 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
                                   unit.uid)
         yield from _events(unit, found, {}, components[0], meta, ctx)
         return
-    cal = icalendar.Calendar()
     master = None
     overrides = {}
     for component in components:
-        cal.add_component(component)
         if "RECURRENCE-ID" in component:
             overrides[instant_key(component["RECURRENCE-ID"].dt)] = component
         elif master is None:
             master = component
+    walked = fast_forward(master, ctx.window[0])  # the same series, its rule walked from the window on
+    read = [walked if component is master else component for component in components]
+    cal = icalendar.Calendar()
+    for component in read:
+        cal.add_component(component)
     rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
     found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
-                        first_slice(rrules, ctx.window))
+                        first_slice(rrules, ctx.window), begin=earliest_start(read, ctx.window[0]))
     yield from _events(unit, found, overrides, master, meta, ctx)
 
 

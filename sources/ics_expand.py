@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import recurring_ical_events
+from icalendar.prop import vDDDTypes
 from recurring_ical_events.util import time_span_contains_event
 
 from sources.ics_text import Component, split_line
@@ -115,6 +116,10 @@ def rename_tzid(definition: Component, new_tzid: str) -> list[str]:
 # so that an endless FREQ=MINUTELY series never builds more than a slice's occurrences.
 FIRST_SLICE = {"SECONDLY": timedelta(minutes=10), "MINUTELY": timedelta(hours=6), "HOURLY": timedelta(days=10)}
 _FREQ = re.compile(r"FREQ=(SECONDLY|MINUTELY|HOURLY)", re.I)
+_STEP = {"SECONDLY": timedelta(seconds=1), "MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1)}
+_INTERVAL = re.compile(r"INTERVAL=(\d{1,9})", re.I)
+# A floating time is read in a zone only later: its place on the UTC line is known to within this.
+_FLOATING_SLACK = timedelta(days=1)
 
 
 def first_slice(rrules: list[str], window: tuple[datetime, datetime]) -> timedelta:
@@ -122,30 +127,99 @@ def first_slice(rrules: list[str], window: tuple[datetime, datetime]) -> timedel
     return min(spans) if spans else window[1] - window[0]
 
 
+def fast_forward(master, window_start: datetime):
+    """A series faster than daily, its DTSTART moved on by whole periods of its rule to just
+    before the window; `master` itself when that changes nothing or cannot be done exactly.
+
+    dateutil walks a rule from its DTSTART, one occurrence at a time and keeping each: an endless
+    FREQ=MINUTELY series begun ten years ago costs five million steps before the window opens.
+    A whole number of INTERVALs later the rule yields the same instants (FREQ below DAILY
+    steps in wall-clock time, and every BY* part names absolute calendar values); COUNT counts
+    from the first DTSTART, so such a rule is left alone. The moved DTSTART, always an
+    occurrence for recurring-ical-events, ends before the window opens.
+    """
+    if master is None or "DTSTART" not in master or any(p in master for p in ("RDATE", "EXRULE")):
+        return master
+    adapter = recurring_ical_events.EventAdapter(master)
+    rules = list(adapter.rrules)
+    steps = [_rule_step(rule) for rule in rules]
+    start = adapter.start
+    if not rules or None in steps or not isinstance(start, datetime) or start != master["DTSTART"].dt:
+        return master  # no rule, a rule that must be walked, a date, or an end before the start
+    step = max(steps)
+    if any(step % other for other in steps):  # several rules on different grids: not worth it
+        return master
+    local = window_start.astimezone(start.tzinfo) if start.tzinfo is not None else window_start
+    slack = _FLOATING_SLACK if start.tzinfo is None else timedelta(0)
+    target = local.replace(tzinfo=None) - (adapter.end - start) - step - slack
+    gap = target - start.replace(tzinfo=None)
+    if gap < _FLOATING_SLACK:
+        return master  # little to skip
+    moved = start + (gap // step) * step  # wall-clock arithmetic: the same tzinfo, as dateutil counts
+    shifted = master.copy()
+    shifted["DTSTART"] = vDDDTypes(moved)
+    if "DTEND" in master:
+        shifted["DTEND"] = vDDDTypes(moved + (adapter.end - start))
+    return shifted
+
+
+def _rule_step(rule: str) -> timedelta | None:
+    """The rule's period (INTERVAL times its FREQ) when it is faster than daily and has no COUNT."""
+    freq = _FREQ.search(rule)
+    if not freq or "COUNT=" in rule.upper():
+        return None
+    interval = _INTERVAL.search(rule)
+    return _STEP[freq.group(1).upper()] * max(1, int(interval.group(1)) if interval else 1)
+
+
+def earliest_start(components: list, window_start: datetime) -> datetime:
+    """Where to begin reading a series: the window's start, or its first possible occurrence
+    (the earliest DTSTART or RDATE of its VEVENTs) when that lies inside the window."""
+    try:
+        starts = []
+        for component in components:
+            adapter = recurring_ical_events.EventAdapter(component)
+            starts.append(adapter.start)
+            starts += [r[0] if isinstance(r, tuple) else r for r in adapter.rdates]
+        first = min(_sort_key(value) - (timedelta(0) if _is_aware(value) else _FLOATING_SLACK) for value in starts)
+    except Exception:  # an odd value: read from the window's start, as recurring-ical-events would
+        return window_start
+    return max(window_start, first)
+
+
 def occurrences(calendar, window: tuple[datetime, datetime], budget: Budget, warn, uid: str,
-                first: timedelta) -> list:
+                first: timedelta, begin: datetime | None = None) -> list:
     """Occurrences of one series inside `window`, in time order, capped (see the module doc).
 
     recurring-ical-events' `after()` re-scans the rule from its start for each occurrence
     (quadratic); `between()` on growing slices is linear and stops once the cap is passed.
+    The slices begin at `begin` (no occurrence starts between the window's start and it), so
+    a series that begins late in the window is not met by an already huge slice.
     """
     start, end = window
     cap = min(SERIES_CAP, budget.left)
     query = recurring_ical_events.of(calendar, calendar_query=_OccurrenceQuery)
     found: list[Occurrence] = []
     seen: set[tuple[str, str]] = set()
-    low, span = start, first
+    low, span = max(start, begin or start), first
     while low < end and len(found) <= cap:
         high = min(end, low + span)
-        for occurrence in query.between(low, high):
-            rid = occurrence.recurrence_id
-            key = (repr(occurrence.start), None if rid is None else repr(rid))
-            if key not in seen:  # an occurrence that spans a slice boundary comes twice
-                seen.add(key)
-                found.append(occurrence)
+        found += _in_slice(query, low, high, seen)
         low, span = high, span * 2
     found.sort(key=lambda occurrence: _sort_key(occurrence.start))
     return _capped(found, cap, budget, warn, uid)
+
+
+def _in_slice(query, low: datetime, high: datetime, seen: set) -> list[Occurrence]:
+    """The slice's occurrences not yet seen (one that spans a slice boundary comes twice)."""
+    fresh = []
+    for occurrence in query.between(low, high):
+        rid = occurrence.recurrence_id
+        key = (repr(occurrence.start), None if rid is None else repr(rid))
+        if key not in seen:
+            seen.add(key)
+            fresh.append(occurrence)
+    return fresh
 
 
 def _capped(found: list[Occurrence], cap: int, budget: Budget, warn, uid: str) -> list[Occurrence]:
@@ -194,6 +268,10 @@ def _sort_key(value) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     raise ValueError(f"not a date: {value!r}")
+
+
+def _is_aware(value) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
 
 
 def aware(value, floating: tzinfo):

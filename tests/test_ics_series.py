@@ -7,6 +7,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import icalendar
+import pytest
+import recurring_ical_events
+
 from sources import ics, ics_expand
 from tests.conftest import make_ctx
 
@@ -99,3 +103,69 @@ def test_a_weekly_series_is_expanded_only_inside_the_window():
     events, warnings = read(calendar(weekly), window=window)
     assert [e.start.day for e in events] == [7, 14, 21, 28]
     assert warnings == []
+
+
+# Sub-daily rules whose DTSTART lies well before the window: the ics kind walks them from just
+# before the window (ics_expand.fast_forward); the instants must be those of the whole walk.
+FAST_SERIES = {
+    "hourly-7h-weekdays-berlin": ("DTSTART;TZID=Europe/Berlin:20250301T093000", "DTEND;TZID=Europe/Berlin:20250301T"
+                                  "100000", "FREQ=HOURLY;INTERVAL=7;BYDAY=MO,WE,SA"),
+    "minutely-13-office-hours": ("DTSTART:20260201T090000Z", "DURATION:PT5M", "FREQ=MINUTELY;INTERVAL=13;BYHOUR=9,10"),
+    "floating-half-hours": ("DTSTART:20260210T000000", "DURATION:PT20M", "FREQ=MINUTELY;BYMINUTE=0,30"),
+    "hourly-until-inside": ("DTSTART:20250101T000000Z", "DURATION:PT1H", "FREQ=HOURLY;UNTIL=20260310T120000Z"),
+    "hourly-ended-before": ("DTSTART:20250101T000000Z", "DURATION:PT1H", "FREQ=HOURLY;UNTIL=20260101T000000Z"),
+    "secondly-11-in-two-minutes": ("DTSTART:20260301T000000Z", "DURATION:PT2S", "FREQ=SECONDLY;INTERVAL=11;BYMINUTE=5,6"),
+}
+FAST_WINDOW = (datetime(2026, 3, 5, 6, 0, tzinfo=UTC), datetime(2026, 3, 12, tzinfo=UTC))
+
+
+def fast_feed(uid: str) -> str:
+    start, end, rule = FAST_SERIES[uid]
+    extra = ""
+    if uid == "hourly-until-inside":  # an EXDATE and a moved occurrence inside the window still apply
+        extra = "EXDATE:20260306T000000Z\n"
+        moved = vevent(UID=uid, SUMMARY="Moved", RECURRENCE_ID="20260307T000000Z", DTSTART="20260307T003000Z",
+                       DURATION="PT1H")
+    else:
+        moved = ""
+    head = f"BEGIN:VEVENT\nUID:{uid}\nSUMMARY:{uid}\n{start}\n{end}\nRRULE:{rule}\n{extra}END:VEVENT\n"
+    return calendar(head, moved)
+
+
+@pytest.mark.parametrize("uid", sorted(FAST_SERIES))
+def test_a_fast_series_begun_long_before_the_window_gives_the_instants_of_the_whole_walk(uid):
+    text = fast_feed(uid)
+    reference = recurring_ical_events.of(icalendar.Calendar.from_ical(text)).between(*FAST_WINDOW)
+    expected = sorted(ics_expand.instant_key(ics_expand.aware(c["DTSTART"].dt, UTC)) for c in reference)
+    ctx = make_ctx(tz=ZoneInfo("UTC"), window=FAST_WINDOW)
+    ours = ics.parse(text.replace("\n", "\r\n").encode(), "", ctx=ctx)
+    assert sorted(ics_expand.instant_key(e.start) for e in ours)[:ics_expand.SERIES_CAP] == \
+        expected[:ics_expand.SERIES_CAP]
+    assert (len(expected) == 0) == (uid == "hourly-ended-before")
+
+
+def test_the_fast_forward_moves_the_rule_and_leaves_a_counted_rule_alone():
+    def master(rule: str):
+        text = calendar(vevent(UID="m@x", DTSTART="20160101T000000Z", DURATION="PT15M", RRULE=rule))
+        return icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
+
+    moved = ics_expand.fast_forward(master("FREQ=MINUTELY"), FAST_WINDOW[0])
+    assert FAST_WINDOW[0] - timedelta(minutes=20) < moved["DTSTART"].dt <= FAST_WINDOW[0] - timedelta(minutes=16)
+    counted = master("FREQ=MINUTELY;COUNT=100000000")
+    assert ics_expand.fast_forward(counted, FAST_WINDOW[0]) is counted  # COUNT counts from the first DTSTART
+    daily = master("FREQ=DAILY")
+    assert ics_expand.fast_forward(daily, FAST_WINDOW[0]) is daily  # cheap to walk anyway
+
+
+@pytest.mark.parametrize("dtstart", ["20160101T000000Z", "20251201T000000Z", "20261201T000000Z"])
+def test_an_endless_minutely_series_costs_what_it_keeps_wherever_it_begins(dtstart):
+    """Issue 19: 1,000 kept occurrences cost the walk of a year of minutes (7.8-9.1 s, ~300 MB
+    in a fetch); a series begun mid-window met a slice already a year wide."""
+    endless = vevent(UID="tick@x", SUMMARY="Tick", DTSTART=dtstart, DURATION="PT30S", RRULE="FREQ=MINUTELY")
+    window = (datetime(2024, 12, 1, tzinfo=UTC), datetime(2027, 12, 1, tzinfo=UTC))  # the fetch default
+    began = time.process_time()
+    events, warnings = read(calendar(endless), window=window)
+    assert time.process_time() - began < 1.5  # today ~0.03 s; before 1.7-10 s
+    first = max(window[0], datetime.strptime(dtstart, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+    assert [e.start for e in events] == [first + timedelta(minutes=n) for n in range(ics_expand.SERIES_CAP)]
+    assert any("tick@x" in w for w in warnings)
