@@ -21,6 +21,7 @@ from sources.ics_text import Component, split_line
 
 SERIES_CAP = 1_000
 SOURCE_CAP = 20_000
+SINGLE_EVENTS_UNTIL = datetime(9000, 1, 1, tzinfo=timezone.utc)  # no window end for a single event
 UTC = timezone.utc
 
 
@@ -249,15 +250,18 @@ def is_single(components: list) -> bool:
 
 
 def single_occurrence(event, window: tuple[datetime, datetime], budget: Budget, warn, uid: str) -> list[Occurrence]:
-    """`occurrences` of a single event, without building a recurring-ical-events query.
+    """A single event as `occurrences` gives a series, kept however far ahead it lies: the
+    window's end bounds the expansion of recurring series only (fetch.horizon_days), and a
+    Meetup event announced 13 months ahead is still an event. Its start is held to the
+    window's start (fetch.history_days) as a series' occurrences are.
 
-    The answer is recurring-ical-events' own: its adapter's (start, end) (default ends,
-    swapped or mixed date/date-time times) and its span test (zero-length events,
-    floating times compared as the window's zone); a query would add only setup.
+    The answer is recurring-ical-events' own, without building a query: its adapter's
+    (start, end) (default ends, swapped or mixed date/date-time times) and its span test
+    (zero-length events, floating times compared as the window's zone).
     """
     adapter = recurring_ical_events.EventAdapter(event)
     start, end = adapter.start, adapter.end
-    inside = time_span_contains_event(window[0], window[1], start, end)
+    inside = time_span_contains_event(window[0], max(window[1], SINGLE_EVENTS_UNTIL), start, end)
     found = [Occurrence(start, end, event, None)] if inside else []
     return _capped(found, min(SERIES_CAP, budget.left), budget, warn, uid)
 
