@@ -50,6 +50,8 @@ from sources.ics_fields import (
     categories,
     event_url,
     geo_point,
+    is_luma,
+    luma_hosts,
     meetup_group,
     organizer_name,
     text_value,
@@ -233,11 +235,13 @@ def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Bud
             basis = [block.value(p) or "" for p in ("SUMMARY", "DTSTART", "LOCATION", "URL")]
             uid = "generated-" + stable_id(*basis)
         series.setdefault(uid, []).append(block)
-    aggregated = _aggregates_groups(calendar.events)
+    luma = is_luma(calendar.props.get("PRODID"), calendar.events)
+    aggregated = not luma and _aggregates_groups(calendar.events)  # Luma's ORGANIZER is a host, not a group
     calendar_name = clean_text(calendar.props.get("X-WR-CALNAME"), one_line=True)
     meta = _CalendarMeta(
         group=None if aggregated else calendar_name,
         per_event_group=aggregated,
+        luma=luma,
         floating=floating,
         zone_name=getattr(floating, "key", None),
         from_google_utc=xwr_zone is not None,
@@ -275,6 +279,7 @@ def _aggregates_groups(events: list[Component]) -> bool:
 class _CalendarMeta:
     group: str | None
     per_event_group: bool
+    luma: bool
     floating: tzinfo
     zone_name: str | None
     from_google_utc: bool
@@ -472,18 +477,23 @@ def _fields(c, meta: _CalendarMeta) -> dict:
     url = event_url(text_value(c, "URL"), meta.base_url)
     description = meta.clean(text_value(c, "DESCRIPTION") or text_value(c, "X-ALT-DESC"))
     group = meta.group
-    if meta.per_event_group:
+    attendees = attendees_of(c)
+    if meta.luma:
+        attendees += luma_hosts(c, description)
+    elif meta.per_event_group:
         group = meetup_group(description, url) or organizer_name(c)
+    if not meta.luma:
+        group = group or organizer_name(c)
     return dict(
         title=title or "(untitled event)",
         description=description,
         url=url,
         venue=Venue(name=location, lat=lat, lon=lon),
         online=online,
-        group=group or organizer_name(c),
+        group=group,
         tags=categories(c),
         status="cancelled" if cancelled else ("tentative" if status == "TENTATIVE" else "confirmed"),
-        attendees=attendees_of(c),
+        attendees=attendees,
     )
 
 
