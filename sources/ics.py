@@ -33,15 +33,16 @@ from sources.ics_expand import (
     Budget,
     Occurrence,
     aware,
+    capped,
     earliest_start,
     fast_forward,
     first_slice,
     instant_key,
     is_single,
     latest_versions,
-    occurrences,
     private_tzid,
     rename_tzid,
+    series_occurrences,
     single_occurrence,
 )
 from sources.ics_fields import (
@@ -219,13 +220,15 @@ def parse(
         raise not_icalendar(text)
     events: dict[str, Event] = {}
     budget = Budget()
+    copies = _Copies()
     for calendar in split_calendars(lines, ctx.warn):
-        for event in _parse_calendar(calendar, base_url, ctx, budget):
+        for event in _parse_calendar(calendar, base_url, ctx, budget, copies):
             events.setdefault(event.source_uid, event)  # a copy of the same occurrence adds nothing
     return list(events.values())
 
 
-def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Budget) -> Iterable[Event]:
+def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Budget,
+                    copies: _Copies) -> Iterable[Event]:
     xwr_zone = _zone_of(calendar.props.get("X-WR-TIMEZONE"))
     floating = xwr_zone or ctx.timezone
     series: dict[str, list[Component]] = {}
@@ -249,12 +252,12 @@ def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Bud
         base_url=base_url,
     )
     units = [unit for uid, blocks in series.items() for unit in _prepare_series(uid, blocks, calendar, meta, ctx)]
-    for unit, components in zip(units, _parse_once(units, ctx), strict=True):
+    for unit, components in zip(units, _parse_once(units, ctx, copies), strict=True):
         ctx.check_deadline()
         if components is None:
             continue
         try:
-            yield from _expand(unit, components, meta, ctx, budget)
+            yield from _expand(unit, components, meta, ctx, budget, copies)
         except SourceError:
             raise
         except Exception as exc:  # one broken series must not cost the feed
@@ -306,6 +309,34 @@ class _Unit:
     zones: dict[str, Component]
     per_start: bool
 
+    @property
+    def key(self) -> tuple:
+        """The unit's content: equal keys parse and expand alike (zone names are content hashes)."""
+        return self.uid, self.per_start, tuple(map(tuple, self.lines)), tuple(sorted(self.zones))
+
+
+class _Copies:
+    """Units met before in one body, by content, so a copy is parsed and expanded once.
+
+    libical's large.ics repeats the same 49 VEVENTs across 1,788 VCALENDARs; a feed may repeat
+    an event in every calendar it holds. A unit's results are kept from its second sighting
+    on, for at most KEPT units: memory stays that of a batch, whatever the body.
+    """
+
+    KEPT = PARSE_BATCH
+
+    def __init__(self):
+        self.met: set[tuple] = set()
+        self.parsed: dict[tuple, tuple[list | None, str | None]] = {}  # key -> (VEVENTs, the warning)
+        self.expanded: dict[tuple, list[Occurrence]] = {}
+
+    def keep(self, key: tuple) -> bool:
+        """True when `key` is met again and there is room for its results."""
+        if key not in self.met:
+            self.met.add(key)
+            return False
+        return len(self.parsed) < self.KEPT
+
 
 def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta: _CalendarMeta,
                     ctx: Context) -> list[_Unit]:
@@ -324,14 +355,27 @@ def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta:
     return [_Unit(uid, label, repaired, repair.used_zones, recurring)]
 
 
-def _parse_once(units: list[_Unit], ctx: Context) -> Iterator[list | None]:
+def _parse_once(units: list[_Unit], ctx: Context, copies: _Copies) -> Iterator[list | None]:
     """Each unit's parsed VEVENTs, PARSE_BATCH units to one icalendar parse: memory holds one
-    batch's components, not a 20 MB feed's."""
+    batch's components, not a 20 MB feed's. A copy of a unit parsed before is not parsed again."""
     for at in range(0, len(units), PARSE_BATCH):
-        yield from _parse_batch(units[at:at + PARSE_BATCH], ctx)
+        batch = units[at:at + PARSE_BATCH]
+        fresh = [unit for unit in batch if unit.key not in copies.parsed]
+        warnings: dict[int, str] = {}
+        parsed = dict(zip(map(id, fresh), _parse_batch(fresh, ctx, warnings), strict=True))
+        for unit in batch:
+            if id(unit) in parsed:
+                components = parsed[id(unit)]
+                if copies.keep(unit.key):
+                    copies.parsed[unit.key] = (components, warnings.get(id(unit)))
+            else:
+                components, warning = copies.parsed[unit.key]
+                if warning:
+                    ctx.warn(warning)
+            yield components
 
 
-def _parse_batch(units: list[_Unit], ctx: Context) -> list[list | None]:
+def _parse_batch(units: list[_Unit], ctx: Context, warnings: dict[int, str]) -> list[list | None]:
     """Each unit's parsed VEVENTs, from one icalendar parse of the repaired batch.
 
     Parsing many at once is what keeps ingest linear and close to plain icalendar's speed.
@@ -356,7 +400,8 @@ def _parse_batch(units: list[_Unit], ctx: Context) -> list[list | None]:
         try:
             out.append(_from_ical(unit.lines, unit.zones))
         except Exception as exc:
-            ctx.warn(f"{unit.label}: skipped ({short_reason(exc)})")
+            warnings[id(unit)] = f"{unit.label}: skipped ({short_reason(exc)})"
+            ctx.warn(warnings[id(unit)])
             out.append(None)
     return out
 
@@ -372,7 +417,7 @@ def _from_ical(event_lines: list[list[str]], zones: dict[str, Component]) -> lis
     return [c for c in cal.subcomponents if c.name == "VEVENT"]
 
 
-def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]:
+def _expand(unit: _Unit, components: list, meta, ctx, budget, copies: _Copies) -> Iterable[Event]:
     if is_single(components):
         found = single_occurrence(components[0], ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"),
                                   unit.uid)
@@ -385,14 +430,19 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]
             overrides[instant_key(component["RECURRENCE-ID"].dt)] = component
         elif master is None:
             master = component
-    walked = fast_forward(master, ctx.window[0])  # the same series, its rule walked from the window on
-    read = [walked if component is master else component for component in components]
-    cal = icalendar.Calendar()
-    for component in read:
-        cal.add_component(component)
-    rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
-    found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
-                        first_slice(rrules, ctx.window), begin=earliest_start(read, ctx.window[0]))
+    found = copies.expanded.get(unit.key)
+    if found is None:
+        walked = fast_forward(master, ctx.window[0])  # the same series, its rule walked from the window on
+        read = [walked if component is master else component for component in components]
+        cal = icalendar.Calendar()
+        for component in read:
+            cal.add_component(component)
+        rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
+        found = series_occurrences(cal, ctx.window, first_slice(rrules, ctx.window),
+                                   begin=earliest_start(read, ctx.window[0]))
+        if unit.key in copies.parsed:  # a copy met again: its twins reuse these
+            copies.expanded[unit.key] = found
+    found = capped(found, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid)
     yield from _events(unit, found, overrides, master, meta, ctx)
 
 

@@ -196,9 +196,10 @@ def earliest_start(components: list, window_start: datetime) -> datetime:
     return max(window_start, first)
 
 
-def occurrences(calendar, window: tuple[datetime, datetime], budget: Budget, warn, uid: str,
-                first: timedelta, begin: datetime | None = None) -> list:
-    """Occurrences of one series inside `window`, in time order, capped (see the module doc).
+def series_occurrences(calendar, window: tuple[datetime, datetime], first: timedelta,
+                       begin: datetime | None = None) -> list[Occurrence]:
+    """A series' occurrences inside `window` in time order: all of them, or at least the first
+    SERIES_CAP and one more (`capped` cuts; the first n are the same whatever n).
 
     recurring-ical-events' `after()` re-scans the rule from its start for each occurrence
     (quadratic); `between()` on growing slices is linear and stops once the cap is passed.
@@ -206,17 +207,21 @@ def occurrences(calendar, window: tuple[datetime, datetime], budget: Budget, war
     a series that begins late in the window is not met by an already huge slice.
     """
     start, end = window
-    cap = min(SERIES_CAP, budget.left)
     query = recurring_ical_events.of(calendar, calendar_query=_OccurrenceQuery)
     found: list[Occurrence] = []
     seen: set[tuple[str, str]] = set()
     low, span = max(start, begin or start), first
-    while low < end and len(found) <= cap:
+    while low < end and len(found) <= SERIES_CAP:
         high = min(end, low + span)
         found += _in_slice(query, low, high, seen)
         low, span = high, span * 2
     found.sort(key=lambda occurrence: _sort_key(occurrence.start))
-    return _capped(found, cap, budget, warn, uid)
+    return found
+
+
+def capped(found: list[Occurrence], budget: Budget, warn, uid: str) -> list[Occurrence]:
+    """The first occurrences of a series that its cap and the source's budget allow (warning when cut)."""
+    return _capped(found, min(SERIES_CAP, budget.left), budget, warn, uid)
 
 
 def _in_slice(query, low: datetime, high: datetime, seen: set) -> list[Occurrence]:

@@ -177,3 +177,30 @@ def test_an_endless_minutely_series_costs_what_it_keeps_wherever_it_begins(dtsta
     first = max(window[0], datetime.strptime(dtstart, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
     assert [e.start for e in events] == [first + timedelta(minutes=n) for n in range(ics_expand.SERIES_CAP)]
     assert any("tick@x" in w for w in warnings)
+
+
+def test_copies_of_a_unit_are_parsed_and_expanded_once_with_the_same_result(monkeypatch):
+    """libical's large.ics repeats its VEVENTs across 1,788 VCALENDARs (2.2 s, target 1.5 s):
+    from its second sighting on, a copy reuses what its twin gave, warnings included."""
+    weekly = vevent(UID="w@x", SUMMARY="Weekly", DTSTART="19980303T090000Z", DURATION="PT1H",
+                    RRULE="FREQ=WEEKLY;BYDAY=TU,TH")
+    broken = vevent(UID="b@x", SUMMARY="Broken", DTSTART="20261203T090000Z", RDATE="garbage")
+    body = "".join(calendar(weekly, broken, vevent(UID=f"s{n}@x", SUMMARY="One", DTSTART="20261204T090000Z"),
+                            head=f"X-WR-CALNAME:Copy {n}\n") for n in range(30))
+    window = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    walked = []
+    real = ics.series_occurrences
+
+    def counted(cal, *args, **kwargs):
+        walked.extend(str(c["SUMMARY"]) for c in cal.walk("VEVENT") if c["SUMMARY"] == "Weekly")
+        return real(cal, *args, **kwargs)
+
+    monkeypatch.setattr(ics, "series_occurrences", counted)
+    events, warnings = read(body, window=window)
+    assert len(walked) == 2  # the first sighting and the second, kept for the other 28 (a broken one fails each time)
+    monkeypatch.setattr(ics._Copies, "KEPT", 0)  # nothing kept: every copy on its own, as before
+    alone, alone_warnings = read(body, window=window)
+    assert len(walked) == 2 + 30
+    assert [(e.source_uid, e.start, e.group) for e in events] == [(e.source_uid, e.start, e.group) for e in alone]
+    assert warnings == alone_warnings and sum("Broken" in w for w in warnings) == 30
+    assert len([e for e in events if e.title == "Weekly"]) == 18 and {e.group for e in events} >= {"Copy 0"}
