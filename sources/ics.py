@@ -220,8 +220,9 @@ def parse(
         raise not_icalendar(text)
     events: dict[str, Event] = {}
     budget = Budget()
-    copies = _Copies()
-    for calendar in split_calendars(lines, ctx.warn):
+    calendars = split_calendars(lines, ctx.warn)
+    copies = _Copies(enabled=len(calendars) > 1)  # one calendar holds no copy of a unit (one per UID)
+    for calendar in calendars:
         for event in _parse_calendar(calendar, base_url, ctx, budget, copies):
             events.setdefault(event.source_uid, event)  # a copy of the same occurrence adds nothing
     return list(events.values())
@@ -308,8 +309,8 @@ class _Unit:
     lines: list[list[str]]
     zones: dict[str, Component]
     per_start: bool
+    twin: tuple | None = None  # its key, once its results are kept for its copies (_Copies)
 
-    @property
     def key(self) -> tuple:
         """The unit's content: equal keys parse and expand alike (zone names are content hashes)."""
         return self.uid, self.per_start, tuple(map(tuple, self.lines)), tuple(sorted(self.zones))
@@ -325,15 +326,16 @@ class _Copies:
 
     KEPT = PARSE_BATCH
 
-    def __init__(self):
-        self.met: set[tuple] = set()
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.met: set[int] = set()  # hashes: a collision only keeps one unit's results in vain
         self.parsed: dict[tuple, tuple[list | None, str | None]] = {}  # key -> (VEVENTs, the warning)
         self.expanded: dict[tuple, list[Occurrence]] = {}
 
     def keep(self, key: tuple) -> bool:
         """True when `key` is met again and there is room for its results."""
-        if key not in self.met:
-            self.met.add(key)
+        if hash(key) not in self.met:
+            self.met.add(hash(key))
             return False
         return len(self.parsed) < self.KEPT
 
@@ -360,16 +362,22 @@ def _parse_once(units: list[_Unit], ctx: Context, copies: _Copies) -> Iterator[l
     batch's components, not a 20 MB feed's. A copy of a unit parsed before is not parsed again."""
     for at in range(0, len(units), PARSE_BATCH):
         batch = units[at:at + PARSE_BATCH]
-        fresh = [unit for unit in batch if unit.key not in copies.parsed]
+        if not copies.enabled:
+            yield from _parse_batch(batch, ctx, {})
+            continue
+        keys = [unit.key() for unit in batch]  # transient: only a kept unit's key outlives its batch
+        fresh = [unit for unit, key in zip(batch, keys, strict=True) if key not in copies.parsed]
         warnings: dict[int, str] = {}
         parsed = dict(zip(map(id, fresh), _parse_batch(fresh, ctx, warnings), strict=True))
-        for unit in batch:
+        for unit, key in zip(batch, keys, strict=True):
             if id(unit) in parsed:
                 components = parsed[id(unit)]
-                if copies.keep(unit.key):
-                    copies.parsed[unit.key] = (components, warnings.get(id(unit)))
+                if copies.keep(key):
+                    copies.parsed[key] = (components, warnings.get(id(unit)))
+                    unit.twin = key
             else:
-                components, warning = copies.parsed[unit.key]
+                components, warning = copies.parsed[key]
+                unit.twin = key
                 if warning:
                     ctx.warn(warning)
             yield components
@@ -430,7 +438,7 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget, copies: _Copies) -
             overrides[instant_key(component["RECURRENCE-ID"].dt)] = component
         elif master is None:
             master = component
-    found = copies.expanded.get(unit.key)
+    found = copies.expanded.get(unit.twin) if unit.twin else None
     if found is None:
         walked = fast_forward(master, ctx.window[0])  # the same series, its rule walked from the window on
         read = [walked if component is master else component for component in components]
@@ -440,8 +448,8 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget, copies: _Copies) -
         rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
         found = series_occurrences(cal, ctx.window, first_slice(rrules, ctx.window),
                                    begin=earliest_start(read, ctx.window[0]))
-        if unit.key in copies.parsed:  # a copy met again: its twins reuse these
-            copies.expanded[unit.key] = found
+        if unit.twin:  # a copy met again: its twins reuse these
+            copies.expanded[unit.twin] = found
     found = capped(found, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid)
     yield from _events(unit, found, overrides, master, meta, ctx)
 
