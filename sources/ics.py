@@ -3,7 +3,8 @@
 `parse` is pure: bytes in, events out. Text repair (sources/ics_text.py) turns the
 bytes into calendars of logical lines; `_Repair` rewrites each event's lines into what
 icalendar reads (time-zone names, stray spaces in dates, X-WR-TIMEZONE); each series
-(one UID) is then parsed and expanded on its own inside the window (sources/ics_expand.py),
+(one UID) is then parsed (sources/ics_batch.py, many to one icalendar parse) and expanded
+on its own inside the window (sources/ics_expand.py),
 so a broken event or series is skipped with a warning and never takes the feed down. A
 body that is not iCalendar at all, or that stops mid-calendar, is a `SourceError`: the
 source fails and its stored events are kept.
@@ -18,7 +19,7 @@ weekly series keeps its local hour across DST as Google's clients show it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 
@@ -29,6 +30,7 @@ from aggregator.errors import SourceError
 from aggregator.model import Event, Venue, stable_id
 from aggregator.source import Context, SourceSpec
 from aggregator.text import clean_text, looks_online
+from sources.ics_batch import Copies, Unit, parse_once
 from sources.ics_expand import (
     Budget,
     Occurrence,
@@ -41,7 +43,6 @@ from sources.ics_expand import (
     is_single,
     latest_versions,
     private_tzid,
-    rename_tzid,
     series_occurrences,
     single_occurrence,
 )
@@ -72,7 +73,6 @@ from sources.ics_text import (
 
 UTC = timezone.utc
 ACCEPT = "text/calendar, text/plain;q=0.8, */*;q=0.5"
-PARSE_BATCH = 2_000  # VEVENT series parsed together: fast like one parse, memory of one batch
 DATE_PROPS = {"DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE"}
 _CANCELLED_TITLE = re.compile(r"^\W*(cancell?ed|abgesagt|annulé)\b\W*", re.I)
 _UTC_DATETIME = re.compile(r"^(\d{8}T\d{6})Z$")
@@ -221,7 +221,7 @@ def parse(
     events: dict[str, Event] = {}
     budget = Budget()
     calendars = split_calendars(lines, ctx.warn)
-    copies = _Copies(enabled=len(calendars) > 1)  # one calendar holds no copy of a unit (one per UID)
+    copies = Copies(enabled=len(calendars) > 1)  # one calendar holds no copy of a unit (one per UID)
     for calendar in calendars:
         for event in _parse_calendar(calendar, base_url, ctx, budget, copies):
             events.setdefault(event.source_uid, event)  # a copy of the same occurrence adds nothing
@@ -229,7 +229,7 @@ def parse(
 
 
 def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Budget,
-                    copies: _Copies) -> Iterable[Event]:
+                    copies: Copies) -> Iterable[Event]:
     xwr_zone = _zone_of(calendar.props.get("X-WR-TIMEZONE"))
     floating = xwr_zone or ctx.timezone
     series: dict[str, list[Component]] = {}
@@ -253,7 +253,7 @@ def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Bud
         base_url=base_url,
     )
     units = [unit for uid, blocks in series.items() for unit in _prepare_series(uid, blocks, calendar, meta, ctx)]
-    for unit, components in zip(units, _parse_once(units, ctx, copies), strict=True):
+    for unit, components in zip(units, parse_once(units, ctx, copies), strict=True):
         ctx.check_deadline()
         if components is None:
             continue
@@ -300,48 +300,8 @@ class _CalendarMeta:
         return self.texts[key]
 
 
-@dataclass
-class _Unit:
-    """Events expanded together: one series, or one of several unrelated events sharing a UID."""
-
-    uid: str
-    label: str
-    lines: list[list[str]]
-    zones: dict[str, Component]
-    per_start: bool
-    twin: tuple | None = None  # its key, once its results are kept for its copies (_Copies)
-
-    def key(self) -> tuple:
-        """The unit's content: equal keys parse and expand alike (zone names are content hashes)."""
-        return self.uid, self.per_start, tuple(map(tuple, self.lines)), tuple(sorted(self.zones))
-
-
-class _Copies:
-    """Units met before in one body, by content, so a copy is parsed and expanded once.
-
-    libical's large.ics repeats the same 49 VEVENTs across 1,788 VCALENDARs; a feed may repeat
-    an event in every calendar it holds. A unit's results are kept from its second sighting
-    on, for at most KEPT units: memory stays that of a batch, whatever the body.
-    """
-
-    KEPT = PARSE_BATCH
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.met: set[int] = set()  # hashes: a collision only keeps one unit's results in vain
-        self.parsed: dict[tuple, tuple[list | None, str | None]] = {}  # key -> (VEVENTs, the warning)
-        self.expanded: dict[tuple, list[Occurrence]] = {}
-
-    def keep(self, key: tuple) -> bool:
-        """True when `key` is met again and there is room for its results."""
-        if hash(key) not in self.met:
-            self.met.add(hash(key))
-            return False
-        return len(self.parsed) < self.KEPT
-
-
 def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta: _CalendarMeta,
-                    ctx: Context) -> list[_Unit]:
+                    ctx: Context) -> list[Unit]:
     label = block_label(blocks[0])
     repair = _Repair(calendar, meta, lambda message: ctx.warn(f"{label}: {message}"))
     try:
@@ -353,79 +313,11 @@ def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta:
     recurring = any(line.startswith(("RRULE", "RDATE", "RECURRENCE-ID")) for lines in repaired for line in lines)
     if len(blocks) > 1 and not recurring:
         # One UID reused for unrelated events: take each on its own.
-        return [_Unit(uid, label, [lines], repair.used_zones, True) for lines in repaired]
-    return [_Unit(uid, label, repaired, repair.used_zones, recurring)]
+        return [Unit(uid, label, [lines], repair.used_zones, True) for lines in repaired]
+    return [Unit(uid, label, repaired, repair.used_zones, recurring)]
 
 
-def _parse_once(units: list[_Unit], ctx: Context, copies: _Copies) -> Iterator[list | None]:
-    """Each unit's parsed VEVENTs, PARSE_BATCH units to one icalendar parse: memory holds one
-    batch's components, not a 20 MB feed's. A copy of a unit parsed before is not parsed again."""
-    for at in range(0, len(units), PARSE_BATCH):
-        batch = units[at:at + PARSE_BATCH]
-        if not copies.enabled:
-            yield from _parse_batch(batch, ctx, {})
-            continue
-        keys = [unit.key() for unit in batch]  # transient: only a kept unit's key outlives its batch
-        fresh = [unit for unit, key in zip(batch, keys, strict=True) if key not in copies.parsed]
-        warnings: dict[int, str] = {}
-        parsed = dict(zip(map(id, fresh), _parse_batch(fresh, ctx, warnings), strict=True))
-        for unit, key in zip(batch, keys, strict=True):
-            if id(unit) in parsed:
-                components = parsed[id(unit)]
-                if copies.keep(key):
-                    copies.parsed[key] = (components, warnings.get(id(unit)))
-                    unit.twin = key
-            else:
-                components, warning = copies.parsed[key]
-                unit.twin = key
-                if warning:
-                    ctx.warn(warning)
-            yield components
-
-
-def _parse_batch(units: list[_Unit], ctx: Context, warnings: dict[int, str]) -> list[list | None]:
-    """Each unit's parsed VEVENTs, from one icalendar parse of the repaired batch.
-
-    Parsing many at once is what keeps ingest linear and close to plain icalendar's speed.
-    Should the whole parse fail or lose count of the events, each unit is parsed on its own
-    so a broken one costs only itself.
-    """
-    zones: dict[str, Component] = {}
-    for unit in units:
-        zones.update(unit.zones)  # private names are content hashes: equal names, equal rules
-    try:
-        parsed = _from_ical([lines for unit in units for lines in unit.lines], zones)
-        if len(parsed) == sum(len(unit.lines) for unit in units):
-            out, at = [], 0
-            for unit in units:
-                out.append(parsed[at:at + len(unit.lines)])
-                at += len(unit.lines)
-            return out
-    except Exception:  # noqa: S110 - parsed unit by unit below, each failure reported there
-        pass
-    out = []
-    for unit in units:
-        try:
-            out.append(_from_ical(unit.lines, unit.zones))
-        except Exception as exc:
-            warnings[id(unit)] = f"{unit.label}: skipped ({short_reason(exc)})"
-            ctx.warn(warnings[id(unit)])
-            out.append(None)
-    return out
-
-
-def _from_ical(event_lines: list[list[str]], zones: dict[str, Component]) -> list:
-    body = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//aggregator//repair//EN"]
-    for tzid, definition in zones.items():
-        body.extend(rename_tzid(definition, tzid))
-    for lines in event_lines:
-        body.extend(lines)
-    body.append("END:VCALENDAR")
-    cal = icalendar.Calendar.from_ical("\r\n".join(body))
-    return [c for c in cal.subcomponents if c.name == "VEVENT"]
-
-
-def _expand(unit: _Unit, components: list, meta, ctx, budget, copies: _Copies) -> Iterable[Event]:
+def _expand(unit: Unit, components: list, meta, ctx, budget, copies: Copies) -> Iterable[Event]:
     if is_single(components):
         found = single_occurrence(components[0], ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"),
                                   unit.uid)
@@ -454,7 +346,7 @@ def _expand(unit: _Unit, components: list, meta, ctx, budget, copies: _Copies) -
     yield from _events(unit, found, overrides, master, meta, ctx)
 
 
-def _events(unit: _Unit, found: list[Occurrence], overrides: dict, master, meta, ctx) -> Iterable[Event]:
+def _events(unit: Unit, found: list[Occurrence], overrides: dict, master, meta, ctx) -> Iterable[Event]:
     # id(the VEVENT an occurrence comes from) -> its fields and whether it states its end
     shared: dict[int, tuple[dict, bool]] = {}
     for occurrence in found:

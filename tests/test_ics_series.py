@@ -11,7 +11,7 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from sources import ics, ics_expand
+from sources import ics, ics_batch, ics_expand
 from tests.conftest import make_ctx
 
 UTC = timezone.utc
@@ -198,7 +198,7 @@ def test_copies_of_a_unit_are_parsed_and_expanded_once_with_the_same_result(monk
     monkeypatch.setattr(ics, "series_occurrences", counted)
     events, warnings = read(body, window=window)
     assert len(walked) == 2  # the first sighting and the second, kept for the other 28 (a broken one fails each time)
-    monkeypatch.setattr(ics._Copies, "KEPT", 0)  # nothing kept: every copy on its own, as before
+    monkeypatch.setattr(ics_batch.Copies, "KEPT", 0)  # nothing kept: every copy on its own, as before
     alone, alone_warnings = read(body, window=window)
     assert len(walked) == 2 + 30
     assert [(e.source_uid, e.start, e.group) for e in events] == [(e.source_uid, e.start, e.group) for e in alone]
