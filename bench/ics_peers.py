@@ -6,7 +6,8 @@ and whether a file's result depends on the feed read before it in the same proce
 
 Prints: files read / refused (SourceError) / crashed (escaping exception) / mismatching the
 reference / order-dependent. The window is wide (1990-2040) so RFC examples count; both
-the reference keeps the first SERIES_CAP occurrences of each UID, as the ics kind does by design.
+the reference keeps the first SERIES_CAP occurrences of each UID, as the ics kind does by design,
+and, like the ics kind, every single event that starts after the window (issue 20).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sources import ics, ics_expand  # noqa: E402
 
 UTC = timezone.utc
 WINDOW = (datetime(1990, 1, 1, tzinfo=UTC), datetime(2040, 1, 1, tzinfo=UTC))
+FAR = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def corpus_files(shared: Path) -> list[Path]:
@@ -73,7 +75,7 @@ def reference(data: bytes, standardize: bool = True) -> Counter | None:
             calendar = icalendar.Calendar.from_ical(data)
             if standardize and x_wr_timezone is not None:
                 calendar = x_wr_timezone.to_standard(calendar)
-            found = sorted(recurring_ical_events.of(calendar).between(*WINDOW),
+            found = sorted(recurring_ical_events.of(calendar).between(*WINDOW) + singles_beyond(calendar),
                            key=lambda c: ics_expand._sort_key(c.get("DTSTART").dt))
             per_series: dict[tuple[str, str], list] = {}
             for component in found:
@@ -87,6 +89,27 @@ def reference(data: bytes, standardize: bool = True) -> Counter | None:
             return Counter(instant(dt) for starts in per_series.values() for dt in starts[:ics_expand.SERIES_CAP])
     except Exception:
         return None
+
+
+def singles_beyond(calendar) -> list:
+    """Single events starting at or after the window's end: the window bounds the expansion of
+    series only, and the ics kind keeps a single event however far ahead (issue 20)."""
+    events = calendar.walk("VEVENT")
+    copies = Counter(str(c.get("UID")) for c in events)
+    found = []
+    for component in events:
+        if copies[str(component.get("UID"))] > 1 or not ics_expand.is_single([component]):
+            continue
+        for occurrence in recurring_ical_events.of(_alone(component)).between(WINDOW[1], FAR):
+            if ics_expand._sort_key(occurrence.get("DTSTART").dt) >= WINDOW[1]:
+                found.append(occurrence)
+    return found
+
+
+def _alone(component):
+    calendar = icalendar.Calendar()
+    calendar.add_component(component)
+    return calendar
 
 
 def poison_for(data: bytes) -> bytes | None:

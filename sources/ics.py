@@ -3,7 +3,8 @@
 `parse` is pure: bytes in, events out. Text repair (sources/ics_text.py) turns the
 bytes into calendars of logical lines; `_Repair` rewrites each event's lines into what
 icalendar reads (time-zone names, stray spaces in dates, X-WR-TIMEZONE); each series
-(one UID) is then parsed and expanded on its own inside the window (sources/ics_expand.py),
+(one UID) is then parsed (sources/ics_batch.py, many to one icalendar parse) and expanded
+on its own inside the window (sources/ics_expand.py),
 so a broken event or series is skipped with a warning and never takes the feed down. A
 body that is not iCalendar at all, or that stops mid-calendar, is a `SourceError`: the
 source fails and its stored events are kept.
@@ -18,7 +19,7 @@ weekly series keeps its local hour across DST as Google's clients show it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 
@@ -29,17 +30,20 @@ from aggregator.errors import SourceError
 from aggregator.model import Event, Venue, stable_id
 from aggregator.source import Context, SourceSpec
 from aggregator.text import clean_text, looks_online
+from sources.ics_batch import Copies, Unit, parse_once
 from sources.ics_expand import (
     Budget,
     Occurrence,
     aware,
+    capped,
+    earliest_start,
+    fast_forward,
     first_slice,
     instant_key,
     is_single,
     latest_versions,
-    occurrences,
     private_tzid,
-    rename_tzid,
+    series_occurrences,
     single_occurrence,
 )
 from sources.ics_fields import (
@@ -48,6 +52,8 @@ from sources.ics_fields import (
     categories,
     event_url,
     geo_point,
+    is_luma,
+    luma_hosts,
     meetup_group,
     organizer_name,
     text_value,
@@ -67,7 +73,6 @@ from sources.ics_text import (
 
 UTC = timezone.utc
 ACCEPT = "text/calendar, text/plain;q=0.8, */*;q=0.5"
-PARSE_BATCH = 2_000  # VEVENT series parsed together: fast like one parse, memory of one batch
 DATE_PROPS = {"DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE"}
 _CANCELLED_TITLE = re.compile(r"^\W*(cancell?ed|abgesagt|annulé)\b\W*", re.I)
 _UTC_DATETIME = re.compile(r"^(\d{8}T\d{6})Z$")
@@ -215,13 +220,16 @@ def parse(
         raise not_icalendar(text)
     events: dict[str, Event] = {}
     budget = Budget()
-    for calendar in split_calendars(lines, ctx.warn):
-        for event in _parse_calendar(calendar, base_url, ctx, budget):
+    calendars = split_calendars(lines, ctx.warn)
+    copies = Copies(enabled=len(calendars) > 1)  # one calendar holds no copy of a unit (one per UID)
+    for calendar in calendars:
+        for event in _parse_calendar(calendar, base_url, ctx, budget, copies):
             events.setdefault(event.source_uid, event)  # a copy of the same occurrence adds nothing
     return list(events.values())
 
 
-def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Budget) -> Iterable[Event]:
+def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Budget,
+                    copies: Copies) -> Iterable[Event]:
     xwr_zone = _zone_of(calendar.props.get("X-WR-TIMEZONE"))
     floating = xwr_zone or ctx.timezone
     series: dict[str, list[Component]] = {}
@@ -231,11 +239,13 @@ def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Bud
             basis = [block.value(p) or "" for p in ("SUMMARY", "DTSTART", "LOCATION", "URL")]
             uid = "generated-" + stable_id(*basis)
         series.setdefault(uid, []).append(block)
-    aggregated = _aggregates_groups(calendar.events)
+    luma = is_luma(calendar.props.get("PRODID"), calendar.events)
+    aggregated = not luma and _aggregates_groups(calendar.events)  # Luma's ORGANIZER is a host, not a group
     calendar_name = clean_text(calendar.props.get("X-WR-CALNAME"), one_line=True)
     meta = _CalendarMeta(
         group=None if aggregated else calendar_name,
         per_event_group=aggregated,
+        luma=luma,
         floating=floating,
         zone_name=getattr(floating, "key", None),
         from_google_utc=xwr_zone is not None,
@@ -243,12 +253,12 @@ def _parse_calendar(calendar: Calendar, base_url: str, ctx: Context, budget: Bud
         base_url=base_url,
     )
     units = [unit for uid, blocks in series.items() for unit in _prepare_series(uid, blocks, calendar, meta, ctx)]
-    for unit, components in zip(units, _parse_once(units, ctx), strict=True):
+    for unit, components in zip(units, parse_once(units, ctx, copies), strict=True):
         ctx.check_deadline()
         if components is None:
             continue
         try:
-            yield from _expand(unit, components, meta, ctx, budget)
+            yield from _expand(unit, components, meta, ctx, budget, copies)
         except SourceError:
             raise
         except Exception as exc:  # one broken series must not cost the feed
@@ -273,6 +283,7 @@ def _aggregates_groups(events: list[Component]) -> bool:
 class _CalendarMeta:
     group: str | None
     per_event_group: bool
+    luma: bool
     floating: tzinfo
     zone_name: str | None
     from_google_utc: bool
@@ -289,19 +300,8 @@ class _CalendarMeta:
         return self.texts[key]
 
 
-@dataclass
-class _Unit:
-    """Events expanded together: one series, or one of several unrelated events sharing a UID."""
-
-    uid: str
-    label: str
-    lines: list[list[str]]
-    zones: dict[str, Component]
-    per_start: bool
-
-
 def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta: _CalendarMeta,
-                    ctx: Context) -> list[_Unit]:
+                    ctx: Context) -> list[Unit]:
     label = block_label(blocks[0])
     repair = _Repair(calendar, meta, lambda message: ctx.warn(f"{label}: {message}"))
     try:
@@ -313,80 +313,40 @@ def _prepare_series(uid: str, blocks: list[Component], calendar: Calendar, meta:
     recurring = any(line.startswith(("RRULE", "RDATE", "RECURRENCE-ID")) for lines in repaired for line in lines)
     if len(blocks) > 1 and not recurring:
         # One UID reused for unrelated events: take each on its own.
-        return [_Unit(uid, label, [lines], repair.used_zones, True) for lines in repaired]
-    return [_Unit(uid, label, repaired, repair.used_zones, recurring)]
+        return [Unit(uid, label, [lines], repair.used_zones, True) for lines in repaired]
+    return [Unit(uid, label, repaired, repair.used_zones, recurring)]
 
 
-def _parse_once(units: list[_Unit], ctx: Context) -> Iterator[list | None]:
-    """Each unit's parsed VEVENTs, PARSE_BATCH units to one icalendar parse: memory holds one
-    batch's components, not a 20 MB feed's."""
-    for at in range(0, len(units), PARSE_BATCH):
-        yield from _parse_batch(units[at:at + PARSE_BATCH], ctx)
-
-
-def _parse_batch(units: list[_Unit], ctx: Context) -> list[list | None]:
-    """Each unit's parsed VEVENTs, from one icalendar parse of the repaired batch.
-
-    Parsing many at once is what keeps ingest linear and close to plain icalendar's speed.
-    Should the whole parse fail or lose count of the events, each unit is parsed on its own
-    so a broken one costs only itself.
-    """
-    zones: dict[str, Component] = {}
-    for unit in units:
-        zones.update(unit.zones)  # private names are content hashes: equal names, equal rules
-    try:
-        parsed = _from_ical([lines for unit in units for lines in unit.lines], zones)
-        if len(parsed) == sum(len(unit.lines) for unit in units):
-            out, at = [], 0
-            for unit in units:
-                out.append(parsed[at:at + len(unit.lines)])
-                at += len(unit.lines)
-            return out
-    except Exception:  # noqa: S110 - parsed unit by unit below, each failure reported there
-        pass
-    out = []
-    for unit in units:
-        try:
-            out.append(_from_ical(unit.lines, unit.zones))
-        except Exception as exc:
-            ctx.warn(f"{unit.label}: skipped ({short_reason(exc)})")
-            out.append(None)
-    return out
-
-
-def _from_ical(event_lines: list[list[str]], zones: dict[str, Component]) -> list:
-    body = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//aggregator//repair//EN"]
-    for tzid, definition in zones.items():
-        body.extend(rename_tzid(definition, tzid))
-    for lines in event_lines:
-        body.extend(lines)
-    body.append("END:VCALENDAR")
-    cal = icalendar.Calendar.from_ical("\r\n".join(body))
-    return [c for c in cal.subcomponents if c.name == "VEVENT"]
-
-
-def _expand(unit: _Unit, components: list, meta, ctx, budget) -> Iterable[Event]:
+def _expand(unit: Unit, components: list, meta, ctx, budget, copies: Copies) -> Iterable[Event]:
     if is_single(components):
         found = single_occurrence(components[0], ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"),
                                   unit.uid)
         yield from _events(unit, found, {}, components[0], meta, ctx)
         return
-    cal = icalendar.Calendar()
     master = None
     overrides = {}
     for component in components:
-        cal.add_component(component)
         if "RECURRENCE-ID" in component:
             overrides[instant_key(component["RECURRENCE-ID"].dt)] = component
         elif master is None:
             master = component
-    rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
-    found = occurrences(cal, ctx.window, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid,
-                        first_slice(rrules, ctx.window))
+    found = copies.expanded.get(unit.twin) if unit.twin else None
+    if found is None:
+        walked = fast_forward(master, ctx.window[0])  # the same series, its rule walked from the window on
+        read = [walked if component is master else component for component in components]
+        cal = icalendar.Calendar()
+        for component in read:
+            cal.add_component(component)
+        rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
+        found = series_occurrences(cal, ctx.window, first_slice(rrules, ctx.window),
+                                   begin=earliest_start(read, ctx.window[0]))
+        if unit.twin:  # a copy met again: its twins reuse these
+            copies.expanded[unit.twin] = found
+    found = capped(found, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid)
     yield from _events(unit, found, overrides, master, meta, ctx)
 
 
-def _events(unit: _Unit, found: list[Occurrence], overrides: dict, master, meta, ctx) -> Iterable[Event]:
+def _events(unit: Unit, found: list[Occurrence], overrides: dict, master, meta, ctx) -> Iterable[Event]:
     # id(the VEVENT an occurrence comes from) -> its fields and whether it states its end
     shared: dict[int, tuple[dict, bool]] = {}
     for occurrence in found:
@@ -467,18 +427,23 @@ def _fields(c, meta: _CalendarMeta) -> dict:
     url = event_url(text_value(c, "URL"), meta.base_url)
     description = meta.clean(text_value(c, "DESCRIPTION") or text_value(c, "X-ALT-DESC"))
     group = meta.group
-    if meta.per_event_group:
+    attendees = attendees_of(c)
+    if meta.luma:
+        attendees += luma_hosts(c, description)
+    elif meta.per_event_group:
         group = meetup_group(description, url) or organizer_name(c)
+    if not meta.luma:
+        group = group or organizer_name(c)
     return dict(
         title=title or "(untitled event)",
         description=description,
         url=url,
         venue=Venue(name=location, lat=lat, lon=lon),
         online=online,
-        group=group or organizer_name(c),
+        group=group,
         tags=categories(c),
         status="cancelled" if cancelled else ("tentative" if status == "TENTATIVE" else "confirmed"),
-        attendees=attendees_of(c),
+        attendees=attendees,
     )
 
 

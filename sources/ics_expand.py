@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import recurring_ical_events
+from icalendar.prop import vDDDTypes
 from recurring_ical_events.util import time_span_contains_event
 
 from sources.ics_text import Component, split_line
 
 SERIES_CAP = 1_000
 SOURCE_CAP = 20_000
+SINGLE_EVENTS_UNTIL = datetime(9000, 1, 1, tzinfo=timezone.utc)  # no window end for a single event
 UTC = timezone.utc
 
 
@@ -115,6 +117,12 @@ def rename_tzid(definition: Component, new_tzid: str) -> list[str]:
 # so that an endless FREQ=MINUTELY series never builds more than a slice's occurrences.
 FIRST_SLICE = {"SECONDLY": timedelta(minutes=10), "MINUTELY": timedelta(hours=6), "HOURLY": timedelta(days=10)}
 _FREQ = re.compile(r"FREQ=(SECONDLY|MINUTELY|HOURLY)", re.I)
+_WALKED_FREQ = re.compile(r"FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY)", re.I)
+_STEP = {"SECONDLY": timedelta(seconds=1), "MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1),
+         "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}
+_INTERVAL = re.compile(r"INTERVAL=(\d{1,9})", re.I)
+# A floating time is read in a zone only later: its place on the UTC line is known to within this.
+_FLOATING_SLACK = timedelta(days=1)
 
 
 def first_slice(rrules: list[str], window: tuple[datetime, datetime]) -> timedelta:
@@ -122,30 +130,110 @@ def first_slice(rrules: list[str], window: tuple[datetime, datetime]) -> timedel
     return min(spans) if spans else window[1] - window[0]
 
 
-def occurrences(calendar, window: tuple[datetime, datetime], budget: Budget, warn, uid: str,
-                first: timedelta) -> list:
-    """Occurrences of one series inside `window`, in time order, capped (see the module doc).
+def fast_forward(master, window_start: datetime):
+    """A series, its DTSTART moved on by whole periods of its rule to just before the window;
+    `master` itself when that changes nothing or cannot be done exactly.
+
+    dateutil walks a rule from its DTSTART, one occurrence at a time and keeping each: an endless
+    FREQ=MINUTELY series begun ten years ago costs five million steps before the window opens, a
+    weekly one begun in 1998 some 1,500 (a feed holding hundreds of those pays for each). A whole
+    number of periods later (INTERVAL times a second, minute, hour, day or week) the rule yields
+    the same instants: dateutil steps those frequencies in wall-clock time, keeps DTSTART's
+    weekday, hour, minute and second as the defaults of the BY* parts, and every BY* part names
+    absolute calendar values. COUNT counts from the first DTSTART and a month or a year is no
+    fixed length, so such rules are left alone. The moved DTSTART, always an occurrence for
+    recurring-ical-events, ends before the window opens.
+    """
+    if master is None or "DTSTART" not in master or any(p in master for p in ("RDATE", "EXRULE")):
+        return master
+    adapter = recurring_ical_events.EventAdapter(master)
+    rules = list(adapter.rrules)
+    steps = [_rule_step(rule) for rule in rules]
+    start = adapter.start
+    if not rules or None in steps or start != master["DTSTART"].dt:
+        return master  # no rule, a rule that must be walked, or an end before the start
+    step = max(steps)
+    timed = isinstance(start, datetime)
+    if any(step % other for other in steps) or (not timed and step % timedelta(days=1)):
+        return master  # several rules on different grids, or hours on a date: not worth it
+    if timed and start.tzinfo is not None:
+        local, slack = window_start.astimezone(start.tzinfo).replace(tzinfo=None), timedelta(0)
+    else:  # floating or a date: placed in a zone only later
+        local, slack = window_start.astimezone(UTC).replace(tzinfo=None), _FLOATING_SLACK
+    base = start.replace(tzinfo=None) if timed else datetime(start.year, start.month, start.day)
+    gap = local - (adapter.end - start) - step - slack - base
+    if gap < _FLOATING_SLACK:
+        return master  # little to skip
+    moved = start + (gap // step) * step  # wall-clock arithmetic in the same tzinfo, as dateutil counts
+    shifted = master.copy()
+    shifted["DTSTART"] = vDDDTypes(moved)
+    if "DTEND" in master:
+        shifted["DTEND"] = vDDDTypes(moved + (adapter.end - start))
+    return shifted
+
+
+def _rule_step(rule: str) -> timedelta | None:
+    """The rule's period (INTERVAL times its FREQ) when it is weekly or faster and has no COUNT."""
+    freq = _WALKED_FREQ.search(rule)
+    if not freq or "COUNT=" in rule.upper():
+        return None
+    interval = _INTERVAL.search(rule)
+    return _STEP[freq.group(1).upper()] * max(1, int(interval.group(1)) if interval else 1)
+
+
+def earliest_start(components: list, window_start: datetime) -> datetime:
+    """Where to begin reading a series: the window's start, or its first possible occurrence
+    (the earliest DTSTART or RDATE of its VEVENTs) when that lies inside the window."""
+    try:
+        starts = []
+        for component in components:
+            adapter = recurring_ical_events.EventAdapter(component)
+            starts.append(adapter.start)
+            starts += [r[0] if isinstance(r, tuple) else r for r in adapter.rdates]
+        first = min(_sort_key(value) - (timedelta(0) if _is_aware(value) else _FLOATING_SLACK) for value in starts)
+    except Exception:  # an odd value: read from the window's start, as recurring-ical-events would
+        return window_start
+    return max(window_start, first)
+
+
+def series_occurrences(calendar, window: tuple[datetime, datetime], first: timedelta,
+                       begin: datetime | None = None) -> list[Occurrence]:
+    """A series' occurrences inside `window` in time order: all of them, or at least the first
+    SERIES_CAP and one more (`capped` cuts; the first n are the same whatever n).
 
     recurring-ical-events' `after()` re-scans the rule from its start for each occurrence
     (quadratic); `between()` on growing slices is linear and stops once the cap is passed.
+    The slices begin at `begin` (no occurrence starts between the window's start and it), so
+    a series that begins late in the window is not met by an already huge slice.
     """
     start, end = window
-    cap = min(SERIES_CAP, budget.left)
     query = recurring_ical_events.of(calendar, calendar_query=_OccurrenceQuery)
     found: list[Occurrence] = []
     seen: set[tuple[str, str]] = set()
-    low, span = start, first
-    while low < end and len(found) <= cap:
+    low, span = max(start, begin or start), first
+    while low < end and len(found) <= SERIES_CAP:
         high = min(end, low + span)
-        for occurrence in query.between(low, high):
-            rid = occurrence.recurrence_id
-            key = (repr(occurrence.start), None if rid is None else repr(rid))
-            if key not in seen:  # an occurrence that spans a slice boundary comes twice
-                seen.add(key)
-                found.append(occurrence)
+        found += _in_slice(query, low, high, seen)
         low, span = high, span * 2
     found.sort(key=lambda occurrence: _sort_key(occurrence.start))
-    return _capped(found, cap, budget, warn, uid)
+    return found
+
+
+def capped(found: list[Occurrence], budget: Budget, warn, uid: str) -> list[Occurrence]:
+    """The first occurrences of a series that its cap and the source's budget allow (warning when cut)."""
+    return _capped(found, min(SERIES_CAP, budget.left), budget, warn, uid)
+
+
+def _in_slice(query, low: datetime, high: datetime, seen: set) -> list[Occurrence]:
+    """The slice's occurrences not yet seen (one that spans a slice boundary comes twice)."""
+    fresh = []
+    for occurrence in query.between(low, high):
+        rid = occurrence.recurrence_id
+        key = (repr(occurrence.start), None if rid is None else repr(rid))
+        if key not in seen:
+            seen.add(key)
+            fresh.append(occurrence)
+    return fresh
 
 
 def _capped(found: list[Occurrence], cap: int, budget: Budget, warn, uid: str) -> list[Occurrence]:
@@ -175,15 +263,18 @@ def is_single(components: list) -> bool:
 
 
 def single_occurrence(event, window: tuple[datetime, datetime], budget: Budget, warn, uid: str) -> list[Occurrence]:
-    """`occurrences` of a single event, without building a recurring-ical-events query.
+    """A single event as `occurrences` gives a series, kept however far ahead it lies: the
+    window's end bounds the expansion of recurring series only (fetch.horizon_days), and a
+    Meetup event announced 13 months ahead is still an event. Its start is held to the
+    window's start (fetch.history_days) as a series' occurrences are.
 
-    The answer is recurring-ical-events' own: its adapter's (start, end) (default ends,
-    swapped or mixed date/date-time times) and its span test (zero-length events,
-    floating times compared as the window's zone); a query would add only setup.
+    The answer is recurring-ical-events' own, without building a query: its adapter's
+    (start, end) (default ends, swapped or mixed date/date-time times) and its span test
+    (zero-length events, floating times compared as the window's zone).
     """
     adapter = recurring_ical_events.EventAdapter(event)
     start, end = adapter.start, adapter.end
-    inside = time_span_contains_event(window[0], window[1], start, end)
+    inside = time_span_contains_event(window[0], max(window[1], SINGLE_EVENTS_UNTIL), start, end)
     found = [Occurrence(start, end, event, None)] if inside else []
     return _capped(found, min(SERIES_CAP, budget.left), budget, warn, uid)
 
@@ -194,6 +285,10 @@ def _sort_key(value) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     raise ValueError(f"not a date: {value!r}")
+
+
+def _is_aware(value) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None
 
 
 def aware(value, floating: tzinfo):

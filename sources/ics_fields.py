@@ -104,3 +104,38 @@ def meetup_group(description: str | None, url: str | None) -> str | None:
     if _WEEKDAY_LINE.match(rest.strip()) and 0 < len(first.strip()) <= 120:
         return first.strip()
     return None
+
+
+# Luma's own calendar export: each VEVENT's ORGANIZER is its (first) host, written with Luma's
+# relay address, and its DESCRIPTION ends "Hosted by A & B" (or "A, B & 3 others").
+_LUMA_MARKS = ("//luma//", "@events.lu.ma", "calendar-invite@lu.ma")
+_HOSTED_BY = re.compile(r"^\s*Hosted by (.+?)\s*$", re.I | re.M)
+_HOST_SEPARATOR = re.compile(r"\s*(?:,|&|\band\b)\s*")
+_OTHERS = re.compile(r"^\d+ others?$", re.I)
+MAX_HOSTS = 20
+
+
+def is_luma(prodid: str | None, events: list) -> bool:
+    """True for a calendar Luma wrote (its PRODID, or its events' UIDs and relay ORGANIZER)."""
+    if prodid and _LUMA_MARKS[0] in prodid.lower():
+        return True
+    return any(mark in (block.value(prop) or "").lower() for block in events[:5]
+               for prop, mark in (("UID", _LUMA_MARKS[1]), ("ORGANIZER", _LUMA_MARKS[2])))
+
+
+def luma_hosts(c, description: str | None) -> tuple[Person, ...]:
+    """The hosts a Luma export names: its ORGANIZER and its "Hosted by" line, each going, role host.
+
+    The ORGANIZER's address is Luma's relay (calendar-invite@lu.ma), the same for every host:
+    it is dropped, or every host would be one person.
+    """
+    names = [organizer_name(c)]
+    found = _HOSTED_BY.findall(description or "")
+    if found:
+        names += _HOST_SEPARATOR.split(found[-1])
+    hosts: dict[str, Person] = {}
+    for name in names:
+        name = clean_text(name, one_line=True, limit=200)
+        if name and not _OTHERS.match(name) and name.casefold() not in hosts and len(hosts) < MAX_HOSTS:
+            hosts[name.casefold()] = Person(name=name, status="going", role="host")
+    return tuple(hosts.values())

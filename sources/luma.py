@@ -1,11 +1,13 @@
 """The `luma` kind: Luma calendars and event pages.
 
 - A calendar's iCal feed (`https://api.lu.ma/ics/get?entity=calendar&id=cal-...`,
-  or any URL ending in .ics) is read as iCalendar.
+  or any URL ending in .ics) is read as iCalendar. Luma's export names each event's
+  hosts (ORGANIZER;CN= and "Hosted by A & B" in the description): they are its
+  attendees with role host, and the calendar (X-WR-CALNAME) is the group.
 - A page (`https://lu.ma/<slug>`, a calendar or an event) is read for its
   schema.org JSON-LD and for the data the page embeds (__NEXT_DATA__): start and
   end in UTC with milliseconds, the event's own zone, online or offline, the
-  place, and its hosts, who count as going.
+  place, and its hosts, who count as going, with role host.
 """
 
 from __future__ import annotations
@@ -30,11 +32,17 @@ class LumaSource:
     def collect(self, spec: SourceSpec, http, ctx: Context):
         if "/ics" in spec.url or spec.url.lower().split("?")[0].endswith(".ics"):
             response = http.get(spec.url, accept=ics.ACCEPT)
-            events = ics.parse(response.content, response.url, ctx=ctx, charset=response.charset)
+            events = parse_calendar(response.content, response.url, ctx=ctx, charset=response.charset)
         else:
             content, url, charset = schemaorg.fetch_page(http, spec.url)
             events = parse(content, url, ctx=ctx, charset=charset)
         return events  # the source's group: is applied by the pipeline (normalise)
+
+
+def parse_calendar(data: bytes | str, base_url: str = "", *, ctx: Context, charset: str | None = None) -> list[Event]:
+    """Events of a Luma calendar's iCal feed: the ics kind's reading, which knows Luma's export
+    (sources/ics_fields.luma_hosts)."""
+    return ics.parse(data, base_url, ctx=ctx, charset=charset)
 
 
 def parse(data: bytes | str, base_url: str = "", *, ctx: Context, charset: str | None = None) -> list[Event]:
@@ -87,7 +95,7 @@ def entry_event(entry: dict, ctx: Context) -> Event | None:
             name = host.get("name") or " ".join(p for p in (host.get("first_name"), host.get("last_name")) if p)
             link = f"{LUMA}user/{host['username']}" if host.get("username") else None
             if name:
-                hosts.append(Person(name=clean_text(name, one_line=True), url=link, status="going"))
+                hosts.append(Person(name=clean_text(name, one_line=True), url=link, status="going", role="host"))
     calendar = entry.get("calendar") if isinstance(entry.get("calendar"), dict) else {}
     zone = e.get("timezone")
     return Event(

@@ -10,7 +10,7 @@ import pytest
 from aggregator.errors import SourceError
 from aggregator.normalise import normalise
 from aggregator.source import SourceSpec
-from sources import ics
+from sources import ics, ics_batch
 from tests.conftest import PORTLAND, fixture_bytes, make_ctx
 
 UTC = timezone.utc
@@ -230,7 +230,7 @@ def test_batched_parsing_reads_the_same_events_and_a_broken_one_costs_only_itsel
     data = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + "".join(blocks) + "END:VCALENDAR\r\n").encode()
 
     def read(batch: int):
-        monkeypatch.setattr(ics, "PARSE_BATCH", batch)
+        monkeypatch.setattr(ics_batch, "PARSE_BATCH", batch)
         warnings: list[str] = []
         events = ics.parse(data, "", ctx=make_ctx(warnings=warnings))
         return sorted((e.source_uid, e.start) for e in events), warnings

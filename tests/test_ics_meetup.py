@@ -85,3 +85,40 @@ def test_meetup_page_online_event_venue_has_no_coordinates():
     [event] = meetup.apollo_events({"__APOLLO_STATE__": state}, make_ctx())
     assert event.online
     assert (event.venue.lat, event.venue.lon) == (None, None)
+
+
+REAL_MEETUP = (Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real-sources" / "community-calendar"
+               / "asheville" / "meetup_dances_of_universal_peace_circles_of_nw_nc_se_tn.ics")
+
+
+@pytest.mark.corpus
+def test_a_real_meetup_export_keeps_its_events_beyond_the_horizon():
+    """Issue 20: fetch.horizon_days bounds recurring expansion only. Meetup's export, fetched
+    2026-08-22, lists ten monthly events up to 2027-06-13; with a 90-day horizon all stay."""
+    if not REAL_MEETUP.exists():
+        pytest.skip("../shared/corpus/real-sources is absent")
+    from datetime import datetime, timedelta, timezone
+
+    fetched = datetime(2026, 8, 22, tzinfo=timezone.utc)
+    window = (fetched - timedelta(days=730), fetched + timedelta(days=90))
+    events = ics.parse(REAL_MEETUP.read_bytes(), "", ctx=make_ctx(window=window))
+    assert len(events) == REAL_MEETUP.read_text().count("BEGIN:VEVENT") == 10
+    assert max(e.start for e in events).date().isoformat() == "2027-06-13"
+
+
+def test_a_meetup_event_381_days_ahead_is_fetched_and_listed(tmp_path, server):
+    """Issue 20: with the default 365-day horizon the event never appeared."""
+    from tests.conftest import NOW, Cli, fixture_bytes, write_config
+
+    far = (NOW + __import__("datetime").timedelta(days=381)).strftime("%Y%m%d")
+    text = fixture_bytes("ics/meetup_group_feed.ics").decode()
+    extra = ("BEGIN:VEVENT\r\nDTSTAMP:20261120T120000Z\r\nUID:event_399@meetup.com\r\n"
+             f"DTSTART;TZID=America/Los_Angeles:{far}T183000\r\nDTEND;TZID=America/Los_Angeles:{far}T203000\r\n"
+             "SUMMARY:PyCascades planning night\r\nURL:https://www.meetup.com/pdxpython/events/399/\r\n"
+             "END:VEVENT\r\n")
+    server.add("/pdxpython/events/ical/", text.replace("END:VCALENDAR", extra + "END:VCALENDAR").encode(),
+               headers={"Content-Type": "text/calendar"})
+    cli = Cli(write_config(tmp_path, [{"name": "pdx", "kind": "ics", "url": server.url("/pdxpython/events/ical/")}]))
+    assert cli("fetch").returncode == 0
+    listed = cli.json("upcoming", "--limit", "0", "--days", "400")
+    assert "PyCascades planning night" in {e["title"] for e in listed}

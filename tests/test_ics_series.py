@@ -7,7 +7,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sources import ics, ics_expand
+import icalendar
+import pytest
+import recurring_ical_events
+
+from sources import ics, ics_batch, ics_expand
 from tests.conftest import make_ctx
 
 UTC = timezone.utc
@@ -99,3 +103,104 @@ def test_a_weekly_series_is_expanded_only_inside_the_window():
     events, warnings = read(calendar(weekly), window=window)
     assert [e.start.day for e in events] == [7, 14, 21, 28]
     assert warnings == []
+
+
+# Sub-daily rules whose DTSTART lies well before the window: the ics kind walks them from just
+# before the window (ics_expand.fast_forward); the instants must be those of the whole walk.
+FAST_SERIES = {
+    "hourly-7h-weekdays-berlin": ("DTSTART;TZID=Europe/Berlin:20250301T093000", "DTEND;TZID=Europe/Berlin:20250301T"
+                                  "100000", "FREQ=HOURLY;INTERVAL=7;BYDAY=MO,WE,SA"),
+    "minutely-13-office-hours": ("DTSTART:20260201T090000Z", "DURATION:PT5M", "FREQ=MINUTELY;INTERVAL=13;BYHOUR=9,10"),
+    "floating-half-hours": ("DTSTART:20260210T000000", "DURATION:PT20M", "FREQ=MINUTELY;BYMINUTE=0,30"),
+    "hourly-until-inside": ("DTSTART:20250101T000000Z", "DURATION:PT1H", "FREQ=HOURLY;UNTIL=20260310T120000Z"),
+    "hourly-ended-before": ("DTSTART:20250101T000000Z", "DURATION:PT1H", "FREQ=HOURLY;UNTIL=20260101T000000Z"),
+    "secondly-11-in-two-minutes": ("DTSTART:20260301T000000Z", "DURATION:PT2S", "FREQ=SECONDLY;INTERVAL=11;BYMINUTE=5,6"),
+    "weekly-tu-th-since-1998-berlin": ("DTSTART;TZID=Europe/Berlin:19980303T090000", "DURATION:PT1H",
+                                       "FREQ=WEEKLY;BYDAY=TU,TH;WKST=SU"),
+    "fortnightly-last-weekday-set": ("DTSTART:20010101T180000Z", "DURATION:PT2H",
+                                     "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1,-1;WKST=MO"),
+    "every-third-day-in-march": ("DTSTART:20000101T070000", "DURATION:PT30M", "FREQ=DAILY;INTERVAL=3;BYMONTH=3"),
+    "all-day-weekly-since-2000": ("DTSTART;VALUE=DATE:20000104", "DTEND;VALUE=DATE:20000105", "FREQ=WEEKLY"),
+    "daily-at-two-hours": ("DTSTART;TZID=America/New_York:20200101T083000", "DURATION:PT1H",
+                           "FREQ=DAILY;BYHOUR=8,20;BYMINUTE=30"),
+}
+FAST_WINDOW = (datetime(2026, 3, 5, 6, 0, tzinfo=UTC), datetime(2026, 3, 12, tzinfo=UTC))
+
+
+def fast_feed(uid: str) -> str:
+    start, end, rule = FAST_SERIES[uid]
+    extra = ""
+    if uid == "hourly-until-inside":  # an EXDATE and a moved occurrence inside the window still apply
+        extra = "EXDATE:20260306T000000Z\n"
+        moved = vevent(UID=uid, SUMMARY="Moved", RECURRENCE_ID="20260307T000000Z", DTSTART="20260307T003000Z",
+                       DURATION="PT1H")
+    else:
+        moved = ""
+    head = f"BEGIN:VEVENT\nUID:{uid}\nSUMMARY:{uid}\n{start}\n{end}\nRRULE:{rule}\n{extra}END:VEVENT\n"
+    return calendar(head, moved)
+
+
+@pytest.mark.parametrize("uid", sorted(FAST_SERIES))
+def test_a_fast_series_begun_long_before_the_window_gives_the_instants_of_the_whole_walk(uid):
+    text = fast_feed(uid)
+    reference = recurring_ical_events.of(icalendar.Calendar.from_ical(text)).between(*FAST_WINDOW)
+    expected = sorted(ics_expand.instant_key(ics_expand.aware(c["DTSTART"].dt, UTC)) for c in reference)
+    ctx = make_ctx(tz=ZoneInfo("UTC"), window=FAST_WINDOW)
+    ours = ics.parse(text.replace("\n", "\r\n").encode(), "", ctx=ctx)
+    assert sorted(ics_expand.instant_key(e.start) for e in ours)[:ics_expand.SERIES_CAP] == \
+        expected[:ics_expand.SERIES_CAP]
+    assert (len(expected) == 0) == (uid == "hourly-ended-before")
+
+
+def test_the_fast_forward_moves_the_rule_and_leaves_a_counted_rule_alone():
+    def master(rule: str):
+        text = calendar(vevent(UID="m@x", DTSTART="20160101T000000Z", DURATION="PT15M", RRULE=rule))
+        return icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
+
+    moved = ics_expand.fast_forward(master("FREQ=MINUTELY"), FAST_WINDOW[0])
+    assert FAST_WINDOW[0] - timedelta(minutes=20) < moved["DTSTART"].dt <= FAST_WINDOW[0] - timedelta(minutes=16)
+    counted = master("FREQ=MINUTELY;COUNT=100000000")
+    assert ics_expand.fast_forward(counted, FAST_WINDOW[0]) is counted  # COUNT counts from the first DTSTART
+    monthly = master("FREQ=MONTHLY")
+    assert ics_expand.fast_forward(monthly, FAST_WINDOW[0]) is monthly  # a month is no fixed step
+
+
+@pytest.mark.parametrize("dtstart", ["20160101T000000Z", "20251201T000000Z", "20261201T000000Z"])
+def test_an_endless_minutely_series_costs_what_it_keeps_wherever_it_begins(dtstart):
+    """Issue 19: 1,000 kept occurrences cost the walk of a year of minutes (7.8-9.1 s, ~300 MB
+    in a fetch); a series begun mid-window met a slice already a year wide."""
+    endless = vevent(UID="tick@x", SUMMARY="Tick", DTSTART=dtstart, DURATION="PT30S", RRULE="FREQ=MINUTELY")
+    window = (datetime(2024, 12, 1, tzinfo=UTC), datetime(2027, 12, 1, tzinfo=UTC))  # the fetch default
+    began = time.process_time()
+    events, warnings = read(calendar(endless), window=window)
+    assert time.process_time() - began < 1.5  # today ~0.03 s; before 1.7-10 s
+    first = max(window[0], datetime.strptime(dtstart, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+    assert [e.start for e in events] == [first + timedelta(minutes=n) for n in range(ics_expand.SERIES_CAP)]
+    assert any("tick@x" in w for w in warnings)
+
+
+def test_copies_of_a_unit_are_parsed_and_expanded_once_with_the_same_result(monkeypatch):
+    """libical's large.ics repeats its VEVENTs across 1,788 VCALENDARs (2.2 s, target 1.5 s):
+    from its second sighting on, a copy reuses what its twin gave, warnings included."""
+    weekly = vevent(UID="w@x", SUMMARY="Weekly", DTSTART="19980303T090000Z", DURATION="PT1H",
+                    RRULE="FREQ=WEEKLY;BYDAY=TU,TH")
+    broken = vevent(UID="b@x", SUMMARY="Broken", DTSTART="20261203T090000Z", RDATE="garbage")
+    body = "".join(calendar(weekly, broken, vevent(UID=f"s{n}@x", SUMMARY="One", DTSTART="20261204T090000Z"),
+                            head=f"X-WR-CALNAME:Copy {n}\n") for n in range(30))
+    window = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    walked = []
+    real = ics.series_occurrences
+
+    def counted(cal, *args, **kwargs):
+        walked.extend(str(c["SUMMARY"]) for c in cal.walk("VEVENT") if c["SUMMARY"] == "Weekly")
+        return real(cal, *args, **kwargs)
+
+    monkeypatch.setattr(ics, "series_occurrences", counted)
+    events, warnings = read(body, window=window)
+    assert len(walked) == 2  # the first sighting and the second, kept for the other 28 (a broken one fails each time)
+    monkeypatch.setattr(ics_batch.Copies, "KEPT", 0)  # nothing kept: every copy on its own, as before
+    alone, alone_warnings = read(body, window=window)
+    assert len(walked) == 2 + 30
+    assert [(e.source_uid, e.start, e.group) for e in events] == [(e.source_uid, e.start, e.group) for e in alone]
+    assert warnings == alone_warnings and sum("Broken" in w for w in warnings) == 30
+    assert len([e for e in events if e.title == "Weekly"]) == 18 and {e.group for e in events} >= {"Copy 0"}

@@ -1,5 +1,6 @@
 """Single events skip recurring-ical-events' query (sources/ics_expand.single_occurrence):
-at the window's edges they must still be in or out exactly as recurring-ical-events says.
+at the window's start they must still be in or out exactly as recurring-ical-events says;
+the window's end bounds the expansion of series only, never a single event (issue 20).
 
 The peers corpus is read in a 1990-2040 window, so it hardly tests the edges; these do.
 """
@@ -57,8 +58,9 @@ def feed(events: dict[str, list[str]]) -> bytes:
 
 
 def reference_uids(data: bytes) -> set[str]:
+    """recurring-ical-events' answer for the window's start, with no end for single events."""
     calendar = icalendar.Calendar.from_ical(data)
-    return {str(c["UID"]) for c in recurring_ical_events.of(calendar).between(*WINDOW)}
+    return {str(c["UID"]) for c in recurring_ical_events.of(calendar).between(WINDOW[0], datetime(9000, 1, 1))}
 
 
 def our_uids(data: bytes) -> set[str]:
@@ -67,7 +69,7 @@ def our_uids(data: bytes) -> set[str]:
 
 
 @pytest.mark.parametrize("uid", sorted(EDGE_EVENTS))
-def test_a_single_event_at_the_window_edge_is_in_or_out_as_recurring_ical_events_says(uid):
+def test_a_single_event_at_the_window_start_is_in_or_out_as_recurring_ical_events_says(uid):
     data = feed({uid: EDGE_EVENTS[uid]})
     assert our_uids(data) == reference_uids(data)
 
@@ -91,7 +93,9 @@ def test_a_lone_exdate_or_rdate_keeps_an_event_on_the_recurring_path():
     calendar = icalendar.Calendar.from_ical(feed(events))
     assert not any(is_single([event]) for event in calendar.walk("VEVENT"))
     data = feed(events)
-    assert our_uids(data) == {"rdate-into-window/20260301T100000Z"} and reference_uids(data) == {"rdate-into-window"}
+    calendar = icalendar.Calendar.from_ical(data)
+    in_window = {str(c["UID"]) for c in recurring_ical_events.of(calendar).between(*WINDOW)}
+    assert our_uids(data) == {"rdate-into-window/20260301T100000Z"} and in_window == {"rdate-into-window"}
 
 
 def test_a_single_event_counts_against_the_source_cap(monkeypatch):
@@ -104,3 +108,11 @@ def test_a_single_event_counts_against_the_source_cap(monkeypatch):
     ctx = make_ctx(tz=ZoneInfo("UTC"), window=(WINDOW[0], datetime(2026, 3, 10, tzinfo=UTC)), warnings=warnings)
     assert len(ics.parse(feed(events), ctx=ctx)) == 2
     assert sum("stopped at 2 occurrences" in w for w in warnings) == 1
+
+
+def test_the_window_end_drops_no_single_event_but_bounds_a_series():
+    """fetch.horizon_days bounds recurring expansion; a Meetup event 381 days ahead is kept."""
+    far = ["DTSTART:20270316T180000Z", "DTEND:20270316T200000Z"]  # 380 days after WINDOW's end
+    data = feed({"far-single": far, "far-series": [*far, "RRULE:FREQ=WEEKLY;COUNT=3"],
+                 "past-single": ["DTSTART:20260201T180000Z"]})
+    assert our_uids(data) == {"far-single"}

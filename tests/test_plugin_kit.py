@@ -161,7 +161,7 @@ BROKEN_KIND = '''
 import uuid
 from datetime import datetime, timezone
 
-from aggregator.model import Event
+from aggregator.model import Event, Person
 from aggregator.testing import SourceContract
 
 
@@ -179,7 +179,8 @@ def parse(data, url, *, ctx):
     start = datetime(2026, 12, 3, 18, tzinfo=timezone.utc)
     return [Event(source_uid=str(uuid.uuid4()), title="Python night", start=start),  # unstable uid
             Event(source_uid="fixed", title="<b>Rust</b>\\x1b[2J", start=start),    # HTML, an escape
-            Event(source_uid="late", title="Go", start=start, end=start.replace(hour=9))]  # ends first
+            Event(source_uid="naive", title="Go", start=start, end=start.replace(tzinfo=None, hour=20)),  # no zone
+            Event(source_uid="vague", title="Zig", start=start, attendees=(Person("Ann Lee", status="yes"),))]
 
 
 class TestBrokenContract(SourceContract):
@@ -192,11 +193,64 @@ def test_the_kit_fails_a_kind_that_breaks_each_rule(tmp_path):
     result = run_pytest(tmp_path, BROKEN_KIND)
     seen = outcomes(result)
     assert seen["test_samples_give_well_formed_events"] == "FAILED"
-    assert "holds HTML" in result.stdout and "ends (2026-12-03 09:00:00+00:00) before it starts" in result.stdout
+    assert "holds HTML" in result.stdout and "2026, 12, 3, 20, 0), not a timezone-aware datetime" in result.stdout
+    assert "attendee status 'yes' is not one of" in result.stdout
     assert seen["test_source_uids_are_stable_and_unique"] == "FAILED"
     assert seen["test_garbage_raises_only_source_error[empty]"] == "FAILED"
     assert "raised ValueError: empty (only SourceError may escape)" in result.stdout
     assert seen.get("test_kind_keeps_the_declared_contract", "PASSED") == "PASSED"
+
+
+UNCLEANED_KIND = '''
+from datetime import datetime, timedelta, timezone
+
+from aggregator.errors import SourceError
+from aggregator.model import Event, Person
+from aggregator.testing import SourceContract
+
+
+class UncleanedSource:
+    kind = "uncleaned"
+
+    def collect(self, spec, http, ctx):
+        return []
+
+
+def parse(data, url, *, ctx):
+    """Keeps whatever the input holds in its texts: cleaning is the pipeline's normalise step."""
+    text = data.decode("utf-8", "replace")
+    if not text.startswith("EVENTS"):
+        raise SourceError("not an events list")
+    start = datetime(2026, 12, 3, 18, tzinfo=timezone.utc)
+    return [Event(source_uid=f"e{n}", title=f"  {line}\\x1b[31m\\x07 night  ", start=start + timedelta(days=n),
+                  end=start, description=line, url="javascript:alert(1)",
+                  attendees=(Person(f"Ann\\x1b[2J Lee {n}"), Person("\\x00")))
+            for n, line in enumerate(text.splitlines()[1:], 1) if line.strip()]
+
+
+class TestUncleanedContract(SourceContract):
+    kind = UncleanedSource()
+    samples = [(b"EVENTS\\nPython\\nRust\\n", "https://example.org/")]
+'''
+
+
+def test_a_kind_that_leaves_cleaning_to_normalise_passes_the_kit(tmp_path):
+    """Issue 19: a title keeping a terminal escape failed `escapes_inside`, though the pipeline's
+    normalise step cleans it (and every other text, URL and end) for every kind."""
+    result = run_pytest(tmp_path, UNCLEANED_KIND)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"\b2\d passed\b", result.stdout) and "failed" not in result.stdout  # escapes_inside among them
+
+
+def test_the_same_kind_with_a_naive_end_still_fails_the_kit(tmp_path):
+    """normalise would drop the end (it cannot know the zone): a real fault, still caught."""
+    naive = UNCLEANED_KIND.replace("end=start,", "end=start.replace(tzinfo=None) + timedelta(days=9),")
+    assert naive != UNCLEANED_KIND
+    result = run_pytest(tmp_path, naive)
+    seen = outcomes(result)
+    assert seen["test_samples_give_well_formed_events"] == "FAILED"
+    assert seen["test_garbage_raises_only_source_error[escapes_inside]"] == "FAILED"
+    assert "not a timezone-aware datetime" in result.stdout
 
 
 def test_the_kit_names_the_hook_when_no_parse_step_is_found(tmp_path):

@@ -11,18 +11,23 @@ registry's view of installed kinds, and the shared corpus.
 from __future__ import annotations
 
 import random
+from importlib.metadata import entry_points
 
 import pytest
 
 from aggregator.errors import SourceError
 from aggregator.registry import installed_kinds, load_source
 from aggregator.testing import SourceContract
-from sources import confs_tech, eventbrite, ics, jsonld, luma, meetup, rss
+from sources import confs_tech, eventbrite, ics, jsonld, luma, meetup, rss, schedule, sessionize
 from tests.conftest import CORPUS, FIXTURES, make_ctx
 
-BUILT_IN = {"ics": ics.IcsSource, "jsonld": jsonld.JsonLdSource, "eventbrite": eventbrite.EventbriteSource,
-            "meetup": meetup.MeetupSource, "luma": luma.LumaSource, "rss": rss.RssSource,
-            "confs_tech": confs_tech.ConfsTechSource}
+
+def built_in_kinds() -> list[str]:
+    """The kinds this project registers (pyproject's entry points), not a third party's installed beside them."""
+    return sorted(ep.name for ep in entry_points(group="aggregator.sources")
+                  if ep.dist is not None and ep.dist.name.lower() == "aggregator")
+
+
 FIXTURES_BY_KIND = {
     "ics": sorted(p.name for p in (FIXTURES / "ics").glob("*.ics") if "truncated" not in p.name),
     "jsonld": sorted(p.name for p in (FIXTURES / "html").glob("*.html")),
@@ -31,8 +36,10 @@ FIXTURES_BY_KIND = {
     "luma": ["luma_online_event_utc_millis.html"],
     "rss": ["rss_with_event_dates.xml"],
     "confs_tech": sorted(p.name for p in (FIXTURES / "json").glob("confs_*.json")),
+    "schedule": sorted(p.name for p in (FIXTURES / "schedule").iterdir()),
+    "sessionize": ["all_view.json"],
 }
-FOLDER = {"ics": "ics", "rss": "feeds", "confs_tech": "json"}
+FOLDER = {"ics": "ics", "rss": "feeds", "confs_tech": "json", "schedule": "schedule", "sessionize": "sessionize"}
 SAMPLE_URL = "https://example.org/conferences/2027/python.json"  # confs_tech reads its topic from the URL
 CANCELLED = {("jsonld", "cancelled_event_jsonld.html"): "Data viz night",
              ("ics", "status_fields_and_attendees.ics"): "Data viz night"}
@@ -42,13 +49,14 @@ def samples_of(kind: str) -> list[tuple[bytes, str]]:
     return [((FIXTURES / FOLDER.get(kind, "html") / name).read_bytes(), SAMPLE_URL) for name in FIXTURES_BY_KIND[kind]]
 
 
+def contracts() -> dict[str, type[SourceContract]]:
+    """kind -> its contract class in this module."""
+    return {cls.kind.kind: cls for cls in SourceContract.__subclasses__() if cls.__module__ == __name__}
+
+
 def parser_of(kind: str):
-    """The kind's pure parse step as (data, url, ctx) -> events; rss also returns pages to follow."""
-    if kind == "rss":
-        return lambda data, url, ctx: rss.parse(data, url, ctx=ctx)[0]
-    module = {"ics": ics, "jsonld": jsonld, "eventbrite": eventbrite, "meetup": meetup, "luma": luma,
-              "confs_tech": confs_tech}[kind]
-    return lambda data, url, ctx: module.parse(data, url, ctx=ctx)
+    """The kind's pure parse step as (data, url, ctx) -> events: its contract's."""
+    return contracts()[kind]().parse
 
 
 # Every built-in kind passes every garbage case of the kit: none sets `known_bugs`.
@@ -91,15 +99,28 @@ class TestConfsTechContract(SourceContract):
     samples = samples_of("confs_tech")
 
 
+class TestScheduleContract(SourceContract):
+    kind = schedule.ScheduleSource()
+    samples = samples_of("schedule")
+
+
+class TestSessionizeContract(SourceContract):
+    kind = sessionize.SessionizeSource()
+    samples = samples_of("sessionize")
+
+
 def test_every_built_in_kind_is_installed_and_under_contract():
-    """Built-ins are a subset: a third-party kind installed beside them must not fail this."""
-    assert set(BUILT_IN) <= set(installed_kinds())
-    contract_classes = {cls.kind.kind for cls in SourceContract.__subclasses__() if cls.__module__ == __name__}
-    assert contract_classes == set(BUILT_IN)
+    """The built-ins are read from the entry points: a kind added to pyproject.toml without a
+    contract class here fails; a third-party kind installed beside them is none of this test's business."""
+    built_in = built_in_kinds()
+    assert {"ics", "schedule", "sessionize"} <= set(built_in) <= set(installed_kinds())
+    assert set(contracts()) == set(built_in)
+    for name in built_in:
+        assert type(load_source(name)) is type(contracts()[name].kind)
 
 
-@pytest.mark.parametrize("name", installed_kinds())
-def test_every_installed_kind_loads_under_its_own_name(name):
+@pytest.mark.parametrize("name", built_in_kinds())
+def test_every_built_in_kind_loads_under_its_own_name(name):
     """The registry checks it on load (kind == entry-point name, api_version known); say it here too."""
     source = load_source(name)
     assert source.kind == name
@@ -122,7 +143,7 @@ GARBAGE = [
 ]
 
 
-@pytest.mark.parametrize("kind", sorted(BUILT_IN))
+@pytest.mark.parametrize("kind", built_in_kinds())
 @pytest.mark.parametrize("index", range(len(GARBAGE)))
 def test_garbage_never_escapes_as_anything_but_a_source_error(kind, index):
     """Inputs written for one format thrown at every parser (the kit's cases are per kind)."""
