@@ -17,7 +17,9 @@ from aggregator.model import AttendanceRow, Event, StoredEvent
 from aggregator.source import Context
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# ../shared beside the checkout (as CI lays it); $AGGREGATOR_SHARED names another place (a git worktree's).
+SHARED = Path(os.environ.get("AGGREGATOR_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+CORPUS = SHARED / "corpus"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 PORTLAND = ZoneInfo("America/Los_Angeles")
 

@@ -14,9 +14,8 @@ from aggregator.config import FetchSettings
 from aggregator.errors import SourceError
 from aggregator.http import Http
 from aggregator.source import SourceSpec
-from aggregator.testing import SourceContract
 from sources.atproto import EVENT, RSVP, AtprotoSource, Repositories, identity_of, parse, to_event
-from tests.conftest import make_ctx, write_config
+from tests.conftest import fixture_bytes, make_ctx, write_config
 
 ORGANISER = "did:plc:pdxtechaaaaaaaaaaaaaaaaa"
 DANA = "did:plc:danadanaaaaaaaaaaaaaaaaa"
@@ -189,16 +188,8 @@ def test_a_repository_that_pages_forever_costs_bounded_requests(server):
     assert len(server.hits_for("/pds/loop.example.com/xrpc/com.atproto.repo.listRecords")) == 2
 
 
-LIST_RECORDS_PAGE = json.dumps({"cursor": "3lbrust", "records": [
-    {"uri": TYPING, "cid": "bafyreia", "value": event_record(
-        "PDX Python: Typing in practice", "2026-12-10T02:30:00Z", locations=[ADDRESS, GEO])},
-    {"uri": RUST, "cid": "bafyreib", "value": event_record("Rust night", "2026-12-12T03:00:00-08:00", mode="virtual")},
-]}).encode()
-
-
-class TestAtprotoContract(SourceContract):
-    kind = AtprotoSource()
-    samples = [(LIST_RECORDS_PAGE, "https://pds.example.com/xrpc/com.atproto.repo.listRecords")]
+# One com.atproto.repo.listRecords answer (the kit's sample for this kind: tests/test_source_contract.py).
+LIST_RECORDS_PAGE = fixture_bytes("json/atproto_list_records.json")
 
 
 def test_parse_reads_a_list_records_page_and_refuses_what_is_not_one():

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from sources import luma
-from tests.conftest import Cli, fixture_bytes, make_ctx, write_config
+from tests.conftest import CORPUS, Cli, fixture_bytes, make_ctx, write_config
 
 UTC = timezone.utc
 
@@ -38,7 +37,7 @@ def test_calendar_ics_and_page_through_the_cli(tmp_path, server):
 
 
 # -- Luma's own calendar export (issue 20) -------------------------------------------------------
-LUMA_EXPORT = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "ics" / "luma-calendar-network-school.ics"
+LUMA_EXPORT = CORPUS / "ics" / "luma-calendar-network-school.ics"
 WIDE = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
 
 

@@ -18,7 +18,7 @@ import pytest
 from aggregator.errors import SourceError
 from aggregator.registry import installed_kinds, load_source
 from aggregator.testing import SourceContract
-from sources import confs_tech, eventbrite, ics, jsonld, luma, meetup, rss, schedule, sessionize
+from sources import atproto, confs_tech, eventbrite, ics, jsonld, luma, meetup, rss, schedule, sessionize
 from tests.conftest import CORPUS, FIXTURES, make_ctx
 
 
@@ -38,8 +38,9 @@ FIXTURES_BY_KIND = {
     "confs_tech": sorted(p.name for p in (FIXTURES / "json").glob("confs_*.json")),
     "schedule": sorted(p.name for p in (FIXTURES / "schedule").iterdir()),
     "sessionize": ["all_view.json"],
+    "atproto": ["atproto_list_records.json"],
 }
-FOLDER = {"ics": "ics", "rss": "feeds", "confs_tech": "json", "schedule": "schedule", "sessionize": "sessionize"}
+FOLDER = {"ics": "ics", "rss": "feeds", "confs_tech": "json", "atproto": "json", "schedule": "schedule", "sessionize": "sessionize"}
 SAMPLE_URL = "https://example.org/conferences/2027/python.json"  # confs_tech reads its topic from the URL
 CANCELLED = {("jsonld", "cancelled_event_jsonld.html"): "Data viz night",
              ("ics", "status_fields_and_attendees.ics"): "Data viz night"}
@@ -60,6 +61,11 @@ def parser_of(kind: str):
 
 
 # Every built-in kind passes every garbage case of the kit: none sets `known_bugs`.
+
+class TestAtprotoContract(SourceContract):
+    kind = atproto.AtprotoSource()
+    samples = samples_of("atproto")
+
 
 class TestIcsContract(SourceContract):
     kind = ics.IcsSource()
