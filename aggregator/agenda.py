@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from aggregator.present import evidence_words
 from aggregator.rank import Ranked, local_time
 from aggregator.text import safe_text
 
@@ -170,24 +171,6 @@ def detail_parts(item: Ranked) -> list[tuple[str, str]]:
     elif item.event.online:
         parts.append((f"{' · ' if parts else ''}online", "dim"))
     return parts
-
-
-FIXED_EVIDENCE_WORDS = {"speaker": "speaking", "host": "hosting", "logged": "going, by your log",
-                        "mentioned": "named in the listing"}
-
-
-def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
-    """Why a contact is likely there, in words: "RSVPed", "speaking", "often comes, 48%". A bare
-    "100%" beside a name read as "100% overdue" (issue 21)."""
-    if evidence == "rsvp":
-        return "RSVPed" if probability >= 1 else "RSVPed maybe" if probability > 0 else "declined"
-    if evidence in FIXED_EVIDENCE_WORDS:
-        return FIXED_EVIDENCE_WORDS[evidence]
-    if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
-        how = "might come"
-    else:
-        how = "usually comes" if probability >= 0.6 else "often comes" if probability >= 0.3 else "sometimes comes"
-    return f"{how}, {probability:.0%}"
 
 
 def person_in_words(chance, *, say_overdue: bool = True) -> str:

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aggregator.agenda import clock, evidence_words, no_sources, one_line, person_in_words, short_id
-from aggregator.present import local_time
+from aggregator.agenda import clock, no_sources, one_line, person_in_words, short_id
+from aggregator.present import evidence_words, local_time
 from aggregator.rank import Ranked
 from aggregator.text import clean_url
 

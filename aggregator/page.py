@@ -22,11 +22,10 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
+from aggregator.present import evidence_words, record_words
 from aggregator.rank import ContactChance, Ranked
 from aggregator.text import clean_url, safe_text
 
-EVIDENCE_WORDS = {"rsvp": "RSVP'd", "speaker": "speaking", "host": "hosting", "mentioned": "named in the listing",
-                  "logged": "going, by your log"}
 SAID = 0.2  # people named on a card's one line (present.SAID: the reasons name the same)
 LISTED = 0.05  # people counted and listed in the details (present.LISTED: `upcoming --json` lists the same)
 LINE_PEOPLE = 3
@@ -221,22 +220,16 @@ def clock(moment: datetime) -> str:
     return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
-def evidence_words(chance: ContactChance, recent: dict[int, tuple[int, int]], *, numbers: bool = False) -> str:
-    """Why a contact is likely there, in words: "RSVP'd", "likely, 4 of last 5", never a bare 100%."""
-    if chance.evidence == "rsvp" and chance.probability < 1:
-        words = "RSVP'd maybe"
-    elif chance.evidence in EVIDENCE_WORDS:
-        words = EVIDENCE_WORDS[chance.evidence]
-    else:
-        words = "likely" if chance.probability >= 0.4 else "maybe"
-        came, of = recent.get(chance.contact_id, (0, 0))
-        if of:
-            words += f", {came} of last {of}"
-        elif chance.detail.startswith("goes to "):  # new to this group (coldstart.py)
-            words += f", {chance.detail}"
-    if numbers and chance.evidence == "predicted":
-        words += f"; {chance.probability:.0%} predicted"
-    return words + ("; overdue for a catch-up" if numbers and chance.overdue else "")
+def person_words(chance: ContactChance, recent: dict[int, tuple[int, int]], *, full: bool = False) -> str:
+    """Why a contact is likely there, in the words the terminal uses too (present.evidence_words); `full` adds
+    their record at the group and whether they are overdue."""
+    words = evidence_words(chance.probability, chance.evidence, chance.detail)
+    came, of = recent.get(chance.contact_id, (0, 0))
+    if full and chance.evidence == "predicted" and of:
+        words += f"; {record_words(came, of)}"
+    elif full and chance.detail.startswith("goes to "):  # new to this group (coldstart.py)
+        words += f"; {chance.detail}"
+    return words + ("; overdue for a catch-up" if full and chance.overdue else "")
 
 
 def _people_line(item: Ranked) -> str:
@@ -246,16 +239,16 @@ def _people_line(item: Ranked) -> str:
         return ""
     listed = [c for c in item.chances if c.probability >= LISTED]
     names = ", ".join(f"{_e(safe_text(c.name, one_line=True))} <span class=\"why\">"
-                      f"({_e(evidence_words(c, item.recent))})</span>" for c in named)
+                      f"({_e(person_words(c, item.recent))})</span>" for c in named)
     more = len(listed) - len(named)
-    return f'<p class="people">{names}{f" +{more} more" if more > 0 else ""}</p>'
+    return f'<p class="people">{names}{f" +{more}&nbsp;more" if more > 0 else ""}</p>'
 
 
 def _details(item: Ranked) -> str:
     """What the card folds away: why, everyone likely there with their chance, the score's parts."""
     reasons = "".join(f"<li>{_e(safe_text(r, one_line=True))}</li>" for r in item.reasons)
     people = "".join(f"<li>{_e(safe_text(c.name, one_line=True))}: "
-                     f"{_e(evidence_words(c, item.recent, numbers=True))}</li>"
+                     f"{_e(person_words(c, item.recent, full=True))}</li>"
                      for c in item.chances if c.probability >= LISTED)
     place = item.event.venue.label()  # the card's line may be cut short on a phone
     parts = (f"score {item.score:.1f} = topics {item.topic_part:.1f} × people {item.social_part:.1f} × "

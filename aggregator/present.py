@@ -68,6 +68,31 @@ def months(days: int) -> str:
     return f"{m} months" if m >= 2 else f"{days} days"
 
 
+# Why a contact is likely there, in words: one vocabulary for every surface (the terminal agenda, the
+# page, the digest, plan, reconnect). A bare "100%" beside a name read as "100% overdue" (issue 21), and the
+# page's "RSVP'd" beside the terminal's "RSVPed" read as two different things.
+EVIDENCE_WORDS = {"speaker": "speaking", "host": "hosting", "logged": "going, by your log",
+                  "mentioned": "named in the listing"}
+
+
+def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
+    """"RSVPed", "speaking", "often comes, 48%"; a contact new to the group "might come, 12%"."""
+    if evidence == "rsvp":
+        return "RSVPed" if probability >= 1 else "RSVPed maybe" if probability > 0 else "declined"
+    if evidence in EVIDENCE_WORDS:
+        return EVIDENCE_WORDS[evidence]
+    if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
+        how = "might come"
+    else:
+        how = "usually comes" if probability >= 0.6 else "often comes" if probability >= 0.3 else "sometimes comes"
+    return f"{how}, {probability:.0%}"
+
+
+def record_words(came: int, of: int) -> str:
+    """A contact's record at the group, beside the chance: "came to 4 of the last 5"."""
+    return f"came to {came} of the last {of}"
+
+
 EVIDENCE_SENTENCE = {"speaker": "is speaking", "host": "is hosting", "logged": "is going (your log)",
                      "might": "might be there"}
 
@@ -83,7 +108,7 @@ def reasons(item, recent: dict[int, tuple[int, int]], home_known: bool, most: in
     group = item.event.group or "this series"
     for c in [c for c in item.chances if c.probability >= SAID][:most]:
         if c.evidence == "rsvp":
-            out.append(f"{c.name} RSVPed" + (" (maybe)" if c.probability < 1 else ""))
+            out.append(f"{c.name} {evidence_words(c.probability, c.evidence)}")
         elif c.evidence == "mentioned":
             out.append(f"{c.name} is named in the {getattr(c, 'detail', '') or 'description'}")
         elif c.evidence in EVIDENCE_SENTENCE:

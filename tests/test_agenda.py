@@ -10,7 +10,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from aggregator import agenda
+from aggregator import agenda, present
 from aggregator.listing import upcoming as ranked_upcoming
 from tests.agenda_world import build
 from tests.conftest import NOW, PORTLAND
@@ -197,7 +197,7 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
     (0.12, "predicted", "goes to PDX Rust", "might come, 12%"),
 ])
 def test_evidence_in_words(probability, evidence, detail, words):
-    assert agenda.evidence_words(probability, evidence, detail) == words
+    assert present.evidence_words(probability, evidence, detail) == words
 
 
 def test_sources_show_times_in_the_users_zone_and_say_which():

@@ -5,8 +5,10 @@ stay byte-stable, stale files go, a token or private names are never published b
 from __future__ import annotations
 
 import functools
+import html
 import html.parser
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -127,6 +129,31 @@ def test_publish_writes_a_site_a_static_server_serves_whole(demo, tmp_path, stat
     parsed = json.loads(read.stdout)
     assert parsed["props"]["x-wr-calname"].endswith("— rust")
     assert {e["uid"] for e in parsed["events"]} == {str(e["UID"]) for e in rust}
+
+
+PERSON = re.compile(r"([^,()]+?) \(([^()]*)\)")
+
+
+def test_the_page_and_the_terminal_say_why_a_person_is_there_in_the_same_words(demo, tmp_path):
+    """One vocabulary (present.evidence_words): the page once said "RSVP'd" and "likely, 5 of last 5" where
+    `plan` and the agenda said "RSVPed" and "often comes, 48%" of the same person at the same event."""
+    assert demo("publish", str(tmp_path / "site")).returncode == 0
+    page = (tmp_path / "site" / "index.html").read_text()
+    on_page: dict[tuple[str, str], str] = {}
+    for card in page.split("<article")[1:]:
+        ident = re.search(r'aria-describedby="title-([0-9a-f]+)"', card).group(1)
+        line = html.unescape(re.sub(r"<[^>]+>", "", card.split('<p class="people">')[1].split("</p>")[0]))
+        on_page.update({(ident[:10], name.strip()): words for name, words in PERSON.findall(line.split(" +")[0])})
+    plan = demo("plan")
+    assert plan.returncode == 0, plan.stderr
+    compared = []
+    for head, people in re.findall(r"\[([0-9a-f]{10})\]\n +(.+)", plan.stdout):
+        for name, words in PERSON.findall(people):
+            if (head, name.strip()) in on_page:
+                compared.append((on_page[head, name.strip()], words))
+    assert len(compared) >= 4 and any("%" in words for words, _ in compared)  # RSVPs and predictions alike
+    assert all(page_words == plan_words for page_words, plan_words in compared), compared
+    assert "RSVP'd" not in page
 
 
 def test_a_second_publish_keeps_every_byte_and_a_later_one_removes_old_events(demo, tmp_path):
