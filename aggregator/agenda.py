@@ -354,7 +354,7 @@ def contact_lines(rows: list[dict]) -> list[str]:
     lines = []
     for r in sorted(rows, key=lambda r: (-r["events_matched"], r["name"])):
         company = f" ({one_line(r['company'])})" if r["company"] else ""
-        lines.append(f"{r['id']:>5}  {one_line(r['name'])}{company}  seen at {r['events_matched']} events; "
+        lines.append(f"{r['id']:>5}  {one_line(r['name'])}{company}  seen at {plural(r['events_matched'], 'event')}; "
                      f"last catch-up {r['last_contacted'] or 'never logged'}")
     return lines
 

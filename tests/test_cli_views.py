@@ -148,6 +148,13 @@ def test_logging_and_listing_contacts(tmp_path):
     listed = cli("contacts", "list")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
     assert "last catch-up 2026-11-30" in listed.stdout
+    new = tmp_path / "Connections.csv"
+    new.write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+                   "Nia,Brown,https://www.linkedin.com/in/nia-brown,,Acme,Engineer,01 Jan 2026\n")
+    assert cli("contacts", "import", str(new)).returncode == 0
+    assert cli("attended", event["id"][:10], "--with", "Nia Brown").returncode == 0
+    nia = [line for line in cli("contacts", "list").stdout.splitlines() if "Nia Brown" in line]
+    assert nia and "seen at 1 event;" in nia[0], nia  # not "1 events"
     nobody = cli("reconnect").stdout.strip()
     assert nobody.startswith("Nobody is overdue for a catch-up (after 182 days")
     assert "`aggregator touched NAME`" in nobody
