@@ -147,7 +147,13 @@ def _lede(items: list[Ranked], window: Window, zone: ZoneInfo, now: datetime, to
     about = f" about <strong>{_e(topic)}</strong>" if topic else ""
     until = f'<time datetime="{last.isoformat()}">{last.strftime("%a %b ")}{last.day}</time>'
     star = "; ★ marks the best for you" if picks else ""
-    return f"{what}{about} in the next {window.days} days (to {until}), by day{star}."
+    return f"{what}{about} in the next {window.days} days (to {until}), by day, in {zone_words(zone)}{star}."
+
+
+def zone_words(zone: ZoneInfo) -> str:
+    """The page's times are the owner's: a subscriber elsewhere reads "Los Angeles time", not bare 6:30 PM."""
+    city = str(zone.key).rsplit("/", 1)[-1].replace("_", " ")
+    return city if city.upper() == city else f"{city} time"  # "UTC", else "Berlin time"
 
 
 def by_day(items: Iterable[Ranked], zone: ZoneInfo) -> list[tuple[date, list[Ranked]]]:
@@ -293,7 +299,7 @@ def _footer(status: Status, zone: ZoneInfo) -> str:
     if status.last_fetch:
         local = status.last_fetch.astimezone(zone)
         fetched = (f'Last fetch: <time datetime="{status.last_fetch.isoformat()}">'
-                   f'{local.strftime("%a %b ")}{local.day}, {clock(local)}</time>.')
+                   f'{local.strftime("%a %b ")}{local.day}, {clock(local)} {local.tzname()}</time>.')
     else:
         fetched = "No fetch has run yet."
     failing = ""

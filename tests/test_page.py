@@ -91,7 +91,8 @@ def test_the_page_is_well_nested_semantic_html_with_people_and_reasons(settings)
     assert "Dana Lee attended" not in card.split("<details")[0]
     assert '<time datetime="2026-12-02">' in text  # 18:30 on Dec 2 in Portland
     assert "calagator</strong>: HTTP 503" in text and "\x1b" not in text
-    assert "Last fetch:" in text
+    assert "Last fetch:" in text and "8:00 PM PST</time>" in text  # times say their zone
+    assert "by day, in Los Angeles time" in text
     events = text.split("<main")[1].split("</main>")[0]
     assert "http" not in events.replace('href="https://example.org/p"', "")  # the event's own link, else relative
     assert 'href="event/p.ics" download aria-describedby="title-p">Add to calendar' in events
