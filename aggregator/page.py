@@ -201,7 +201,7 @@ def _event(item: Ranked, zone: ZoneInfo, links: Links, pick: bool = False) -> st
     return f"""<article class="event" data-id="{_e(item.id)}" data-score="{item.score:g}">
 <p class="when">{_when(item, zone)}{star}<a class="add" href="{_e(links.event(item.id))}" download \
 aria-describedby="title-{_e(item.id)}">Add to calendar</a></p>
-<h3 id="title-{_e(item.id)}">{title}</h3>
+<h3 id="title-{_e(item.id)}"{f' title="{plain}"' if len(plain) > 80 else ""}>{title}</h3>
 {f'<p class="where">{where}</p>' if where else ""}
 {_people_line(item)}
 {_details(item)}
@@ -358,7 +358,8 @@ summary { cursor: pointer; }
 .pick { color: var(--good); font-weight: 700; }
 .hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .add { margin-left: auto; font-size: .85rem; }
-.event h3 { font-size: 1.05rem; margin: .05rem 0; line-height: 1.25; }
+.event h3 { font-size: 1.05rem; margin: .05rem 0; line-height: 1.25;
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3; overflow: hidden; }
 .event h3 a { color: var(--ink); text-decoration-color: var(--line); }
 .where, .people { color: var(--muted); font-size: .88rem; }
 .where { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }

@@ -245,3 +245,22 @@ def test_a_published_site_on_a_static_server_fills_in_its_own_address(tmp_path, 
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_runaway_title_takes_three_lines_at_most(tmp_path, browser):
+    """A 400-character title filled a phone screen on its own; it is cut after three lines (the whole title
+    stays in the markup and its tooltip)."""
+    from aggregator.page import Links, render
+    from aggregator.rank import Ranked
+    from tests.conftest import stored_event
+
+    require(Path(CHROMIUM).exists(), "Debian's chromium", "apt-get install chromium")
+    settings = config.load(write_config(tmp_path, [{"name": "src", "kind": "ics", "url": "https://example.org/a.ics"}]))
+    long = Event("long", "Python " + "very-long " * 40 + "title", at(4, 18))
+    short = Event("short", "Rust night", at(4, 19))
+    items = [Ranked(id=e.source_uid, event=e, stored=stored_event(e, tz=PORTLAND), score=1.0) for e in (long, short)]
+    page = browser.new_page(viewport=VIEWPORTS["phone"])
+    page.set_content(render(items, settings, Links("http://127.0.0.1:8080/"), now=NOW))
+    heights = page.locator("article h3").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+    assert heights[0] <= 3.2 * heights[1], heights  # three lines of the one-line title, no more
+    assert "very-long " * 40 in page.locator("article h3").first.text_content()
