@@ -64,12 +64,7 @@ def log_attended(store: Store, settings: Settings, event_ident: str, names: list
 
     An unknown event id is bad usage (store.UnknownEvent, exit 2), as is an unknown name and an
     event that has not started yet (NotYet)."""
-    try:
-        stored = store.events.find(event_ident)
-    except UnknownEvent as exc:
-        if "unknown event id" not in str(exc):
-            raise
-        raise UnknownEvent(f"{exc}, and by `aggregator past` for the events of the last 30 days") from None
+    stored = store.events.find(event_ident)  # an unknown id points to `past` too
     people = [find_contact(store, n) for n in names]
     if stored.start_utc > now:
         starts = stored.start_utc.astimezone(settings.timezone).strftime("%a %d %b %Y %H:%M")

@@ -124,6 +124,7 @@ def test_unknown_names_are_bad_usage(world):
     event_id = cli.json("upcoming")[0]["id"]
     cases = [
         (("why", "zzzzzz"), "no event with id 'zzzzzz'"),
+        (("why", "zzzzzz"), "and by `aggregator past`"),  # `why` explains a past event too
         (("attended", "zzzzzz"), "no event with id 'zzzzzz'"),
         (("attended", event_id, "--with", "Dana Leigh"), "did you mean Dana Lee"),
         (("touched", "Sam Ortis"), "did you mean Sam Ortiz"),
