@@ -15,7 +15,7 @@ from aggregator.identity import Matcher, normalize_name
 from aggregator.listing import rank_events
 from aggregator.model import Contact
 from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months
-from aggregator.store import Store, UnknownEvent
+from aggregator.store import Store
 
 RECONNECT_DAYS = 60
 LIKELY = 0.2
