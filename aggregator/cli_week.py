@@ -114,5 +114,10 @@ def plan_command(app: App, days: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(plan.as_dict(made, app.settings.timezone), indent=2, ensure_ascii=False))
         return
+    if not made.overdue and not app.store.people.contacts():  # no one to plan for: say how to add them
+        from aggregator.agenda import nobody_overdue
+
+        app.out.print(nobody_overdue(False, app.settings.profile.reconnect_after_days), markup=False)
+        return
     for line in plan.lines(made, app.settings.timezone):
         app.out.print(line, markup=False)
