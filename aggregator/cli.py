@@ -69,6 +69,8 @@ def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(agenda.run_json(report), indent=2))
     else:
         agenda.print_run(app.out, app.err, report, verbose=app.verbose)
+        if not settings.sources:  # "0 sources: 0 ok" said nothing of what to do
+            app.out.print(agenda.no_sources(str(settings.path)), markup=False)
     sys.exit(report.exit_code)
 
 

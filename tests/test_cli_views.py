@@ -161,6 +161,13 @@ def test_logging_and_listing_contacts(tmp_path):
     assert "`aggregator touched NAME`" in nobody
 
 
+def test_fetch_with_no_sources_says_where_to_add_them(tmp_path):
+    path = write_config(tmp_path, [])
+    fetched = Cli(path)("fetch")
+    assert fetched.returncode == 0
+    assert f"No sources configured yet: add some to {path}, then run `aggregator fetch`." in fetched.stdout
+
+
 def test_empty_paths_say_what_to_do(tmp_path):
     cli = Cli(write_config(tmp_path, [{"name": "a", "kind": "ics", "url": "https://example.org/a.ics"}]))
     nothing = cli("upcoming", env=terminal(60))
