@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process, utils
 
 from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
@@ -14,6 +14,7 @@ from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
 from aggregator.listing import rank_events
 from aggregator.model import Contact
+from aggregator.nicknames import same_given_name
 from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months
 from aggregator.store import Store
 
@@ -46,17 +47,28 @@ def find_contact(store: Store, name: str) -> Contact:
     match = Matcher.build(candidates(people)).match_name(name)
     if match is not None:
         return next(p for p in people if p.id == match.contact_id)
-    if norm and " " not in norm:  # a first name alone: yours when one contact has it
-        first = [p for p in people if norm in {normalize_name(n).split(" ")[0] for n in (p.name, *p.aliases)}]
+    if norm and " " not in norm:  # a first name alone (or its short form: Sam, Samuel) when one contact has it
+        firsts = {p.id: {normalize_name(n).split(" ")[0] for n in (p.name, *p.aliases)} for p in people}
+        first = [p for p in people if norm in firsts[p.id]] or \
+            [p for p in people if any(same_given_name(norm, given) for given in firsts[p.id])]
         if len(first) == 1:
             return first[0]
         if len(first) > 1:
             listed = ", ".join(f"{p.name} (id {p.id})" for p in first)
             raise UnknownName(f"{name!r} could be several contacts: {listed}; give the full name or the id")
     names = {p.id: p.name for p in people}
-    close = [names[key] for _, score, key in process.extract(name, names, limit=3) if score >= 60]
-    hint = f"; did you mean {', '.join(close)}?" if close else "; import contacts with `aggregator contacts import`"
+    close = [names[key] for _, score, key in process.extract(name, names, limit=3, scorer=_name_likeness,
+                                                             processor=utils.default_process) if score >= 70]
+    hint = (f"; did you mean {', '.join(close)}?" if close else "; `aggregator contacts list` shows them" if people
+            else "; import contacts with `aggregator contacts import`")
     raise UnknownName(f"no contact named {name!r}{hint}")
+
+
+def _name_likeness(typed: str, name: str, **_) -> float:
+    """How like a contact's name a typed one is: the whole name, or for one typed word its closest part
+    ("Prya" is Priya Raman's; "Liz" is not Samuel Ortiz's, though both end in -iz)."""
+    parts = name.split() if " " not in typed.strip() else []
+    return max([fuzz.ratio(typed, name), *(fuzz.ratio(typed, part) for part in parts)])
 
 
 def log_attended(store: Store, settings: Settings, event_ident: str, names: list[str], *, now: datetime) -> dict:

@@ -128,6 +128,8 @@ def test_unknown_names_are_bad_usage(world):
         (("attended", "zzzzzz"), "no event with id 'zzzzzz'"),
         (("attended", event_id, "--with", "Dana Leigh"), "did you mean Dana Lee"),
         (("touched", "Sam Ortis"), "did you mean Sam Ortiz"),
+        (("touched", "Rvi"), "did you mean Ravi Patel?"),  # a typed word is likened to each part of a name
+        (("touched", "Liz"), "no contact named 'Liz'; `aggregator contacts list` shows them"),  # not "Sam Ortiz"
         (("fetch", "--source", "pdx-python-meetup-group-calender"),
          f"did you mean '{settings.sources[0].name}'"),
     ]
@@ -144,8 +146,8 @@ def test_logging_and_listing_contacts(tmp_path):
     event = cli.json("past")[0]  # an upcoming one is refused since issue 18
     went = cli("attended", event["id"][:10], "--with", "Dana Lee")
     assert went.returncode == 0 and "met Dana Lee" in went.stdout
-    touched = cli("touched", "Sam Ortiz", "--on", "2026-11-30")
-    assert touched.returncode == 0 and "caught up with Sam Ortiz on 2026-11-30" in touched.stdout
+    touched = cli("touched", "Samuel", "--on", "2026-11-30")  # the one Sam, by the long form of his name
+    assert touched.returncode == 0 and "caught up with Sam Ortiz on 2026-11-30" in touched.stdout, touched.stderr
     listed = cli("contacts", "list")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
     assert "last catch-up 2026-11-30" in listed.stdout
