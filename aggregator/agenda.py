@@ -44,7 +44,8 @@ def one_line(text: object) -> str:
 
 def fit(text: str, width: int) -> str:
     """`text` in at most `width` cells: cut after a whole word with an ellipsis.
-    A single word longer than the room is cut with an ellipsis rather than dropped."""
+    A word longer than the whole room is cut with an ellipsis rather than dropped ("Python…" said nothing
+    of "Python very-long-…-title")."""
     if cell_len(text) <= width:
         return text
     if width <= 1:
@@ -56,8 +57,10 @@ def fit(text: str, width: int) -> str:
             break
         cut = index + 1
     head = text[:cut]
-    if cut < len(text) and not text[cut].isspace() and " " in head.strip():
-        head = head[:head.rstrip().rfind(" ")]  # back to the end of the last whole word
+    last_space = head.rstrip().rfind(" ")
+    word_end = text.find(" ", cut) % (len(text) + 1)  # the end of the word the room ends in
+    if cut < len(text) and not text[cut].isspace() and last_space > 0 and word_end - last_space <= width:
+        head = head[:last_space]  # back to the end of the last whole word, unless this one could never fit
     return head.rstrip(" ,;·-") + ELLIPSIS
 
 

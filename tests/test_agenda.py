@@ -107,6 +107,7 @@ def test_plain_lines_stay_one_an_event_best_first(listing):
     (20, "Typing in practice: protocols", "Typing in practice:…"),
     (12, "Typing in practice", "Typing in…"),
     (8, "Supercalifragilistic", "Superca…"),  # one word longer than the room: cut, still marked
+    (30, "Python very-long-very-long-very-long-title", "Python very-long-very-long-ve…"),  # not "Python…"
     (30, "short", "short"),
     (6, "日本語のタイトル", "日本…"),  # wide characters count two cells
 ])
