@@ -321,7 +321,7 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
             start = _event_start(e["start"], tz, short=terminal)
             if terminal:
                 chance = f"{said[id(e)]:<{words}}" if width >= 80 else f"{e['probability']:>4.0%}"  # words when room
-                right = Text.assemble(" ", (chance, "magenta"), " ", (short_id(e["id"]), "dim"))
+                right = Text.assemble("  ", (chance, "magenta"), "  ", (short_id(e["id"]), "dim"))  # 2-space gutters
                 room = max(8, min(natural, width - 4 - dates - 2 - right.cell_len))
                 middle = fit_parts([(one_line(e["title"]), "")], room)
                 middle.pad_right(room - middle.cell_len)
@@ -345,11 +345,15 @@ def _event_start(value: str, tz: ZoneInfo, *, short: bool = False) -> str:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value[:16].replace("T", " ")
-    day = "%a %d %b" if short else "%a %Y-%m-%d"
     if len(value) <= 10:
-        return moment.strftime(day + (" all day" if short else ""))
+        return _day_words(moment, short) + (" all day" if short else "")
     moment = moment.astimezone(tz) if moment.tzinfo else moment
-    return moment.strftime(day + " %H:%M")
+    return _day_words(moment, short) + moment.strftime(" %H:%M")
+
+
+def _day_words(moment: date, short: bool) -> str:
+    """"Wed 9 Dec" as the agenda and the digest write a day (not "Wed 09 Dec"), or "Wed 2026-12-09"."""
+    return f"{moment:%a} {moment.day} {moment:%b}" if short else f"{moment:%a %Y-%m-%d}"
 
 
 def contact_lines(rows: list[dict]) -> list[str]:

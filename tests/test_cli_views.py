@@ -107,6 +107,21 @@ def test_reconnect_with_contacts_never_logged_does_not_crash(tmp_path):
     assert kim["days_since"] is None
 
 
+def test_reconnect_on_a_terminal_keeps_its_columns_apart(tmp_path):
+    """The longest title ran into the evidence ("Packaging without tears often comes, 48%"), a day read
+    "Wed 09 Dec" where the agenda and the digest say "Wed 9 Dec"."""
+    from aggregator.demo import write_demo
+
+    cli = Cli(write_demo(tmp_path / "demo", now=NOW))
+    assert cli("fetch").returncode == 0
+    shown = cli("reconnect", env=terminal(100))
+    rows = [line for line in ANSI.sub("", shown.stdout).splitlines() if line.startswith("    ")]
+    assert rows
+    for row in rows:  # date, title, evidence, id: each pair of columns two spaces apart at least
+        assert len(re.split(r"\s{2,}", row.strip())) == 4, row
+        assert not re.match(r"\s+\w{3} 0\d ", row), row
+
+
 def test_reconnect_days_is_the_window_asked_for(tmp_path):
     """Issue 12: the loop over contacts overwrote --days with the last contact's days since a catch-up
     (30 here), so `--days 5` still showed Sam's RSVP nine days out."""
