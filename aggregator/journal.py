@@ -77,9 +77,10 @@ def log_attended(store: Store, settings: Settings, event_ident: str, names: list
     An unknown event id is bad usage (store.UnknownEvent, exit 2), as is an unknown name and an
     event that has not started yet (NotYet)."""
     stored = store.events.find(event_ident)  # an unknown id points to `past` too
-    people = [find_contact(store, n) for n in names]
+    people = list({p.id: p for p in (find_contact(store, n) for n in names)}.values())  # "--with Ana --with Ana Souza"
     if stored.start_utc > now:
-        starts = stored.start_utc.astimezone(settings.timezone).strftime("%a %d %b %Y %H:%M")
+        local = stored.start_utc.astimezone(settings.timezone)
+        starts = f"{local:%a} {local.day} {local:%b %Y %H:%M}"
         raise NotYet(f"{stored.title!r} has not started yet (it starts {starts}): log it once you have been")
     store.attendance.log_attended(stored.id, people, now)
     met_on = stored.event.start
