@@ -4,7 +4,6 @@ past (`past`, `attended` on a past / future / unknown id, `touched --on` a futur
 from __future__ import annotations
 
 import re
-
 from datetime import timedelta
 
 import pytest
