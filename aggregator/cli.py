@@ -210,7 +210,7 @@ def contacts_list(app: App, as_json: bool) -> None:
     """
     from aggregator import journal
 
-    rows = journal.contact_list(app.store)
+    rows = journal.contact_list(app.store, now=app.now())
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

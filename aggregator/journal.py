@@ -152,8 +152,9 @@ def describe_overdue(entry: Overdue) -> str:
     return "never logged" if entry.days is None else f"{months(entry.days)} since you caught up"
 
 
-def contact_list(store: Store) -> list[dict[str, Any]]:
-    counts = store.attendance.contact_event_counts()
+def contact_list(store: Store, *, now: datetime) -> list[dict[str, Any]]:
+    """`contacts list`: each contact with the past events they were seen at (CONTRACT.md: events_matched)."""
+    counts = store.attendance.contact_event_counts(before=now)
     out = []
     for c in store.people.contacts():
         seen, last = counts.get(c.id, (0, None))

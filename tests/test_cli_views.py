@@ -107,19 +107,37 @@ def test_reconnect_with_contacts_never_logged_does_not_crash(tmp_path):
     assert kim["days_since"] is None
 
 
-def test_reconnect_on_a_terminal_keeps_its_columns_apart(tmp_path):
-    """The longest title ran into the evidence ("Packaging without tears often comes, 48%"), a day read
-    "Wed 09 Dec" where the agenda and the digest say "Wed 9 Dec"."""
+@pytest.fixture(scope="module")
+def demo_city(tmp_path_factory) -> Cli:
+    """The demo city, fetched; tests here only read it."""
     from aggregator.demo import write_demo
 
-    cli = Cli(write_demo(tmp_path / "demo", now=NOW))
+    cli = Cli(write_demo(tmp_path_factory.mktemp("demo") / "demo", now=NOW))
     assert cli("fetch").returncode == 0
-    shown = cli("reconnect", env=terminal(100))
+    return cli
+
+
+def test_reconnect_on_a_terminal_keeps_its_columns_apart(demo_city):
+    """The longest title ran into the evidence ("Packaging without tears often comes, 48%"), a day read
+    "Wed 09 Dec" where the agenda and the digest say "Wed 9 Dec"."""
+    shown = demo_city("reconnect", env=terminal(100))
     rows = [line for line in ANSI.sub("", shown.stdout).splitlines() if line.startswith("    ")]
     assert rows
     for row in rows:  # date, title, evidence, id: each pair of columns two spaces apart at least
         assert len(re.split(r"\s{2,}", row.strip())) == 4, row
         assert not re.match(r"\s+\w{3} 0\d ", row), row
+
+
+def test_contacts_are_seen_at_past_events_only(demo_city):
+    """An RSVP to next week's meetup is not a time you saw them: `contacts list` counted it, and its
+    last_seen_at was a date still ahead."""
+    listed = demo_city.json("contacts", "list")
+    past = demo_city.json("past", "--days", "365")
+    seen = {c["name"]: sum(c["name"] in {p["name"] for p in e["contacts"] if p["evidence"] == "rsvp"} for e in past)
+            for c in listed}
+    assert all(c["last_seen_at"] is None or c["last_seen_at"] < NOW.isoformat() for c in listed), listed
+    samuel = next(c for c in listed if c["name"] == "Samuel Ortiz")
+    assert samuel["events_matched"] == seen["Samuel Ortiz"] > 0
 
 
 def test_reconnect_days_is_the_window_asked_for(tmp_path):
