@@ -80,7 +80,8 @@ def contacts_duplicates(app: App, as_json: bool) -> None:
         click.echo(json.dumps([d.as_json() for d in found], indent=2, ensure_ascii=False))
         return
     if not found:
-        app.out.print("No contacts look like one person.", markup=False)
+        app.out.print("No contacts look like one person." if app.store.people.contacts()
+                      else "No contacts yet: aggregator contacts import PATH", markup=False)
         return
     for offer in found:
         ids = " ".join(str(i) for i in offer.ids)
