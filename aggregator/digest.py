@@ -157,7 +157,8 @@ def sections(week: Week, tz: ZoneInfo) -> tuple[str, list[tuple[str, list[Line]]
     first = week.now.astimezone(tz)
     last = first + timedelta(days=week.days - 1)
     span = f"{first:%a} {first.day} {first:%b} to {last:%a} {last.day} {last:%b %Y}"
-    heading = f"Your next {week.days} days: {span}" if week.days != 7 else f"Your week: {span}"
+    heading = (f"Your week: {span}" if week.days == 7 else f"Your next {week.days} days: {span}" if week.days > 1
+               else f"Your day: {first:%a} {first.day} {first:%b %Y}")  # not "next 1 days: Mon 7 Dec to Mon 7 Dec"
     notes = [f"Sources that failed at the last fetch: {', '.join(map(one_line, week.failing))} "
              "(see `aggregator sources`)."] if week.failing else []
     if week.configured is not None:
@@ -169,7 +170,7 @@ def sections(week: Week, tz: ZoneInfo) -> tuple[str, list[tuple[str, list[Line]]
         more = f" (of {week.total})" if week.total > len(week.best) else ""
         parts.append((f"Best events{more}", [event_line(i, tz) for i in week.best]))
     else:
-        notes.append(f"Nothing on in the next {week.days} day{'s' if week.days != 1 else ''}. Look further with "
+        notes.append(f"Nothing on in the next {f'{week.days} days' if week.days != 1 else 'day'}. Look further with "
                      f"`aggregator digest --days {max(30, week.days * 2)}`, or add sources to your config.")
     if week.meet:
         meet = [meeting_line(m, tz) for m in week.meet]
