@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from aggregator.present import evidence_words
+from aggregator.present import days_words, evidence_words
 from aggregator.rank import Ranked, local_time
 from aggregator.text import safe_text
 
@@ -210,7 +210,7 @@ def nothing_upcoming(days: int, topic: str | None, *, fetched: bool, config: str
     if config is not None:
         return no_sources(config)
     hint = "" if fetched else " Run `aggregator fetch` first."
-    return f"No upcoming events in the next {days} days{' about ' + one_line(topic) if topic else ''}.{hint}"
+    return f"No upcoming events in the next {days_words(days)}{' about ' + one_line(topic) if topic else ''}.{hint}"
 
 
 def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime) -> None:

@@ -44,6 +44,7 @@ def past(app: App, days: int, as_json: bool) -> None:
       aggregator attended 3f2a9c1e --with "Dana Lee"
     """
     from aggregator import agenda, listing, rank
+    from aggregator.present import days_words
 
     items = listing.past(app.store, app.settings, now=app.now(), days=days)
     if as_json:
@@ -51,7 +52,7 @@ def past(app: App, days: int, as_json: bool) -> None:
         return
     if not items:
         hint = "" if app.store.events.count() else " Run `aggregator fetch` first."
-        app.out.print(f"No events in the last {days} days.{hint}", markup=False)
+        app.out.print(f"No events in the last {days_words(days)}.{hint}", markup=False)
         return
     agenda.print_upcoming(app.out, items, app.settings.timezone, now=app.now())
 

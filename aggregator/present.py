@@ -65,7 +65,12 @@ def dumps(items: list, default_tz: ZoneInfo) -> str:
 
 def months(days: int) -> str:
     m = round(days / 30.4)
-    return f"{m} months" if m >= 2 else f"{days} days"
+    return f"{m} months" if m >= 2 else f"{days} day{'' if days == 1 else 's'}"
+
+
+def days_words(days: int) -> str:
+    """A window in words: "in the next day", "in the next 30 days" (not "the next 1 days")."""
+    return "day" if days == 1 else f"{days} days"
 
 
 # Why a contact is likely there, in words: one vocabulary for every surface (the terminal agenda, the

@@ -210,6 +210,8 @@ def test_empty_paths_say_what_to_do(tmp_path):
     assert nothing.stdout.strip() == "No upcoming events in the next 30 days. Run `aggregator fetch` first."
     assert cli("contacts", "list").stdout.strip() == "No contacts yet: aggregator contacts import PATH"
     assert cli("contacts", "duplicates").stdout.strip() == "No contacts yet: aggregator contacts import PATH"
+    assert cli("upcoming", "--days", "1").stdout.startswith("No upcoming events in the next day.")  # not "1 days"
+    assert cli("past", "--days", "1").stdout.startswith("No events in the last day.")
     assert cli("reconnect").stdout.startswith("No contacts yet: import them with `aggregator contacts import PATH`")
     never = cli("sources", env=terminal(60))
     assert never.returncode == 0 and "never fetched" in never.stdout
