@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from aggregator.present import days_words, evidence_words
+from aggregator.present import days_words, evidence_words, where_words
 from aggregator.rank import Ranked, local_time
 from aggregator.text import safe_text
 
@@ -327,7 +327,8 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
                 middle.pad_right(room - middle.cell_len)
                 lines.append(Text.assemble("    ", (f"{start:<{dates}}", "cyan"), "  ", middle, right))
             else:
-                lines.append(f"    likely at {one_line(e['title'])} ({start}, {said[id(e)]})  [{short_id(e['id'])}]")
+                lines.append(f"    {where_words(e['probability'])} {one_line(e['title'])} ({start}, {said[id(e)]})  "
+                             f"[{short_id(e['id'])}]")
     return lines
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aggregator.agenda import clock, no_sources, one_line, person_in_words, short_id
-from aggregator.present import evidence_words, local_time
+from aggregator.present import evidence_words, local_time, where_words
 from aggregator.rank import Ranked
 from aggregator.text import clean_url
 
@@ -46,6 +46,7 @@ class Meeting:
     title: str
     start: str
     chance: str  # "RSVPed", "often comes, 48%"
+    at: str = "likely at"  # present.where_words
 
 
 @dataclass
@@ -78,7 +79,8 @@ def build(store, settings, *, now: datetime, days: int = DAYS) -> Week:
             continue
         first = entry.events[0]
         meet.append(Meeting(entry.contact.name, journal.describe_overdue(entry), by_id.get(first["id"]),
-                            first["title"], first["start"], evidence_words(first["probability"], first["evidence"])))
+                            first["title"], first["start"], evidence_words(first["probability"], first["evidence"]),
+                            where_words(first["probability"])))
     week = Week(now=now, days=days, best=items[:BEST], total=len(items), meet=meet[:MEET],
                 meet_more=max(0, len(meet) - MEET), overdue_elsewhere=elsewhere,
                 configured=None if settings.sources else str(settings.path), fetched=store.events.count() > 0,
@@ -140,7 +142,7 @@ def event_line(item: Ranked, tz: ZoneInfo, *, people: bool = True, lead: str = "
 
 
 def meeting_line(meeting: Meeting, tz: ZoneInfo) -> Line:
-    before = f"{meeting.overdue}; likely at"
+    before = f"{meeting.overdue}; {meeting.at}"
     if meeting.event is None:  # a conference talk rolled into its day: the reconnect entry says enough
         start = datetime.fromisoformat(meeting.start)
         moment = f"{start:%a} {start.day} {start:%b}" + (f" {clock(start, tz)}" if len(meeting.start) > 10 else "")

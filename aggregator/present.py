@@ -76,6 +76,7 @@ def days_words(days: int) -> str:
 # Why a contact is likely there, in words: one vocabulary for every surface (the terminal agenda, the
 # page, the digest, plan, reconnect). A bare "100%" beside a name read as "100% overdue" (issue 21), and the
 # page's "RSVP'd" beside the terminal's "RSVPed" read as two different things.
+USUALLY, OFTEN = 0.6, 0.3  # a predicted chance in words: "usually comes", "often comes", else "sometimes comes"
 EVIDENCE_WORDS = {"speaker": "speaking", "host": "hosting", "logged": "going, by your log",
                   "mentioned": "named in the listing"}
 
@@ -89,8 +90,14 @@ def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
     if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
         how = "might come"
     else:
-        how = "usually comes" if probability >= 0.6 else "often comes" if probability >= 0.3 else "sometimes comes"
+        how = "usually comes" if probability >= USUALLY else "often comes" if probability >= OFTEN else "sometimes comes"
     return f"{how}, {probability:.0%}"
+
+
+def where_words(probability: float) -> str:
+    """Before an event's name: "likely at" where they often come or better, else "maybe at" ("likely at
+    Service design 101 (sometimes comes, 23%)" said two things)."""
+    return "likely at" if probability >= OFTEN else "maybe at"
 
 
 def record_words(came: int, of: int) -> str:

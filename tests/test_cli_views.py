@@ -128,6 +128,14 @@ def test_reconnect_on_a_terminal_keeps_its_columns_apart(demo_city):
         assert not re.match(r"\s+\w{3} 0\d ", row), row
 
 
+def test_reconnect_and_digest_say_likely_only_where_the_chance_says_so(demo_city):
+    """"likely at Service design 101 (sometimes comes, 23%)" said two things at once."""
+    lines = demo_city("reconnect").stdout.splitlines() + demo_city("digest", "--days", "30").stdout.splitlines()
+    assert not [line for line in lines if "likely at" in line and "sometimes comes" in line]
+    assert [line for line in lines if "maybe at" in line and "(sometimes comes, " in line]
+    assert [line for line in lines if "likely at" in line and "(RSVPed)" in line]
+
+
 def test_contacts_are_seen_at_past_events_only(demo_city):
     """An RSVP to next week's meetup is not a time you saw them: `contacts list` counted it, and its
     last_seen_at was a date still ahead."""
