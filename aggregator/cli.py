@@ -229,9 +229,12 @@ def attended(app: App, event_id: str, names: tuple[str, ...]) -> None:
     """Log that you went to an event, and whom you met there.
 
     Whom you met counts as a catch-up with them and as evidence of where they go.
+    EVENT_ID is the id (or a unique start of it) that `upcoming` or `past` shows;
+    an event that has not started yet is refused.
 
     \b
     Example:
+      aggregator past --days 2
       aggregator attended 3f2a9c1e --with "Dana Lee" --with "Sam Ortiz"
     """
     from aggregator import journal
@@ -243,7 +246,8 @@ def attended(app: App, event_id: str, names: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("name")
-@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="When (default: today).")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="When (default: today; not a future date).")
 @click.pass_obj
 @handle_errors
 def touched(app: App, name: str, on: datetime | None) -> None:

@@ -204,6 +204,13 @@ def test_logging_and_listing_contacts(tmp_path):
     assert "`aggregator touched NAME`" in nobody
 
 
+def test_log_commands_help_says_which_ids_and_dates(tmp_path):
+    cli = Cli(None)
+    assert "--on YYYY-MM-DD" in cli("touched", "--help").stdout  # not click's "[%Y-%m-%d]"
+    attended = cli("attended", "--help").stdout
+    assert "`upcoming` or `past`" in attended and "aggregator past --days 2" in attended
+
+
 def test_fetch_with_no_sources_says_where_to_add_them(tmp_path):
     path = write_config(tmp_path, [])
     fetched = Cli(path)("fetch")
