@@ -23,7 +23,8 @@ def register(main: click.Group, contacts: click.Group) -> None:
 @click.command("publish")
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, writable=True))
 @click.option("--public", is_flag=True, help="Leave people out: no contact's name, no reason about them.")
-@click.option("--force", is_flag=True, help="Publish although feed.token is set (a static site checks no token).")
+@click.option("--force", is_flag=True, help="Publish although feed.token is set (a static site checks no token), "
+              "or over files a previous publish did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_obj
 @handle_errors

@@ -119,6 +119,7 @@ def render(items: list[Ranked], settings: Settings, links: Links, *, now: dateti
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<meta name="generator" content="aggregator">
 <title>{_e(title)}</title>
 <style>{CSS}</style></head>
 <body>

@@ -176,6 +176,27 @@ def test_a_second_publish_keeps_every_byte_and_a_later_one_removes_old_events(de
     assert not list(site.rglob(".*.tmp"))
 
 
+def test_a_folder_with_someone_elses_site_is_refused_unless_forced(demo, tmp_path):
+    """`publish ~/www` replaced the home page there and deleted the .html files of its events/ folder."""
+    www = tmp_path / "www"
+    (www / "events").mkdir(parents=True)
+    (www / "index.html").write_text("<h1>My home page</h1>")
+    (www / "events" / "party-2024.html").write_text("<p>My party</p>")
+    refused = demo("publish", str(www))
+    assert refused.returncode == 2 and "holds files publish did not write (events/party-2024.html, index.html)" \
+        in refused.stderr, refused.stderr
+    assert (www / "index.html").read_text() == "<h1>My home page</h1>" and (www / "events" / "party-2024.html").exists()
+    assert not (www / "feed.ics").exists()  # nothing written at all
+    notes = tmp_path / "notes"  # other files, none in the way: published beside them
+    notes.mkdir()
+    (notes / "README.md").write_text("my notes")
+    assert demo("publish", str(notes)).returncode == 0 and (notes / "README.md").read_text() == "my notes"
+    assert demo("publish", str(notes)).returncode == 0  # its own site: published over again
+    forced = demo("publish", str(www), "--force")
+    assert forced.returncode == 0 and not (www / "events" / "party-2024.html").exists()
+    assert '<meta name="generator" content="aggregator">' in (www / "index.html").read_text()
+
+
 def test_with_a_token_publishing_is_refused_unless_public_which_names_nobody(demo, tmp_path):
     configure(demo, token="s3cret-token")
     site = tmp_path / "site"
