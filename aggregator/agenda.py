@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from aggregator.present import days_words, evidence_words, where_words
+from aggregator.present import days_words, evidence_words, short_evidence_words, where_words
 from aggregator.rank import Ranked, local_time
 from aggregator.text import safe_text
 
@@ -307,7 +307,9 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
     width = min(width, MAX_WIDTH)
     shown = [e for entry in entries for e in entry.events[:3]]
     natural = max((cell_len(one_line(e["title"])) for e in shown), default=0)
-    dates = max((len(_event_start(e["start"], tz, short=True)) for e in shown), default=0)
+    narrow = width < 80  # the day without its time, the evidence in ten cells: room for the title
+    day_only = (lambda text: text[:-6] if narrow and text[-3:-2] == ":" else text)
+    dates = max((len(day_only(_event_start(e["start"], tz, short=True))) for e in shown), default=0)
     said = {id(e): evidence_words(e["probability"], e["evidence"]) for e in shown}
     words = max((len(w) for w in said.values()), default=0)
     lines: list[Text | str] = []
@@ -319,8 +321,10 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
             lines.append(f"{name}: {describe(entry)}")
         for e in entry.events[:3]:
             start = _event_start(e["start"], tz, short=terminal)
+            start = day_only(start) if terminal else start
             if terminal:
-                chance = f"{said[id(e)]:<{words}}" if width >= 80 else f"{e['probability']:>4.0%}"  # words when room
+                chance = (f"{said[id(e)]:<{words}}" if not narrow  # the words when there is room
+                          else f"{short_evidence_words(e['probability'], e['evidence']):<10}")
                 right = Text.assemble("  ", (chance, "magenta"), "  ", (short_id(e["id"]), "dim"))  # 2-space gutters
                 room = max(8, min(natural, width - 4 - dates - 2 - right.cell_len))
                 middle = fit_parts([(one_line(e["title"]), "")], room)

@@ -94,6 +94,17 @@ def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
     return f"{how}, {probability:.0%}"
 
 
+SHORT_WORDS = {"rsvp": "RSVPed", "speaker": "speaking", "host": "hosting", "logged": "going", "mentioned": "named"}
+
+
+def short_evidence_words(probability: float, evidence: str) -> str:
+    """The same, in ten cells at most for a narrow terminal: "RSVPed", "44% chance" (a bare "100%" beside a
+    name read as "100% overdue")."""
+    if evidence == "rsvp" and probability < 1:
+        return f"{probability:.0%} chance" if probability > 0 else "declined"
+    return SHORT_WORDS.get(evidence) or f"{probability:.0%} chance"
+
+
 def where_words(probability: float) -> str:
     """Before an event's name: "likely at" where they often come or better, else "maybe at" ("likely at
     Service design 101 (sometimes comes, 23%)" said two things)."""

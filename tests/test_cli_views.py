@@ -102,6 +102,7 @@ def test_reconnect_with_contacts_never_logged_does_not_crash(tmp_path):
     assert "Kim Nakamura: never logged" in text.stdout
     on_terminal = cli("reconnect", env=terminal(60))
     assert on_terminal.returncode == 0 and "never logged" in on_terminal.stdout
+    assert "RSVPed" in on_terminal.stdout and not re.search(r"\d%  ", ANSI.sub("", on_terminal.stdout))  # no bare 100%
     assert max(cell_len(line) for line in ANSI.sub("", on_terminal.stdout).splitlines()) <= 60
     kim = [e for e in cli.json("reconnect") if e["name"] == "Kim Nakamura"][0]
     assert kim["days_since"] is None
