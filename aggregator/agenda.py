@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from aggregator.present import days_words, evidence_words, short_evidence_words, where_words
+from aggregator.present import days_words, evidence_words, short_evidence_words, where_words, zone_words
 from aggregator.rank import Ranked, local_time
 from aggregator.text import safe_text
 
@@ -213,10 +213,13 @@ def nothing_upcoming(days: int, topic: str | None, *, fetched: bool, config: str
     return f"No upcoming events in the next {days_words(days)}{' about ' + one_line(topic) if topic else ''}.{hint}"
 
 
-def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime) -> None:
+def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime, window: str = "") -> None:
+    """The agenda on a terminal, closed by `window` (what it lists, whose clock); piped, a line an event."""
     if console.is_terminal:
         for line in agenda(items, tz, now=now, width=console.width):
             console.print(line, overflow="ignore", no_wrap=True, crop=False)
+        if window:
+            console.print(Text("\n" + window, "dim"), overflow="ignore", no_wrap=False, crop=False)
     else:
         for line in plain_upcoming(items, tz):
             console.print(line, markup=False)
@@ -294,6 +297,14 @@ def print_sources(console: Console, health: list[dict], tz: ZoneInfo | None = No
     if not any(h["last_run_at"] for h in health):
         console.print(f"Not fetched yet: run `aggregator fetch` to fetch {'it' if len(health) == 1 else 'them'}.",
                       markup=False)
+
+
+def window_words(count: int, days: int, tz: ZoneInfo, *, limit: int = 0, past: bool = False) -> str:
+    """What an agenda lists, under it: "5 events in the next 30 days; times in Los Angeles time." The page
+    says its own window (60 days), so the two counts no longer disagree unsaid."""
+    cut = f" (the best {limit}: `--limit 0` lists all)" if limit and count >= limit else ""
+    return (f"{plural(count, 'event')} in the {'last' if past else 'next'} {days_words(days)}{cut}; "
+            f"times in {zone_words(tz)}.")
 
 
 def no_sources(config: str) -> str:

@@ -107,7 +107,8 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
         app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.events.count() > 0,
                                               config=None if settings.sources else str(settings.path)), markup=False)
         return
-    agenda.print_upcoming(app.out, items, settings.timezone, now=app.now())
+    agenda.print_upcoming(app.out, items, settings.timezone, now=app.now(),
+                          window=agenda.window_words(len(items), days, settings.timezone, limit=limit))
 
 
 @main.command("sources")

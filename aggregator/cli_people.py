@@ -54,7 +54,8 @@ def past(app: App, days: int, as_json: bool) -> None:
         hint = "" if app.store.events.count() else " Run `aggregator fetch` first."
         app.out.print(f"No events in the last {days_words(days)}.{hint}", markup=False)
         return
-    agenda.print_upcoming(app.out, items, app.settings.timezone, now=app.now())
+    agenda.print_upcoming(app.out, items, app.settings.timezone, now=app.now(),
+                          window=agenda.window_words(len(items), days, app.settings.timezone, past=True))
 
 
 @click.command("duplicates")

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
-from aggregator.present import evidence_words, record_words
+from aggregator.present import evidence_words, record_words, zone_words
 from aggregator.rank import ContactChance, Ranked
 from aggregator.text import clean_url, safe_text
 
@@ -149,12 +149,6 @@ def _lede(items: list[Ranked], window: Window, zone: ZoneInfo, now: datetime, to
     until = f'<time datetime="{last.isoformat()}">{last.strftime("%a %b ")}{last.day}</time>'
     star = "; ★ marks the best for you" if picks else ""
     return f"{what}{about} in the next {window.days} days (to {until}), by day, in {zone_words(zone)}{star}."
-
-
-def zone_words(zone: ZoneInfo) -> str:
-    """The page's times are the owner's: a subscriber elsewhere reads "Los Angeles time", not bare 6:30 PM."""
-    city = str(zone.key).rsplit("/", 1)[-1].replace("_", " ")
-    return city if city.upper() == city else f"{city} time"  # "UTC", else "Berlin time"
 
 
 def by_day(items: Iterable[Ranked], zone: ZoneInfo) -> list[tuple[date, list[Ranked]]]:

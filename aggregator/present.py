@@ -68,6 +68,12 @@ def months(days: int) -> str:
     return f"{m} months" if m >= 2 else f"{days} day{'' if days == 1 else 's'}"
 
 
+def zone_words(zone: ZoneInfo) -> str:
+    """Whose clock the times are: "Los Angeles time" (a subscriber elsewhere read a bare 6:30 PM as theirs)."""
+    city = str(zone.key).rsplit("/", 1)[-1].replace("_", " ")
+    return city if city.upper() == city else f"{city} time"  # "UTC", else "Berlin time"
+
+
 def days_words(days: int) -> str:
     """A window in words: "in the next day", "in the next 30 days" (not "the next 1 days")."""
     return "day" if days == 1 else f"{days} days"

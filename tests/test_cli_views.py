@@ -37,8 +37,10 @@ def test_upcoming_on_a_terminal_is_an_agenda_fitted_to_the_width(world, width):
     result = cli("upcoming", env=terminal(width))
     assert result.returncode == 0, result.stderr
     lines = ANSI.sub("", result.stdout).splitlines()
-    assert len(lines) <= 2 * len(listed) + 9  # 6 events on 5 days: was ~70 lines of table at 100 columns
+    assert len(lines) <= 2 * len(listed) + 11  # 6 events on 5 days: was ~70 lines of table at 100 columns
     assert max(cell_len(line) for line in lines) <= width
+    # what it lists and whose clock, said under it (the page says its 60 days; this said nothing)
+    assert " ".join(lines[-2:]).strip() == f"{len(listed)} events in the next 30 days; times in Los Angeles time."
     for event in listed:
         assert agenda.short_id(event["id"]) in result.stdout
     assert COLOUR.search(result.stdout)
