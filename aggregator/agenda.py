@@ -134,18 +134,30 @@ def day_heading(day: date, today: date) -> Text:
     return text
 
 
-def event_lines(item: Ranked, tz: ZoneInfo, best: float, width: int, room: int) -> list[Text]:
+def event_lines(item: Ranked, tz: ZoneInfo, best: float, width: int, room: int, clock_width: int = 7) -> list[Text]:
     """Two lines: time, title, group, place, stars and id; then topics, people, distance."""
-    start = local_time(item.event.start, item.event.timezone, tz)
-    at = "all day" if item.event.all_day else clock(start, tz)
+    at = at_words(item, tz)
     rating, rating_style = stars(item.score, best)
     middle = fit_parts(headline_parts(item), room)
     middle.pad_right(room - middle.cell_len)
-    first = Text.assemble(f"  {at:<7} ", middle, " ", (rating, rating_style), " ", (short_id(item.id), "dim"))
+    first = Text.assemble(f"  {at:<{clock_width}} ", middle, " ", (rating, rating_style), " ",
+                          (short_id(item.id), "dim"))
     details = detail_parts(item)
     if not details:
         return [first]
-    return [first, Text.assemble(" " * INDENT, fit_parts(details, width - INDENT))]
+    indent = INDENT + clock_width - 7
+    return [first, Text.assemble(" " * indent, fit_parts(details, width - indent))]
+
+
+def at_words(item: Ranked, tz: ZoneInfo) -> str:
+    """The time column: "18:30", "19:00 CET" for an event in another zone, or "all day"."""
+    return "all day" if item.event.all_day else clock(local_time(item.event.start, item.event.timezone, tz), tz)
+
+
+def own_day(item: Ranked, tz: ZoneInfo) -> date:
+    """The day an event is on where it happens: the day its own wall time (what the agenda shows) is on."""
+    start = local_time(item.event.start, item.event.timezone, tz)
+    return start.date() if isinstance(start, datetime) else start
 
 
 def headline_parts(item: Ranked) -> list[tuple[str, str]]:
@@ -189,18 +201,20 @@ def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> l
     today = now.astimezone(tz).date()
     # the title column as wide as the longest headline needs, so stars and ids line up close by
     natural = max((sum(cell_len(text) for text, _ in headline_parts(i)) for i in items), default=0)
-    room = max(8, min(natural, width - INDENT - 2 - STARS - ID_LENGTH))
+    clock_width = max([7, *(len(at_words(i, tz)) + 1 for i in items)])  # "09:00 JST" needs more than "18:30"
+    room = max(8, min(natural, width - INDENT - (clock_width - 7) - 2 - STARS - ID_LENGTH))
     lines: list[Text] = []
     current: date | None = None
-    for item in sorted(items, key=lambda i: (i.start_utc(), -i.score)):
-        start = local_time(item.event.start, item.event.timezone, tz)
-        day = start.date() if isinstance(start, datetime) else start
+    # by the day each event is on where it happens (the day of the time shown), then by the clock: a Tokyo
+    # morning (a Portland evening before) once opened a second "Wed 9 Dec" after "Thu 10 Dec"
+    for item in sorted(items, key=lambda i: (own_day(i, tz), i.start_utc(), -i.score)):
+        day = own_day(item, tz)
         if day != current:
             if lines:
                 lines.append(Text())
             lines.append(day_heading(day, today))
             current = day
-        lines.extend(event_lines(item, tz, best, width, room))
+        lines.extend(event_lines(item, tz, best, width, room, clock_width))
     return lines
 
 
