@@ -56,6 +56,9 @@ def find_contact(store: Store, name: str) -> Contact:
         if len(first) > 1:
             listed = ", ".join(f"{p.name} (id {p.id})" for p in first)
             raise UnknownName(f"{name!r} could be several contacts: {listed}; give the full name or the id")
+    if norm in {normalize_name(gone) for gone in store.people.removed_keys().values()}:
+        raise UnknownName(f"you removed {name!r} from your contacts (`aggregator contacts remove`); "
+                          "`aggregator contacts import PATH --include-removed` brings them back")
     names = {p.id: p.name for p in people}
     close = [names[key] for _, score, key in process.extract(name, names, limit=3, scorer=_name_likeness,
                                                              processor=utils.default_process) if score >= 70]

@@ -144,6 +144,11 @@ def test_remove_keeps_attendance_anonymous_and_imports_leave_them_out(cli):
     assert "0 added" in again.stdout and "1 left out because you removed them" in again.stdout
     back = cli("contacts", "import", str(C / "identity_google_contacts.csv"), "--include-removed")
     assert "1 added" in back.stdout and ids_of(cli, "Mike Chen")
+    dana = ids_of(cli, "Dana Okafor")[0]
+    assert cli("contacts", "remove", str(dana)).returncode == 0
+    gone = cli("touched", "Dana Okafor")  # says what became of her, not "did you mean" someone else
+    assert gone.returncode == 2 and "you removed 'Dana Okafor' from your contacts" in gone.stderr, gone.stderr
+    assert "--include-removed" in gone.stderr
 
 
 def test_past_lists_the_last_days_most_recent_first_in_upcomings_shape(cli):
