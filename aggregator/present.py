@@ -93,11 +93,12 @@ def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
         return "RSVPed" if probability >= 1 else "RSVPed maybe" if probability > 0 else "declined"
     if evidence in EVIDENCE_WORDS:
         return EVIDENCE_WORDS[evidence]
+    shown = round(probability, 2)  # the word goes with the number shown: 0.296 is "often comes, 30%"
     if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
         how = "might come"
     else:
-        how = "usually comes" if probability >= USUALLY else "often comes" if probability >= OFTEN else "sometimes comes"
-    return f"{how}, {probability:.0%}"
+        how = "usually comes" if shown >= USUALLY else "often comes" if shown >= OFTEN else "sometimes comes"
+    return f"{how}, {shown:.0%}"
 
 
 SHORT_WORDS = {"rsvp": "RSVPed", "speaker": "speaking", "host": "hosting", "logged": "going", "mentioned": "named"}
@@ -114,7 +115,7 @@ def short_evidence_words(probability: float, evidence: str) -> str:
 def where_words(probability: float) -> str:
     """Before an event's name: "likely at" where they often come or better, else "maybe at" ("likely at
     Service design 101 (sometimes comes, 23%)" said two things)."""
-    return "likely at" if probability >= OFTEN else "maybe at"
+    return "likely at" if round(probability, 2) >= OFTEN else "maybe at"
 
 
 def record_words(came: int, of: int) -> str:

@@ -218,6 +218,7 @@ def test_each_day_is_one_heading_whatever_zone_its_events_are_in():
     (0.72, "predicted", "", "usually comes, 72%"),
     (0.48, "predicted", "", "often comes, 48%"),
     (0.21, "predicted", "", "sometimes comes, 21%"),
+    (0.296, "predicted", "", "often comes, 30%"),  # the word goes with the number shown, not "sometimes ..., 30%"
     (0.12, "predicted", "goes to PDX Rust", "might come, 12%"),
 ])
 def test_evidence_in_words(probability, evidence, detail, words):
