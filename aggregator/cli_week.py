@@ -64,7 +64,7 @@ def publish_command(app: App, folder: str, public: bool, force: bool, as_json: b
     else:
         out.print("Set feed.public_url to the address the site will have, so its page shows full subscribe "
                   "addresses even without JavaScript", markup=False)
-    if site.people:
+    if site.people and app.store.people.contacts():  # with no contacts there are no names to warn of
         out.print("Note: the published site shows your contacts' names (who is likely at each event) to anyone "
                   "who can open it; --public leaves people out", markup=False)
 

@@ -24,7 +24,7 @@ import yaml
 
 from aggregator.demo import write_demo
 from aggregator.publish import event_names, topic_names
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, write_config
 
 http = requests.Session()  # every request of these tests goes to 127.0.0.1
 
@@ -187,6 +187,9 @@ def test_a_folder_with_someone_elses_site_is_refused_unless_forced(demo, tmp_pat
         in refused.stderr, refused.stderr
     assert (www / "index.html").read_text() == "<h1>My home page</h1>" and (www / "events" / "party-2024.html").exists()
     assert not (www / "feed.ics").exists()  # nothing written at all
+    (tmp_path / "nobody").mkdir()
+    nobody = Cli(write_config(tmp_path / "nobody", []), now=NOW)("publish", str(tmp_path / "empty-site"))
+    assert nobody.returncode == 0 and "contacts' names" not in nobody.stdout  # no contacts: nothing to warn of
     notes = tmp_path / "notes"  # other files, none in the way: published beside them
     notes.mkdir()
     (notes / "README.md").write_text("my notes")
