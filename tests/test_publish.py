@@ -154,6 +154,9 @@ def test_the_page_and_the_terminal_say_why_a_person_is_there_in_the_same_words(d
     assert len(compared) >= 4 and any("%" in words for words, _ in compared)  # RSVPs and predictions alike
     assert all(page_words == plan_words for page_words, plan_words in compared), compared
     assert "RSVP'd" not in page
+    feed = icalendar.Calendar.from_ical((tmp_path / "site" / "feed.ics").read_bytes())
+    said = " ".join(str(e.get("DESCRIPTION")) for e in feed.walk("VEVENT"))
+    assert "(RSVPed)" in said and "(often comes, " in said  # the calendar app reads the same words
 
 
 def test_a_second_publish_keeps_every_byte_and_a_later_one_removes_old_events(demo, tmp_path):
