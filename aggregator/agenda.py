@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from aggregator.present import days_words, evidence_words, short_evidence_words, where_words, zone_words
 from aggregator.rank import Ranked, local_time
 from aggregator.text import safe_text
 
@@ -43,7 +44,8 @@ def one_line(text: object) -> str:
 
 def fit(text: str, width: int) -> str:
     """`text` in at most `width` cells: cut after a whole word with an ellipsis.
-    A single word longer than the room is cut with an ellipsis rather than dropped."""
+    A word longer than the whole room is cut with an ellipsis rather than dropped ("Python…" said nothing
+    of "Python very-long-…-title")."""
     if cell_len(text) <= width:
         return text
     if width <= 1:
@@ -55,8 +57,10 @@ def fit(text: str, width: int) -> str:
             break
         cut = index + 1
     head = text[:cut]
-    if cut < len(text) and not text[cut].isspace() and " " in head.strip():
-        head = head[:head.rstrip().rfind(" ")]  # back to the end of the last whole word
+    last_space = head.rstrip().rfind(" ")
+    word_end = text.find(" ", cut) % (len(text) + 1)  # the end of the word the room ends in
+    if cut < len(text) and not text[cut].isspace() and last_space > 0 and word_end - last_space <= width:
+        head = head[:last_space]  # back to the end of the last whole word, unless this one could never fit
     return head.rstrip(" ,;·-") + ELLIPSIS
 
 
@@ -130,18 +134,30 @@ def day_heading(day: date, today: date) -> Text:
     return text
 
 
-def event_lines(item: Ranked, tz: ZoneInfo, best: float, width: int, room: int) -> list[Text]:
+def event_lines(item: Ranked, tz: ZoneInfo, best: float, width: int, room: int, clock_width: int = 7) -> list[Text]:
     """Two lines: time, title, group, place, stars and id; then topics, people, distance."""
-    start = local_time(item.event.start, item.event.timezone, tz)
-    at = "all day" if item.event.all_day else clock(start, tz)
+    at = at_words(item, tz)
     rating, rating_style = stars(item.score, best)
     middle = fit_parts(headline_parts(item), room)
     middle.pad_right(room - middle.cell_len)
-    first = Text.assemble(f"  {at:<7} ", middle, " ", (rating, rating_style), " ", (short_id(item.id), "dim"))
+    first = Text.assemble(f"  {at:<{clock_width}} ", middle, " ", (rating, rating_style), " ",
+                          (short_id(item.id), "dim"))
     details = detail_parts(item)
     if not details:
         return [first]
-    return [first, Text.assemble(" " * INDENT, fit_parts(details, width - INDENT))]
+    indent = INDENT + clock_width - 7
+    return [first, Text.assemble(" " * indent, fit_parts(details, width - indent))]
+
+
+def at_words(item: Ranked, tz: ZoneInfo) -> str:
+    """The time column: "18:30", "19:00 CET" for an event in another zone, or "all day"."""
+    return "all day" if item.event.all_day else clock(local_time(item.event.start, item.event.timezone, tz), tz)
+
+
+def own_day(item: Ranked, tz: ZoneInfo) -> date:
+    """The day an event is on where it happens: the day its own wall time (what the agenda shows) is on."""
+    start = local_time(item.event.start, item.event.timezone, tz)
+    return start.date() if isinstance(start, datetime) else start
 
 
 def headline_parts(item: Ranked) -> list[tuple[str, str]]:
@@ -172,24 +188,6 @@ def detail_parts(item: Ranked) -> list[tuple[str, str]]:
     return parts
 
 
-FIXED_EVIDENCE_WORDS = {"speaker": "speaking", "host": "hosting", "logged": "going, by your log",
-                        "mentioned": "named in the listing"}
-
-
-def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
-    """Why a contact is likely there, in words: "RSVPed", "speaking", "often comes, 48%". A bare
-    "100%" beside a name read as "100% overdue" (issue 21)."""
-    if evidence == "rsvp":
-        return "RSVPed" if probability >= 1 else "RSVPed maybe" if probability > 0 else "declined"
-    if evidence in FIXED_EVIDENCE_WORDS:
-        return FIXED_EVIDENCE_WORDS[evidence]
-    if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
-        how = "might come"
-    else:
-        how = "usually comes" if probability >= 0.6 else "often comes" if probability >= 0.3 else "sometimes comes"
-    return f"{how}, {probability:.0%}"
-
-
 def person_in_words(chance, *, say_overdue: bool = True) -> str:
     """"Dana Lee (RSVPed)", "José Núñez (often comes, 48%; overdue)": a ContactChance for a reader."""
     words = evidence_words(chance.probability, chance.evidence, getattr(chance, "detail", ""))
@@ -203,18 +201,20 @@ def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> l
     today = now.astimezone(tz).date()
     # the title column as wide as the longest headline needs, so stars and ids line up close by
     natural = max((sum(cell_len(text) for text, _ in headline_parts(i)) for i in items), default=0)
-    room = max(8, min(natural, width - INDENT - 2 - STARS - ID_LENGTH))
+    clock_width = max([7, *(len(at_words(i, tz)) + 1 for i in items)])  # "09:00 JST" needs more than "18:30"
+    room = max(8, min(natural, width - INDENT - (clock_width - 7) - 2 - STARS - ID_LENGTH))
     lines: list[Text] = []
     current: date | None = None
-    for item in sorted(items, key=lambda i: (i.start_utc(), -i.score)):
-        start = local_time(item.event.start, item.event.timezone, tz)
-        day = start.date() if isinstance(start, datetime) else start
+    # by the day each event is on where it happens (the day of the time shown), then by the clock: a Tokyo
+    # morning (a Portland evening before) once opened a second "Wed 9 Dec" after "Thu 10 Dec"
+    for item in sorted(items, key=lambda i: (own_day(i, tz), i.start_utc(), -i.score)):
+        day = own_day(item, tz)
         if day != current:
             if lines:
                 lines.append(Text())
             lines.append(day_heading(day, today))
             current = day
-        lines.extend(event_lines(item, tz, best, width, room))
+        lines.extend(event_lines(item, tz, best, width, room, clock_width))
     return lines
 
 
@@ -224,13 +224,16 @@ def nothing_upcoming(days: int, topic: str | None, *, fetched: bool, config: str
     if config is not None:
         return no_sources(config)
     hint = "" if fetched else " Run `aggregator fetch` first."
-    return f"No upcoming events in the next {days} days{' about ' + one_line(topic) if topic else ''}.{hint}"
+    return f"No upcoming events in the next {days_words(days)}{' about ' + one_line(topic) if topic else ''}.{hint}"
 
 
-def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime) -> None:
+def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime, window: str = "") -> None:
+    """The agenda on a terminal, closed by `window` (what it lists, whose clock); piped, a line an event."""
     if console.is_terminal:
         for line in agenda(items, tz, now=now, width=console.width):
             console.print(line, overflow="ignore", no_wrap=True, crop=False)
+        if window:
+            console.print(Text("\n" + window, "dim"), overflow="ignore", no_wrap=False, crop=False)
     else:
         for line in plain_upcoming(items, tz):
             console.print(line, markup=False)
@@ -310,6 +313,14 @@ def print_sources(console: Console, health: list[dict], tz: ZoneInfo | None = No
                       markup=False)
 
 
+def window_words(count: int, days: int, tz: ZoneInfo, *, limit: int = 0, past: bool = False) -> str:
+    """What an agenda lists, under it: "5 events in the next 30 days; times in Los Angeles time." The page
+    says its own window (60 days), so the two counts no longer disagree unsaid."""
+    cut = f" (the best {limit}: `--limit 0` lists all)" if limit and count >= limit else ""
+    return (f"{plural(count, 'event')} in the {'last' if past else 'next'} {days_words(days)}{cut}; "
+            f"times in {zone_words(tz)}.")
+
+
 def no_sources(config: str) -> str:
     return f"No sources configured yet: add some to {config}, then run `aggregator fetch`."
 
@@ -321,7 +332,9 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
     width = min(width, MAX_WIDTH)
     shown = [e for entry in entries for e in entry.events[:3]]
     natural = max((cell_len(one_line(e["title"])) for e in shown), default=0)
-    dates = max((len(_event_start(e["start"], tz, short=True)) for e in shown), default=0)
+    narrow = width < 80  # the day without its time, the evidence in ten cells: room for the title
+    day_only = (lambda text: text[:-6] if narrow and text[-3:-2] == ":" else text)
+    dates = max((len(day_only(_event_start(e["start"], tz, short=True))) for e in shown), default=0)
     said = {id(e): evidence_words(e["probability"], e["evidence"]) for e in shown}
     words = max((len(w) for w in said.values()), default=0)
     lines: list[Text | str] = []
@@ -333,15 +346,18 @@ def reconnect_lines(entries, describe, tz: ZoneInfo, width: int, terminal: bool)
             lines.append(f"{name}: {describe(entry)}")
         for e in entry.events[:3]:
             start = _event_start(e["start"], tz, short=terminal)
+            start = day_only(start) if terminal else start
             if terminal:
-                chance = f"{said[id(e)]:<{words}}" if width >= 80 else f"{e['probability']:>4.0%}"  # words when room
-                right = Text.assemble(" ", (chance, "magenta"), " ", (short_id(e["id"]), "dim"))
+                chance = (f"{said[id(e)]:<{words}}" if not narrow  # the words when there is room
+                          else f"{short_evidence_words(e['probability'], e['evidence']):<10}")
+                right = Text.assemble("  ", (chance, "magenta"), "  ", (short_id(e["id"]), "dim"))  # 2-space gutters
                 room = max(8, min(natural, width - 4 - dates - 2 - right.cell_len))
                 middle = fit_parts([(one_line(e["title"]), "")], room)
                 middle.pad_right(room - middle.cell_len)
                 lines.append(Text.assemble("    ", (f"{start:<{dates}}", "cyan"), "  ", middle, right))
             else:
-                lines.append(f"    likely at {one_line(e['title'])} ({start}, {said[id(e)]})  [{short_id(e['id'])}]")
+                lines.append(f"    {where_words(e['probability'])} {one_line(e['title'])} ({start}, {said[id(e)]})  "
+                             f"[{short_id(e['id'])}]")
     return lines
 
 
@@ -359,11 +375,15 @@ def _event_start(value: str, tz: ZoneInfo, *, short: bool = False) -> str:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value[:16].replace("T", " ")
-    day = "%a %d %b" if short else "%a %Y-%m-%d"
     if len(value) <= 10:
-        return moment.strftime(day + (" all day" if short else ""))
+        return _day_words(moment, short) + (" all day" if short else "")
     moment = moment.astimezone(tz) if moment.tzinfo else moment
-    return moment.strftime(day + " %H:%M")
+    return _day_words(moment, short) + moment.strftime(" %H:%M")
+
+
+def _day_words(moment: date, short: bool) -> str:
+    """"Wed 9 Dec" as the agenda and the digest write a day (not "Wed 09 Dec"), or "Wed 2026-12-09"."""
+    return f"{moment:%a} {moment.day} {moment:%b}" if short else f"{moment:%a %Y-%m-%d}"
 
 
 def contact_lines(rows: list[dict]) -> list[str]:
@@ -371,7 +391,7 @@ def contact_lines(rows: list[dict]) -> list[str]:
     lines = []
     for r in sorted(rows, key=lambda r: (-r["events_matched"], r["name"])):
         company = f" ({one_line(r['company'])})" if r["company"] else ""
-        lines.append(f"{r['id']:>5}  {one_line(r['name'])}{company}  seen at {r['events_matched']} events; "
+        lines.append(f"{r['id']:>5}  {one_line(r['name'])}{company}  seen at {plural(r['events_matched'], 'event')}; "
                      f"last catch-up {r['last_contacted'] or 'never logged'}")
     return lines
 

@@ -69,6 +69,8 @@ def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(agenda.run_json(report), indent=2))
     else:
         agenda.print_run(app.out, app.err, report, verbose=app.verbose)
+        if not settings.sources:  # "0 sources: 0 ok" said nothing of what to do
+            app.out.print(agenda.no_sources(str(settings.path)), markup=False)
     sys.exit(report.exit_code)
 
 
@@ -105,7 +107,8 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
         app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.events.count() > 0,
                                               config=None if settings.sources else str(settings.path)), markup=False)
         return
-    agenda.print_upcoming(app.out, items, settings.timezone, now=app.now())
+    agenda.print_upcoming(app.out, items, settings.timezone, now=app.now(),
+                          window=agenda.window_words(len(items), days, settings.timezone, limit=limit))
 
 
 @main.command("sources")
@@ -208,7 +211,7 @@ def contacts_list(app: App, as_json: bool) -> None:
     """
     from aggregator import journal
 
-    rows = journal.contact_list(app.store)
+    rows = journal.contact_list(app.store, now=app.now())
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -227,9 +230,12 @@ def attended(app: App, event_id: str, names: tuple[str, ...]) -> None:
     """Log that you went to an event, and whom you met there.
 
     Whom you met counts as a catch-up with them and as evidence of where they go.
+    EVENT_ID is the id (or a unique start of it) that `upcoming` or `past` shows;
+    an event that has not started yet is refused.
 
     \b
     Example:
+      aggregator past --days 2
       aggregator attended 3f2a9c1e --with "Dana Lee" --with "Sam Ortiz"
     """
     from aggregator import journal
@@ -241,7 +247,8 @@ def attended(app: App, event_id: str, names: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("name")
-@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="When (default: today).")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="When (default: today; not a future date).")
 @click.pass_obj
 @handle_errors
 def touched(app: App, name: str, on: datetime | None) -> None:

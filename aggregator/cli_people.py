@@ -44,6 +44,7 @@ def past(app: App, days: int, as_json: bool) -> None:
       aggregator attended 3f2a9c1e --with "Dana Lee"
     """
     from aggregator import agenda, listing, rank
+    from aggregator.present import days_words
 
     items = listing.past(app.store, app.settings, now=app.now(), days=days)
     if as_json:
@@ -51,9 +52,10 @@ def past(app: App, days: int, as_json: bool) -> None:
         return
     if not items:
         hint = "" if app.store.events.count() else " Run `aggregator fetch` first."
-        app.out.print(f"No events in the last {days} days.{hint}", markup=False)
+        app.out.print(f"No events in the last {days_words(days)}.{hint}", markup=False)
         return
-    agenda.print_upcoming(app.out, items, app.settings.timezone, now=app.now())
+    agenda.print_upcoming(app.out, items, app.settings.timezone, now=app.now(),
+                          window=agenda.window_words(len(items), days, app.settings.timezone, past=True))
 
 
 @click.command("duplicates")
@@ -80,7 +82,8 @@ def contacts_duplicates(app: App, as_json: bool) -> None:
         click.echo(json.dumps([d.as_json() for d in found], indent=2, ensure_ascii=False))
         return
     if not found:
-        app.out.print("No contacts look like one person.", markup=False)
+        app.out.print("No contacts look like one person." if app.store.people.contacts()
+                      else "No contacts yet: aggregator contacts import PATH", markup=False)
         return
     for offer in found:
         ids = " ".join(str(i) for i in offer.ids)

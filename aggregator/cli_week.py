@@ -23,7 +23,8 @@ def register(main: click.Group, contacts: click.Group) -> None:
 @click.command("publish")
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, writable=True))
 @click.option("--public", is_flag=True, help="Leave people out: no contact's name, no reason about them.")
-@click.option("--force", is_flag=True, help="Publish although feed.token is set (a static site checks no token).")
+@click.option("--force", is_flag=True, help="Publish although feed.token is set (a static site checks no token), "
+              "or over files a previous publish did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_obj
 @handle_errors
@@ -63,7 +64,7 @@ def publish_command(app: App, folder: str, public: bool, force: bool, as_json: b
     else:
         out.print("Set feed.public_url to the address the site will have, so its page shows full subscribe "
                   "addresses even without JavaScript", markup=False)
-    if site.people:
+    if site.people and app.store.people.contacts():  # with no contacts there are no names to warn of
         out.print("Note: the published site shows your contacts' names (who is likely at each event) to anyone "
                   "who can open it; --public leaves people out", markup=False)
 
@@ -113,6 +114,11 @@ def plan_command(app: App, days: int, as_json: bool) -> None:
     made = plan.make_plan(app.store, app.settings, now=app.now(), days=days)
     if as_json:
         click.echo(json.dumps(plan.as_dict(made, app.settings.timezone), indent=2, ensure_ascii=False))
+        return
+    if not made.overdue and not app.store.people.contacts():  # no one to plan for: say how to add them
+        from aggregator.agenda import nobody_overdue
+
+        app.out.print(nobody_overdue(False, app.settings.profile.reconnect_after_days), markup=False)
         return
     for line in plan.lines(made, app.settings.timezone):
         app.out.print(line, markup=False)

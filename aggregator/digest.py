@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aggregator.agenda import clock, evidence_words, no_sources, one_line, person_in_words, short_id
-from aggregator.present import local_time
+from aggregator.agenda import clock, no_sources, one_line, person_in_words, short_id
+from aggregator.present import evidence_words, local_time, where_words
 from aggregator.rank import Ranked
 from aggregator.text import clean_url
 
@@ -46,6 +46,7 @@ class Meeting:
     title: str
     start: str
     chance: str  # "RSVPed", "often comes, 48%"
+    at: str = "likely at"  # present.where_words
 
 
 @dataclass
@@ -78,7 +79,8 @@ def build(store, settings, *, now: datetime, days: int = DAYS) -> Week:
             continue
         first = entry.events[0]
         meet.append(Meeting(entry.contact.name, journal.describe_overdue(entry), by_id.get(first["id"]),
-                            first["title"], first["start"], evidence_words(first["probability"], first["evidence"])))
+                            first["title"], first["start"], evidence_words(first["probability"], first["evidence"]),
+                            where_words(first["probability"])))
     week = Week(now=now, days=days, best=items[:BEST], total=len(items), meet=meet[:MEET],
                 meet_more=max(0, len(meet) - MEET), overdue_elsewhere=elsewhere,
                 configured=None if settings.sources else str(settings.path), fetched=store.events.count() > 0,
@@ -140,7 +142,7 @@ def event_line(item: Ranked, tz: ZoneInfo, *, people: bool = True, lead: str = "
 
 
 def meeting_line(meeting: Meeting, tz: ZoneInfo) -> Line:
-    before = f"{meeting.overdue}; likely at"
+    before = f"{meeting.overdue}; {meeting.at}"
     if meeting.event is None:  # a conference talk rolled into its day: the reconnect entry says enough
         start = datetime.fromisoformat(meeting.start)
         moment = f"{start:%a} {start.day} {start:%b}" + (f" {clock(start, tz)}" if len(meeting.start) > 10 else "")
@@ -157,7 +159,8 @@ def sections(week: Week, tz: ZoneInfo) -> tuple[str, list[tuple[str, list[Line]]
     first = week.now.astimezone(tz)
     last = first + timedelta(days=week.days - 1)
     span = f"{first:%a} {first.day} {first:%b} to {last:%a} {last.day} {last:%b %Y}"
-    heading = f"Your next {week.days} days: {span}" if week.days != 7 else f"Your week: {span}"
+    heading = (f"Your week: {span}" if week.days == 7 else f"Your next {week.days} days: {span}" if week.days > 1
+               else f"Your day: {first:%a} {first.day} {first:%b %Y}")  # not "next 1 days: Mon 7 Dec to Mon 7 Dec"
     notes = [f"Sources that failed at the last fetch: {', '.join(map(one_line, week.failing))} "
              "(see `aggregator sources`)."] if week.failing else []
     if week.configured is not None:
@@ -169,7 +172,7 @@ def sections(week: Week, tz: ZoneInfo) -> tuple[str, list[tuple[str, list[Line]]
         more = f" (of {week.total})" if week.total > len(week.best) else ""
         parts.append((f"Best events{more}", [event_line(i, tz) for i in week.best]))
     else:
-        notes.append(f"Nothing on in the next {week.days} day{'s' if week.days != 1 else ''}. Look further with "
+        notes.append(f"Nothing on in the next {f'{week.days} days' if week.days != 1 else 'day'}. Look further with "
                      f"`aggregator digest --days {max(30, week.days * 2)}`, or add sources to your config.")
     if week.meet:
         meet = [meeting_line(m, tz) for m in week.meet]

@@ -36,6 +36,7 @@ from aggregator.config import Settings
 from aggregator.errors import AggregatorError
 from aggregator.listing import rank_events
 from aggregator.model import StoredEvent
+from aggregator.present import OFTEN, evidence_words
 from aggregator.rank import Ranked
 from aggregator.store import Store, utc_text
 from aggregator.text import clean_url, safe_text
@@ -244,7 +245,8 @@ def description(item: Ranked, cancelled: bool, url: str | None = None) -> str:
         lines.append("CANCELLED (or no longer listed by its source).")
     if item.reasons:
         lines.append("Why: " + "; ".join(item.reasons))
-    likely = [c["name"] for c in item.contacts if c.get("probability", 0) >= 0.3]
+    likely = [f"{c['name']} ({evidence_words(c['probability'], c['evidence'])})"  # the page's and agenda's words
+              for c in item.contacts if c.get("probability", 0) >= OFTEN]
     if likely:
         lines.append("Likely there: " + ", ".join(likely))
     if item.event.group:

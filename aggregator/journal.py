@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process, utils
 
 from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
@@ -14,8 +14,9 @@ from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
 from aggregator.listing import rank_events
 from aggregator.model import Contact
+from aggregator.nicknames import same_given_name
 from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months
-from aggregator.store import Store, UnknownEvent
+from aggregator.store import Store
 
 RECONNECT_DAYS = 60
 LIKELY = 0.2
@@ -46,17 +47,31 @@ def find_contact(store: Store, name: str) -> Contact:
     match = Matcher.build(candidates(people)).match_name(name)
     if match is not None:
         return next(p for p in people if p.id == match.contact_id)
-    if norm and " " not in norm:  # a first name alone: yours when one contact has it
-        first = [p for p in people if norm in {normalize_name(n).split(" ")[0] for n in (p.name, *p.aliases)}]
+    if norm and " " not in norm:  # a first name alone (or its short form: Sam, Samuel) when one contact has it
+        firsts = {p.id: {normalize_name(n).split(" ")[0] for n in (p.name, *p.aliases)} for p in people}
+        first = [p for p in people if norm in firsts[p.id]] or \
+            [p for p in people if any(same_given_name(norm, given) for given in firsts[p.id])]
         if len(first) == 1:
             return first[0]
         if len(first) > 1:
             listed = ", ".join(f"{p.name} (id {p.id})" for p in first)
             raise UnknownName(f"{name!r} could be several contacts: {listed}; give the full name or the id")
+    if norm in {normalize_name(gone) for gone in store.people.removed_keys().values()}:
+        raise UnknownName(f"you removed {name!r} from your contacts (`aggregator contacts remove`); "
+                          "`aggregator contacts import PATH --include-removed` brings them back")
     names = {p.id: p.name for p in people}
-    close = [names[key] for _, score, key in process.extract(name, names, limit=3) if score >= 60]
-    hint = f"; did you mean {', '.join(close)}?" if close else "; import contacts with `aggregator contacts import`"
+    close = [names[key] for _, score, key in process.extract(name, names, limit=3, scorer=_name_likeness,
+                                                             processor=utils.default_process) if score >= 70]
+    hint = (f"; did you mean {', '.join(close)}?" if close else "; `aggregator contacts list` shows them" if people
+            else "; import contacts with `aggregator contacts import`")
     raise UnknownName(f"no contact named {name!r}{hint}")
+
+
+def _name_likeness(typed: str, name: str, **_) -> float:
+    """How like a contact's name a typed one is: the whole name, or for one typed word its closest part
+    ("Prya" is Priya Raman's; "Liz" is not Samuel Ortiz's, though both end in -iz)."""
+    parts = name.split() if " " not in typed.strip() else []
+    return max([fuzz.ratio(typed, name), *(fuzz.ratio(typed, part) for part in parts)])
 
 
 def log_attended(store: Store, settings: Settings, event_ident: str, names: list[str], *, now: datetime) -> dict:
@@ -64,15 +79,11 @@ def log_attended(store: Store, settings: Settings, event_ident: str, names: list
 
     An unknown event id is bad usage (store.UnknownEvent, exit 2), as is an unknown name and an
     event that has not started yet (NotYet)."""
-    try:
-        stored = store.events.find(event_ident)
-    except UnknownEvent as exc:
-        if "unknown event id" not in str(exc):
-            raise
-        raise UnknownEvent(f"{exc}, and by `aggregator past` for the events of the last 30 days") from None
-    people = [find_contact(store, n) for n in names]
+    stored = store.events.find(event_ident)  # an unknown id points to `past` too
+    people = list({p.id: p for p in (find_contact(store, n) for n in names)}.values())  # "--with Ana --with Ana Souza"
     if stored.start_utc > now:
-        starts = stored.start_utc.astimezone(settings.timezone).strftime("%a %d %b %Y %H:%M")
+        local = stored.start_utc.astimezone(settings.timezone)
+        starts = f"{local:%a} {local.day} {local:%b %Y %H:%M}"
         raise NotYet(f"{stored.title!r} has not started yet (it starts {starts}): log it once you have been")
     store.attendance.log_attended(stored.id, people, now)
     met_on = stored.event.start
@@ -144,8 +155,9 @@ def describe_overdue(entry: Overdue) -> str:
     return "never logged" if entry.days is None else f"{months(entry.days)} since you caught up"
 
 
-def contact_list(store: Store) -> list[dict[str, Any]]:
-    counts = store.attendance.contact_event_counts()
+def contact_list(store: Store, *, now: datetime) -> list[dict[str, Any]]:
+    """`contacts list`: each contact with the past events they were seen at (CONTRACT.md: events_matched)."""
+    counts = store.attendance.contact_event_counts(before=now)
     out = []
     for c in store.people.contacts():
         seen, last = counts.get(c.id, (0, None))

@@ -22,11 +22,10 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
+from aggregator.present import evidence_words, record_words, zone_words
 from aggregator.rank import ContactChance, Ranked
 from aggregator.text import clean_url, safe_text
 
-EVIDENCE_WORDS = {"rsvp": "RSVP'd", "speaker": "speaking", "host": "hosting", "mentioned": "named in the listing",
-                  "logged": "going, by your log"}
 SAID = 0.2  # people named on a card's one line (present.SAID: the reasons name the same)
 LISTED = 0.05  # people counted and listed in the details (present.LISTED: `upcoming --json` lists the same)
 LINE_PEOPLE = 3
@@ -120,6 +119,7 @@ def render(items: list[Ranked], settings: Settings, links: Links, *, now: dateti
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<meta name="generator" content="aggregator">
 <title>{_e(title)}</title>
 <style>{CSS}</style></head>
 <body>
@@ -148,7 +148,7 @@ def _lede(items: list[Ranked], window: Window, zone: ZoneInfo, now: datetime, to
     about = f" about <strong>{_e(topic)}</strong>" if topic else ""
     until = f'<time datetime="{last.isoformat()}">{last.strftime("%a %b ")}{last.day}</time>'
     star = "; ★ marks the best for you" if picks else ""
-    return f"{what}{about} in the next {window.days} days (to {until}), by day{star}."
+    return f"{what}{about} in the next {window.days} days (to {until}), by day, in {zone_words(zone)}{star}."
 
 
 def by_day(items: Iterable[Ranked], zone: ZoneInfo) -> list[tuple[date, list[Ranked]]]:
@@ -196,7 +196,7 @@ def _event(item: Ranked, zone: ZoneInfo, links: Links, pick: bool = False) -> st
     return f"""<article class="event" data-id="{_e(item.id)}" data-score="{item.score:g}">
 <p class="when">{_when(item, zone)}{star}<a class="add" href="{_e(links.event(item.id))}" download \
 aria-describedby="title-{_e(item.id)}">Add to calendar</a></p>
-<h3 id="title-{_e(item.id)}">{title}</h3>
+<h3 id="title-{_e(item.id)}"{f' title="{plain}"' if len(plain) > 80 else ""}>{title}</h3>
 {f'<p class="where">{where}</p>' if where else ""}
 {_people_line(item)}
 {_details(item)}
@@ -221,22 +221,16 @@ def clock(moment: datetime) -> str:
     return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
-def evidence_words(chance: ContactChance, recent: dict[int, tuple[int, int]], *, numbers: bool = False) -> str:
-    """Why a contact is likely there, in words: "RSVP'd", "likely, 4 of last 5", never a bare 100%."""
-    if chance.evidence == "rsvp" and chance.probability < 1:
-        words = "RSVP'd maybe"
-    elif chance.evidence in EVIDENCE_WORDS:
-        words = EVIDENCE_WORDS[chance.evidence]
-    else:
-        words = "likely" if chance.probability >= 0.4 else "maybe"
-        came, of = recent.get(chance.contact_id, (0, 0))
-        if of:
-            words += f", {came} of last {of}"
-        elif chance.detail.startswith("goes to "):  # new to this group (coldstart.py)
-            words += f", {chance.detail}"
-    if numbers and chance.evidence == "predicted":
-        words += f"; {chance.probability:.0%} predicted"
-    return words + ("; overdue for a catch-up" if numbers and chance.overdue else "")
+def person_words(chance: ContactChance, recent: dict[int, tuple[int, int]], *, full: bool = False) -> str:
+    """Why a contact is likely there, in the words the terminal uses too (present.evidence_words); `full` adds
+    their record at the group and whether they are overdue."""
+    words = evidence_words(chance.probability, chance.evidence, chance.detail)
+    came, of = recent.get(chance.contact_id, (0, 0))
+    if full and chance.evidence == "predicted" and of:
+        words += f"; {record_words(came, of)}"
+    elif full and chance.detail.startswith("goes to "):  # new to this group (coldstart.py)
+        words += f"; {chance.detail}"
+    return words + ("; overdue for a catch-up" if full and chance.overdue else "")
 
 
 def _people_line(item: Ranked) -> str:
@@ -246,16 +240,16 @@ def _people_line(item: Ranked) -> str:
         return ""
     listed = [c for c in item.chances if c.probability >= LISTED]
     names = ", ".join(f"{_e(safe_text(c.name, one_line=True))} <span class=\"why\">"
-                      f"({_e(evidence_words(c, item.recent))})</span>" for c in named)
+                      f"({_e(person_words(c, item.recent))})</span>" for c in named)
     more = len(listed) - len(named)
-    return f'<p class="people">{names}{f" +{more} more" if more > 0 else ""}</p>'
+    return f'<p class="people">{names}{f" +{more}&nbsp;more" if more > 0 else ""}</p>'
 
 
 def _details(item: Ranked) -> str:
     """What the card folds away: why, everyone likely there with their chance, the score's parts."""
     reasons = "".join(f"<li>{_e(safe_text(r, one_line=True))}</li>" for r in item.reasons)
     people = "".join(f"<li>{_e(safe_text(c.name, one_line=True))}: "
-                     f"{_e(evidence_words(c, item.recent, numbers=True))}</li>"
+                     f"{_e(person_words(c, item.recent, full=True))}</li>"
                      for c in item.chances if c.probability >= LISTED)
     place = item.event.venue.label()  # the card's line may be cut short on a phone
     parts = (f"score {item.score:.1f} = topics {item.topic_part:.1f} × people {item.social_part:.1f} × "
@@ -300,7 +294,7 @@ def _footer(status: Status, zone: ZoneInfo) -> str:
     if status.last_fetch:
         local = status.last_fetch.astimezone(zone)
         fetched = (f'Last fetch: <time datetime="{status.last_fetch.isoformat()}">'
-                   f'{local.strftime("%a %b ")}{local.day}, {clock(local)}</time>.')
+                   f'{local.strftime("%a %b ")}{local.day}, {clock(local)} {local.tzname()}</time>.')
     else:
         fetched = "No fetch has run yet."
     failing = ""
@@ -359,7 +353,8 @@ summary { cursor: pointer; }
 .pick { color: var(--good); font-weight: 700; }
 .hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .add { margin-left: auto; font-size: .85rem; }
-.event h3 { font-size: 1.05rem; margin: .05rem 0; line-height: 1.25; }
+.event h3 { font-size: 1.05rem; margin: .05rem 0; line-height: 1.25;
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3; overflow: hidden; }
 .event h3 a { color: var(--ink); text-decoration-color: var(--line); }
 .where, .people { color: var(--muted); font-size: .88rem; }
 .where { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator.present import LISTED, as_json, local_time
+from aggregator.present import LISTED, as_json, days_words, local_time
 from aggregator.rank import ContactChance, Ranked
 
 DAYS = 30
@@ -127,10 +127,10 @@ def lines(plan: Plan, tz: ZoneInfo) -> list[str]:
     if not plan.evenings:
         where = (f"only at events where each evening would add under {MIN_GAIN:g} expected contacts"
                  if plan.reachable else "at no listed event")
-        return [f"None of your {plan.overdue} overdue contacts is likely at an event in the next {plan.days} days "
+        return [f"None of your {plan.overdue} overdue contacts is likely at an event in the next {days_words(plan.days)} "
                 f"({where}). Try `aggregator plan --days {plan.days * 2}`, or `aggregator reconnect` to write to them."]
     count = len(plan.evenings)
-    out = [f"{count} evening{'s' if count != 1 else ''} in the next {plan.days} days to see about "
+    out = [f"{count} evening{'s' if count != 1 else ''} in the next {days_words(plan.days)} to see about "
            f"{plan.reached:.1f} of your {plan.overdue} overdue contacts:"]
     for evening in plan.evenings:
         event = evening.item.event

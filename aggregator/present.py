@@ -65,7 +65,62 @@ def dumps(items: list, default_tz: ZoneInfo) -> str:
 
 def months(days: int) -> str:
     m = round(days / 30.4)
-    return f"{m} months" if m >= 2 else f"{days} days"
+    return f"{m} months" if m >= 2 else f"{days} day{'' if days == 1 else 's'}"
+
+
+def zone_words(zone: ZoneInfo) -> str:
+    """Whose clock the times are: "Los Angeles time" (a subscriber elsewhere read a bare 6:30 PM as theirs)."""
+    city = str(zone.key).rsplit("/", 1)[-1].replace("_", " ")
+    return city if city.upper() == city else f"{city} time"  # "UTC", else "Berlin time"
+
+
+def days_words(days: int) -> str:
+    """A window in words: "in the next day", "in the next 30 days" (not "the next 1 days")."""
+    return "day" if days == 1 else f"{days} days"
+
+
+# Why a contact is likely there, in words: one vocabulary for every surface (the terminal agenda, the
+# page, the digest, plan, reconnect). A bare "100%" beside a name read as "100% overdue" (issue 21), and the
+# page's "RSVP'd" beside the terminal's "RSVPed" read as two different things.
+USUALLY, OFTEN = 0.6, 0.3  # a predicted chance in words: "usually comes", "often comes", else "sometimes comes"
+EVIDENCE_WORDS = {"speaker": "speaking", "host": "hosting", "logged": "going, by your log",
+                  "mentioned": "named in the listing"}
+
+
+def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
+    """"RSVPed", "speaking", "often comes, 48%"; a contact new to the group "might come, 12%"."""
+    if evidence == "rsvp":
+        return "RSVPed" if probability >= 1 else "RSVPed maybe" if probability > 0 else "declined"
+    if evidence in EVIDENCE_WORDS:
+        return EVIDENCE_WORDS[evidence]
+    shown = round(probability, 2)  # the word goes with the number shown: 0.296 is "often comes, 30%"
+    if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
+        how = "might come"
+    else:
+        how = "usually comes" if shown >= USUALLY else "often comes" if shown >= OFTEN else "sometimes comes"
+    return f"{how}, {shown:.0%}"
+
+
+SHORT_WORDS = {"rsvp": "RSVPed", "speaker": "speaking", "host": "hosting", "logged": "going", "mentioned": "named"}
+
+
+def short_evidence_words(probability: float, evidence: str) -> str:
+    """The same, in ten cells at most for a narrow terminal: "RSVPed", "44% chance" (a bare "100%" beside a
+    name read as "100% overdue")."""
+    if evidence == "rsvp" and probability < 1:
+        return f"{probability:.0%} chance" if probability > 0 else "declined"
+    return SHORT_WORDS.get(evidence) or f"{probability:.0%} chance"
+
+
+def where_words(probability: float) -> str:
+    """Before an event's name: "likely at" where they often come or better, else "maybe at" ("likely at
+    Service design 101 (sometimes comes, 23%)" said two things)."""
+    return "likely at" if round(probability, 2) >= OFTEN else "maybe at"
+
+
+def record_words(came: int, of: int) -> str:
+    """A contact's record at the group, beside the chance: "came to 4 of the last 5"."""
+    return f"came to {came} of the last {of}"
 
 
 EVIDENCE_SENTENCE = {"speaker": "is speaking", "host": "is hosting", "logged": "is going (your log)",
@@ -83,7 +138,7 @@ def reasons(item, recent: dict[int, tuple[int, int]], home_known: bool, most: in
     group = item.event.group or "this series"
     for c in [c for c in item.chances if c.probability >= SAID][:most]:
         if c.evidence == "rsvp":
-            out.append(f"{c.name} RSVPed" + (" (maybe)" if c.probability < 1 else ""))
+            out.append(f"{c.name} {evidence_words(c.probability, c.evidence)}")
         elif c.evidence == "mentioned":
             out.append(f"{c.name} is named in the {getattr(c, 'detail', '') or 'description'}")
         elif c.evidence in EVIDENCE_SENTENCE:

@@ -13,7 +13,9 @@ unchanged feed keeps its bytes and its modification time, so hosts keep their
 ETags and calendar apps get 304s. Pages are written after the files they link,
 and event and topic files no page lists any more are removed last, so a host
 never serves a page linking a missing file. Nothing else in DIR is touched (a
-Git checkout's .git, a CNAME file).
+Git checkout's .git, a CNAME file), and a folder whose index.html this command
+did not write is refused when publishing would replace or remove a file there,
+unless `force`.
 
 A static host checks no token: with `feed.token` set, publishing is refused
 unless `public` (people left out) or `force`.
@@ -70,7 +72,7 @@ def publish(store: Store, settings: Settings, folder: Path, *, now: datetime, pu
             "feed.token is set, but a static site checks no token: anyone who finds it reads it, and it names "
             "your contacts; publish with --public (people left out), or --force to publish everything anyway")
     site = Site(folder=folder, topics=list(settings.profile.topics), people=not public)
-    write_site(folder, build_site(store, settings, site, now=now), site)
+    write_site(folder, build_site(store, settings, site, now=now), site, force=force)
     return site
 
 
@@ -131,10 +133,21 @@ def event_names(items: dict[str, Ranked]) -> dict[str, str]:
             for ident in items}
 
 
-def write_site(folder: Path, files: dict[str, bytes], site: Site) -> None:
-    """Each changed file through a temporary file and a rename, pages last; then stale files removed."""
+# What marks a page this command wrote (the footer: sites published before the generator tag)
+OUR_PAGE = (b'<meta name="generator" content="aggregator">', b"From aggregator; ranked on this machine.")
+
+
+def write_site(folder: Path, files: dict[str, bytes], site: Site, *, force: bool = False) -> None:
+    """Each changed file through a temporary file and a rename, pages last; then stale files removed.
+    Files it did not write are never replaced or removed unless `force`: `publish ~/www` replaced the
+    home page there and deleted the .html files of its events/ folder."""
     if folder.exists() and not folder.is_dir():
         raise PublishRefused(f"{folder} is a file, not a folder: give the folder the site goes to")
+    foreign = [] if force or is_our_site(folder) else not_ours(folder, files)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise PublishRefused(f"{folder} holds files publish did not write ({shown}): give an empty folder or one "
+                             "a previous publish wrote, or --force to replace them")
     pages_last = sorted(files, key=lambda path: (path == "index.html", path.endswith(".html"), path))
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -152,6 +165,24 @@ def write_site(folder: Path, files: dict[str, bytes], site: Site) -> None:
     except OSError as exc:
         raise AggregatorError(f"cannot write the site to {folder}: {exc.strerror or exc} "
                               f"({exc.filename or folder})") from None
+
+
+def is_our_site(folder: Path) -> bool:
+    """Whether the folder's index.html is a page this command wrote."""
+    try:
+        with open(folder / "index.html", "rb") as page:
+            head = page.read(200_000)
+    except OSError:
+        return False
+    return any(mark in head for mark in OUR_PAGE)
+
+
+def not_ours(folder: Path, files: dict[str, bytes]) -> list[str]:
+    """What publishing would replace or remove in a folder that holds no site of ours."""
+    replaced = [relative for relative in files if (folder / relative).exists()]
+    removed = [f"{owned}/{path.name}" for owned in OWNED if (folder / owned).is_dir()
+               for path in sorted((folder / owned).glob("*")) if path.suffix in (".ics", ".html")]
+    return sorted(set(replaced + removed))
 
 
 def replace_if_changed(path: Path, data: bytes) -> bool:

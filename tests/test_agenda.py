@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from aggregator import agenda
+from aggregator import agenda, present
 from aggregator.listing import upcoming as ranked_upcoming
 from tests.agenda_world import build
 from tests.conftest import NOW, PORTLAND
@@ -109,6 +111,7 @@ def test_plain_lines_stay_one_an_event_best_first(listing):
     (20, "Typing in practice: protocols", "Typing in practice:…"),
     (12, "Typing in practice", "Typing in…"),
     (8, "Supercalifragilistic", "Superca…"),  # one word longer than the room: cut, still marked
+    (30, "Python very-long-very-long-very-long-title", "Python very-long-very-long-ve…"),  # not "Python…"
     (30, "short", "short"),
     (6, "日本語のタイトル", "日本…"),  # wide characters count two cells
 ])
@@ -185,6 +188,27 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
     assert lines[1].startswith("Thu 2026-12-10 18:30  Event p")
     text = ANSI.sub("", render(agenda.agenda([berlin, here], PORTLAND, now=NOW, width=100), 100))
     assert "19:00 CET" in text and "18:30   " in text
+    assert "19:00 CET  Event b" in text  # its own column, not run into the title
+
+
+def test_each_day_is_one_heading_whatever_zone_its_events_are_in():
+    """A Tokyo morning is a Portland evening before: it opened a second "Wed 9 Dec" after "Thu 10 Dec"."""
+    from aggregator.model import Event
+    from aggregator.rank import Ranked
+    from tests.conftest import stored_event
+
+    def item(ident, start, zone):
+        event = Event(ident, f"Event {ident}", start, timezone=zone)
+        return Ranked(id=ident, event=event, stored=stored_event(event), score=1.0)
+
+    items = [item("p1", datetime(2026, 12, 9, 12, 0, tzinfo=PORTLAND), "America/Los_Angeles"),
+             item("tokyo", datetime(2026, 12, 10, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo")), "Asia/Tokyo"),
+             item("p2", datetime(2026, 12, 9, 18, 30, tzinfo=PORTLAND), "America/Los_Angeles")]
+    for width in (60, 100):
+        lines = ANSI.sub("", render(agenda.agenda(items, PORTLAND, now=NOW, width=width), width)).splitlines()
+        headings = [line for line in lines if line and not line.startswith(" ")]
+        assert headings == ["Wed 9 Dec 2026", "Thu 10 Dec 2026"], lines
+        assert max(cell_len(line) for line in lines) <= width
 
 
 @pytest.mark.parametrize("probability,evidence,detail,words", [
@@ -196,10 +220,11 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
     (0.72, "predicted", "", "usually comes, 72%"),
     (0.48, "predicted", "", "often comes, 48%"),
     (0.21, "predicted", "", "sometimes comes, 21%"),
+    (0.296, "predicted", "", "often comes, 30%"),  # the word goes with the number shown, not "sometimes ..., 30%"
     (0.12, "predicted", "goes to PDX Rust", "might come, 12%"),
 ])
 def test_evidence_in_words(probability, evidence, detail, words):
-    assert agenda.evidence_words(probability, evidence, detail) == words
+    assert present.evidence_words(probability, evidence, detail) == words
 
 
 def test_sources_show_times_in_the_users_zone_and_say_which():

@@ -37,8 +37,10 @@ def test_upcoming_on_a_terminal_is_an_agenda_fitted_to_the_width(world, width):
     result = cli("upcoming", env=terminal(width))
     assert result.returncode == 0, result.stderr
     lines = ANSI.sub("", result.stdout).splitlines()
-    assert len(lines) <= 2 * len(listed) + 9  # 6 events on 5 days: was ~70 lines of table at 100 columns
+    assert len(lines) <= 2 * len(listed) + 11  # 6 events on 5 days: was ~70 lines of table at 100 columns
     assert max(cell_len(line) for line in lines) <= width
+    # what it lists and whose clock, said under it (the page says its 60 days; this said nothing)
+    assert " ".join(lines[-2:]).strip() == f"{len(listed)} events in the next 30 days; times in Los Angeles time."
     for event in listed:
         assert agenda.short_id(event["id"]) in result.stdout
     assert COLOUR.search(result.stdout)
@@ -102,9 +104,51 @@ def test_reconnect_with_contacts_never_logged_does_not_crash(tmp_path):
     assert "Kim Nakamura: never logged" in text.stdout
     on_terminal = cli("reconnect", env=terminal(60))
     assert on_terminal.returncode == 0 and "never logged" in on_terminal.stdout
+    assert "RSVPed" in on_terminal.stdout and not re.search(r"\d%  ", ANSI.sub("", on_terminal.stdout))  # no bare 100%
     assert max(cell_len(line) for line in ANSI.sub("", on_terminal.stdout).splitlines()) <= 60
     kim = [e for e in cli.json("reconnect") if e["name"] == "Kim Nakamura"][0]
     assert kim["days_since"] is None
+
+
+@pytest.fixture(scope="module")
+def demo_city(tmp_path_factory) -> Cli:
+    """The demo city, fetched; tests here only read it."""
+    from aggregator.demo import write_demo
+
+    cli = Cli(write_demo(tmp_path_factory.mktemp("demo") / "demo", now=NOW))
+    assert cli("fetch").returncode == 0
+    return cli
+
+
+def test_reconnect_on_a_terminal_keeps_its_columns_apart(demo_city):
+    """The longest title ran into the evidence ("Packaging without tears often comes, 48%"), a day read
+    "Wed 09 Dec" where the agenda and the digest say "Wed 9 Dec"."""
+    shown = demo_city("reconnect", env=terminal(100))
+    rows = [line for line in ANSI.sub("", shown.stdout).splitlines() if line.startswith("    ")]
+    assert rows
+    for row in rows:  # date, title, evidence, id: each pair of columns two spaces apart at least
+        assert len(re.split(r"\s{2,}", row.strip())) == 4, row
+        assert not re.match(r"\s+\w{3} 0\d ", row), row
+
+
+def test_reconnect_and_digest_say_likely_only_where_the_chance_says_so(demo_city):
+    """"likely at Service design 101 (sometimes comes, 23%)" said two things at once."""
+    lines = demo_city("reconnect").stdout.splitlines() + demo_city("digest", "--days", "30").stdout.splitlines()
+    assert not [line for line in lines if "likely at" in line and "sometimes comes" in line]
+    assert [line for line in lines if "maybe at" in line and "(sometimes comes, " in line]
+    assert [line for line in lines if "likely at" in line and "(RSVPed)" in line]
+
+
+def test_contacts_are_seen_at_past_events_only(demo_city):
+    """An RSVP to next week's meetup is not a time you saw them: `contacts list` counted it, and its
+    last_seen_at was a date still ahead."""
+    listed = demo_city.json("contacts", "list")
+    past = demo_city.json("past", "--days", "365")
+    seen = {c["name"]: sum(c["name"] in {p["name"] for p in e["contacts"] if p["evidence"] == "rsvp"} for e in past)
+            for c in listed}
+    assert all(c["last_seen_at"] is None or c["last_seen_at"] < NOW.isoformat() for c in listed), listed
+    samuel = next(c for c in listed if c["name"] == "Samuel Ortiz")
+    assert samuel["events_matched"] == seen["Samuel Ortiz"] > 0
 
 
 def test_reconnect_days_is_the_window_asked_for(tmp_path):
@@ -124,9 +168,12 @@ def test_unknown_names_are_bad_usage(world):
     event_id = cli.json("upcoming")[0]["id"]
     cases = [
         (("why", "zzzzzz"), "no event with id 'zzzzzz'"),
+        (("why", "zzzzzz"), "and by `aggregator past`"),  # `why` explains a past event too
         (("attended", "zzzzzz"), "no event with id 'zzzzzz'"),
         (("attended", event_id, "--with", "Dana Leigh"), "did you mean Dana Lee"),
         (("touched", "Sam Ortis"), "did you mean Sam Ortiz"),
+        (("touched", "Rvi"), "did you mean Ravi Patel?"),  # a typed word is likened to each part of a name
+        (("touched", "Liz"), "no contact named 'Liz'; `aggregator contacts list` shows them"),  # not "Sam Ortiz"
         (("fetch", "--source", "pdx-python-meetup-group-calender"),
          f"did you mean '{settings.sources[0].name}'"),
     ]
@@ -143,14 +190,35 @@ def test_logging_and_listing_contacts(tmp_path):
     event = cli.json("past")[0]  # an upcoming one is refused since issue 18
     went = cli("attended", event["id"][:10], "--with", "Dana Lee")
     assert went.returncode == 0 and "met Dana Lee" in went.stdout
-    touched = cli("touched", "Sam Ortiz", "--on", "2026-11-30")
-    assert touched.returncode == 0 and "caught up with Sam Ortiz on 2026-11-30" in touched.stdout
+    touched = cli("touched", "Samuel", "--on", "2026-11-30")  # the one Sam, by the long form of his name
+    assert touched.returncode == 0 and "caught up with Sam Ortiz on 2026-11-30" in touched.stdout, touched.stderr
     listed = cli("contacts", "list")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
     assert "last catch-up 2026-11-30" in listed.stdout
+    new = tmp_path / "Connections.csv"
+    new.write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+                   "Nia,Brown,https://www.linkedin.com/in/nia-brown,,Acme,Engineer,01 Jan 2026\n")
+    assert cli("contacts", "import", str(new)).returncode == 0
+    assert cli("attended", event["id"][:10], "--with", "Nia Brown").returncode == 0
+    nia = [line for line in cli("contacts", "list").stdout.splitlines() if "Nia Brown" in line]
+    assert nia and "seen at 1 event;" in nia[0], nia  # not "1 events"
     nobody = cli("reconnect").stdout.strip()
     assert nobody.startswith("Nobody is overdue for a catch-up (after 182 days")
     assert "`aggregator touched NAME`" in nobody
+
+
+def test_log_commands_help_says_which_ids_and_dates(tmp_path):
+    cli = Cli(None)
+    assert "--on YYYY-MM-DD" in cli("touched", "--help").stdout  # not click's "[%Y-%m-%d]"
+    attended = cli("attended", "--help").stdout
+    assert "`upcoming` or `past`" in attended and "aggregator past --days 2" in attended
+
+
+def test_fetch_with_no_sources_says_where_to_add_them(tmp_path):
+    path = write_config(tmp_path, [])
+    fetched = Cli(path)("fetch")
+    assert fetched.returncode == 0
+    assert f"No sources configured yet: add some to {path}, then run `aggregator fetch`." in fetched.stdout
 
 
 def test_empty_paths_say_what_to_do(tmp_path):
@@ -159,6 +227,9 @@ def test_empty_paths_say_what_to_do(tmp_path):
     assert nothing.returncode == 0
     assert nothing.stdout.strip() == "No upcoming events in the next 30 days. Run `aggregator fetch` first."
     assert cli("contacts", "list").stdout.strip() == "No contacts yet: aggregator contacts import PATH"
+    assert cli("contacts", "duplicates").stdout.strip() == "No contacts yet: aggregator contacts import PATH"
+    assert cli("upcoming", "--days", "1").stdout.startswith("No upcoming events in the next day.")  # not "1 days"
+    assert cli("past", "--days", "1").stdout.startswith("No events in the last day.")
     assert cli("reconnect").stdout.startswith("No contacts yet: import them with `aggregator contacts import PATH`")
     never = cli("sources", env=terminal(60))
     assert never.returncode == 0 and "never fetched" in never.stdout

@@ -3,6 +3,7 @@ past (`past`, `attended` on a past / future / unknown id, `touched --on` a futur
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -143,6 +144,11 @@ def test_remove_keeps_attendance_anonymous_and_imports_leave_them_out(cli):
     assert "0 added" in again.stdout and "1 left out because you removed them" in again.stdout
     back = cli("contacts", "import", str(C / "identity_google_contacts.csv"), "--include-removed")
     assert "1 added" in back.stdout and ids_of(cli, "Mike Chen")
+    dana = ids_of(cli, "Dana Okafor")[0]
+    assert cli("contacts", "remove", str(dana)).returncode == 0
+    gone = cli("touched", "Dana Okafor")  # says what became of her, not "did you mean" someone else
+    assert gone.returncode == 2 and "you removed 'Dana Okafor' from your contacts" in gone.stderr, gone.stderr
+    assert "--include-removed" in gone.stderr
 
 
 def test_past_lists_the_last_days_most_recent_first_in_upcomings_shape(cli):
@@ -167,11 +173,12 @@ def test_attended_takes_past_ids_and_refuses_the_future_and_unknown_ids(cli):
     [ten_days_ago] = [e["id"] for e in cli.json("past") if e["title"] == "Python night 10"]
     went = cli("attended", ten_days_ago, "--with", "Sam Lee")
     assert went.returncode == 2 and "'Sam Lee' matches several contacts" in went.stderr  # two Sam Lees, no guess
-    went = cli("attended", ten_days_ago, "--with", "Elizabeth Ward")
-    assert went.returncode == 0 and "you went to Python night 10; met Elizabeth Ward" in went.stdout
+    went = cli("attended", ten_days_ago, "--with", "Elizabeth Ward", "--with", "Liz Ward")  # one person, twice
+    assert went.returncode == 0 and went.stdout.strip() == "logged: you went to Python night 10; met Elizabeth Ward"
     later_today = next(e["id"] for e in cli.json("upcoming") if e["title"] == "Rust night")
     early = cli("attended", later_today)
     assert early.returncode == 2 and "'Rust night' has not started yet" in early.stderr
+    assert re.search(r"\(it starts \w{3} [1-9]\d? \w{3} 2026 \d\d:\d\d\)", early.stderr), early.stderr  # "Tue 1 Dec"
     unknown = cli("attended", "ffffffffff")
     assert unknown.returncode == 2 and "aggregator past" in unknown.stderr and "Traceback" not in unknown.stderr
     assert cli("why", ten_days_ago).returncode == 0

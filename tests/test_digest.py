@@ -12,7 +12,7 @@ import pytest
 
 from aggregator.demo import write_demo
 from aggregator.digest import markdown_escape
-from tests.conftest import NOW, Cli, write_config
+from tests.conftest import NOW, PORTLAND, Cli, write_config
 
 HOSTILE = "<script>alert(1)</script> *Data* [night](javascript:x) & 1 < 2"
 STORED = "*Data* [night](javascript:x) & 1 < 2"  # the title once the pipeline has cleaned it (tags gone)
@@ -131,7 +131,8 @@ def test_markdown_escape(raw, escaped):
 
 def test_an_empty_week_says_so_and_what_to_do(week, tmp_path):
     quiet = week("digest", "--days", "1")
-    assert quiet.returncode == 0 and "Nothing on in the next 1 day." in quiet.stdout
+    assert quiet.returncode == 0 and "Nothing on in the next day." in quiet.stdout
+    assert quiet.stdout.startswith(f"Your day: {NOW.astimezone(PORTLAND):%a} ")  # not "Your next 1 days: ... to ..."
     assert "aggregator digest --days 30" in quiet.stdout
     unfetched = Cli(write_config(tmp_path, [{"name": "a", "kind": "ics", "url": "https://example.org/a.ics"}]),
                     now=NOW)("digest")

@@ -78,18 +78,21 @@ def test_the_page_is_well_nested_semantic_html_with_people_and_reasons(settings)
     assert "PDX &lt;events&gt;" in text and "<events>" not in text
     card = text.split("<article")[1].split("</article>")[0]
     line = card.split('<p class="people">')[1].split("</p>")[0]
-    # One line: the three most likely, their evidence in words (never a bare percentage), the rest counted.
-    assert line == ('Dana Lee <span class="why">(RSVP&#x27;d)</span>, Sam &lt;b&gt;Roe&lt;/b&gt; '
-                    '<span class="why">(likely, 4 of last 5)</span>, Lee Kim <span class="why">(speaking)</span>'
-                    ' +2 more')
+    # One line: the three most likely, their evidence in the terminal's words (never a bare percentage), the
+    # rest counted.
+    assert line == ('Dana Lee <span class="why">(RSVPed)</span>, Sam &lt;b&gt;Roe&lt;/b&gt; '
+                    '<span class="why">(usually comes, 60%)</span>, Lee Kim <span class="why">(speaking)</span>'
+                    ' +2&nbsp;more')
     folded = card.split("<details")[1]
     assert "Dana Lee attended 4 of the last 5 PDX Python events" in folded  # reasons: folded away
-    assert "Ana Souza: maybe, goes to PDX Rust; 25% predicted; overdue for a catch-up" in folded
+    assert "Ana Souza: might come, 25%; goes to PDX Rust; overdue for a catch-up" in folded
+    assert "Sam &lt;b&gt;Roe&lt;/b&gt;: usually comes, 60%; came to 4 of the last 5</li>" in folded
     assert "score 4.5 = topics 0.0 × people 1.0 × distance 1.0" in folded and "Too Unlikely" not in text
     assert "Dana Lee attended" not in card.split("<details")[0]
     assert '<time datetime="2026-12-02">' in text  # 18:30 on Dec 2 in Portland
     assert "calagator</strong>: HTTP 503" in text and "\x1b" not in text
-    assert "Last fetch:" in text
+    assert "Last fetch:" in text and "8:00 PM PST</time>" in text  # times say their zone
+    assert "by day, in Los Angeles time" in text
     events = text.split("<main")[1].split("</main>")[0]
     assert "http" not in events.replace('href="https://example.org/p"', "")  # the event's own link, else relative
     assert 'href="event/p.ics" download aria-describedby="title-p">Add to calendar' in events

@@ -115,10 +115,18 @@ def test_plan_on_a_terminal_names_evenings_people_in_words_and_the_rule(demo):
 def test_plan_with_nothing_in_the_window_or_nobody_overdue_says_what_to_do(demo, tmp_path):
     empty = demo("plan", "--days", "1")  # the demo city meets more than a day from now
     assert empty.returncode == 0 and "None of your 10 overdue contacts" in empty.stdout
+    assert "likely at an event in the next day (" in empty.stdout  # not "the next 1 days"
     assert "aggregator plan --days 2" in empty.stdout
     assert json.loads(demo("plan", "--days", "1", "--json").stdout)["evenings"] == []
-    nobody = Cli(write_config(tmp_path, []), now=NOW)("plan")
-    assert nobody.returncode == 0 and "Nobody is overdue" in nobody.stdout
+    nobody = Cli(write_config(tmp_path, []), now=NOW)("plan")  # no contacts at all: import some first
+    assert nobody.returncode == 0 and nobody.stdout.startswith("No contacts yet: import them"), nobody.stdout
+    mine = Cli(write_demo(tmp_path / "demo", now=NOW), now=NOW)  # the shared demo stays as it is
+    assert mine("fetch").returncode == 0
+    for name in ("Ana Souza", "Dana Lee", "José Núñez", "Kofi Mensah", "Lena Fischer", "Michael Chen",
+                 "Priya Raman", "Ruth Okafor", "Samuel Ortiz", "Tom Becker"):
+        assert mine("touched", name).returncode == 0
+    caught_up = mine("plan")
+    assert caught_up.returncode == 0 and caught_up.stdout.startswith("Nobody is overdue"), caught_up.stdout
 
 
 def test_plan_rejects_a_bad_window(demo):

@@ -5,8 +5,10 @@ stay byte-stable, stale files go, a token or private names are never published b
 from __future__ import annotations
 
 import functools
+import html
 import html.parser
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -22,7 +24,7 @@ import yaml
 
 from aggregator.demo import write_demo
 from aggregator.publish import event_names, topic_names
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, write_config
 
 http = requests.Session()  # every request of these tests goes to 127.0.0.1
 
@@ -129,6 +131,34 @@ def test_publish_writes_a_site_a_static_server_serves_whole(demo, tmp_path, stat
     assert {e["uid"] for e in parsed["events"]} == {str(e["UID"]) for e in rust}
 
 
+PERSON = re.compile(r"([^,()]+?) \(([^()]*)\)")
+
+
+def test_the_page_and_the_terminal_say_why_a_person_is_there_in_the_same_words(demo, tmp_path):
+    """One vocabulary (present.evidence_words): the page once said "RSVP'd" and "likely, 5 of last 5" where
+    `plan` and the agenda said "RSVPed" and "often comes, 48%" of the same person at the same event."""
+    assert demo("publish", str(tmp_path / "site")).returncode == 0
+    page = (tmp_path / "site" / "index.html").read_text()
+    on_page: dict[tuple[str, str], str] = {}
+    for card in page.split("<article")[1:]:
+        ident = re.search(r'aria-describedby="title-([0-9a-f]+)"', card).group(1)
+        line = html.unescape(re.sub(r"<[^>]+>", "", card.split('<p class="people">')[1].split("</p>")[0]))
+        on_page.update({(ident[:10], name.strip()): words for name, words in PERSON.findall(line.split(" +")[0])})
+    plan = demo("plan")
+    assert plan.returncode == 0, plan.stderr
+    compared = []
+    for head, people in re.findall(r"\[([0-9a-f]{10})\]\n +(.+)", plan.stdout):
+        for name, words in PERSON.findall(people):
+            if (head, name.strip()) in on_page:
+                compared.append((on_page[head, name.strip()], words))
+    assert len(compared) >= 4 and any("%" in words for words, _ in compared)  # RSVPs and predictions alike
+    assert all(page_words == plan_words for page_words, plan_words in compared), compared
+    assert "RSVP'd" not in page
+    feed = icalendar.Calendar.from_ical((tmp_path / "site" / "feed.ics").read_bytes())
+    said = " ".join(str(e.get("DESCRIPTION")) for e in feed.walk("VEVENT"))
+    assert "(RSVPed)" in said and "(often comes, " in said  # the calendar app reads the same words
+
+
 def test_a_second_publish_keeps_every_byte_and_a_later_one_removes_old_events(demo, tmp_path):
     site = tmp_path / "site"
     (site / ".git").mkdir(parents=True)
@@ -147,6 +177,30 @@ def test_a_second_publish_keeps_every_byte_and_a_later_one_removes_old_events(de
     assert "index.html" in moved["changed"]
     assert (site / "CNAME").exists() and (site / ".git" / "HEAD").exists()  # not ours: left alone
     assert not list(site.rglob(".*.tmp"))
+
+
+def test_a_folder_with_someone_elses_site_is_refused_unless_forced(demo, tmp_path):
+    """`publish ~/www` replaced the home page there and deleted the .html files of its events/ folder."""
+    www = tmp_path / "www"
+    (www / "events").mkdir(parents=True)
+    (www / "index.html").write_text("<h1>My home page</h1>")
+    (www / "events" / "party-2024.html").write_text("<p>My party</p>")
+    refused = demo("publish", str(www))
+    assert refused.returncode == 2 and "holds files publish did not write (events/party-2024.html, index.html)" \
+        in refused.stderr, refused.stderr
+    assert (www / "index.html").read_text() == "<h1>My home page</h1>" and (www / "events" / "party-2024.html").exists()
+    assert not (www / "feed.ics").exists()  # nothing written at all
+    (tmp_path / "nobody").mkdir()
+    nobody = Cli(write_config(tmp_path / "nobody", []), now=NOW)("publish", str(tmp_path / "empty-site"))
+    assert nobody.returncode == 0 and "contacts' names" not in nobody.stdout  # no contacts: nothing to warn of
+    notes = tmp_path / "notes"  # other files, none in the way: published beside them
+    notes.mkdir()
+    (notes / "README.md").write_text("my notes")
+    assert demo("publish", str(notes)).returncode == 0 and (notes / "README.md").read_text() == "my notes"
+    assert demo("publish", str(notes)).returncode == 0  # its own site: published over again
+    forced = demo("publish", str(www), "--force")
+    assert forced.returncode == 0 and not (www / "events" / "party-2024.html").exists()
+    assert '<meta name="generator" content="aggregator">' in (www / "index.html").read_text()
 
 
 def test_with_a_token_publishing_is_refused_unless_public_which_names_nobody(demo, tmp_path):

@@ -120,10 +120,13 @@ class AttendanceRepository:
             self.database.conn.execute("update attendance set contact_id = null where contact_id = ?", [contact_id])
             self.database.bump("attendance_version")
 
-    def contact_event_counts(self) -> dict[int, tuple[int, str | None]]:
-        """contact id -> (events their attendance was seen at, the latest such event's start)."""
+    def contact_event_counts(self, before: datetime | None = None) -> dict[int, tuple[int, str | None]]:
+        """contact id -> (events their attendance was seen at, the latest such event's start); with `before`,
+        only events that started before it (an RSVP to next week's is not a time they were seen)."""
+        started = " and e.start_utc < ?" if before is not None else ""
         with self.database.lock:
             return {cid: (n, last) for cid, n, last in self.database.conn.execute(
-                """select a.contact_id, count(distinct a.event_id), max(e.start_utc) from attendance a
-                   join events e on e.id = a.event_id where a.contact_id is not null group by a.contact_id""")}
+                f"""select a.contact_id, count(distinct a.event_id), max(e.start_utc) from attendance a
+                   join events e on e.id = a.event_id where a.contact_id is not null{started}
+                   group by a.contact_id""", [utc_text(before)] if before is not None else [])}
 

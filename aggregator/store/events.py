@@ -188,7 +188,8 @@ class EventRepository:
         if len(rows) == 1:
             return stored_event(rows[0])
         if not rows:
-            raise UnknownEvent(f"unknown event id: no event with id {ident!r}; ids are shown by `aggregator upcoming`")
+            raise UnknownEvent(f"unknown event id: no event with id {ident!r}; ids are shown by `aggregator upcoming`, "
+                               "and by `aggregator past` for the events of the last 30 days")
         named = "; ".join(f"{r['id'][:10]} ({r['title']}, {str(r['start'])[:10]})" for r in rows[:5])
         more = ", and more" if len(rows) > 5 else ""
         raise UnknownEvent(f"{ident!r} matches several events: {named}{more}; give more of the id")
