@@ -14,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from aggregator import agenda, listing, rank
+from aggregator import agenda
+from aggregator.ranking import listing, score as rank
 from aggregator import config as config_module
 from aggregator.cliapp import App, clock, handle_errors
 from aggregator.errors import AggregatorError

@@ -24,7 +24,7 @@ def register(main: click.Group, contacts: click.Group) -> None:
 
 def _refresh(app: App) -> None:
     """Attendance matched again and the ranking's sums redone after contacts changed."""
-    from aggregator import rank
+    from aggregator.ranking import score as rank
     from aggregator.contacts import refresh_social
 
     refresh_social(app.store, app.now(), rank.HALF_LIFE_DAYS, app.settings.timezone)
@@ -43,7 +43,8 @@ def past(app: App, days: int, as_json: bool) -> None:
       aggregator past --days 7
       aggregator attended 3f2a9c1e --with "Dana Lee"
     """
-    from aggregator import agenda, listing, rank
+    from aggregator import agenda
+    from aggregator.ranking import listing, score as rank
 
     items = listing.past(app.store, app.settings, now=app.now(), days=days)
     if as_json:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
-from aggregator import snapshot
+from aggregator.store import rank_cache as snapshot
 from aggregator.errors import AggregatorError
 from aggregator.identity import (
     Candidate,

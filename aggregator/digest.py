@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.agenda import clock, evidence_words, no_sources, one_line, person_in_words, short_id
 from aggregator.present import local_time
-from aggregator.rank import Ranked
+from aggregator.ranking.score import Ranked
 from aggregator.text import clean_url
 
 DAYS = 7
@@ -67,7 +67,8 @@ class Week:
 
 
 def build(store, settings, *, now: datetime, days: int = DAYS) -> Week:
-    from aggregator import journal, listing
+    from aggregator import journal
+    from aggregator.ranking import listing
 
     items = listing.upcoming(store, settings, now=now, days=days, limit=0)
     by_id = {i.id: i for i in items}
@@ -90,7 +91,7 @@ def build(store, settings, *, now: datetime, days: int = DAYS) -> Week:
 
 def _changes(week: Week, store, settings, by_id: dict[str, Ranked]) -> None:
     """New, cancelled and changed events of the window, from the store's bookkeeping."""
-    from aggregator import listing
+    from aggregator.ranking import listing
 
     since = week.now - timedelta(days=CHANGES_DAYS)
     stored = store.events.between(start=week.now, end=week.now + timedelta(days=week.days), changed_since=since)

@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregator.present import LISTED, as_json, local_time
-from aggregator.rank import ContactChance, Ranked
+from aggregator.ranking.score import ContactChance, Ranked
 
 DAYS = 30
 MIN_GAIN = 0.25  # expected contacts an extra evening must add to be worth planning
@@ -81,7 +81,8 @@ def choose(candidates: list[tuple[Ranked, list[ContactChance]]], tz: ZoneInfo, *
 
 def make_plan(store, settings, *, now: datetime, days: int = DAYS) -> Plan:
     """The plan for the coming `days`, from the ranking's listing of them."""
-    from aggregator import journal, listing
+    from aggregator import journal
+    from aggregator.ranking import listing
 
     overdue = {o.contact.id for o in journal.overdue_contacts(store, settings, now=now)}
     candidates = []

@@ -30,11 +30,11 @@ from datetime import datetime
 from pathlib import Path
 
 from aggregator import feed as feed_module
-from aggregator import listing
+from aggregator.ranking import listing
 from aggregator import page as page_module
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
-from aggregator.rank import Ranked
+from aggregator.ranking.score import Ranked
 from aggregator.server import fetch_status
 from aggregator.store import Store
 

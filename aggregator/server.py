@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aggregator import feed as feed_module
-from aggregator import listing
+from aggregator.ranking import listing
 from aggregator import page as page_module
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError

@@ -11,7 +11,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from aggregator import agenda
-from aggregator.listing import upcoming as ranked_upcoming
+from aggregator.ranking.listing import upcoming as ranked_upcoming
 from tests.agenda_world import build
 from tests.conftest import NOW, PORTLAND
 
@@ -169,7 +169,7 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
     from zoneinfo import ZoneInfo
 
     from aggregator.model import Event
-    from aggregator.rank import Ranked
+    from aggregator.ranking.score import Ranked
     from tests.conftest import stored_event
 
     def item(ident, start, zone):

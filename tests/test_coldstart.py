@@ -8,11 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import coldstart, contacts, listing, present, rank
-from aggregator.coldstart import ColdStart
+from aggregator import contacts, present
+from aggregator.ranking import coldstart, listing, score as rank
+from aggregator.ranking.coldstart import ColdStart
 from aggregator.model import Contact, Event, Person, StoredEvent
-from aggregator.predict import ContactHistory, GroupHistory
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator.ranking.predict import ContactHistory, GroupHistory
+from aggregator.store.rank_cache import AttendanceSnapshot
 from aggregator.store import Store
 from tests.conftest import PORTLAND, stored_event
 

@@ -10,7 +10,7 @@ import pytest
 from aggregator import contacts, journal, sameperson
 from aggregator.config import UnknownName
 from aggregator.identity import Matcher, name_variant, normalize_name
-from aggregator.mentions import ContactName, MentionIndex
+from aggregator.ranking.mentions import ContactName, MentionIndex
 from aggregator.model import Contact
 from aggregator.nicknames import ROWS, same_given_name
 from aggregator.store import SCHEMA_VERSION, Store

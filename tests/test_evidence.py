@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from aggregator import predict, present, rank
-from aggregator.listing import mention_chances
-from aggregator.mentions import ContactName, MentionIndex
+from aggregator import present
+from aggregator.ranking import predict, score as rank
+from aggregator.ranking.listing import mention_chances
+from aggregator.ranking.mentions import ContactName, MentionIndex
 from aggregator.model import Contact, Event
 from tests.conftest import seen, stored_event
 
@@ -55,7 +56,7 @@ def test_mention_chances_say_where_and_name_each_contact_once():
 
 def test_only_contacts_with_a_name_word_in_the_texts_are_indexed():
     """contact_names leaves out contacts none of whose names' words appear; an alias keeps one in."""
-    from aggregator.listing import contact_names
+    from aggregator.ranking.listing import contact_names
 
     class People:
         def contacts(self):

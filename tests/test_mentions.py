@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.mentions import ContactName, MentionIndex, mentioned
+from aggregator.ranking.mentions import ContactName, MentionIndex, mentioned
 
 CONTACTS = (
     ContactName(1, "Priya Raman"),

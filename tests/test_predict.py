@@ -7,10 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import predict, present, rank
+from aggregator import present
+from aggregator.ranking import predict, score as rank
 from aggregator.model import Contact, Event
-from aggregator.predict import ContactHistory, GroupHistory, recency_weight
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator.ranking.predict import ContactHistory, GroupHistory, recency_weight
+from aggregator.store.rank_cache import AttendanceSnapshot
 from tests.conftest import stored_event
 
 UTC = timezone.utc

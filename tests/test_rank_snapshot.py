@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from aggregator import contacts, rank, snapshot
+from aggregator import contacts
+from aggregator.ranking import score as rank
+from aggregator.store import rank_cache as snapshot
 from aggregator.model import Event, Person
 from aggregator.store import Store, event_id, fts_phrase
 from tests.conftest import NOW, PORTLAND

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import rank
+from aggregator.ranking import score as rank
 from aggregator.model import Event
-from aggregator.snapshot import topic_matches
+from aggregator.store.rank_cache import topic_matches
 from aggregator.store import Store
 from aggregator.store.codec import fts_phrase
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import snapshot
+from aggregator.store import rank_cache as snapshot
 from aggregator.errors import AggregatorError
 from aggregator.model import Event, Person, Venue
 from aggregator.store import SCHEMA_VERSION, Contact, Store, event_id, fts_phrase

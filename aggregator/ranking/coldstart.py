@@ -34,7 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from aggregator import predict
+from aggregator.ranking import predict
 
 # Shrinks an affinity measured on few shared contacts: two groups sharing 1 of 2 contacts say little.
 AFFINITY_STRENGTH = 5.0

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aggregator.model import Contact
-from aggregator.predict import (
+from aggregator.ranking.predict import (
     HALF_LIFE_DAYS,
     LISTED,
     PRIOR,

@@ -13,15 +13,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from aggregator import coldstart, predict, rank, rollup, snapshot
-from aggregator.coldstart import ColdStart
+from aggregator.ranking import coldstart, predict, rollup, score as rank
+from aggregator.store import rank_cache as snapshot
+from aggregator.ranking.coldstart import ColdStart
 from aggregator.config import Settings, UnknownName
 from aggregator.errors import AggregatorError
 from aggregator.identity import fold
-from aggregator.mentions import ContactName, MentionIndex
+from aggregator.ranking.mentions import ContactName, MentionIndex
 from aggregator.model import StoredEvent
-from aggregator.rank import MIN_LISTED, ExtraChances, Ranked
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator.ranking.score import MIN_LISTED, ExtraChances, Ranked
+from aggregator.store.rank_cache import AttendanceSnapshot
 from aggregator.store import Store
 from aggregator.store.codec import fts_phrase
 

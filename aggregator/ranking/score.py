@@ -33,14 +33,15 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator import coldstart, predict, present
-from aggregator.coldstart import ColdStart
+from aggregator import present
+from aggregator.ranking import coldstart, predict
+from aggregator.ranking.coldstart import ColdStart
 from aggregator.config import Settings
 from aggregator.geo import haversine_km
 from aggregator.model import AttendanceRow, Contact, Event, StoredEvent
-from aggregator.predict import HALF_LIFE_DAYS, RSVP_PROBABILITY  # noqa: F401 (public: pipeline, journal, cli)
+from aggregator.ranking.predict import HALF_LIFE_DAYS, RSVP_PROBABILITY  # noqa: F401 (public: pipeline, journal, cli)
 from aggregator.present import local_time, months  # noqa: F401 (public names of this module)
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator.store.rank_cache import AttendanceSnapshot
 
 TOPIC_BASE = 0.25
 OVERDUE_BOOST = 1.5

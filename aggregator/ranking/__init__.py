@@ -1,0 +1,1 @@
+"""Ranking: which upcoming events matter to you, and who of your people will be there."""
