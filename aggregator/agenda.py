@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from aggregator.ranking.score import Ranked, local_time
+from aggregator.ranking import Ranked, local_time
 from aggregator.text import safe_text
 
 MAX_WIDTH = 200  # wider lines are harder to read, not more useful

@@ -12,9 +12,8 @@ from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
 from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
-from aggregator.ranking.listing import rank_events
 from aggregator.model import Contact
-from aggregator.ranking.score import HALF_LIFE_DAYS, catch_up_state, months
+from aggregator.ranking import HALF_LIFE_DAYS, catch_up_state, months, rank_events
 from aggregator.store import Store, UnknownEvent
 
 RECONNECT_DAYS = 60

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
-from aggregator.ranking.score import ContactChance, Ranked
+from aggregator.ranking import ContactChance, Ranked
 from aggregator.text import clean_url, safe_text
 
 EVIDENCE_WORDS = {"rsvp": "RSVP'd", "speaker": "speaking", "host": "hosting", "mentioned": "named in the listing",

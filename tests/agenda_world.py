@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from aggregator import config, contacts
-from aggregator.ranking import score as rank
 from aggregator.model import Event, Person, Venue
+from aggregator.ranking import score as rank
 from aggregator.store import Store
 from tests.conftest import NOW, PORTLAND, write_config
 

@@ -10,7 +10,8 @@ import pytest
 from rich.cells import cell_len
 
 from aggregator import agenda
-from aggregator.ranking import listing, score as rank
+from aggregator.ranking import listing
+from aggregator.ranking import score as rank
 from aggregator.store import Store
 from tests.agenda_world import build
 from tests.conftest import NOW, Cli, write_config

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from aggregator import present
-from aggregator.ranking import predict, score as rank
+from aggregator.model import Contact, Event
+from aggregator.ranking import predict
+from aggregator.ranking import score as rank
 from aggregator.ranking.listing import mention_chances
 from aggregator.ranking.mentions import ContactName, MentionIndex
-from aggregator.model import Contact, Event
 from tests.conftest import seen, stored_event
 
 MENTIONED = predict.EVIDENCE_PROBABILITY["mentioned"]
@@ -67,6 +68,6 @@ def test_only_contacts_with_a_name_word_in_the_texts_are_indexed():
         people = People()
 
     rows = [text_event("a", "Hack night", "Hosted by Bobby Tables and José.")]
-    kept = contact_names(Store(), rows)
+    kept = contact_names(Store().people.contacts(), rows)
     assert [(c.id, c.aliases) for c in kept] == [(2, ("Bobby Tables",))]
     assert mention_chances(rows, MentionIndex(kept)) == {"a": [(2, "mentioned", MENTIONED, "description")]}

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from aggregator import present
-from aggregator.ranking import predict, score as rank
-from aggregator.model import Contact, Event
+from aggregator.model import AttendanceSnapshot, Contact, Event
+from aggregator.ranking import predict
+from aggregator.ranking import score as rank
 from aggregator.ranking.predict import ContactHistory, GroupHistory, recency_weight
-from aggregator.store.rank_cache import AttendanceSnapshot
 from tests.conftest import stored_event
 
 UTC = timezone.utc

@@ -7,8 +7,9 @@ from datetime import timedelta, timezone
 import pytest
 
 from aggregator import config, contacts, journal
-from aggregator.ranking import listing, score as rank
 from aggregator.model import Event, Person, Venue
+from aggregator.ranking import listing
+from aggregator.ranking import score as rank
 from aggregator.store import Store, event_id
 from tests.conftest import NOW, PORTLAND, Cli, write_config
 

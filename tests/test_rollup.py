@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from aggregator import present
-from aggregator.ranking import rollup
 from aggregator.model import Event
+from aggregator.ranking import rollup
 from aggregator.ranking.score import ContactChance, Ranked
 from tests.conftest import stored_event
 
