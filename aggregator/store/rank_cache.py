@@ -250,16 +250,17 @@ class RankCacheRepository:
                 sums[g].by_slot[wd] = usual * hits * scale
                 sums[g].weights = usual * people
             snap.groups = {g: GroupHistory(total, by_slot, n) for g, (total, by_slot, n) in totals.items()}
-            # Contacts whose weight is not the usual one: add the difference.
+            # Contacts whose weight is not the usual one: add the difference. Looked up by contact
+            # ("cross join", "+g": not contacts x groups asked, 87 s for 3,000 such contacts at 1M rows).
             for g, wd, weighted in conn.execute(
                     """select s.g, s.wd, sum(w.value * s.weighted) from json_each(?) w
-                       join rank_contact_slots s on s.contact_id = cast(w.key as integer)
-                       where s.g in (select value from json_each(?)) group by s.g, s.wd""", [differ, names]):
+                       cross join rank_contact_slots s on s.contact_id = cast(w.key as integer)
+                       where +s.g in (select value from json_each(?)) group by s.g, s.wd""", [differ, names]):
                 sums[g].by_slot[wd] = sums[g].by_slot.get(wd, 0.0) + weighted * scale
             for g, extra in conn.execute(
                     """select c.g, sum(w.value) from json_each(?) w
-                       join rank_contact_groups c on c.contact_id = cast(w.key as integer)
-                       where c.g in (select value from json_each(?)) group by c.g""", [differ, names]):
+                       cross join rank_contact_groups c on c.contact_id = cast(w.key as integer)
+                       where +c.g in (select value from json_each(?)) group by c.g""", [differ, names]):
                 sums[g].weights += extra
             snap.sums = dict(sums)
         snap.scale = scale
