@@ -3,6 +3,7 @@ its members, never above a contact with real history there."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -177,3 +178,31 @@ def _real_settings(tmp_path):
     path.write_text("timezone: UTC\nprofile:\n  topics: {rust: 1}\n"
                     "sources: [{name: src, kind: ics, url: 'https://example.org/a.ics'}]\n")
     return config.load(path)
+
+
+def test_a_version_9_database_migrates_and_keeps_cold_start_with_the_cache(tmp_path):
+    """Schema v10: a v9 file (no rank_cold tables, a cache built without them) gets the tables, forgets
+    its cache, and the next rebuild keeps cold start there."""
+    store = Store(tmp_path / "events.db")
+    (tmp_path / "c.csv").write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n" + "".join(
+        f"{f},{last},,{f.lower()}@example.org,,,01 Nov 2026\n" for f, last in NAMES))
+    contacts.import_file(store, tmp_path / "c.csv", now=NOW)
+    ana, bo, cy, _ = (Person(f"{f} {last}", email=f"{f.lower()}@example.org", status="going") for f, last in NAMES)
+    store.events.save("src", [Event(f"r{i}", f"Rust {i}", NOW - timedelta(days=7 * (i + 1)), group="PDX Rust",
+                                    attendees=(ana, bo)) for i in range(3)]
+                      + [Event(f"h{i}", f"Hack {i}", NOW - timedelta(days=7 * (i + 1) + 2), group="Hack Night",
+                               attendees=(ana, cy)) for i in range(3)], now=NOW, tz=PORTLAND)
+    store.close()
+    with sqlite3.connect(tmp_path / "events.db") as db:
+        db.execute("update meta set value = '9' where key = 'schema_version'")
+        db.execute("drop table rank_cold")
+        db.execute("drop table rank_cold_groups")
+        db.execute("""insert or replace into meta (key, value) values ('rank_cache', '{"version": "1"}')""")
+    store = Store(tmp_path / "events.db")
+    assert store.database.meta("schema_version") == "10"
+    assert store.database.meta("rank_cache") is None  # rebuilt on the next change or query
+    contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
+    ids = {c.name: c.id for c in store.people.contacts()}
+    assert store.database.conn.execute("select count(*) from rank_cold where g = 'PDX Rust'").fetchone()[0] == 1
+    assert set(store.rank_cache.cold_start(["PDX Rust"], None, COLD).of("PDX Rust")) == {ids["Cy Diaz"]}
+    store.close()
