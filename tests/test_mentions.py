@@ -1,4 +1,4 @@
-"""aggregator.mentions: contacts named in an event's title or description, and the traps."""
+"""aggregator.ranking.mentions: contacts named in an event's title or description, and the traps."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ no less than 5% (on the Nashville RSVPs a third to two fifths of the listed pair
 that floor, and 3.6-3.7% of them came: the floor overstates them by a point or
 so, the price of listing them at all; above it, predicted 21-22%, came 20-22%). Below the threshold P is the rate, linear in
 the contact's sums, so the score still counts thousands of unlisted contacts from
-per-group aggregates (`expected_total`); rank.py adds P - rate of the contacts it
+per-group aggregates (`expected_total`); score.py adds P - rate of the contacts it
 read, which are all those whose rate may reach LISTED. P never decreases as the
 rate grows, so any hit at a group still outranks none (coldstart.py relies on it).
 
