@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from aggregator.present import days_words, evidence_words, short_evidence_words, where_words, zone_words
-from aggregator.rank import Ranked, local_time
+from aggregator.ranking import Ranked, local_time
 from aggregator.text import safe_text
 
 MAX_WIDTH = 200  # wider lines are harder to read, not more useful

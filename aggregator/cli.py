@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from aggregator import agenda, listing, rank
+from aggregator import agenda, ranking
 from aggregator import config as config_module
 from aggregator.cliapp import App, clock, handle_errors
 from aggregator.errors import AggregatorError
@@ -98,10 +98,10 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
       aggregator upcoming --topic "machine learning" --sort start --json
     """
     settings = app.settings
-    items = listing.upcoming(app.store, settings, now=app.now(), days=days, limit=limit, topic=topic,
+    items = ranking.upcoming(app.store, settings, now=app.now(), days=days, limit=limit, topic=topic,
                           sort=sort, include_cancelled=include_cancelled)
     if as_json:
-        click.echo(rank.dumps(items, settings.timezone))
+        click.echo(ranking.dumps(items, settings.timezone))
         return
     if not items:
         app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.events.count() > 0,
@@ -149,7 +149,7 @@ def why(app: App, event_id: str, as_json: bool) -> None:
     Example:
       aggregator why 3f2a9c1e
     """
-    detail = listing.why(app.store, app.settings, event_id, now=app.now())
+    detail = ranking.why(app.store, app.settings, event_id, now=app.now())
     if as_json:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
@@ -194,7 +194,7 @@ def contacts_import(app: App, path: str, fmt: str, include_removed: bool) -> Non
     now = app.now()
     report = contacts_module.import_path(app.store, path, fmt, now=now, stdin=click.get_binary_stream("stdin"),
                                          include_removed=include_removed)
-    contacts_module.refresh_social(app.store, now, rank.HALF_LIFE_DAYS, app.settings.timezone)
+    contacts_module.refresh_social(app.store, now, ranking.HALF_LIFE_DAYS, app.settings.timezone)
     app.out.print(safe_text(report.summary(), one_line=True), markup=False)
 
 

@@ -24,10 +24,10 @@ def register(main: click.Group, contacts: click.Group) -> None:
 
 def _refresh(app: App) -> None:
     """Attendance matched again and the ranking's sums redone after contacts changed."""
-    from aggregator import rank
+    from aggregator import ranking
     from aggregator.contacts import refresh_social
 
-    refresh_social(app.store, app.now(), rank.HALF_LIFE_DAYS, app.settings.timezone)
+    refresh_social(app.store, app.now(), ranking.HALF_LIFE_DAYS, app.settings.timezone)
 
 
 @click.command()
@@ -43,12 +43,12 @@ def past(app: App, days: int, as_json: bool) -> None:
       aggregator past --days 7
       aggregator attended 3f2a9c1e --with "Dana Lee"
     """
-    from aggregator import agenda, listing, rank
+    from aggregator import agenda, ranking
     from aggregator.present import days_words
 
-    items = listing.past(app.store, app.settings, now=app.now(), days=days)
+    items = ranking.past(app.store, app.settings, now=app.now(), days=days)
     if as_json:
-        click.echo(rank.dumps(items, app.settings.timezone))
+        click.echo(ranking.dumps(items, app.settings.timezone))
         return
     if not items:
         hint = "" if app.store.events.count() else " Run `aggregator fetch` first."

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
-from aggregator import snapshot
 from aggregator.errors import AggregatorError
 from aggregator.identity import (
     Candidate,
@@ -527,6 +526,7 @@ def refresh_social(store, now: datetime, half_life_days: float, zone: tzinfo = t
         return found.contact_id if found else None
 
     store.attendance.resolve(match)
-    offset = now.astimezone(zone).utcoffset()
-    snapshot.ensure_cache(store.database, now, int(offset.total_seconds() // 60) if offset else 0, half_life_days)
+    from aggregator.ranking import refresh
+
+    refresh(store, now, zone, half_life_days)
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.agenda import clock, no_sources, one_line, person_in_words, short_id
 from aggregator.present import evidence_words, local_time, where_words
-from aggregator.rank import Ranked
+from aggregator.ranking import Ranked
 from aggregator.text import clean_url
 
 DAYS = 7
@@ -68,9 +68,9 @@ class Week:
 
 
 def build(store, settings, *, now: datetime, days: int = DAYS) -> Week:
-    from aggregator import journal, listing
+    from aggregator import journal, ranking
 
-    items = listing.upcoming(store, settings, now=now, days=days, limit=0)
+    items = ranking.upcoming(store, settings, now=now, days=days, limit=0)
     by_id = {i.id: i for i in items}
     meet, elsewhere = [], 0
     for entry in journal.reconnect(store, settings, now=now, days=days):
@@ -92,7 +92,7 @@ def build(store, settings, *, now: datetime, days: int = DAYS) -> Week:
 
 def _changes(week: Week, store, settings, by_id: dict[str, Ranked]) -> None:
     """New, cancelled and changed events of the window, from the store's bookkeeping."""
-    from aggregator import listing
+    from aggregator import ranking
 
     since = week.now - timedelta(days=CHANGES_DAYS)
     stored = store.events.between(start=week.now, end=week.now + timedelta(days=week.days), changed_since=since)
@@ -101,7 +101,7 @@ def _changes(week: Week, store, settings, by_id: dict[str, Ranked]) -> None:
     new = [by_id[s.id] for s in stored if s.id in by_id and s.id not in gone_ids and s.first_seen >= since]
     changed = [by_id[s.id] for s in stored if s.id in by_id and s.id not in gone_ids and s.first_seen < since
                and s.sequence > 0 and s.updated_at >= since]
-    cancelled = listing.rank_events(store, settings, gone, now=week.now, explain=False) if gone else []
+    cancelled = ranking.rank_events(store, settings, gone, now=week.now, explain=False) if gone else []
     cancelled.sort(key=lambda r: (r.start_utc(), r.id))
     week.counts = {"new": len(new), "cancelled": len(cancelled), "changed": len(changed)}
     week.new, week.cancelled, week.changed = (new[:CHANGES_SHOWN], cancelled[:CHANGES_SHOWN],

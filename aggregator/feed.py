@@ -34,10 +34,9 @@ import icalendar
 from aggregator import __version__
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
-from aggregator.listing import rank_events
 from aggregator.model import StoredEvent
 from aggregator.present import OFTEN, evidence_words
-from aggregator.rank import Ranked
+from aggregator.ranking import Ranked, rank_events
 from aggregator.store import Store, utc_text
 from aggregator.text import clean_url, safe_text
 

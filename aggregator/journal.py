@@ -12,10 +12,9 @@ from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
 from aggregator.errors import AggregatorError
 from aggregator.identity import Matcher, normalize_name
-from aggregator.listing import rank_events
 from aggregator.model import Contact
 from aggregator.nicknames import same_given_name
-from aggregator.rank import HALF_LIFE_DAYS, catch_up_state, months
+from aggregator.ranking import HALF_LIFE_DAYS, catch_up_state, months, rank_events
 from aggregator.store import Store
 
 RECONNECT_DAYS = 60

@@ -1,5 +1,6 @@
 """The domain values: what every source yields (Event, with its Venue and Persons) and what the
-store hands back (StoredEvent, Contact, AttendanceRow, Listing).
+store hands back (StoredEvent, Contact, AttendanceRow, Listing), and what the ranking reads from
+the store's rank cache (AttendanceSnapshot with its group and contact histories, ColdStart).
 
 Values only: no I/O. The store derives the stable event id from (source name,
 source_uid) and is the only module that knows how these are written in SQLite.
@@ -216,3 +217,91 @@ class AttendanceRow:
     evidence: str  # feed | speaker | host | manual
     seen_at: str
     contact_id: int | None = None
+
+
+# -- what the ranking reads (store/rank_cache.py builds them, aggregator/ranking/ scores them) --------------
+@dataclass(frozen=True)
+class RateConstants:
+    """The constants of the ranking's rate (aggregator.ranking.predict) that the rank cache's
+    queries need: which contacts to read, and the weights of its sums."""
+
+    prior: float
+    prior_strength: float
+    slot_strength: float
+    half_life_days: float
+    listed: float
+
+
+@dataclass(frozen=True)
+class GroupHistory:
+    """A group's past events with known attendees, as recency weights."""
+
+    total: float = 0.0
+    by_slot: dict[int, float] = field(default_factory=dict)
+    observed: int = 0
+
+
+@dataclass(frozen=True)
+class ContactHistory:
+    """One contact's attendance at one group's past events."""
+
+    weighted: float = 0.0
+    by_slot: dict[int, float] = field(default_factory=dict)
+    hits: int = 0
+
+
+@dataclass
+class GroupSums:
+    """Over every contact with history at a group: sum of weight x weighted hits per slot, and of weights."""
+
+    by_slot: dict[int, float] = field(default_factory=dict)
+    weights: float = 0.0
+
+    @property
+    def hits(self) -> float:
+        return sum(self.by_slot.values())
+
+
+@dataclass
+class ColdStart:
+    """group -> contact -> (evidence, the related group that gives the most of it)."""
+
+    evidence: dict[str, dict[int, tuple[float, str]]] = field(default_factory=dict)
+
+    def of(self, group: str) -> dict[int, tuple[float, str]]:
+        return self.evidence.get(group, {})
+
+
+@dataclass
+class ColdStartInputs:
+    """What cold start is derived from (aggregator.ranking.coldstart.derive), read from the rank cache:
+    `rows` (group, contact, weighted hits) of every contact with history, in the cache's order;
+    `shared[g][h]`: contacts who attended both g and h; `members[h]`: contacts who attended h;
+    `totals[h]`: h's weighted events."""
+
+    rows: list[tuple[str, int, float]] = field(default_factory=list)
+    shared: dict[str, dict[str, int]] = field(default_factory=dict)
+    members: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class AttendanceSnapshot:
+    """Each group's past attendance as seen from `now`, and the contacts' own rows."""
+
+    now: datetime
+    utc_offset_minutes: int = 0  # the user's zone at `now`: weekdays are local
+    groups: dict[str, GroupHistory] = field(default_factory=dict)
+    history: dict[str, dict[int, ContactHistory]] = field(default_factory=dict)  # group -> contact -> history
+    sums: dict[str, GroupSums] = field(default_factory=dict)  # when absent, computed from `history`
+    complete: set[str] = field(default_factory=set)  # groups whose `history` names every contact
+    listed: set[str] = field(default_factory=set)  # groups whose listable contacts are in `history`
+    scale: float = 1.0  # the cache's weights x scale = weights at `now`
+    recent: dict[str, list[str]] = field(default_factory=dict)  # group -> last observed event ids, newest first
+    recent_hits: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, contact) -> of the recent
+    contacts: dict[int, Contact] = field(default_factory=dict)
+    cold: ColdStart | None = None  # read once per query, for the scores and the contacts listed
+
+    def slot(self, start_utc: datetime) -> int:
+        """The weekday (0 = Monday) of a start in the user's zone."""
+        return (start_utc + timedelta(minutes=self.utc_offset_minutes)).weekday()

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
 from aggregator.present import evidence_words, record_words, zone_words
-from aggregator.rank import ContactChance, Ranked
+from aggregator.ranking import ContactChance, Ranked
 from aggregator.text import clean_url, safe_text
 
 SAID = 0.2  # people named on a card's one line (present.SAID: the reasons name the same)

@@ -31,7 +31,7 @@ from aggregator.http import Http
 from aggregator.model import Event
 from aggregator.normalise import normalise
 from aggregator.personal import read_personal_calendars
-from aggregator.rank import HALF_LIFE_DAYS
+from aggregator.ranking import HALF_LIFE_DAYS
 from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
 from aggregator.store import Store, event_id, utc_text

@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregator.present import LISTED, as_json, days_words, local_time
-from aggregator.rank import ContactChance, Ranked
+from aggregator.ranking import ContactChance, Ranked
 
 DAYS = 30
 MIN_GAIN = 0.25  # expected contacts an extra evening must add to be worth planning
@@ -81,12 +81,12 @@ def choose(candidates: list[tuple[Ranked, list[ContactChance]]], tz: ZoneInfo, *
 
 def make_plan(store, settings, *, now: datetime, days: int = DAYS) -> Plan:
     """The plan for the coming `days`, from the ranking's listing of them."""
-    from aggregator import journal, listing
+    from aggregator import journal, ranking
 
     overdue = {o.contact.id for o in journal.overdue_contacts(store, settings, now=now)}
     candidates = []
     if overdue:
-        for item in listing.upcoming(store, settings, now=now, days=days, limit=0):
+        for item in ranking.upcoming(store, settings, now=now, days=days, limit=0):
             if item.rolled or item.event.status == "cancelled" or item.start_utc() < now:
                 continue  # already begun: an evening to plan is still ahead
             reaches = [c for c in item.chances if c.contact_id in overdue and c.probability >= LISTED]

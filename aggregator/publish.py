@@ -32,11 +32,11 @@ from datetime import datetime
 from pathlib import Path
 
 from aggregator import feed as feed_module
-from aggregator import listing
 from aggregator import page as page_module
+from aggregator import ranking
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
-from aggregator.rank import Ranked
+from aggregator.ranking import Ranked
 from aggregator.server import fetch_status
 from aggregator.store import Store
 
@@ -93,7 +93,7 @@ def build_site(store: Store, settings: Settings, site: Site, *, now: datetime) -
         for event_id, vevent in built.vevents.items():
             calendars.setdefault(event_id, vevent)
         window = page_module.WINDOW
-        items = listing.upcoming(store, settings, now=now, days=window.days, limit=window.limit, topic=topic)
+        items = ranking.upcoming(store, settings, now=now, days=window.days, limit=window.limit, topic=topic)
         if public:
             items = [feed_module.without_people(item) for item in items]
         listed.update((item.id, item) for item in items)

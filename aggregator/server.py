@@ -40,8 +40,8 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aggregator import feed as feed_module
-from aggregator import listing
 from aggregator import page as page_module
+from aggregator import ranking
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
 from aggregator.http import parse_http_date
@@ -95,7 +95,7 @@ class FeedService:
     def page(self, links: page_module.Links, topic: str | None = None) -> bytes:
         now = self.now()
         window = page_module.WINDOW
-        items = listing.upcoming(self.store, self.settings, now=now, days=window.days, limit=window.limit, topic=topic)
+        items = ranking.upcoming(self.store, self.settings, now=now, days=window.days, limit=window.limit, topic=topic)
         return page_module.render(items, self.settings, links, now=now, window=window, topic=topic,
                                   status=fetch_status(self.store)).encode("utf-8")
 
@@ -107,7 +107,7 @@ class FeedService:
                 stored = self.store.events.find(event_id)
             except AggregatorError:
                 return None
-            items = listing.rank_events(self.store, self.settings, [stored], now=self.now())
+            items = ranking.rank_events(self.store, self.settings, [stored], now=self.now())
             if not items:
                 return None
             published = feed_module.event_vevent(items[0])

@@ -164,7 +164,8 @@ def every_probability(folder: Path, cut: datetime) -> dict[str, dict[str, float]
     """{event url: {member: P}} of every contact with evidence, below the 0.05 listing threshold too
     (the JSON lists only those at 0.05 or more; `why` shows them all): in process, same database."""
     try:
-        from aggregator import config, listing
+        from aggregator import config
+        from aggregator.ranking import listing
         from aggregator.store import Store
     except ImportError:
         return {}
@@ -349,7 +350,7 @@ def fit_pairs(events, rsvps, cut_text: str, seed: int, n_contacts: int, half_lif
     """[(contact history, group history, slot, came)] for (test event, sampled contact with history at its group)."""
     from zoneinfo import ZoneInfo
 
-    from aggregator.predict import ContactHistory, GroupHistory, recency_weight
+    from aggregator.ranking.predict import ContactHistory, GroupHistory, recency_weight
 
     cut = datetime.fromisoformat(cut_text).replace(tzinfo=UTC)
     offset = cut.astimezone(ZoneInfo("America/Chicago")).utcoffset()
@@ -409,7 +410,7 @@ def platt(rates: list[float], labels: list[int]) -> tuple[float, float]:
 def fit(events, rsvps, n_contacts: int) -> None:
     """Grid-search predict.py's rate constants, each with its Platt map fitted by Newton's method, for the
     lowest log loss of the calibrated P (before predict.calibrated's floor at LISTED) on FIT_CUTS x FIT_SEEDS."""
-    from aggregator.predict import log_loss, rate
+    from aggregator.ranking.predict import log_loss, rate
 
     best = []
     for half_life in (60.0, 90.0, 180.0, 365.0):

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from aggregator import config, contacts, rank
+from aggregator import config, contacts
 from aggregator.model import Event, Person, Venue
+from aggregator.ranking import score as rank
 from aggregator.store import Store
 from tests.conftest import NOW, PORTLAND, write_config
 

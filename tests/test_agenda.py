@@ -13,7 +13,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from aggregator import agenda, present
-from aggregator.listing import upcoming as ranked_upcoming
+from aggregator.ranking.listing import upcoming as ranked_upcoming
 from tests.agenda_world import build
 from tests.conftest import NOW, PORTLAND
 
@@ -174,7 +174,7 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
     from zoneinfo import ZoneInfo
 
     from aggregator.model import Event
-    from aggregator.rank import Ranked
+    from aggregator.ranking.score import Ranked
     from tests.conftest import stored_event
 
     def item(ident, start, zone):
@@ -193,8 +193,9 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
 
 def test_each_day_is_one_heading_whatever_zone_its_events_are_in():
     """A Tokyo morning is a Portland evening before: it opened a second "Wed 9 Dec" after "Thu 10 Dec"."""
-    from aggregator.model import Event
     from aggregator.rank import Ranked
+
+    from aggregator.model import Event
     from tests.conftest import stored_event
 
     def item(ident, start, zone):

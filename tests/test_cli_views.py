@@ -9,7 +9,9 @@ import re
 import pytest
 from rich.cells import cell_len
 
-from aggregator import agenda, listing, rank
+from aggregator import agenda
+from aggregator.ranking import listing
+from aggregator.ranking import score as rank
 from aggregator.store import Store
 from tests.agenda_world import build
 from tests.conftest import NOW, Cli, write_config

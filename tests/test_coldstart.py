@@ -8,11 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import coldstart, contacts, listing, present, rank
-from aggregator.coldstart import ColdStart
-from aggregator.model import Contact, Event, Person, StoredEvent
-from aggregator.predict import ContactHistory, GroupHistory
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator import contacts, present
+from aggregator.model import AttendanceSnapshot, ColdStart, ColdStartInputs, Contact, Event, Person, StoredEvent
+from aggregator.ranking import coldstart, listing, predict
+from aggregator.ranking import score as rank
+from aggregator.ranking.listing import COLD
+from aggregator.ranking.predict import ContactHistory, GroupHistory
 from aggregator.store import Store
 from tests.conftest import PORTLAND, stored_event
 
@@ -115,29 +116,59 @@ def test_load_reads_shared_membership_from_the_cache_and_the_ranking_uses_it(tmp
     assert set(by_name) == {"Ana Berg", "Bo Chen", "Cy Diaz", "Di Egan"}
     assert 0 < by_name["Di Egan"]["probability"] < by_name["Cy Diaz"]["probability"] < min(by_name["Ana Berg"]["probability"],
                                                         by_name["Bo Chen"]["probability"])
-    cold = coldstart.load(store.database.conn, ["PDX Rust", "Hack Night"], set(ids.values()))
+    cold = store.rank_cache.cold_start(["PDX Rust", "Hack Night"], set(ids.values()), COLD)
     assert set(cold.of("PDX Rust")) == {ids["Cy Diaz"], ids["Di Egan"]}
     assert cold.of("PDX Rust")[ids["Cy Diaz"]][1] == "Hack Night"
     assert cold.of("PDX Rust")[ids["Di Egan"]][1] == "Data Club"
     assert set(cold.of("Hack Night")) == {ids["Di Egan"]}  # the others go to Hack Night already
-    assert coldstart.load(store.database.conn, ["PDX Rust"], {ids["Cy Diaz"]}).of("PDX Rust").keys() == {ids["Cy Diaz"]}
+    assert store.rank_cache.cold_start(["PDX Rust"], {ids["Cy Diaz"]}, COLD).of("PDX Rust").keys() == {ids["Cy Diaz"]}
+    # A group nobody of yours attends: activity alone, for everyone active anywhere.
+    assert set(store.rank_cache.cold_start(["Elsewhere"], None, COLD).of("Elsewhere")) == set(ids.values())
+    # Kept at the rebuild: the query reads what the fetch worked out, the same as working it out now.
+    kept = store.database.conn.execute("select count(*) from rank_cold").fetchone()[0]
+    assert kept > 0
+    store.database.conn.execute("delete from rank_cold")  # a query works nothing out: it only reads
+    assert store.rank_cache.cold_start(["PDX Rust"], None, COLD).of("PDX Rust") == {}
     store.close()
 
 
-def test_load_is_skipped_past_its_work_budget(tmp_path, monkeypatch):
+def test_cold_start_is_worked_out_when_the_cache_is_rebuilt_and_matches_working_it_out_per_query(tmp_path):
+    """The rebuild keeps every group's cold start (and any other group's); a store too dense for all
+    groups at once within the budget works out only the groups a query asks, as before."""
+    store = Store(tmp_path / "events.db")
+    (tmp_path / "c.csv").write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n" + "".join(
+        f"{f},{last},,{f.lower()}@example.org,,,01 Nov 2026\n" for f, last in NAMES))
+    contacts.import_file(store, tmp_path / "c.csv", now=NOW)
+    ana, bo, cy, di = (Person(f"{f} {last}", email=f"{f.lower()}@example.org", status="going") for f, last in NAMES)
+    groups = {"PDX Rust": (ana, bo), "Hack Night": (ana, bo, cy), "Data Club": (di, cy), "Go Night": (bo,)}
+    past = [Event(f"{g}{i}", f"{g} {i}", NOW - timedelta(days=5 * i + k + 1), group=g, attendees=people)
+            for k, (g, people) in enumerate(groups.items()) for i in range(3)]
+    store.events.save("src", past, now=NOW, tz=PORTLAND)
+    contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
+    asked = ["PDX Rust", "Hack Night", "Data Club", "Elsewhere"]
+    kept = store.rank_cache.cold_start(asked, None, COLD)
+    assert set(kept.of("Elsewhere")) and set(kept.of("PDX Rust"))
+    store.database.conn.execute("delete from meta where key = 'rank_cache'")
+    budget, _, derive = COLD
+    # Room for the 4 groups asked, not for every group (4) and any other (5) at once: worked out per query.
+    tight = (budget, lambda rows, work, n: n <= len(asked), derive)
+    store.rank_cache.ensure(NOW, 0, predict.CONSTANTS, tight)
+    assert store.database.conn.execute("select count(*) from rank_cold").fetchone()[0] == 0
+    per_query = store.rank_cache.cold_start(asked, None, tight)
+    assert per_query.evidence == kept.evidence
+    assert [list(kept.of(g)) for g in asked] == [list(per_query.of(g)) for g in asked]  # the order they are summed in
+    store.close()
+
+
+def test_cold_start_is_skipped_past_its_work_budget(monkeypatch):
     """Bounded time: a store whose shared-membership join would be too large gets no cold start."""
-    conn = sqlite3.connect(tmp_path / "cache.db")  # the two cache tables snapshot.py keeps, as it lays them out
-    conn.execute("create table rank_group_slots (g text, wd integer, weighted real, observed integer, hits real, "
-                 "contacts integer)")
-    conn.execute("create table rank_contact_groups (g text, contact_id integer, weighted real, best real)")
-    conn.executemany("insert into rank_contact_groups values (?, ?, 1.0, 0.1)",
-                     [(g, cid) for g in ("A", "B") for cid in range(3)])
-    conn.executemany("insert into rank_group_slots values (?, 1, 4.0, 4, 0, 0)", [("A",), ("B",)])
-    conn.execute("insert into rank_contact_groups values ('B', 9, 1.0, 0.1)")
-    assert set(coldstart.load(conn, ["A"]).of("A")) == {9}
-    monkeypatch.setattr(coldstart, "WORK_BUDGET", 5)
-    assert coldstart.load(conn, ["A"]).of("A") == {}
-    conn.close()
+    assert coldstart.within_budget(1000, 1000, 50)
+    assert not coldstart.within_budget(coldstart.WORK_BUDGET, 10, 2)  # contact rows x groups asked
+    assert not coldstart.within_budget(10, coldstart.WORK_BUDGET + 1, 1)  # the shared-membership join
+    inputs = ColdStartInputs(rows=[("A", c, 1.0) for c in range(3)] + [("B", c, 1.0) for c in range(3)]
+                             + [("B", 9, 1.0)], shared={"A": {"B": 3}}, members={"A": 3, "B": 4},
+                             totals={"A": 4.0, "B": 4.0})
+    assert set(coldstart.derive(inputs, ["A"]).of("A")) == {9}
 
 
 def _real_settings(tmp_path):
@@ -147,3 +178,31 @@ def _real_settings(tmp_path):
     path.write_text("timezone: UTC\nprofile:\n  topics: {rust: 1}\n"
                     "sources: [{name: src, kind: ics, url: 'https://example.org/a.ics'}]\n")
     return config.load(path)
+
+
+def test_a_version_9_database_migrates_and_keeps_cold_start_with_the_cache(tmp_path):
+    """Schema v10: a v9 file (no rank_cold tables, a cache built without them) gets the tables, forgets
+    its cache, and the next rebuild keeps cold start there."""
+    store = Store(tmp_path / "events.db")
+    (tmp_path / "c.csv").write_text("First Name,Last Name,URL,Email Address,Company,Position,Connected On\n" + "".join(
+        f"{f},{last},,{f.lower()}@example.org,,,01 Nov 2026\n" for f, last in NAMES))
+    contacts.import_file(store, tmp_path / "c.csv", now=NOW)
+    ana, bo, cy, _ = (Person(f"{f} {last}", email=f"{f.lower()}@example.org", status="going") for f, last in NAMES)
+    store.events.save("src", [Event(f"r{i}", f"Rust {i}", NOW - timedelta(days=7 * (i + 1)), group="PDX Rust",
+                                    attendees=(ana, bo)) for i in range(3)]
+                      + [Event(f"h{i}", f"Hack {i}", NOW - timedelta(days=7 * (i + 1) + 2), group="Hack Night",
+                               attendees=(ana, cy)) for i in range(3)], now=NOW, tz=PORTLAND)
+    store.close()
+    with sqlite3.connect(tmp_path / "events.db") as db:
+        db.execute("update meta set value = '9' where key = 'schema_version'")
+        db.execute("drop table rank_cold")
+        db.execute("drop table rank_cold_groups")
+        db.execute("""insert or replace into meta (key, value) values ('rank_cache', '{"version": "1"}')""")
+    store = Store(tmp_path / "events.db")
+    assert store.database.meta("schema_version") == "10"
+    assert store.database.meta("rank_cache") is None  # rebuilt on the next change or query
+    contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
+    ids = {c.name: c.id for c in store.people.contacts()}
+    assert store.database.conn.execute("select count(*) from rank_cold where g = 'PDX Rust'").fetchone()[0] == 1
+    assert set(store.rank_cache.cold_start(["PDX Rust"], None, COLD).of("PDX Rust")) == {ids["Cy Diaz"]}
+    store.close()

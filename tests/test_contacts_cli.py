@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from aggregator import config, contacts, rank
+from aggregator import config, contacts
 from aggregator.model import Event, Person, Venue
+from aggregator.ranking import score as rank
 from aggregator.store import Store
 from tests.conftest import FIXTURES, NOW, PORTLAND, Cli, write_config
 

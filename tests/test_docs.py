@@ -138,7 +138,10 @@ def test_the_code_map_names_every_module_and_only_modules_that_exist():
     section = README.split("### Code map", 1)[1].split("\n## ", 1)[0].split("The fuzz suite", 1)[0]
     named = set(re.findall(r"`([a-z_]+)/?`", section))
     root = Path(__file__).resolve().parents[1] / "aggregator"
-    modules = {p.stem for p in root.glob("*.py") if not p.stem.startswith("_")} | {"store"}
+    packages = {"store", "ranking"}
+    modules = {p.stem for p in root.glob("*.py") if not p.stem.startswith("_")} | packages
+    inside = {p.stem for p in (root / "ranking").glob("*.py") if not p.stem.startswith("_")}
+    assert inside - named == set(), "ranking modules missing from the code map"
     assert modules - named == set(), "modules missing from the README code map"
     assert {"events", "merges", "runs", "people", "attendance", "feeds", "http_cache", "personal", "codec",
             "database"} <= named

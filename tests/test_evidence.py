@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from aggregator import predict, present, rank
-from aggregator.listing import mention_chances
-from aggregator.mentions import ContactName, MentionIndex
+from aggregator import present
 from aggregator.model import Contact, Event
+from aggregator.ranking import predict
+from aggregator.ranking import score as rank
+from aggregator.ranking.listing import mention_chances
+from aggregator.ranking.mentions import ContactName, MentionIndex
 from tests.conftest import seen, stored_event
 
 MENTIONED = predict.EVIDENCE_PROBABILITY["mentioned"]
@@ -55,7 +57,7 @@ def test_mention_chances_say_where_and_name_each_contact_once():
 
 def test_only_contacts_with_a_name_word_in_the_texts_are_indexed():
     """contact_names leaves out contacts none of whose names' words appear; an alias keeps one in."""
-    from aggregator.listing import contact_names
+    from aggregator.ranking.listing import contact_names
 
     class People:
         def contacts(self):
@@ -66,6 +68,6 @@ def test_only_contacts_with_a_name_word_in_the_texts_are_indexed():
         people = People()
 
     rows = [text_event("a", "Hack night", "Hosted by Bobby Tables and José.")]
-    kept = contact_names(Store(), rows)
+    kept = contact_names(Store().people.contacts(), rows)
     assert [(c.id, c.aliases) for c in kept] == [(2, ("Bobby Tables",))]
     assert mention_chances(rows, MentionIndex(kept)) == {"a": [(2, "mentioned", MENTIONED, "description")]}

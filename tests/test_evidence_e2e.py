@@ -90,7 +90,8 @@ def _world(tmp_path, server):
 
 
 def test_page_and_plain_listing_show_the_roll_up_not_the_talks(world):
-    from aggregator import config, listing, page
+    from aggregator import config, page
+    from aggregator.ranking import listing
     from aggregator.store import Store
 
     cli, _ = world

@@ -1,10 +1,10 @@
-"""aggregator.mentions: contacts named in an event's title or description, and the traps."""
+"""aggregator.ranking.mentions: contacts named in an event's title or description, and the traps."""
 
 from __future__ import annotations
 
 import pytest
 
-from aggregator.mentions import ContactName, MentionIndex, mentioned
+from aggregator.ranking.mentions import ContactName, MentionIndex, mentioned
 
 CONTACTS = (
     ContactName(1, "Priya Raman"),

@@ -12,7 +12,7 @@ import requests
 from aggregator import config
 from aggregator.model import Event
 from aggregator.page import Links, Status, by_day, render, top_picks
-from aggregator.rank import ContactChance, Ranked
+from aggregator.ranking.score import ContactChance, Ranked
 from tests.conftest import NOW, PORTLAND, stored_event, write_config
 
 UTC = timezone.utc

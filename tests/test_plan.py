@@ -13,7 +13,7 @@ import pytest
 from aggregator import plan
 from aggregator.demo import write_demo
 from aggregator.model import Event
-from aggregator.rank import ContactChance, Ranked
+from aggregator.ranking.score import ContactChance, Ranked
 from tests.conftest import NOW, PORTLAND, Cli, stored_event, write_config
 
 EVENING = datetime(2026, 12, 3, 18, 30, tzinfo=PORTLAND)

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import predict, present, rank
-from aggregator.model import Contact, Event
-from aggregator.predict import ContactHistory, GroupHistory, recency_weight
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator import present
+from aggregator.model import AttendanceSnapshot, Contact, Event
+from aggregator.ranking import predict
+from aggregator.ranking import score as rank
+from aggregator.ranking.predict import ContactHistory, GroupHistory, recency_weight
 from tests.conftest import stored_event
 
 UTC = timezone.utc

@@ -6,8 +6,10 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from aggregator import config, contacts, journal, listing, rank
+from aggregator import config, contacts, journal
 from aggregator.model import Event, Person, Venue
+from aggregator.ranking import listing
+from aggregator.ranking import score as rank
 from aggregator.store import Store, event_id
 from tests.conftest import NOW, PORTLAND, Cli, write_config
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import predict, present, rank
+from aggregator import present
 from aggregator.config import Settings
-from aggregator.model import Contact, Event, StoredEvent
-from aggregator.predict import ContactHistory, GroupHistory
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator.model import AttendanceSnapshot, Contact, Event, StoredEvent
+from aggregator.ranking import predict
+from aggregator.ranking import score as rank
+from aggregator.ranking.predict import ContactHistory, GroupHistory
 from tests.conftest import seen, stored_event
 
 UTC = timezone.utc
@@ -119,14 +122,19 @@ def test_a_topic_in_the_title_counts_more_than_in_the_description_than_in_the_gr
     assert value["title"] == value["tags"] > value["description"] > value["group_name"] > 0
 
 
+PURE = ("aggregator.ranking.score", "aggregator.ranking.predict", "aggregator.ranking.coldstart",
+        "aggregator.ranking.rollup", "aggregator.ranking.mentions", "aggregator.present")
+
+
 def test_ranking_imports_nothing_from_the_store():
-    """Issue 9: rank, present, predict and rollup are pure; listing.py alone reads through the store."""
+    """Issues 9, 19: the ranking package's pure parts (score, predict, coldstart, rollup, mentions) and
+    present import nothing of the store, at any depth and inside functions too; listing.py alone reads
+    through it. The front door loads listing on first use only."""
     import ast
     import importlib.util
 
-    pure = {"aggregator.rank", "aggregator.present", "aggregator.predict", "aggregator.rollup"}
-    seen, todo = set(), list(pure)
-    while todo:  # every aggregator module they import, at any depth and inside functions too
+    seen, todo = set(), list(PURE)
+    while todo:  # every aggregator module they import (the package's front door is checked below)
         name = todo.pop()
         if name in seen:
             continue
@@ -136,10 +144,15 @@ def test_ranking_imports_nothing_from_the_store():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
                 if isinstance(node, ast.ImportFrom) and node.module else [])
-            names = [n for n in names if _module(n)]
+            names = [n for n in names if _module(n) and n != "aggregator.ranking"]
             todo += [n for n in names if n.startswith("aggregator.")]
-    assert {"aggregator.snapshot", "aggregator.config", "aggregator.mentions"} - seen == {"aggregator.mentions"}
-    assert not {n for n in seen if n.startswith("aggregator.store") or n == "aggregator.listing"}, seen
+    assert {"aggregator.model", "aggregator.config", "aggregator.ranking.predict"} <= seen
+    assert not {n for n in seen if n.startswith("aggregator.store") or n == "aggregator.ranking.listing"}, seen
+    # At run time too: importing them, and `Ranked` from the front door, opens no store module.
+    code = ("import sys\nimport " + ", ".join(PURE) + "\nfrom aggregator.ranking import Ranked\n"
+            "print(sorted(m for m in sys.modules if m.startswith('aggregator.store') or m.endswith('.listing')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def _module(name: str) -> bool:

@@ -6,9 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from aggregator import contacts, rank, snapshot
+from aggregator import contacts
 from aggregator.model import Event, Person
+from aggregator.ranking import predict
+from aggregator.ranking import score as rank
+from aggregator.ranking.listing import COLD
 from aggregator.store import Store, event_id, fts_phrase
+from aggregator.store.rank_cache import CACHE_KEY
 from tests.conftest import NOW, PORTLAND
 
 CSV = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\nDana,Lee,,dana@example.org,,,01 Nov 2026\n"
@@ -27,9 +31,9 @@ def test_recency_is_weighed_at_the_query_now_not_at_fetch_time(tmp_path):
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
     [cid] = [c.id for c in store.people.contacts()]
     everyone = {"weights": {cid: 1.0}, "floor": rank.MIN_LISTED, "every": {"PDX Rust"}}
-    soon = snapshot.load(store.database, ["PDX Rust"], NOW, **everyone)
-    later = snapshot.load(store.database, ["PDX Rust"], NOW + timedelta(days=365), **everyone)
-    snapshot.load_recent(store.database, soon, ["PDX Rust"])
+    soon = load(store, ["PDX Rust"], NOW, **everyone)
+    later = load(store, ["PDX Rust"], NOW + timedelta(days=365), **everyone)
+    store.rank_cache.load_recent(soon, ["PDX Rust"])
     assert soon.groups["PDX Rust"].observed == later.groups["PDX Rust"].observed == 6
     assert soon.history["PDX Rust"][cid].hits == 1
     # The same rows read a year later weigh her visit as a year older.
@@ -48,7 +52,7 @@ def test_topic_match_names_the_field_it_was_found_in(tmp_path):
               Event("x", "Hack night", NOW + timedelta(days=3), group="Hack Club")]
     store.events.save("src", events, now=NOW, tz=PORTLAND)
     ids = {e.source_uid: event_id("src", e.source_uid) for e in events}
-    found = snapshot.topic_matches(store.database, fts_phrase("rust"), list(ids.values()))
+    found = store.rank_cache.topic_matches(fts_phrase("rust"), list(ids.values()))
     where = {uid: found[i][1] for uid, i in ids.items() if i in found}
     assert where == {"t": "title", "g": "title", "d": "description", "n": "group_name"}
     value = {uid: rank.topic_relevance({"rust": found}, i, {"rust": 2.0})[0] for uid, i in ids.items()}
@@ -73,15 +77,15 @@ def test_the_cached_sums_are_exact_at_a_later_now_and_count_every_contact(tmp_pa
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
     weights = {c.id: 1.0 + (c.id % 3) / 2 for c in store.people.contacts()}
     args = {"weights": weights, "floor": rank.MIN_LISTED}
-    snapshot.load(store.database, ["PDX Rust"], NOW, **args)  # builds the cache at NOW
+    load(store, ["PDX Rust"], NOW, **args)  # builds the cache at NOW
     later = NOW + timedelta(days=40)
-    rescaled = snapshot.load(store.database, ["PDX Rust"], later, every={"PDX Rust"}, **args)
-    store.database.conn.execute("delete from meta where key = ?", [snapshot.CACHE_KEY])
-    fresh = snapshot.load(store.database, ["PDX Rust"], later, every={"PDX Rust"}, **args)
+    rescaled = load(store, ["PDX Rust"], later, every={"PDX Rust"}, **args)
+    store.database.conn.execute("delete from meta where key = ?", [CACHE_KEY])
+    fresh = load(store, ["PDX Rust"], later, every={"PDX Rust"}, **args)
     assert rescaled.groups["PDX Rust"].total == pytest.approx(fresh.groups["PDX Rust"].total, rel=1e-9)
     for cid, h in fresh.history["PDX Rust"].items():
         assert rescaled.history["PDX Rust"][cid].weighted == pytest.approx(h.weighted, rel=1e-9)
-    few = snapshot.load(store.database, ["PDX Rust"], later, weights=weights, floor=0.3)
+    few = load(store, ["PDX Rust"], later, weights=weights, floor=0.3)
     # Read: whoever may reach LISTED (their calibrated P is not in the sums), whatever the floor asked.
     assert len(few.history["PDX Rust"]) == 5 < len(fresh.history["PDX Rust"]) == 6
     for slot in range(7):
@@ -90,6 +94,10 @@ def test_the_cached_sums_are_exact_at_a_later_now_and_count_every_contact(tmp_pa
         by_everyone = rank.SocialModel(fresh, _weighted(weights)).predicted("PDX Rust", slot)[0]
         assert by_sums == pytest.approx(by_everyone, rel=1e-9)
     store.close()
+
+
+def load(store, groups, now, **args):
+    return store.rank_cache.load(groups, now, constants=predict.CONSTANTS, cold=COLD, **args)
 
 
 class _weighted(rank.People):

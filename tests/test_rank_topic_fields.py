@@ -8,9 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import rank
 from aggregator.model import Event
-from aggregator.snapshot import topic_matches
+from aggregator.ranking import score as rank
 from aggregator.store import Store
 from aggregator.store.codec import fts_phrase
 
@@ -46,7 +45,7 @@ def test_a_calendar_named_for_the_topic_ranks_its_unrelated_event_at_a_third(tmp
         with store.database.lock:
             rows = store.database.conn.execute("select id, title from events").fetchall()
         ids = {title: ident for ident, title in rows}
-        found = topic_matches(store.database, fts_phrase("rust"), list(ids.values()))
+        found = store.rank_cache.topic_matches(fts_phrase("rust"), list(ids.values()))
         assert found[ids["Board meeting"]][1] == "group_name"
         assert found[ids["Rust: async in production"]][1] == "title"
         topics = {"rust": 3.0}

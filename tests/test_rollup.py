@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from aggregator import present, rollup
+from aggregator import present
 from aggregator.model import Event
-from aggregator.rank import ContactChance, Ranked
+from aggregator.ranking import rollup
+from aggregator.ranking.score import ContactChance, Ranked
 from tests.conftest import stored_event
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from aggregator import snapshot
 from aggregator.errors import AggregatorError
 from aggregator.model import Event, Person, Venue
+from aggregator.ranking import predict
+from aggregator.ranking.listing import COLD
 from aggregator.store import SCHEMA_VERSION, Contact, Store, event_id, fts_phrase
 from tests.conftest import NOW, PORTLAND
 
@@ -35,7 +36,7 @@ def save(store, events, now=NOW):
 
 def topic_matches(store, topic, ids):
     """The ranking's full-text lookup (the store's own copy of it was dead code, removed in schema v6)."""
-    return snapshot.topic_matches(store.database, fts_phrase(topic), ids)
+    return store.rank_cache.topic_matches(fts_phrase(topic), ids)
 
 
 def row(store, uid="e1"):
@@ -184,7 +185,7 @@ def test_a_version_7_file_keeps_the_calendar_log_the_personal_step_made_itself(t
 
 
 def test_a_version_5_file_loses_the_old_precomputed_rates(tmp_path):
-    """Schema v6: group_totals and contact_rates (no reader since ranking moved to snapshot.py) are dropped."""
+    """Schema v6: group_totals and contact_rates (no reader since ranking sums at query time) are dropped."""
     Store(tmp_path / "a.db").close()
     with sqlite3.connect(tmp_path / "a.db") as db:
         db.execute("update meta set value='5' where key='schema_version'")
@@ -199,7 +200,7 @@ def test_a_version_5_file_loses_the_old_precomputed_rates(tmp_path):
 
 
 def test_the_ranking_cache_tables_come_with_the_schema(tmp_path):
-    """Schema v7: the ranking's cache tables are the store's (snapshot.py used to create them on first
+    """Schema v7: the ranking's cache tables are the store's (the ranking used to create them on first
     query, dropping them on a "layout" change); a file with older tables gets the current ones and
     forgets what was cached in them, so the next query rebuilds."""
     Store(tmp_path / "a.db").close()
@@ -218,10 +219,10 @@ def test_the_ranking_cache_tables_come_with_the_schema(tmp_path):
 
 
 def test_building_the_ranking_cache_creates_no_tables(store):
-    """snapshot.ensure_cache fills the store's tables; it has no DDL of its own any more."""
+    """store.rank_cache.ensure fills the store's tables; it has no DDL of its own any more."""
     save(store, [event("past", start=NOW - timedelta(days=7), attendees=(Person("Dana Lee", None, None, "going"),))])
     before = store.database.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
-    snapshot.ensure_cache(store.database, NOW, 0, 90.0)
+    store.rank_cache.ensure(NOW, 0, predict.CONSTANTS, COLD)
     after = store.database.conn.execute("select name, sql from sqlite_master where type in ('table', 'index')").fetchall()
     assert after == before
     assert store.database.conn.execute("select observed from rank_group_slots").fetchall() == [(1,)]

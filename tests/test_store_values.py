@@ -73,13 +73,13 @@ def test_the_store_is_its_repositories_and_nothing_else(store):
     data method on Store itself would bring the 46-method class back."""
     assert [name for name in vars(Store) if not name.startswith("_")] == ["close"]
     assert sorted(vars(store)) == ["attendance", "database", "events", "http_cache", "merges", "people", "personal",
-                                   "publish", "runs"]
+                                   "publish", "rank_cache", "runs"]
 
 
 def test_merged_listings_complete_the_canonical_event_with_every_source_named(store):
     """What one source lacks another may say: ranking reads the canonical event completed from the
     listings merged into it (not the one gone from its source), with every source named."""
-    from aggregator import listing
+    from aggregator.ranking import listing
 
     store.events.save("a", [event(url=None, tags=("python",))], now=NOW, tz=PORTLAND)
     store.events.save("b", [event(url="https://b.example/e", tags=("meetup", "python"),

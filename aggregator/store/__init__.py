@@ -25,6 +25,7 @@ from aggregator.store.http_cache import HttpCacheRepository
 from aggregator.store.merges import MergeRepository
 from aggregator.store.people import PeopleRepository
 from aggregator.store.personal import PersonalRepository
+from aggregator.store.rank_cache import RankCacheRepository
 from aggregator.store.runs import RunRepository
 from aggregator.store.values import AttendanceRow, Contact, MergeCandidate, SaveCounts, SourceHealth, StoredEvent
 
@@ -49,6 +50,7 @@ class Store:
         self.publish = PublishRepository(self.database)
         self.http_cache = HttpCacheRepository(self.database, clock)  # aggregator.http's ValidatorCache
         self.personal = PersonalRepository(self.database)  # the user's own calendars as evidence
+        self.rank_cache = RankCacheRepository(self.database)  # every query the ranking makes, and its cache
 
     def close(self) -> None:
         self.database.close()

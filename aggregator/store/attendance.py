@@ -1,4 +1,4 @@
-"""Who was seen at which event, and the user's own log (the ranking's sums are aggregator.snapshot's)."""
+"""Who was seen at which event, and the user's own log (the ranking's sums are store.rank_cache's)."""
 
 from __future__ import annotations
 

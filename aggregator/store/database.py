@@ -19,7 +19,7 @@ from aggregator.errors import AggregatorError
 from aggregator.store import backup as safety
 from aggregator.store.codec import EVENT_COLUMNS
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 class Database:
@@ -129,7 +129,7 @@ class Database:
                 )
             steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4, self._create_v5,
                      self._drop_rates_v6, self._rank_cache_v7, self._calendar_log_v8,
-                     self._contact_identity_v9]
+                     self._contact_identity_v9, self._rank_cold_start_v10]
             for number, step in enumerate(steps, 1):
                 if version < number:
                     with self.conn:
@@ -226,13 +226,13 @@ class Database:
                end""")
 
     def _drop_rates_v6(self) -> None:
-        """The precomputed rates of v3 are gone: ranking sums attendance at the query's time (snapshot.py)."""
+        """The precomputed rates of v3 are gone: ranking sums attendance at the query's time (rank_cache.py)."""
         self.conn.execute("drop table if exists group_totals")
         self.conn.execute("drop table if exists contact_rates")
         self.conn.execute("delete from meta where key = 'rates_version'")
 
     def _rank_cache_v7(self) -> None:
-        """The ranking's attendance sums (aggregator.snapshot fills and reads them): per (group, weekday),
+        """The ranking's attendance sums (store.rank_cache fills and reads them): per (group, weekday),
         per (group, contact, weekday), per (group, contact). snapshot.py made them itself before, with a
         "layout" number in its meta row; a change of their meaning is now a migration like this one."""
         for table in ("rank_group_slots", "rank_contact_slots", "rank_contact_groups"):
@@ -277,3 +277,14 @@ class Database:
                            when lower(coalesce(source_file, '')) like '%connection%' then 'linkedin:'
                            else 'google:' end || normalized_name, id
                from contacts where coalesce(normalized_name, '') != '' order by id""")
+
+    def _rank_cold_start_v10(self) -> None:
+        """Cold start kept with the ranking's sums (store.rank_cache): worked out when they are rebuilt,
+        not on every query. rank_cold: per group, the contacts new to it and their evidence, in the
+        order the ranking counts them (`seq`; g null: any group no contact attends); rank_cold_groups:
+        the groups it was worked out for. The cache is rebuilt on the next read."""
+        self.conn.execute("""create table if not exists rank_cold (g text, seq integer, contact_id integer,
+                             evidence real, related text)""")
+        self.conn.execute("create index if not exists rank_cold_group on rank_cold (g, seq)")
+        self.conn.execute("create table if not exists rank_cold_groups (g text primary key)")
+        self.conn.execute("delete from meta where key = 'rank_cache'")

@@ -28,7 +28,7 @@ no less than 5% (on the Nashville RSVPs a third to two fifths of the listed pair
 that floor, and 3.6-3.7% of them came: the floor overstates them by a point or
 so, the price of listing them at all; above it, predicted 21-22%, came 20-22%). Below the threshold P is the rate, linear in
 the contact's sums, so the score still counts thousands of unlisted contacts from
-per-group aggregates (`expected_total`); rank.py adds P - rate of the contacts it
+per-group aggregates (`expected_total`); score.py adds P - rate of the contacts it
 read, which are all those whose rate may reach LISTED. P never decreases as the
 rate grows, so any hit at a group still outranks none (coldstart.py relies on it).
 
@@ -55,7 +55,8 @@ below instead.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+
+from aggregator.model import ContactHistory, GroupHistory, RateConstants
 
 HALF_LIFE_DAYS = 90.0
 PRIOR = 0.05
@@ -70,29 +71,16 @@ RSVP_PROBABILITY = {"going": 1.0, "attended": 1.0, "accepted": 1.0, "maybe": 0.5
 # or the organiser, sometimes a talk about their work or a thank-you; 0.6 sits between a "maybe"
 # RSVP (0.5) and the user's own log (0.9).
 EVIDENCE_PROBABILITY = {"speaker": 0.95, "host": 0.9, "logged": 0.9, "mentioned": 0.6}
+# What the store's rank cache needs of them (its sums' weights, which contacts may reach LISTED).
+CONSTANTS = RateConstants(PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH, HALF_LIFE_DAYS, LISTED)
+__all__ = ["CONSTANTS", "EVIDENCE_PROBABILITY", "HALF_LIFE_DAYS", "LISTED", "PLATT_A", "PLATT_B", "PRIOR",
+           "PRIOR_STRENGTH", "RSVP_PROBABILITY", "SLOT_STRENGTH", "ContactHistory", "GroupHistory", "calibrated",
+           "expected_total", "log_loss", "overall_rate", "probability", "rate", "rates", "recency_weight"]
 
 
 def recency_weight(age_days: float, half_life_days: float = HALF_LIFE_DAYS) -> float:
     """Weight of a past event `age_days` before "now" (an event in the future weighs 1)."""
     return 0.5 ** (max(0.0, age_days) / half_life_days)
-
-
-@dataclass(frozen=True)
-class GroupHistory:
-    """A group's past events with known attendees, as recency weights."""
-
-    total: float = 0.0
-    by_slot: dict[int, float] = field(default_factory=dict)
-    observed: int = 0
-
-
-@dataclass(frozen=True)
-class ContactHistory:
-    """One contact's attendance at one group's past events."""
-
-    weighted: float = 0.0
-    by_slot: dict[int, float] = field(default_factory=dict)
-    hits: int = 0
 
 
 def overall_rate(contact: ContactHistory, group: GroupHistory, *, prior: float = PRIOR,

@@ -1,31 +1,48 @@
 """Ranking over the store: load the events, attendance, contacts and snapshot, then call the pure ranker.
 
-rank.py scores values and knows nothing of SQLite; this module is the one place
-that reads what ranking needs through the store's repositories. It also finds
-the contacts named in each event's text (mentions.py) and, for the listings,
-rolls each conference day's unremarkable talks into one entry (rollup.py).
+score.py scores values and knows nothing of SQLite; this module is the one place
+that reads what ranking needs, through the store's repositories (the attendance
+sums, cold start and full-text matches through store.rank_cache, contacts once
+per query through store.people). It also finds the contacts named in each
+event's text (mentions.py) and, for the listings, rolls each conference day's
+unremarkable talks into one entry (rollup.py).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from aggregator import coldstart, predict, rank, rollup, snapshot
-from aggregator.coldstart import ColdStart
 from aggregator.config import Settings, UnknownName
 from aggregator.errors import AggregatorError
 from aggregator.identity import fold
-from aggregator.mentions import ContactName, MentionIndex
-from aggregator.model import StoredEvent
-from aggregator.rank import MIN_LISTED, ExtraChances, Ranked
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator.model import AttendanceSnapshot, ColdStart, Contact, StoredEvent
+from aggregator.ranking import coldstart, predict, rollup
+from aggregator.ranking import score as rank
+from aggregator.ranking.mentions import ContactName, MentionIndex
+from aggregator.ranking.score import MIN_LISTED, ExtraChances, Ranked
 from aggregator.store import Store
 from aggregator.store.codec import fts_phrase
 
 _LETTERS = re.compile(r"[^\W\d_]+")
+# How the store's rank cache works out cold start when it rebuilds (coldstart.py).
+COLD = (coldstart.WORK_BUDGET, coldstart.within_budget, coldstart.derive)
+
+
+def offset_minutes(now: datetime, zone: tzinfo) -> int:
+    """The user's zone at `now`, in minutes east of UTC: weekdays are local."""
+    offset = now.astimezone(zone).utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
+def refresh(store: Store, now: datetime, zone: tzinfo, half_life_days: float = predict.HALF_LIFE_DAYS) -> None:
+    """Bring the ranking's cache (attendance sums, cold start) up to date after a change, here
+    rather than on the next query (the fetch, an import, your log, a merge call it)."""
+    constants = replace(predict.CONSTANTS, half_life_days=half_life_days)
+    store.rank_cache.ensure(now, offset_minutes(now, zone), constants, COLD)
 
 
 def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30, limit: int = 20,
@@ -48,7 +65,7 @@ def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30,
 def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
     """Name the likely contacts of the items shown (the scores needed only the groups' sums)."""
     items = [i for i in items if not i.rolled]
-    snapshot.read_contacts(store.database, snap, {i.group_key for i in items}, MIN_LISTED)
+    store.rank_cache.read_contacts(snap, {i.group_key for i in items}, MIN_LISTED, predict.CONSTANTS)
     social = rank.social_model(snap, settings, snap.now, cold_start(store, snap))
     for item in items:
         attendance, extra = item.evidence
@@ -61,7 +78,7 @@ GOING = "you're going (in your calendar)"
 def add_reasons(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
     """Fill in each item's reasons (the recent history they quote is read only for what is shown)."""
     items = [i for i in items if not i.rolled]  # a roll-up's reasons are made with it
-    snapshot.load_recent(store.database, snap, [i.group_key for i in items])
+    store.rank_cache.load_recent(snap, [i.group_key for i in items])
     going = store.personal.going([i.id for i in items])  # profile.calendars: entries ahead that matched
     for item in items:
         item.recent = rank.recent_history(snap, item)
@@ -88,7 +105,7 @@ def _texts(stored: StoredEvent) -> tuple[tuple[str, str], tuple[str, str]]:
     return ("title", stored.event.title or ""), ("description", stored.event.description or "")
 
 
-def contact_names(store: Store, events: list[StoredEvent]) -> list[ContactName]:
+def contact_names(contacts: Iterable[Contact], events: list[StoredEvent]) -> list[ContactName]:
     """The contacts who may be named in `events`: those with a word of a name in their text at all
     (indexing 10,000 names costs more than ranking; one pass over the folded texts leaves most out)."""
     words: set[str] = set()
@@ -96,7 +113,7 @@ def contact_names(store: Store, events: list[StoredEvent]) -> list[ContactName]:
         for _, text in _texts(stored):
             words.update(_LETTERS.findall(fold(text)))
     out = []
-    for contact in store.people.contacts():
+    for contact in contacts:
         names = (contact.name, *contact.aliases)
         if names[0] and any(not words.isdisjoint(_LETTERS.findall(fold(name))) for name in names):
             out.append(ContactName(contact.id, names[0], names[1:]))
@@ -118,20 +135,21 @@ def mention_chances(events: list[StoredEvent], index: MentionIndex) -> ExtraChan
 
 
 def cold_start(store: Store, snap: AttendanceSnapshot) -> ColdStart:
-    """Cold-start evidence (coldstart.py) for the snapshot's groups, read after snapshot.load
-    has brought the cache tables up to date."""
-    with store.database.lock:
-        return coldstart.load(store.database.conn, sorted(snap.groups), set(snap.contacts))
+    """Cold-start evidence (coldstart.py) for the snapshot's groups, as the rank cache's last rebuild
+    worked it out: read once per query (the scores and the contacts listed share it)."""
+    if snap.cold is None:
+        snap.cold = store.rank_cache.cold_start(sorted(snap.groups), set(snap.contacts), COLD)
+    return snap.cold
 
 
 def load_snapshot(store: Store, settings: Settings, events: list[StoredEvent], now: datetime,
                   people: rank.People, *, also: set[tuple[str, int]] = frozenset(), every: bool = False,
                   listed: list[str] | None = None) -> AttendanceSnapshot:
-    offset = now.astimezone(settings.timezone).utcoffset()
     groups = sorted({e.group_key for e in events})
-    snap = snapshot.load(store.database, groups, now, weights={cid: people.who(cid)[3] for cid in people.contacts},
-                         floor=MIN_LISTED, also=also, every=set(groups) if every else set(), listed=listed,
-                         utc_offset_minutes=int(offset.total_seconds() // 60) if offset else 0)
+    snap = store.rank_cache.load(groups, now, weights={cid: people.who(cid)[3] for cid in people.contacts},
+                                 floor=MIN_LISTED, constants=predict.CONSTANTS, cold=COLD, also=also,
+                                 every=set(groups) if every else set(),
+                                 utc_offset_minutes=offset_minutes(now, settings.timezone))
     snap.contacts = people.contacts
     return snap
 
@@ -150,13 +168,14 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
     if wanted and wanted not in topics:
         topics[wanted] = 1.0
     ids = [e.id for e in events]
-    matches = {t: snapshot.topic_matches(store.database, fts_phrase(t), ids) for t in topics}
+    matches = {t: store.rank_cache.topic_matches(fts_phrase(t), ids) for t in topics}
     excluded: set[str] = set()
     for bad in profile.exclude_topics:
-        excluded.update(snapshot.topic_matches(store.database, fts_phrase(bad), ids))
+        excluded.update(store.rank_cache.topic_matches(fts_phrase(bad), ids))
     attendance = store.attendance.of_events(ids)
     extra: ExtraChances = {}
-    for found in (mention_chances(events, MentionIndex(contact_names(store, events))), extra_chances or {}):
+    contacts = store.people.contacts()  # once per query: names to find in the texts, weights to score
+    for found in (mention_chances(events, MentionIndex(contact_names(contacts, events))), extra_chances or {}):
         for eid, chances in found.items():
             extra.setdefault(eid, []).extend(chances)
     group_of = {e.id: e.group_key for e in events}
@@ -164,7 +183,7 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
             for a in found if a.contact_id is not None}
     also.update((group_of[eid], chance[0]) for eid, found in extra.items() if eid in group_of
                 for chance in found)
-    people = rank.people_of(snapshot.load_contacts(store.database), settings, now)
+    people = rank.people_of({c.id: c for c in contacts}, settings, now)
     snap = load_snapshot(store, settings, events, now, people, also=also, every=every, listed=listed)
     social = rank.SocialModel(snap, people, cold_start(store, snap))
     ranked: list[Ranked] = []

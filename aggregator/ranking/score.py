@@ -5,7 +5,7 @@
     social part = 1 + sum over contacts with any evidence of weight x P(contact attends)
 
 - topic: FTS5 over title, description, group and tags, each field weighted
-  (snapshot.FIELD_WEIGHTS): a topic in the title or tags counts fully, in the
+  (store.rank_cache.FIELD_WEIGHTS): a topic in the title or tags counts fully, in the
   description FIELD_FACTOR["description"], only in the group or calendar name
   FIELD_FACTOR["group_name"] (a third, and no strength bonus: a name alone is at
   most a third of the same topic in the title); `strength` (0..1) grows with the
@@ -33,14 +33,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator import coldstart, predict, present
-from aggregator.coldstart import ColdStart
+from aggregator import present
 from aggregator.config import Settings
 from aggregator.geo import haversine_km
-from aggregator.model import AttendanceRow, Contact, Event, StoredEvent
-from aggregator.predict import HALF_LIFE_DAYS, RSVP_PROBABILITY  # noqa: F401 (public: pipeline, journal, cli)
+from aggregator.model import AttendanceRow, AttendanceSnapshot, ColdStart, Contact, Event, StoredEvent
 from aggregator.present import local_time, months  # noqa: F401 (public names of this module)
-from aggregator.snapshot import AttendanceSnapshot
+from aggregator.ranking import coldstart, predict
+from aggregator.ranking.predict import HALF_LIFE_DAYS, RSVP_PROBABILITY  # noqa: F401 (public: pipeline, journal, cli)
 
 TOPIC_BASE = 0.25
 OVERDUE_BOOST = 1.5

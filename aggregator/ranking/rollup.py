@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from aggregator.config import Settings
 from aggregator.model import Event, StoredEvent, stable_id
 from aggregator.present import local_time
-from aggregator.rank import EXPLICIT, Ranked
+from aggregator.ranking.score import EXPLICIT, Ranked
 
 CONFERENCE_KINDS = {"schedule", "sessionize"}
 ROLL_FROM = 4  # a conference day's other talks are rolled up when there are this many or more

@@ -22,19 +22,17 @@ The activity term breaks the tie between newcomers with no related group: one
 who goes to the user's groups at all came more often than one who goes nowhere
 (bench/ranking_real.py: mean per-event AUC .946 without it, higher with it).
 
-`cold_probability` and `evidence` are pure; `load` reads the snapshot's cache
-table rank_contact_groups (snapshot.py keeps it) through the store's connection,
-read-only.
+All pure: `derive` turns what the store's rank cache holds (ColdStartInputs) into
+the evidence; the store runs it when it rebuilds its cache (after a fetch, an import,
+your log, a merge), stores the result, and a query reads only its groups' rows.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
 
-from aggregator import predict
+from aggregator.model import ColdStart, ColdStartInputs
+from aggregator.ranking import predict
 
 # Shrinks an affinity measured on few shared contacts: two groups sharing 1 of 2 contacts say little.
 AFFINITY_STRENGTH = 5.0
@@ -44,18 +42,8 @@ AFFINITY_STRENGTH = 5.0
 COLD_STRENGTH = 0.06
 ACTIVITY_SHARE = 1e-3
 # Rows of the shared-membership join, or contact rows x groups asked, past which cold start is
-# skipped (see `load`): a few hundred contacts in a few dozen groups are far below it.
+# skipped (see `within_budget`): a few hundred contacts in a few dozen groups are far below it.
 WORK_BUDGET = 2_000_000
-
-
-@dataclass
-class ColdStart:
-    """group -> contact -> (evidence, the related group that gives the most of it)."""
-
-    evidence: dict[str, dict[int, tuple[float, str]]] = field(default_factory=dict)
-
-    def of(self, group: str) -> dict[int, tuple[float, str]]:
-        return self.evidence.get(group, {})
 
 
 def cold_probability(evidence: float, floor: float) -> float:
@@ -89,48 +77,24 @@ def evidence(rates: dict[str, float], shared: dict[str, int], members: dict[str,
     return total, best_group
 
 
-def load(conn: Any, groups: list[str], contacts: set[int] | None = None) -> ColdStart:
-    """Cold-start evidence for `groups` (the events' groups) of the contacts with no attendance at
-    each, from the cache tables (read-only). `contacts`: those counted (None: all)."""
+def within_budget(rows: int, work: int, groups: int) -> bool:
+    """Whether cold start is worked out for `groups` groups asked. Bounded time: the
+    shared-membership join costs about `work` (the sum over contacts of the groups they attend,
+    squared), the evidence loop at most `rows` (contact rows) x groups asked; past the budget (a
+    dense, unusual store) cold start is left out rather than slow."""
+    return rows * groups <= WORK_BUDGET and work <= WORK_BUDGET
+
+
+def derive(inputs: ColdStartInputs, groups: list) -> ColdStart:
+    """Cold-start evidence for `groups` of every contact with no attendance at each (in the order
+    of inputs.rows). A group None stands for any group no contact attends (activity alone)."""
     found = ColdStart()
-    if not groups:
-        return found
-    # Bounded time: the shared-membership join costs about the sum over contacts of (groups they
-    # attend)^2, the evidence loop at most contact rows x groups asked; past the budget (a dense,
-    # unusual store) cold start is left out rather than slow.
-    [(rows,)] = conn.execute("select count(*) from rank_contact_groups").fetchall()
-    if rows * len(set(groups)) > WORK_BUDGET:
-        return found
-    [(work,)] = conn.execute("""select coalesce(sum(n * n), 0) from
-                                (select count(*) n from rank_contact_groups group by contact_id)""").fetchall()
-    if work > WORK_BUDGET:
-        return found
-    names = json.dumps(sorted(set(groups)))
-    shared: dict[str, dict[str, int]] = defaultdict(dict)
-    for g, h, n in conn.execute(
-            """select a.g, b.g, count(*) from rank_contact_groups a
-               join rank_contact_groups b on b.contact_id = a.contact_id and b.g != a.g
-               where a.g in (select value from json_each(?)) group by a.g, b.g""", [names]):
-        shared[g][h] = n
-    related = sorted({g for (g,) in conn.execute("select distinct g from rank_contact_groups")})
-    members: dict[str, int] = {}
-    totals: dict[str, float] = {}
-    for h, n, total in conn.execute(
-            """select c.g, count(*), (select sum(t.weighted) from rank_group_slots t where t.g = c.g)
-               from rank_contact_groups c where c.g in (select value from json_each(?)) group by c.g""",
-            [json.dumps(related)]):
-        members[h], totals[h] = n, total or 0.0
     rates: dict[int, dict[str, float]] = defaultdict(dict)
     at: dict[int, set[str]] = defaultdict(set)
-    for g, cid, weighted in conn.execute(
-            """select g, contact_id, weighted from rank_contact_groups
-               where contact_id in (select contact_id from rank_contact_groups
-                                    where g in (select value from json_each(?)))""", [json.dumps(related)]):
-        if contacts is not None and cid not in contacts:
-            continue
+    for g, cid, weighted in inputs.rows:
         at[cid].add(g)
-        if totals.get(g):
-            rates[cid][g] = weighted / totals[g]  # both scaled alike: the ratio holds at any "now"
+        if inputs.totals.get(g):
+            rates[cid][g] = weighted / inputs.totals[g]  # both scaled alike: the ratio holds at any "now"
     asked = set(groups)
     for cid, contact_rates in rates.items():
         # A contact active in the user's groups at all is likelier than one who is not: a tie-break
@@ -138,7 +102,7 @@ def load(conn: Any, groups: list[str], contacts: set[int] | None = None) -> Cold
         activity = ACTIVITY_SHARE * sum(contact_rates.values())
         usual = max(contact_rates, key=lambda h: (contact_rates[h], h)) if contact_rates else None
         for g in asked - at[cid]:  # at g: predict.py's P
-            value, best = evidence(contact_rates, shared.get(g, {}), members)
+            value, best = evidence(contact_rates, inputs.shared.get(g, {}), inputs.members)
             if value + activity > 0 and (best or usual) is not None:
                 found.evidence.setdefault(g, {})[cid] = (value + activity, best or usual)
     return found
