@@ -14,8 +14,6 @@ from pathlib import Path
 
 import click
 
-from aggregator import agenda, ranking
-from aggregator import config as config_module
 from aggregator.cliapp import App, clock, handle_errors
 from aggregator.errors import AggregatorError
 from aggregator.text import safe_text
@@ -56,7 +54,7 @@ def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
       aggregator fetch
       aggregator fetch --source pdx-python --source calagator
     """
-    from aggregator import pipeline
+    from aggregator import agenda, pipeline
 
     settings, store = app.settings, app.store
     for name in sources:
@@ -97,6 +95,8 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
       aggregator upcoming --days 7
       aggregator upcoming --topic "machine learning" --sort start --json
     """
+    from aggregator import agenda, ranking
+
     settings = app.settings
     items = ranking.upcoming(app.store, settings, now=app.now(), days=days, limit=limit, topic=topic,
                           sort=sort, include_cancelled=include_cancelled)
@@ -123,6 +123,7 @@ def sources_command(app: App, as_json: bool) -> None:
       aggregator sources
       aggregator sources --json
     """
+    from aggregator import agenda
     from aggregator.health import source_health
 
     health = source_health(app.settings, app.store, app.now())
@@ -149,6 +150,8 @@ def why(app: App, event_id: str, as_json: bool) -> None:
     Example:
       aggregator why 3f2a9c1e
     """
+    from aggregator import agenda, ranking
+
     detail = ranking.why(app.store, app.settings, event_id, now=app.now())
     if as_json:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
@@ -190,6 +193,7 @@ def contacts_import(app: App, path: str, fmt: str, include_removed: bool) -> Non
       cat contacts.csv | aggregator contacts import - --format google
     """
     from aggregator import contacts as contacts_module
+    from aggregator import ranking
 
     now = app.now()
     report = contacts_module.import_path(app.store, path, fmt, now=now, stdin=click.get_binary_stream("stdin"),
@@ -209,7 +213,7 @@ def contacts_list(app: App, as_json: bool) -> None:
     Example:
       aggregator contacts list
     """
-    from aggregator import journal
+    from aggregator import agenda, journal
 
     rows = journal.contact_list(app.store, now=app.now())
     if as_json:
@@ -281,7 +285,7 @@ def reconnect(app: App, days: int, limit: int, as_json: bool) -> None:
       aggregator reconnect
       aggregator reconnect --days 30 --json
     """
-    from aggregator import journal
+    from aggregator import agenda, journal
 
     entries = journal.reconnect(app.store, app.settings, now=app.now(), days=days)
     entries = entries[:limit] if limit else entries
@@ -313,6 +317,7 @@ def init(app: App, force: bool) -> None:
       aggregator init
       aggregator --config ~/events/config.yaml init --force
     """
+    from aggregator import config as config_module
     from aggregator import starter
 
     chosen = Path(app.config_path) if app.config_path else config_module.xdg_config_path()
@@ -338,7 +343,7 @@ def demo(app: App, folder: str) -> None:
       aggregator demo
       aggregator --config aggregator-demo/config.yaml upcoming
     """
-    from aggregator import pipeline
+    from aggregator import agenda, pipeline
     from aggregator.demo import write_demo
 
     config_path = write_demo(Path(folder), now=clock())

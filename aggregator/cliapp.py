@@ -8,19 +8,21 @@ import os
 import sys
 import traceback
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
 
-from aggregator import config as config_module
-from aggregator.backup import damage_seen
 from aggregator.errors import AggregatorError
-from aggregator.store import Store
-from aggregator.store.backup import is_corruption
 from aggregator.text import safe_text
 
-# Commands import what only they need (HTTP, feeds, the scheduler) inside their bodies: `upcoming` starts fast.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from aggregator.store import Store
+
+# Commands import what only they need (HTTP, feeds, the scheduler) inside their bodies, and so does this
+# module (the config, the store, rich): `--help` and `upcoming` start fast.
 NOW_ENV = "AGGREGATOR_NOW"  # pins "now" (ISO 8601) for tests and reproducible demos
 
 
@@ -32,11 +34,29 @@ class App:
         self.verbose = verbose
         self._settings = None
         self._store = None
-        self.out = Console(soft_wrap=True, highlight=False)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is never hard-split
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(soft_wrap=True, highlight=False)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is never hard-split
+        return self._err
 
     @property
     def settings(self):
+        from aggregator import config as config_module
+
         if self._settings is None:
             try:
                 self._settings = config_module.load(self.config_path)
@@ -53,6 +73,8 @@ class App:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from aggregator.store import Store
+
             self._store = Store(self.settings.database)
         return self._store
 
@@ -62,6 +84,9 @@ class App:
     def damage_seen(self, exc: Exception) -> AggregatorError | None:
         """The one-line error for a corruption error met while reading the database (and a mark,
         so every later command says so too); None for any other error."""
+        from aggregator.backup import damage_seen
+        from aggregator.store.backup import is_corruption
+
         if self._settings is None or not is_corruption(exc):
             return None
         return damage_seen(self._settings.database, exc)
