@@ -193,9 +193,8 @@ def test_an_event_in_another_zone_shows_its_own_time_with_its_zone():
 
 def test_each_day_is_one_heading_whatever_zone_its_events_are_in():
     """A Tokyo morning is a Portland evening before: it opened a second "Wed 9 Dec" after "Thu 10 Dec"."""
-    from aggregator.rank import Ranked
-
     from aggregator.model import Event
+    from aggregator.ranking import Ranked
     from tests.conftest import stored_event
 
     def item(ident, start, zone):

@@ -250,9 +250,8 @@ def test_a_published_site_on_a_static_server_fills_in_its_own_address(tmp_path, 
 def test_a_runaway_title_takes_three_lines_at_most(tmp_path, browser):
     """A 400-character title filled a phone screen on its own; it is cut after three lines (the whole title
     stays in the markup and its tooltip)."""
-    from aggregator.rank import Ranked
-
     from aggregator.page import Links, render
+    from aggregator.ranking import Ranked
     from tests.conftest import stored_event
 
     require(Path(CHROMIUM).exists(), "Debian's chromium", "apt-get install chromium")
