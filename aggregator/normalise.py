@@ -12,7 +12,10 @@ parse; this decides what is kept, so rules live once rather than in each kind:
 - every outside text loses control and escape characters (titles, names and
   other one-line fields are folded onto one line) and is bounded in length;
   every URL must be http(s) and well formed, else it is dropped; an attendee
-  left with no name, URL or email is dropped.
+  left with no name, URL or email is dropped;
+- an attendee's status or role outside aggregator/evidence.py's tables is a kind's
+  bug (the plugin kit fails it, judging the values as yielded); here it is read as
+  the default status, and as a plain attendee.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import math
 import re
 from datetime import date, datetime
 
+from aggregator.evidence import DEFAULT_STATUS, ROLES, STATUSES
 from aggregator.model import Event, Person, Venue
 from aggregator.source import SourceSpec
 from aggregator.text import MAX_DESCRIPTION, clean_url, safe_text
@@ -28,8 +32,6 @@ from aggregator.text import MAX_DESCRIPTION, clean_url, safe_text
 UNTITLED = "(untitled event)"
 _CANCELLED_PREFIX = re.compile(r"^\W*(?:cancell?ed|abgesagt|annulé|annulée)\b[\s:\-–—|/\])]*", re.I)
 _EMAIL = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+")
-ROLES = {None, "speaker", "host"}
-PERSON_STATUSES = {"going", "maybe", "declined", "invited", "attended"}
 LIMITS = {"title": 500, "line": 500, "name": 200, "tag": 80}
 MAX_TAGS = 30
 MAX_ATTENDEES = 5_000  # a page listing more is not a guest list we can use
@@ -131,7 +133,7 @@ def _person(person: Person) -> Person | None:
     if not (name or url or email):
         return None
     return Person(name=name, url=url, email=email,
-                  status=person.status if person.status in PERSON_STATUSES else "going",
+                  status=person.status if person.status in STATUSES else DEFAULT_STATUS,
                   role=person.role if person.role in ROLES else None)
 
 

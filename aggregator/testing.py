@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from aggregator import evidence
 from aggregator.errors import SourceError
 from aggregator.model import STATUSES, Event, Person, Venue
 from aggregator.normalise import normalise
@@ -57,8 +58,8 @@ from aggregator.registry import check_plugin
 from aggregator.source import API_VERSION, Context, Source, SourceSpec
 from aggregator.text import safe_text
 
-PERSON_STATUSES = ("going", "maybe", "declined", "invited", "attended")
-PERSON_ROLES = (None, "speaker", "host")
+PERSON_STATUSES = evidence.PERSON_STATUSES  # the shared vocabularies (aggregator/evidence.py)
+PERSON_ROLES = evidence.PERSON_ROLES
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 # Strings that have broken parsers elsewhere: markup, escapes, format keywords out of place.
