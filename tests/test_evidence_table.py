@@ -152,6 +152,22 @@ def test_the_kit_fails_a_status_or_role_outside_the_tables():
     assert Person("x").status == ev.DEFAULT_STATUS
 
 
+def test_a_fetch_warns_of_a_status_or_role_outside_the_tables(tmp_path, monkeypatch):
+    """Not silently: the source's run says which values it read as the default (once per event)."""
+    from tests.test_pipeline import event, run, setup
+
+    odd = (Person("Dana Lee", status="accepted"), Person("Kim Park", role="organiser"), Person("Sam Ortiz"))
+    settings = setup(tmp_path, monkeypatch, {"odd": lambda spec, http, ctx: [event("a", attendees=odd)],
+                                             "fine": lambda spec, http, ctx: [event("b", attendees=odd[2:])]})
+    report, store = run(settings)
+    odd_run, fine_run = sorted(report.sources, key=lambda r: r.name, reverse=True)
+    assert odd_run.ok and odd_run.warnings == [
+        "attendees with status 'accepted', role 'organiser', values aggregator/evidence.py does not know: "
+        "read as 'going' and as plain attendees"]
+    assert fine_run.warnings == []
+    store.close()
+
+
 # -- one source -------------------------------------------------------------------------
 VOCABULARY = set(ev.KINDS) | set(ev.STATUSES) | {r for r in ev.ROLES if r} | set(ev.STORED)
 IN_SQL = re.compile(r"'(%s)'" % "|".join(sorted(VOCABULARY)))
