@@ -151,10 +151,10 @@ def _vocabulary_problems(event: Event) -> list[str]:
     for person in event.attendees if isinstance(event.attendees, tuple) else ():
         if not isinstance(person, Person):
             continue  # said once the event is normalised
-        if person.status not in PERSON_STATUSES:
-            problems.append(f"attendee status {person.status!r} is not one of {PERSON_STATUSES}")
-        if person.role not in PERSON_ROLES:
-            problems.append(f"attendee role {person.role!r} is not one of {PERSON_ROLES}")
+        if person.status not in evidence.STATUSES:
+            problems.append(f"attendee status {person.status!r} is not one of {tuple(evidence.STATUSES)}")
+        if person.role not in evidence.ROLES:
+            problems.append(f"attendee role {person.role!r} is not one of {tuple(evidence.ROLES)}")
     return problems
 
 

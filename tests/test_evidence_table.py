@@ -124,6 +124,24 @@ def test_the_rank_cache_counts_as_a_visit_exactly_the_statuses_that_came(tmp_pat
     store.close()
 
 
+def test_a_new_row_is_all_a_new_kind_needs(monkeypatch):
+    """An 'organiser' role, added as rows only, goes from a kind's Person to the page's words."""
+    monkeypatch.setitem(ev.KINDS, "organiser", ev.Kind("organiser", 0.85, words="organising", short="organising",
+                                                       sentence="is organising"))
+    monkeypatch.setitem(ev.ROLES, "organiser", "organiser")
+    monkeypatch.setitem(ev.STORED, "organiser", "organiser")
+    person = Person("Dana Lee", email="dana@example.org", role="organiser")
+    event = Event("u", "Rust night", NOW + timedelta(days=2), attendees=(person,))
+    assert event_problems(event) == []
+    [row] = attendance_rows([("e", normalise(event, SPEC).attendees)], "2026-12-01")
+    assert rank.explicit_chances([seen(7, row[6], row[5])]) == {7: (0.85, "organiser", "")}
+    item = item_with(chance("organiser", 0.85))
+    assert present.reasons(item, {}, False) == ["Dana Lee is organising"]
+    assert person_words(item.chances[0], {}) == "organising"
+    assert present.short_evidence_words(0.85, "organiser") == "organising"
+    assert present.listed_contacts(item.chances)[0]["evidence"] == "organiser"
+
+
 # -- an unknown value raises, it is not read as another ---------------------------------
 def test_an_unknown_value_raises_in_every_layer():
     with pytest.raises(ev.UnknownValue, match="organiser.*aggregator/evidence.py"):
