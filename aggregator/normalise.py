@@ -12,15 +12,20 @@ parse; this decides what is kept, so rules live once rather than in each kind:
 - every outside text loses control and escape characters (titles, names and
   other one-line fields are folded onto one line) and is bounded in length;
   every URL must be http(s) and well formed, else it is dropped; an attendee
-  left with no name, URL or email is dropped.
+  left with no name, URL or email is dropped;
+- an attendee's status or role outside aggregator/evidence.py's tables is a kind's
+  bug (the plugin kit fails it, judging the values as yielded); here it is read as
+  the default status, and as a plain attendee, and `warn` says so once per event.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 
+from aggregator.evidence import DEFAULT_STATUS, ROLES, STATUSES
 from aggregator.model import Event, Person, Venue
 from aggregator.source import SourceSpec
 from aggregator.text import MAX_DESCRIPTION, clean_url, safe_text
@@ -28,14 +33,12 @@ from aggregator.text import MAX_DESCRIPTION, clean_url, safe_text
 UNTITLED = "(untitled event)"
 _CANCELLED_PREFIX = re.compile(r"^\W*(?:cancell?ed|abgesagt|annulé|annulée)\b[\s:\-–—|/\])]*", re.I)
 _EMAIL = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+")
-ROLES = {None, "speaker", "host"}
-PERSON_STATUSES = {"going", "maybe", "declined", "invited", "attended"}
 LIMITS = {"title": 500, "line": 500, "name": 200, "tag": 80}
 MAX_TAGS = 30
 MAX_ATTENDEES = 5_000  # a page listing more is not a guest list we can use
 
 
-def normalise(event: Event, spec: SourceSpec) -> Event | None:
+def normalise(event: Event, spec: SourceSpec, warn: Callable[[str], None] | None = None) -> Event | None:
     """The event as it is stored, or None when nothing usable is left (no start in range)."""
     if not _plausible(event.start):
         return None
@@ -53,7 +56,7 @@ def normalise(event: Event, spec: SourceSpec) -> Event | None:
         group=_line(spec.group, LIMITS["name"]) or _line(event.group, LIMITS["name"]),
         tags=_tags(event.tags),
         status=status,
-        attendees=_people(event.attendees),
+        attendees=_people(event.attendees, warn),
         timezone=_line(event.timezone, 64),
     )
 
@@ -115,13 +118,29 @@ def _tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out.values())[:MAX_TAGS]
 
 
-def _people(people: tuple[Person, ...]) -> tuple[Person, ...]:
+def _people(people: tuple[Person, ...], warn: Callable[[str], None] | None = None) -> tuple[Person, ...]:
     out = []
+    if warn is not None:
+        unknown = _unknown_values(people[:MAX_ATTENDEES])
+        if unknown:
+            warn(f"attendees with {unknown}, values aggregator/evidence.py does not know: read as "
+                 f"{DEFAULT_STATUS!r} and as plain attendees")
     for person in people[:MAX_ATTENDEES]:
         cleaned = _person(person)
         if cleaned is not None:
             out.append(cleaned)
     return tuple(out)
+
+
+def _unknown_values(people: tuple[Person, ...]) -> str:
+    """"status 'accepted', role 'organiser'": the first of each a kind yielded that no table holds."""
+    odd = []
+    for what, known in (("status", STATUSES), ("role", ROLES)):
+        values = (getattr(p, what) for p in people if isinstance(p, Person))
+        value = next((v for v in values if v not in known), known)
+        if value is not known:
+            odd.append(f"{what} {value!r}"[:80])
+    return ", ".join(odd)
 
 
 def _person(person: Person) -> Person | None:
@@ -131,7 +150,7 @@ def _person(person: Person) -> Person | None:
     if not (name or url or email):
         return None
     return Person(name=name, url=url, email=email,
-                  status=person.status if person.status in PERSON_STATUSES else "going",
+                  status=person.status if person.status in STATUSES else DEFAULT_STATUS,
                   role=person.role if person.role in ROLES else None)
 
 

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aggregator.config import Settings
+from aggregator.evidence import kind
 from aggregator.present import evidence_words, record_words, zone_words
 from aggregator.ranking import ContactChance, Ranked
 from aggregator.text import clean_url, safe_text
@@ -226,7 +227,7 @@ def person_words(chance: ContactChance, recent: dict[int, tuple[int, int]], *, f
     their record at the group and whether they are overdue."""
     words = evidence_words(chance.probability, chance.evidence, chance.detail)
     came, of = recent.get(chance.contact_id, (0, 0))
-    if full and chance.evidence == "predicted" and of:
+    if full and kind(chance.evidence).by_history and of:
         words += f"; {record_words(came, of)}"
     elif full and chance.detail.startswith("goes to "):  # new to this group (coldstart.py)
         words += f"; {chance.detail}"

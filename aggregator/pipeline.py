@@ -247,7 +247,7 @@ def _collect(spec: SourceSpec, http: Http, settings: Settings, now: datetime,
         report.full_snapshot = bool(getattr(source, "full_snapshot", False))
         for event in source.collect(spec, http, ctx):
             ctx.check_deadline()
-            kept = normalise(event, spec)
+            kept = normalise(event, spec, ctx.warn)  # ctx.warn: a value outside evidence.py's tables
             if kept is None:
                 dropped += 1
                 continue

@@ -11,6 +11,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aggregator import evidence as ev
+
 LISTED = 0.05  # contacts shown; the score counts every contact with evidence
 SAID = 0.2  # contacts a reason sentence names
 
@@ -81,18 +83,18 @@ def days_words(days: int) -> str:
 
 # Why a contact is likely there, in words: one vocabulary for every surface (the terminal agenda, the
 # page, the digest, plan, reconnect). A bare "100%" beside a name read as "100% overdue" (issue 21), and the
-# page's "RSVP'd" beside the terminal's "RSVPed" read as two different things.
+# page's "RSVP'd" beside the terminal's "RSVPed" read as two different things. The words of each
+# kind and status are rows of aggregator/evidence.py; a predicted chance's are made here.
 USUALLY, OFTEN = 0.6, 0.3  # a predicted chance in words: "usually comes", "often comes", else "sometimes comes"
-EVIDENCE_WORDS = {"speaker": "speaking", "host": "hosting", "logged": "going, by your log",
-                  "mentioned": "named in the listing"}
 
 
 def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
     """"RSVPed", "speaking", "often comes, 48%"; a contact new to the group "might come, 12%"."""
-    if evidence == "rsvp":
-        return "RSVPed" if probability >= 1 else "RSVPed maybe" if probability > 0 else "declined"
-    if evidence in EVIDENCE_WORDS:
-        return EVIDENCE_WORDS[evidence]
+    kind = ev.kind(evidence)
+    if kind.by_status:
+        return ev.rsvp_status(probability).words
+    if kind.words:
+        return kind.words
     shown = round(probability, 2)  # the word goes with the number shown: 0.296 is "often comes, 30%"
     if detail.startswith("goes to "):  # new to this group, seen at a similar one (coldstart.py)
         how = "might come"
@@ -101,15 +103,12 @@ def evidence_words(probability: float, evidence: str, detail: str = "") -> str:
     return f"{how}, {shown:.0%}"
 
 
-SHORT_WORDS = {"rsvp": "RSVPed", "speaker": "speaking", "host": "hosting", "logged": "going", "mentioned": "named"}
-
-
 def short_evidence_words(probability: float, evidence: str) -> str:
     """The same, in ten cells at most for a narrow terminal: "RSVPed", "44% chance" (a bare "100%" beside a
     name read as "100% overdue")."""
-    if evidence == "rsvp" and probability < 1:
-        return f"{probability:.0%} chance" if probability > 0 else "declined"
-    return SHORT_WORDS.get(evidence) or f"{probability:.0%} chance"
+    kind = ev.kind(evidence)
+    short = ev.rsvp_status(probability).short if kind.by_status else kind.short
+    return short or f"{probability:.0%} chance"
 
 
 def where_words(probability: float) -> str:
@@ -123,8 +122,7 @@ def record_words(came: int, of: int) -> str:
     return f"came to {came} of the last {of}"
 
 
-EVIDENCE_SENTENCE = {"speaker": "is speaking", "host": "is hosting", "logged": "is going (your log)",
-                     "might": "might be there"}
+MIGHT = "might be there"  # a contact new to the group (coldstart.py)
 
 
 def reasons(item, recent: dict[int, tuple[int, int]], home_known: bool, most: int = 3) -> list[str]:
@@ -137,14 +135,13 @@ def reasons(item, recent: dict[int, tuple[int, int]], home_known: bool, most: in
         out.append("topic: " + ", ".join(item.topics))
     group = item.event.group or "this series"
     for c in [c for c in item.chances if c.probability >= SAID][:most]:
-        if c.evidence == "rsvp":
+        kind = ev.kind(c.evidence)
+        if kind.by_status:
             out.append(f"{c.name} {evidence_words(c.probability, c.evidence)}")
-        elif c.evidence == "mentioned":
-            out.append(f"{c.name} is named in the {getattr(c, 'detail', '') or 'description'}")
-        elif c.evidence in EVIDENCE_SENTENCE:
-            out.append(f"{c.name} {EVIDENCE_SENTENCE[c.evidence]}")
+        elif kind.sentence:
+            out.append(f"{c.name} {kind.sentence.format(where=getattr(c, 'detail', '') or 'description')}")
         elif getattr(c, "detail", "").startswith("goes to "):  # new to the group (coldstart.py)
-            out.append(f"{c.name} {EVIDENCE_SENTENCE['might']}: {c.detail}")
+            out.append(f"{c.name} {MIGHT}: {c.detail}")
         else:
             hits, n = recent.get(c.contact_id, (0, 0))
             history = f"came to {hits} of the last {n} {group} events" if n else f"has come to {group} before"

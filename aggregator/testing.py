@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from aggregator import evidence
 from aggregator.errors import SourceError
 from aggregator.model import STATUSES, Event, Person, Venue
 from aggregator.normalise import normalise
@@ -57,8 +58,8 @@ from aggregator.registry import check_plugin
 from aggregator.source import API_VERSION, Context, Source, SourceSpec
 from aggregator.text import safe_text
 
-PERSON_STATUSES = ("going", "maybe", "declined", "invited", "attended")
-PERSON_ROLES = (None, "speaker", "host")
+PERSON_STATUSES = evidence.PERSON_STATUSES  # the shared vocabularies (aggregator/evidence.py)
+PERSON_ROLES = evidence.PERSON_ROLES
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 # Strings that have broken parsers elsewhere: markup, escapes, format keywords out of place.
@@ -150,10 +151,10 @@ def _vocabulary_problems(event: Event) -> list[str]:
     for person in event.attendees if isinstance(event.attendees, tuple) else ():
         if not isinstance(person, Person):
             continue  # said once the event is normalised
-        if person.status not in PERSON_STATUSES:
-            problems.append(f"attendee status {person.status!r} is not one of {PERSON_STATUSES}")
-        if person.role not in PERSON_ROLES:
-            problems.append(f"attendee role {person.role!r} is not one of {PERSON_ROLES}")
+        if person.status not in evidence.STATUSES:
+            problems.append(f"attendee status {person.status!r} is not one of {tuple(evidence.STATUSES)}")
+        if person.role not in evidence.ROLES:
+            problems.append(f"attendee role {person.role!r} is not one of {tuple(evidence.ROLES)}")
     return problems
 
 

@@ -33,7 +33,8 @@ def test_a_mention_counts_only_when_nothing_stronger_places_the_contact():
 
 
 def test_logged_rows_from_the_users_calendars_count_as_logged():
-    found = rank.explicit_chances([seen(7, "logged", "going")])
+    """The store writes the user's own rows (calendars, `attended`) with evidence 'manual'."""
+    found = rank.explicit_chances([seen(7, "manual", "going")])
     assert found[7] == (predict.EVIDENCE_PROBABILITY["logged"], "logged", "")
 
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from aggregator import evidence as ev
 from aggregator.config import Settings, UnknownName
 from aggregator.errors import AggregatorError
 from aggregator.identity import fold
@@ -122,7 +123,7 @@ def contact_names(contacts: Iterable[Contact], events: list[StoredEvent]) -> lis
 
 def mention_chances(events: list[StoredEvent], index: MentionIndex) -> ExtraChances:
     """event id -> (contact, "mentioned", P, "title" | "description") for each contact named in its text."""
-    p = predict.EVIDENCE_PROBABILITY["mentioned"]
+    p = ev.kind(ev.MENTIONED).probability
     found: ExtraChances = {}
     for stored in events:
         seen: set[int] = set()
@@ -130,7 +131,7 @@ def mention_chances(events: list[StoredEvent], index: MentionIndex) -> ExtraChan
             for mention in index.find(text):
                 if mention.contact_id not in seen:
                     seen.add(mention.contact_id)
-                    found.setdefault(stored.id, []).append((mention.contact_id, "mentioned", p, where))
+                    found.setdefault(stored.id, []).append((mention.contact_id, ev.MENTIONED, p, where))
     return found
 
 

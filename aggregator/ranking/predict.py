@@ -49,13 +49,14 @@ per city.
 
 Contacts listed as a speaker or host, who RSVPed, whom the user's own log puts
 there, or whose full name the event's text holds take the fixed probabilities
-below instead.
+of aggregator/evidence.py's table instead.
 """
 
 from __future__ import annotations
 
 import math
 
+from aggregator.evidence import EVIDENCE_PROBABILITY, RSVP_PROBABILITY  # the fixed P of each kind (evidence.KINDS)
 from aggregator.model import ContactHistory, GroupHistory, RateConstants
 
 HALF_LIFE_DAYS = 90.0
@@ -65,12 +66,6 @@ SLOT_STRENGTH = 8.0
 PLATT_A = -0.03
 PLATT_B = 1.30
 LISTED = 0.05  # present.LISTED: contacts shown from here up (kept equal by a test)
-RSVP_PROBABILITY = {"going": 1.0, "attended": 1.0, "accepted": 1.0, "maybe": 0.5, "tentative": 0.5,
-                    "declined": 0.0}
-# A contact's full name in the event's title or description (mentions.py): most often the speaker
-# or the organiser, sometimes a talk about their work or a thank-you; 0.6 sits between a "maybe"
-# RSVP (0.5) and the user's own log (0.9).
-EVIDENCE_PROBABILITY = {"speaker": 0.95, "host": 0.9, "logged": 0.9, "mentioned": 0.6}
 # What the store's rank cache needs of them (its sums' weights, which contacts may reach LISTED).
 CONSTANTS = RateConstants(PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH, HALF_LIFE_DAYS, LISTED)
 __all__ = ["CONSTANTS", "EVIDENCE_PROBABILITY", "HALF_LIFE_DAYS", "LISTED", "PLATT_A", "PLATT_B", "PRIOR",

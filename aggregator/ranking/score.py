@@ -12,8 +12,9 @@
   bm25 match. An event matching an excluded topic is dropped.
 - P(contact attends): speaker 0.95, host 0.9, a known RSVP 1 (maybe 0.5), the
   user's own log 0.9, named in the event's text 0.6 (only when nothing stronger
-  places them there: WEAK); otherwise predicted from the contact's history with the
-  group as of the query's "now" (predict.py: a shrunk rate, calibrated from 5% up).
+  places them there: weak), as aggregator/evidence.py's table says; otherwise
+  predicted from the contact's history with the group as of the query's "now"
+  (predict.py: a shrunk rate, calibrated from 5% up).
   Every contact with evidence counts; only those at 0.05 or more are listed. A
   group's regulars lift its events by their calibrated P, not by the timid rate.
 - weight: the contact's weight, x OVERDUE_BOOST when you have not caught up with
@@ -33,6 +34,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aggregator import evidence as ev
 from aggregator import present
 from aggregator.config import Settings
 from aggregator.geo import haversine_km
@@ -48,10 +50,7 @@ MIN_LISTED = present.LISTED
 STRENGTH_BONUS = 0.5  # how much more a strong full-text match counts than a mere mention
 FIELD_FACTOR = {"title": 1.0, "tags": 1.0, "description": 0.75, "group_name": 1 / 3}
 NAME_ONLY = {"group_name"}  # fields that name who lists the event, not what it is about: no strength bonus
-EXPLICIT = {"speaker", "host", "rsvp", "logged", "mentioned"}
-# Evidence that only counts for a contact nothing stronger places at the event (a declined RSVP
-# is stronger than a name in the description).
-WEAK = {"mentioned"}
+EXPLICIT = ev.EXPLICIT  # the kinds the event or the user gives, not predicted (rollup.py)
 
 # (contact_id, evidence, probability[, detail]): chances other modules know of, per event id;
 # detail says more for the reason ("title" or "description" for a mention).
@@ -63,7 +62,7 @@ class ContactChance:
     contact_id: int
     name: str
     probability: float
-    evidence: str  # rsvp | speaker | host | logged | mentioned | predicted
+    evidence: str  # a name of evidence.KINDS: rsvp | speaker | host | logged | mentioned | predicted
     overdue: bool = False
     days_since: int | None = None  # since the last catch-up; None when never logged
     hits: int = 0
@@ -183,25 +182,25 @@ def explicit_chances(attendance: list[AttendanceRow], extra: list[tuple] = ()
                      ) -> dict[int, tuple[float, str, str]]:
     """contact -> (P, evidence, detail) from the event's own rows (RSVP, speaker, host, the user's
     log) and `extra`. The stronger evidence wins; weak evidence (a mention) only counts for a
-    contact nothing else places at the event."""
+    contact nothing else places at the event (a declined RSVP is stronger than a name in the
+    description). A value evidence.py's tables do not hold raises evidence.UnknownValue."""
     found: dict[int, tuple[float, str, str]] = {}
 
     def offer(cid: int | None, p: float, evidence: str, detail: str = "") -> None:
         if cid is None:
             return
-        if evidence in WEAK:
+        if ev.kind(evidence).weak:
             if cid not in found:
                 found[cid] = (p, evidence, detail)
-        elif cid not in found or found[cid][1] in WEAK or p > found[cid][0]:
+        elif cid not in found or ev.kind(found[cid][1]).weak or p > found[cid][0]:
             found[cid] = (p, evidence, detail)
 
     for a in attendance:
-        if a.evidence in ("speaker", "host"):
-            offer(a.contact_id, predict.EVIDENCE_PROBABILITY[a.evidence], a.evidence)
-        elif a.evidence in ("manual", "logged"):
-            offer(a.contact_id, predict.EVIDENCE_PROBABILITY["logged"], "logged")
-        elif a.status in RSVP_PROBABILITY:
-            offer(a.contact_id, RSVP_PROBABILITY[a.status], "rsvp")
+        kind = ev.stored_kind(a.evidence)
+        if not kind.by_status:
+            offer(a.contact_id, kind.probability, kind.name)
+        elif (answer := ev.status(a.status).rsvp) is not None:  # an invitation alone says nothing
+            offer(a.contact_id, answer, kind.name)
     for cid, evidence, p, *detail in extra:
         offer(cid, max(0.0, min(1.0, p)), evidence, detail[0] if detail else "")
     return found
@@ -226,7 +225,7 @@ class SocialModel:
                     continue  # P is the rate
                 p = probs[cid] = predict.calibrated(rate)
                 lift += self.people.who(cid)[3] * (p - rate)
-                listed.append(self.people.chance(cid, p, "predicted", history[cid].hits))
+                listed.append(self.people.chance(cid, p, ev.PREDICTED, history[cid].hits))
             sums = self.snap.sums.get(group)
             if sums is None:  # a snapshot holding every contact: sum them
                 total = sum(self.people.who(cid)[3] * p for cid, p in probs.items())
@@ -244,7 +243,7 @@ class SocialModel:
                 p = probs[cid] = coldstart.cold_probability(evidence, floor)
                 total += self.people.who(cid)[3] * p
                 if p >= MIN_LISTED:
-                    listed.append(self.people.chance(cid, p, "predicted", detail=f"goes to {related}"))
+                    listed.append(self.people.chance(cid, p, ev.PREDICTED, detail=f"goes to {related}"))
             self._cache[key] = (total, probs, listed)
         return self._cache[key]
 
@@ -262,8 +261,8 @@ class SocialModel:
                 out.append(self.people.chance(cid, p, evidence, detail=detail))
         if every:
             history, cold = self.snap.history.get(group, {}), self.cold.of(group)
-            out += [self.people.chance(cid, p, "predicted", history[cid].hits) if cid in history
-                    else self.people.chance(cid, p, "predicted", detail=f"goes to {cold[cid][1]}")
+            out += [self.people.chance(cid, p, ev.PREDICTED, history[cid].hits) if cid in history
+                    else self.people.chance(cid, p, ev.PREDICTED, detail=f"goes to {cold[cid][1]}")
                     for cid, p in probs.items() if cid not in known and p > 0]
         else:
             out += [c for c in listed if c.contact_id not in known]

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aggregator.evidence import DEFAULT_STATUS, FEED, role_evidence
 from aggregator.identity import shared_emails
 from aggregator.model import Event, Person, Venue, stable_id
 from aggregator.store.values import AttendanceRow, Contact, MergeCandidate, SourceHealth, StoredEvent
@@ -32,8 +33,6 @@ CONTENT_FIELDS = (
     "title", "description", "start", "end", "all_day", "timezone", "url", "venue_name",
     "venue_address", "venue_city", "lat", "lon", "online", "group_name", "tags", "status",
 )
-# Roles an event names a person in; anyone else is a plain attendee ('feed' evidence).
-ROLE_EVIDENCE = {"speaker": "speaker", "host": "host"}
 ATTENDANCE_COLUMNS = ("event_id", "person_key", "name", "email", "url", "status", "evidence", "seen_at")
 
 
@@ -169,7 +168,7 @@ def attendance_rows(event_ids_people: Iterable[tuple[str, Iterable[Person]]], st
             key = person_key(person, shared)
             if not key:
                 continue
-            evidence = ROLE_EVIDENCE.get(person.role or "", "feed")
+            evidence = role_evidence(person.role)  # a role evidence.ROLES lacks raises, never reads as 'feed'
             rows.setdefault((ident, key, evidence), (
                 ident, key, person.name, person.email, person.url, person.status, evidence, stamp))
     return list(rows.values())
@@ -188,7 +187,7 @@ def person_key(person: Person, shared: set[str]) -> str:
 
 def attendance_value(row: dict[str, Any]) -> AttendanceRow:
     return AttendanceRow(row["event_id"], row["person_key"], row.get("name"), row.get("email"), row.get("url"),
-                         row.get("status") or "going", row.get("evidence") or "feed", row.get("seen_at") or "",
+                         row.get("status") or DEFAULT_STATUS, row.get("evidence") or FEED, row.get("seen_at") or "",
                          row.get("contact_id"))
 
 

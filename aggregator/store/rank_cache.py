@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from aggregator.evidence import CAME, sql_list
 from aggregator.model import (
     AttendanceSnapshot,
     ColdStart,
@@ -50,7 +51,7 @@ FTS_COLUMNS = ("title", "description", "group_name", "tags")
 # meta row: {"version", "at", "offset", "half_life", "slot_strength", "cold"} of the cache tables, which
 # the store's schema (migrations v7, v10) makes; a change of their meaning is a new migration there.
 CACHE_KEY = "rank_cache"
-ATTENDED = "('going', 'attended')"
+ATTENDED = sql_list(CAME)  # ('going', 'attended'): the statuses that count as a visit (aggregator/evidence.py)
 # How cold start is worked out (aggregator.ranking.coldstart): (budget, within_budget(rows, work, groups),
 # derive(inputs, groups)); the group None of `derive` stands for any group no contact attends.
 ColdRule = tuple[int, Callable[[int, int, int], bool], Callable[[ColdStartInputs, list], ColdStart]]
