@@ -57,6 +57,8 @@ MAX_HEADER_BYTES = 16_384
 MAX_CONNECTIONS = 1000
 HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
                   r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")  # a name, an IPv4 or an [IPv6] literal, a port
+DAMAGED = (b"the database behind this feed is damaged; run `aggregator restore` on the machine that serves it "
+           b"(its log says more)\n")
 _SEND_TIMEOUT = struct.pack("ll", int(WRITE_TIMEOUT), 0)  # struct timeval
 
 
@@ -112,6 +114,14 @@ class FeedService:
                 return None
             published = feed_module.event_vevent(items[0])
         return feed_module.single_calendar(self.settings, published)
+
+
+def damage_seen(settings: Settings, exc: Exception) -> AggregatorError | None:
+    """A corruption error a request met, recorded the way a command records it; None for any other error."""
+    from aggregator.backup import damage_seen
+    from aggregator.store.backup import is_corruption
+
+    return damage_seen(settings.database, exc) if is_corruption(exc) else None
 
 
 def fetch_status(store: Store) -> page_module.Status:
@@ -220,6 +230,10 @@ class Handler(BaseHTTPRequestHandler):
         except AggregatorError as exc:  # e.g. a read-only database: say so, and what to do
             return self.respond(503, f"{exc}\n".encode(), "text/plain; charset=utf-8", send_body)
         except Exception as exc:  # never a traceback to the client
+            damaged = damage_seen(service.settings, exc)
+            if damaged is not None:  # a damaged page a query read: remembered; paths stay in the server's log
+                log.error("%s", damaged)
+                return self.respond(503, DAMAGED, "text/plain; charset=utf-8", send_body)
             return self.respond(500, f"internal error: {exc.__class__.__name__}\n".encode(),
                                 "text/plain; charset=utf-8", send_body)
         return self.respond(404, b"not found: try /feed.ics or /\n", "text/plain; charset=utf-8", send_body)

@@ -289,3 +289,32 @@ def test_a_fetch_that_fails_on_damage_while_upcoming_answers_is_remembered(world
     world.ok("upcoming")
     one_line_error(world.cli("fetch"), world.database)
     one_line_error(world.cli("upcoming"), world.database)
+
+
+def test_the_server_answers_damage_with_503_naming_restore_and_remembers_it(world):
+    """A request that meets a damaged page: 503, one plain line naming `aggregator restore` (no paths,
+    no exception names), the damage recorded as a command records it, and the server stays up."""
+    import re
+
+    import requests
+
+    env = {**os.environ, "AGGREGATOR_NOW": NOW.isoformat()}
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(world.config), "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        base = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline()).group(0)
+        assert requests.get(base, timeout=10).status_code == 200
+        zero_pages(world.database, table_pages(world.database, "events"))
+        answer = requests.get(base, timeout=10)
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Content-Type"].startswith("text/plain")
+        lines = answer.text.strip().splitlines()
+        assert len(lines) == 1 and "aggregator restore" in lines[0]
+        assert "Error" not in answer.text and str(world.folder) not in answer.text
+        assert safety.damage_marker(world.database).exists()  # remembered for every later command
+        assert requests.get(base + "feed.ics", timeout=10).status_code in (200, 503)  # still serving
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    one_line_error(world.cli("upcoming"), world.database)
