@@ -214,10 +214,13 @@ def parse(
     """Every occurrence in `ctx.window` of every event in an iCalendar body (a source's `group:`
     is the pipeline's normalise step's)."""
     text = decode(data, charset)
-    lines = unfold(text, ctx.warn)
+    repairs: list[str] = []
+    lines = unfold(text, repairs.append)
     uppers = {line[:16] for line in lines}
     if "BEGIN:VCALENDAR" not in uppers and "BEGIN:VEVENT" not in uppers:
-        raise not_icalendar(text)
+        raise not_icalendar(text)  # the repairs of a body that is no feed at all are noise: not said
+    for message in repairs:
+        ctx.warn(message)
     events: dict[str, Event] = {}
     budget = Budget()
     calendars = split_calendars(lines, ctx.warn)

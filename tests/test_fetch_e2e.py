@@ -259,3 +259,19 @@ def test_fetch_json_says_why_a_run_with_every_source_ok_exits_1(tmp_path, server
     assert len(report["problems"]) == 1 and "missing.csv" in report["problems"][0]
     assert any("good.csv" in note for note in report["notes"])
     assert set(report["problems"]) <= set(report["notes"])
+
+
+def test_a_body_rejected_as_html_says_only_that(tmp_path, server):
+    """The ics repair pass would drop each of the page's lines as a stray one: when the body is no
+    feed at all, those warnings are noise, and the one line that says what came back is all."""
+    page = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body>\n" + b"".join(
+        b"<p>line %d of a login page</p>\n" % i for i in range(200)) + b"</body></html>\n"
+    url = server.add("/login", page, headers={"Content-Type": "text/html"})
+    cli = Cli(write_config(tmp_path, [{"name": "html-page", "kind": "ics", "url": url}]))
+    result = cli("fetch")
+    assert result.returncode == 1
+    assert "not an iCalendar feed: got an HTML page" in result.stdout
+    said = result.stdout + result.stderr
+    assert "stray" not in said and "more" not in said, said
+    report = json.loads(cli("fetch", "--json").stdout)
+    assert report["sources"][0]["warnings"] == 0, report
