@@ -194,8 +194,9 @@ def person_in_words(chance, *, say_overdue: bool = True) -> str:
     return f"{one_line(chance.name)} ({words}{'; overdue' if say_overdue and chance.overdue else ''})"
 
 
-def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> list[Text]:
-    """The chosen events by day, soonest first, each rated against the listing's best."""
+def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int, latest_first: bool = False) -> list[Text]:
+    """The chosen events by day, soonest first (latest_first: the most recent day and hour first, as `past`
+    lists them), each rated against the listing's best."""
     width = min(width, MAX_WIDTH)
     best = max((i.score for i in items), default=0.0)
     today = now.astimezone(tz).date()
@@ -207,7 +208,9 @@ def agenda(items: list[Ranked], tz: ZoneInfo, *, now: datetime, width: int) -> l
     current: date | None = None
     # by the day each event is on where it happens (the day of the time shown), then by the clock: a Tokyo
     # morning (a Portland evening before) once opened a second "Wed 9 Dec" after "Thu 10 Dec"
-    for item in sorted(items, key=lambda i: (own_day(i, tz), i.start_utc(), -i.score)):
+    order = ((lambda i: (own_day(i, tz), i.start_utc(), i.score)) if latest_first
+             else (lambda i: (own_day(i, tz), i.start_utc(), -i.score)))
+    for item in sorted(items, key=order, reverse=latest_first):
         day = own_day(item, tz)
         if day != current:
             if lines:
@@ -227,10 +230,12 @@ def nothing_upcoming(days: int, topic: str | None, *, fetched: bool, config: str
     return f"No upcoming events in the next {days_words(days)}{' about ' + one_line(topic) if topic else ''}.{hint}"
 
 
-def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime, window: str = "") -> None:
-    """The agenda on a terminal, closed by `window` (what it lists, whose clock); piped, a line an event."""
+def print_upcoming(console: Console, items: list[Ranked], tz: ZoneInfo, *, now: datetime, window: str = "",
+                   latest_first: bool = False) -> None:
+    """The agenda on a terminal, closed by `window` (what it lists, whose clock); piped, a line an event
+    in the items' own order."""
     if console.is_terminal:
-        for line in agenda(items, tz, now=now, width=console.width):
+        for line in agenda(items, tz, now=now, width=console.width, latest_first=latest_first):
             console.print(line, overflow="ignore", no_wrap=True, crop=False)
         if window:
             console.print(Text("\n" + window, "dim"), overflow="ignore", no_wrap=False, crop=False)

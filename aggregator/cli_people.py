@@ -55,7 +55,8 @@ def past(app: App, days: int, as_json: bool) -> None:
         app.out.print(f"No events in the last {days_words(days)}.{hint}", markup=False)
         return
     agenda.print_upcoming(app.out, items, app.settings.timezone, now=app.now(),
-                          window=agenda.window_words(len(items), days, app.settings.timezone, past=True))
+                          window=agenda.window_words(len(items), days, app.settings.timezone, past=True),
+                          latest_first=True)
 
 
 @click.command("duplicates")

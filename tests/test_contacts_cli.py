@@ -170,6 +170,16 @@ def test_past_lists_the_last_days_most_recent_first_in_upcomings_shape(cli):
     assert "No events in the last 30 days." in empty("past").stdout
 
 
+def test_past_on_a_terminal_lists_the_most_recent_day_first(cli):
+    """As README and CONTRACT say, and as piped and JSON output already did: the terminal agenda too."""
+    shown = cli("past", "--days", "20", env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"}).stdout
+    days = [(NOW - timedelta(days=n)).astimezone(PORTLAND) for n in (3, 10, 17)]
+    headings = [shown.index(f"{day:%a} {day.day} {day:%b %Y}") for day in days]
+    assert headings == sorted(headings), shown
+    titles = [shown.index(f"Python night {n}") for n in (3, 10, 17)]
+    assert titles == sorted(titles), shown
+
+
 def test_attended_takes_past_ids_and_refuses_the_future_and_unknown_ids(cli):
     [ten_days_ago] = [e["id"] for e in cli.json("past") if e["title"] == "Python night 10"]
     went = cli("attended", ten_days_ago, "--with", "Sam Lee")
