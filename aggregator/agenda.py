@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from aggregator.present import days_words, evidence_words, short_evidence_words, where_words, zone_words
+from aggregator.present import LISTED, days_words, evidence_words, short_evidence_words, where_words, zone_words
 from aggregator.ranking import Ranked, local_time
 from aggregator.text import safe_text
 
@@ -494,7 +494,7 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-WHY_CONTACTS = 10  # the text view names the likeliest; --json lists every contact with evidence
+WHY_CONTACTS = 10  # the text view names the likeliest (P >= LISTED); --json lists every contact with evidence
 
 
 def why_lines(detail: dict, *, has_home: bool) -> list[str]:
@@ -507,7 +507,8 @@ def why_lines(detail: dict, *, has_home: bool) -> list[str]:
     lines.append(f"  topic part     {topic['value']:g}  = base {topic['base']:g} + {matched}")
     social = detail["social_part"]
     lines.append(f"  social part    {social['value']:g}  = 1 + each contact's weight x probability")
-    listed = social["contacts"][:WHY_CONTACTS]
+    likely = [c for c in social["contacts"] if c["probability"] >= LISTED]  # as `upcoming` lists them
+    listed = likely[:WHY_CONTACTS]
     for c in listed:
         recent = (f"; came to {c['recent']['attended']} of the group's last {c['recent']['of']}"
                   if c["recent"]["of"] else "")
@@ -515,8 +516,11 @@ def why_lines(detail: dict, *, has_home: bool) -> list[str]:
         lines.append(f"      {one_line(c['name'])}: {c['probability']:.0%} ({c['evidence']}), "
                      f"weight {c['weight']:g} -> +{c['contribution']:g}{recent}{late}")
     if len(social["contacts"]) > len(listed):
-        rest = social["contacts"][len(listed):]
-        lines.append(f"      and {len(rest)} more contacts with some evidence, together "
+        rest = [c for c in social["contacts"] if c not in listed]
+        below = len(social["contacts"]) - len(likely)
+        which = (f"below {LISTED:.0%}" if below == len(rest) else
+                 f"with some evidence ({below} below {LISTED:.0%})" if below else "with some evidence")
+        lines.append(f"      and {plural(len(rest), 'more contact')} counted {which}, together "
                      f"+{sum(c['contribution'] for c in rest):.4g} (why --json lists them)")
     distance = detail["distance_factor"]
     where = (f"{distance['km_from_home']:g} km from home" if distance["km_from_home"] is not None

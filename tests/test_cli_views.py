@@ -153,6 +153,23 @@ def test_contacts_are_seen_at_past_events_only(demo_city):
     assert samuel["events_matched"] == seen["Samuel Ortiz"] > 0
 
 
+def test_why_names_the_contacts_upcoming_lists_and_counts_the_rest_in_one_line(demo_city):
+    """`why` named every contact with any evidence, down to 0%; the text view names those at 5% or more
+    (as `upcoming` does) and says how many more were counted; --json keeps every one, as its sum needs."""
+    event = next(e for e in demo_city.json("upcoming")
+                 if any(c["probability"] < 0.05 for c in demo_city.json("why", e["id"])["social_part"]["contacts"]))
+    counted = demo_city.json("why", event["id"])["social_part"]["contacts"]
+    likely = [c for c in counted if c["probability"] >= 0.05]
+    below = [c for c in counted if c["probability"] < 0.05]
+    shown = demo_city("why", event["id"]).stdout
+    named = [line for line in shown.splitlines() if re.match(r"\s{6}\S.*: \d+% \(", line)]
+    assert len(named) == len(likely) and not re.search(r": [0-4]% \(", shown), shown
+    assert all(c["name"] in shown for c in likely) and not any(f"{c['name']}:" in shown for c in below)
+    total = sum(c["contribution"] for c in below)
+    assert f"and {len(below)} more contact{'s' if len(below) > 1 else ''} counted below 5%, together +{total:.4g}" \
+        in shown, shown
+
+
 def test_reconnect_days_is_the_window_asked_for(tmp_path):
     """Issue 12: the loop over contacts overwrote --days with the last contact's days since a catch-up
     (30 here), so `--days 5` still showed Sam's RSVP nine days out."""
