@@ -220,15 +220,30 @@ def _text(heading: str, parts, notes: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#&])")
-_MARKDOWN_LINE_START = re.compile(r"^(\s*(?:\d+)?)([-+>.)])")
+# What Markdown (CommonMark, GFM, chat apps) would read as markup where it stands, and nothing else: a
+# backslash before any other character is shown as typed by Slack and most chat apps ("R\\&D").
+_MARKDOWN_INLINE = re.compile(
+    r"`|\[|\]"  # code spans (ours close with a backtick too), links and images: always
+    r"|\\(?=[!-/:-@\[-`{-~]|$)"  # a backslash that would escape what follows (or our own `](`)
+    r"|<(?=\S)"  # HTML, autolinks, Slack's <url|label> and <!channel>; "1 < 2" stays
+    r"|&(?=#?[A-Za-z0-9]+;)"  # an entity (&amp; &#38;) would be decoded; "R&D" stays
+    r"|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"  # emphasis; snake_case stays
+    r"|(?<!\s)[*~]|[*~](?!\s)"  # emphasis, strikethrough; "5 * 3" and "a ~ b" stay (never a delimiter)
+)
+# a quote, a heading, a list item (- + 1. 1)), a rule or a setext underline (--- ===)
+_MARKDOWN_LINE_START = re.compile(r"^(\s*\d*)([>#]|[-+](?=\s|$)|(?<=\d)[.)](?=\s|$)|[-=](?=[-=\s]*$))",
+                                  re.MULTILINE)
+_MARKDOWN_TABLE_ROW = re.compile(r"[\s|:]*-[\s|:-]*")  # a line that could be a table's delimiter row
 
 
 def markdown_escape(text: str) -> str:
-    """Outside text as literal Markdown: the characters that start inline markup (emphasis, code,
-    links, HTML, tables, entities) escaped, and a line start that would make a list or a quote."""
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return _MARKDOWN_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    """Outside text shown as typed in Markdown: only what would be read as markup where it stands is
+    escaped (code, links, HTML, entities, emphasis, a line start that makes a quote, heading or list),
+    so "R&D", "snake_case" and "C# | Rust" read as typed in chat apps that show a backslash literally."""
+    escaped = _MARKDOWN_INLINE.sub(lambda m: "\\" + m.group(), text)
+    if _MARKDOWN_TABLE_ROW.fullmatch(text):
+        escaped = re.sub(r"[|-]", r"\\\g<0>", escaped)
+    return _MARKDOWN_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
 
 
 def _markdown(heading: str, parts, notes: list[str]) -> str:

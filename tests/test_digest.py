@@ -113,17 +113,33 @@ def test_markdown_escapes_titles_and_keeps_links_and_ids(week):
     text = week("digest", "--format", "markdown").stdout
     assert text.startswith("**Your week: Tue 1 Dec to Mon 7 Dec 2026**")
     assert "### Best events" in text and "### Since last week" in text
-    assert r"[\*Data\* \[night\](javascript:x) \& 1 \< 2](<https://example.org/data?a=1&b=2>)" in text
+    # what Markdown would misread is escaped (no link forged); "&" and "1 < 2" read as typed in Slack too
+    assert r"[\*Data\* \[night\](javascript:x) & 1 < 2](<https://example.org/data?a=1&b=2>)" in text
+    assert r"\&" not in text and r"\<" not in text
     assert "](<https://example.org/data?a=1&b=2>)" in text
     assert re.search(r"`[0-9a-f]{10}`", text)
 
 
 @pytest.mark.parametrize("raw,escaped", [
     ("*bold* _it_ `code`", r"\*bold\* \_it\_ \`code\`"),
+    ("~struck~ ~20 people", r"\~struck\~ \~20 people"),
     ("- a list", r"\- a list"),
+    ("+ a list", r"\+ a list"),
     ("1. first", r"1\. first"),
-    ("a | b <i>", r"a \| b \<i\>"),
+    ("2026) first", r"2026\) first"),
+    ("# heading", r"\# heading"),
+    ("> quote", r"\> quote"),
+    ("---", r"\-\-\-"),
+    ("===", r"\==="),
+    ("|:-|-|", r"\|:\-\|\-\|"),  # a table's delimiter row
+    ("a | b <i>", r"a | b \<i>"),
+    ("[x](javascript:alert(1))", r"\[x\](javascript:alert(1))"),
+    ("<https://evil.example> <!channel>", r"\<https://evil.example> \<!channel>"),
+    ("&amp; &#38;", r"\&amp; \&#38;"),  # an entity would be decoded
+    ("ends in a backslash \\", "ends in a backslash \\\\"),  # would escape our own `](`
     ("plain words, 48% (ok)", "plain words, 48% (ok)"),
+    ("R&D, Tom & Jerry, snake_case, 5 * 3, a ~ b, 1 < 2, a > b", "R&D, Tom & Jerry, snake_case, 5 * 3, a ~ b, 1 < 2, a > b"),
+    ("C# | Rust -3 .NET #hashtag+1 C:\\Users", "C# | Rust -3 .NET #hashtag+1 C:\\Users"),
 ])
 def test_markdown_escape(raw, escaped):
     assert markdown_escape(raw) == escaped
@@ -143,3 +159,25 @@ def test_an_empty_week_says_so_and_what_to_do(week, tmp_path):
     assert "<!DOCTYPE html>" in no_sources.stdout
     bad = week("digest", "--format", "pdf")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("raw", [
+    "*bold* _it_ `code` ~~struck~~", "[x](javascript:alert(1)) <https://evil.example> <b>hi</b>", "&amp; &#38; R&D",
+    "- a list", "1. first", "# heading", "> quote", "---", "|-|-|", "snake_case 5 * 3 a ~ b 1 < 2 a > b C# | Rust",
+    "ends in a backslash \\", "\\*not bold\\*", "a*b*c __init__ _x_",
+])
+def test_markdown_escape_reads_as_typed_in_a_commonmark_renderer(raw):
+    """Rendered (CommonMark with GFM tables and strikethrough) as an item and as a detail line under it,
+    the text comes back as typed: no markup, no link, no HTML."""
+    import html
+
+    from markdown_it import MarkdownIt
+
+    renderer = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    escaped = markdown_escape(raw)
+    page = renderer.render(f"- {escaped} `abc`\n  {escaped}\n")
+    assert "<a " not in page and "<em>" not in page and "<strong>" not in page and "<table>" not in page
+    assert "<h" not in page and "<s>" not in page and "<blockquote>" not in page and "<hr" not in page
+    assert page.count("<li>") == 1 and "<ol" not in page, page
+    shown = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert shown.strip().split("\n") == [f"{raw} abc", raw], page
