@@ -35,6 +35,7 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 from aggregator import dedup
+from aggregator import evidence as ev
 from aggregator.dedup import START_TOLERANCE, URL_TOLERANCE, Listing
 from aggregator.identity import normalize_url
 from aggregator.model import Event, Person
@@ -146,7 +147,7 @@ def match_calendar(personal: Iterable[Event], listings: Sequence[Listing], *, no
                 or _same_time_and_title(mine, ordered[lo:hi]))
         if best is None:
             continue
-        people = tuple(p for p in event.attendees if p.status != "declined" and (p.email or "") not in hints.owner)
+        people = tuple(p for p in event.attendees if p.status != ev.DECLINED and (p.email or "") not in hints.owner)
         matches.append(CalendarMatch(best.id, best.start, best.start < now, people))
     return matches
 
@@ -154,7 +155,7 @@ def match_calendar(personal: Iterable[Event], listings: Sequence[Listing], *, no
 def _going(event: Event, owner: frozenset[str]) -> bool:
     """Not cancelled, and not declined by the user (their own attendee line)."""
     return event.status != "cancelled" and not any(
-        p.status == "declined" and p.email in owner for p in event.attendees)
+        p.status == ev.DECLINED and p.email in owner for p in event.attendees)
 
 
 def _uid_keys(uid: str | None) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 RSVP, SPEAKER, HOST, MENTIONED, LOGGED, PREDICTED = "rsvp", "speaker", "host", "mentioned", "logged", "predicted"
 FEED, MANUAL = "feed", "manual"  # stored: a source's attendee list; the user's own word (log, calendars)
+GOING, MAYBE, DECLINED, INVITED, ATTENDED = "going", "maybe", "declined", "invited", "attended"  # statuses
 
 
 class UnknownValue(ValueError):
@@ -81,13 +82,13 @@ class Status:
 
 
 STATUSES: dict[str, Status] = {s.name: s for s in (
-    Status("going", 1.0, came=True, words="RSVPed", short="RSVPed"),
-    Status("maybe", 0.5, words="RSVPed maybe"),
-    Status("declined", 0.0, words="declined", short="declined"),
-    Status("invited", None),
-    Status("attended", 1.0, came=True, words="RSVPed", short="RSVPed"),
+    Status(GOING, 1.0, came=True, words="RSVPed", short="RSVPed"),
+    Status(MAYBE, 0.5, words="RSVPed maybe"),
+    Status(DECLINED, 0.0, words="declined", short="declined"),
+    Status(INVITED, None),
+    Status(ATTENDED, 1.0, came=True, words="RSVPed", short="RSVPed"),
 )}
-DEFAULT_STATUS = "going"  # model.Person's default; what normalise reads an unknown status as
+DEFAULT_STATUS = GOING  # model.Person's default; what normalise reads an unknown status as
 
 # A role an event names a person in -> the stored evidence of their row (None: a plain attendee).
 ROLES: dict[str | None, str] = {None: FEED, SPEAKER: SPEAKER, HOST: HOST}

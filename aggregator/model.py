@@ -13,6 +13,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from aggregator.evidence import DEFAULT_STATUS
+
 STATUSES = ("confirmed", "tentative", "cancelled")
 DEFAULT_DURATION = timedelta(hours=2)
 
@@ -45,7 +47,7 @@ class Person:
     name: str | None = None
     url: str | None = None
     email: str | None = None
-    status: str = "going"  # going | maybe | declined | invited | attended
+    status: str = DEFAULT_STATUS  # evidence.STATUSES: going | maybe | declined | invited | attended
     role: str | None = None  # None | speaker | host
 
     def key(self) -> str:

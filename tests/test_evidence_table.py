@@ -189,8 +189,8 @@ def test_a_fetch_warns_of_a_status_or_role_outside_the_tables(tmp_path, monkeypa
 # -- one source -------------------------------------------------------------------------
 VOCABULARY = set(ev.KINDS) | set(ev.STATUSES) | {r for r in ev.ROLES if r} | set(ev.STORED)
 IN_SQL = re.compile(r"'(%s)'" % "|".join(sorted(VOCABULARY)))
-# (module, word): where a vocabulary word is spelled outside evidence.py. Either it is not the
-# vocabulary (a command, a key, a column), or the store's own SQL for the user's rows.
+# (module, word): where a vocabulary word is spelled outside evidence.py and is not the vocabulary
+# (a command, a key, a column).
 ELSEWHERE = {
     ("cli.py", "feed"): "the `feed` command",
     ("config.py", "feed"): "the `feed:` config key",
@@ -199,14 +199,6 @@ ELSEWHERE = {
     ("identity.py", "rsvp"): "a role address's local part (rsvp@)",
     ("present.py", "attended"): "why --json's recent.attended key",
     ("agenda.py", "attended"): "why --json's recent.attended key",
-    ("model.py", "going"): "Person.status's default (DEFAULT_STATUS, checked above)",
-    ("calendars.py", "declined"): "the user's own calendar: an entry they declined",
-    ("store/attendance.py", "manual"): "the store's SQL for the user's own rows",
-    ("store/attendance.py", "attended"): "the store's SQL for the user's own rows",
-    ("store/personal.py", "manual"): "the store's SQL for the user's own rows",
-    ("store/personal.py", "attended"): "the store's SQL for the user's own rows",
-    ("store/personal.py", "going"): "the store's SQL for the user's own rows",
-    ("store/userdata.py", "manual"): "the store's SQL for the user's own rows",
 }
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from aggregator import evidence as ev
 from aggregator.identity import shared_emails
 from aggregator.model import Person
 from aggregator.store.codec import ATTENDANCE_COLUMNS, attendance_rows, attendance_value, chunks, utc_text
 from aggregator.store.database import Database
 from aggregator.store.values import AttendanceRow, Contact
+
+MINE, NOT_MINE = f"evidence = '{ev.MANUAL}'", f"evidence != '{ev.MANUAL}'"  # the user's own rows, a source's
 
 _COMPARED = ATTENDANCE_COLUMNS[:-1]  # all but seen_at: what makes a list the same
 _INSERT_SQL = (f"insert or replace into attendance ({', '.join(ATTENDANCE_COLUMNS)}) "
@@ -36,14 +39,14 @@ class AttendanceRepository:
         with self.database.transaction():
             stored: dict[str, set[tuple]] = {}
             for chunk, marks in chunks(list(wanted)):
-                for row in conn.execute(f"select {', '.join(_COMPARED)} from attendance where evidence != 'manual' "
+                for row in conn.execute(f"select {', '.join(_COMPARED)} from attendance where {NOT_MINE} "
                                         f"and event_id in ({marks})", chunk):
                     stored.setdefault(row[0], set()).add(row)
             changed = [ident for ident, rows in wanted.items()
                        if {r[:len(_COMPARED)] for r in rows} != stored.get(ident, set())]
             if not changed:
                 return
-            conn.executemany("delete from attendance where event_id = ? and evidence != 'manual'",
+            conn.executemany(f"delete from attendance where event_id = ? and {NOT_MINE}",
                              [(ident,) for ident in changed])
             conn.executemany(_INSERT_SQL, [row for ident in changed for row in wanted[ident]])
             self.database.bump("attendance_version")
@@ -69,8 +72,8 @@ class AttendanceRepository:
             conn.execute("insert or replace into my_events (event_id, logged_at) values (?, ?)", [event_id, stamp])
             conn.executemany(
                 "insert or replace into attendance (event_id, person_key, name, email, url, status, contact_id, "
-                "evidence, seen_at, resolved_version) values (?, ?, ?, null, null, 'attended', ?, 'manual', ?, null)",
-                [(event_id, f"contact:{p.id}", p.name, p.id, stamp) for p in people])
+                "evidence, seen_at, resolved_version) values (?, ?, ?, null, null, ?, ?, ?, ?, null)",
+                [(event_id, f"contact:{p.id}", p.name, ev.ATTENDED, p.id, ev.MANUAL, stamp) for p in people])
             self.database.bump("attendance_version")
 
     def resolve(self, match: Callable[[str | None, str | None, str | None], int | None]) -> int:
@@ -84,18 +87,18 @@ class AttendanceRepository:
         with self.database.lock:
             version = int(self.database.meta("contacts_version") or 0)
             people = self.database.conn.execute(
-                "select person_key, max(name), max(email), max(url) from attendance where evidence != 'manual' "
+                f"select person_key, max(name), max(email), max(url) from attendance where {NOT_MINE} "
                 "and (resolved_version is null or resolved_version != ?) group by person_key", [version]).fetchall()
             if not people:
                 return 0
             shared = shared_emails(self.database.conn.execute(
-                "select distinct name, lower(email) from attendance where email is not null and evidence != 'manual'"))
+                f"select distinct name, lower(email) from attendance where email is not null and {NOT_MINE}"))
         updates = [(match(name, None if (email or "").strip().lower() in shared else email, url), version, key)
                    for key, name, email, url in people]
         with self.database.transaction():
             self.database.conn.executemany(
                 "update attendance set contact_id = ?, resolved_version = ? "
-                "where person_key = ? and evidence != 'manual'", updates)
+                f"where person_key = ? and {NOT_MINE}", updates)
             self.database.bump("attendance_version")
         return len(updates)
 
@@ -108,9 +111,9 @@ class AttendanceRepository:
             conn.execute(f"update attendance set contact_id = ? where contact_id in ({marks})", [survivor, *retired])
             for prefix in ("contact:", "calendar:"):  # the user's own rows are keyed by contact
                 old_keys = [f"{prefix}{i}" for i in retired]
-                conn.execute(f"update or ignore attendance set person_key = ? where evidence = 'manual' "
+                conn.execute(f"update or ignore attendance set person_key = ? where {MINE} "
                              f"and person_key in ({marks})", [f"{prefix}{survivor}", *old_keys])
-                conn.execute(f"delete from attendance where evidence = 'manual' and person_key in ({marks})",
+                conn.execute(f"delete from attendance where {MINE} and person_key in ({marks})",
                              old_keys)
             self.database.bump("attendance_version")
 

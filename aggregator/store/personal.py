@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from aggregator import evidence as ev
 from aggregator.store.codec import chunks, utc_text
 from aggregator.store.database import Database
 
 CALENDAR_KEY = "calendar:"
 CALENDAR_NOTE = " (your calendar)"
+CALENDAR_ROWS = f"evidence = '{ev.MANUAL}' and person_key like '{CALENDAR_KEY}%'"  # the rows this log writes
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,10 @@ class PersonalRepository:
         conn = self.database.conn
         with self.database.transaction():
             before = dict(conn.execute("select event_id, logged_at from calendar_log").fetchall())
-            wanted_rows = {(e.event_id, f"{CALENDAR_KEY}{cid}", name, "attended" if e.past else "going", cid)
+            wanted_rows = {(e.event_id, f"{CALENDAR_KEY}{cid}", name, ev.ATTENDED if e.past else ev.GOING, cid)
                            for e in entries for cid, name in e.contacts}
             have_rows = set(conn.execute(
-                "select event_id, person_key, name, status, contact_id from attendance "
-                "where evidence = 'manual' and person_key like 'calendar:%'").fetchall())
+                f"select event_id, person_key, name, status, contact_id from attendance where {CALENDAR_ROWS}").fetchall())
             wanted_log = {(e.event_id, int(e.past)) for e in entries}
             have_log = set(conn.execute("select event_id, past from calendar_log").fetchall())
             if wanted_rows == have_rows and wanted_log == have_log:
@@ -81,7 +82,7 @@ class PersonalRepository:
             # my_events rows this log wrote, unless `aggregator attended` has since written its own
             conn.execute("delete from my_events where exists (select 1 from calendar_log c where "
                          "c.event_id = my_events.event_id and c.logged_at = my_events.logged_at and c.past)")
-            conn.execute("delete from attendance where evidence = 'manual' and person_key like 'calendar:%'")
+            conn.execute(f"delete from attendance where {CALENDAR_ROWS}")
             conn.execute("delete from calendar_log")
             logged = {e.event_id: before.get(e.event_id, stamp) for e in entries}
             conn.executemany("insert or replace into calendar_log (event_id, past, logged_at) values (?, ?, ?)",
@@ -90,8 +91,8 @@ class PersonalRepository:
                              [(e.event_id, logged[e.event_id]) for e in entries if e.past])
             conn.executemany(
                 "insert or replace into attendance (event_id, person_key, name, email, url, status, contact_id, "
-                "evidence, seen_at, resolved_version) values (?, ?, ?, null, null, ?, ?, 'manual', ?, null)",
-                [(*row[:4], row[4], logged[row[0]]) for row in sorted(wanted_rows)])
+                "evidence, seen_at, resolved_version) values (?, ?, ?, null, null, ?, ?, ?, ?, null)",
+                [(*row[:4], row[4], ev.MANUAL, logged[row[0]]) for row in sorted(wanted_rows)])
             self._touch(entries, now)
             self.database.bump("attendance_version")
         return True

@@ -15,12 +15,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from aggregator import evidence as ev
 from aggregator.store.backup import is_corruption
 
 # Tables a fetch (or the ranking) fills again; everything else in the file is the user's.
 REBUILT = {"events", "sources", "fetch_runs", "http_cache", "feed_entries", "feed_builds", "meta", "contact_imports"}
 REBUILT_PREFIXES = ("sqlite_", "events_fts", "rank_")
-USER_ROWS = {"attendance": "evidence = 'manual'"}  # tables partly the user's: which rows
+USER_ROWS = {"attendance": f"evidence = '{ev.MANUAL}'"}  # tables partly the user's: which rows
 EVENT_CONTEXT = ("title", "start", "end", "all_day", "timezone", "url", "group_name", "venue_name", "source")
 
 
