@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -42,6 +43,19 @@ def city_events() -> list[Event]:
     ]
 
 
+@contextmanager
+def serving(settings, store):
+    """The real server over `store` on a free loopback port, for as long as the block runs; closes the store."""
+    httpd = make_server(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        store.close()
+
+
 @pytest.fixture
 def served(tmp_path):
     require(Path(CHROMIUM).exists(), "Debian's chromium", "apt-get install chromium")
@@ -53,12 +67,8 @@ def served(tmp_path):
     store.runs.record_source(name="src", kind="ics", url="https://example.org/a.ics", now=NOW, error=None, seen=6)
     store.runs.record_source(name="broken", kind="ics", url="https://example.org/b.ics", now=NOW - timedelta(hours=1),
                         error="HTTP 503 from example.org")
-    httpd = make_server(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/?token=t0ken-with-some-length"
-    httpd.shutdown()
-    httpd.server_close()
-    store.close()
+    with serving(settings, store) as base:
+        yield f"{base}/?token=t0ken-with-some-length"
 
 
 @pytest.fixture
@@ -177,12 +187,8 @@ def demo_page(tmp_path):
     assert Cli(path, now=NOW)("fetch").returncode == 0
     settings = config.load(path)
     store = Store(settings.database)
-    httpd = make_server(FeedService(settings, store, now=lambda: NOW), "127.0.0.1", 0)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-    store.close()
+    with serving(settings, store) as base:
+        yield f"{base}/"
 
 
 def test_a_phone_screen_shows_several_events_of_the_demo(demo_page, browser):
