@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import recurring_ical_events
-from icalendar.prop import vDDDTypes
+from icalendar.prop import vDDDTypes, vRecur
 from recurring_ical_events.util import time_span_contains_event
 
 from sources.ics_text import Component, split_line
@@ -125,6 +125,7 @@ _WALKED_FREQ = re.compile(r"FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY)", re.I)
 _STEP = {"SECONDLY": timedelta(seconds=1), "MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1),
          "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}
 _INTERVAL = re.compile(r"INTERVAL=(\d{1,9})", re.I)
+_COUNT = re.compile(r"COUNT=(\d{1,12})", re.I)
 # A floating time is read in a zone only later: its place on the UTC line is known to within this.
 _FLOATING_SLACK = timedelta(days=1)
 
@@ -144,9 +145,10 @@ def fast_forward(master, window_start: datetime):
     number of periods later (INTERVAL times a second, minute, hour, day or week) the rule yields
     the same instants: dateutil steps those frequencies in wall-clock time, keeps DTSTART's
     weekday, hour, minute and second as the defaults of the BY* parts, and every BY* part names
-    absolute calendar values. COUNT counts from the first DTSTART and a month or a year is no
-    fixed length, so such rules are left alone. The moved DTSTART, always an occurrence for
-    recurring-ical-events, ends before the window opens.
+    absolute calendar values. COUNT counts from the first DTSTART: a lone rule without BY* parts
+    yields one instance a period, so its COUNT goes down by the periods skipped; a counted rule
+    with BY* parts is left alone, as is a month or a year (no fixed length). The moved DTSTART,
+    always an occurrence for recurring-ical-events, ends before the window opens.
     """
     if master is None or "DTSTART" not in master or any(p in master for p in ("RDATE", "EXRULE")):
         return master
@@ -168,8 +170,17 @@ def fast_forward(master, window_start: datetime):
     gap = local - (adapter.end - start) - step - slack - base
     if gap < _FLOATING_SLACK:
         return master  # little to skip
-    moved = start + (gap // step) * step  # wall-clock arithmetic in the same tzinfo, as dateutil counts
+    periods = gap // step
+    counted = _COUNT.search(rules[0])
+    if any(map(_COUNT.search, rules[1:])) or (counted and len(rules) > 1):
+        return master  # counted rules together: left alone
+    if counted and int(counted.group(1)) <= periods:
+        return master  # ended before the window: the walk is that of its instances
+    moved = start + periods * step  # wall-clock arithmetic in the same tzinfo, as dateutil counts
     shifted = master.copy()
+    if counted:
+        left = f"COUNT={int(counted.group(1)) - periods}"
+        shifted["RRULE"] = vRecur.from_ical(rules[0][:counted.start()] + left + rules[0][counted.end():])
     shifted["DTSTART"] = vDDDTypes(moved)
     if "DTEND" in master:
         shifted["DTEND"] = vDDDTypes(moved + (adapter.end - start))
@@ -177,9 +188,10 @@ def fast_forward(master, window_start: datetime):
 
 
 def _rule_step(rule: str) -> timedelta | None:
-    """The rule's period (INTERVAL times its FREQ) when it is weekly or faster and has no COUNT."""
+    """The rule's period (INTERVAL times its FREQ) when it is weekly or faster, and has no COUNT
+    or no BY* part (then each period is one instance)."""
     freq = _WALKED_FREQ.search(rule)
-    if not freq or "COUNT=" in rule.upper():
+    if not freq or ("COUNT=" in rule.upper() and "BY" in rule.upper()):
         return None
     interval = _INTERVAL.search(rule)
     return _STEP[freq.group(1).upper()] * max(1, int(interval.group(1)) if interval else 1)

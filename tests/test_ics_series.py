@@ -123,6 +123,12 @@ FAST_SERIES = {
     "all-day-weekly-since-2000": ("DTSTART;VALUE=DATE:20000104", "DTEND;VALUE=DATE:20000105", "FREQ=WEEKLY"),
     "daily-at-two-hours": ("DTSTART;TZID=America/New_York:20200101T083000", "DURATION:PT1H",
                            "FREQ=DAILY;BYHOUR=8,20;BYMINUTE=30"),
+    "hourly-5-counted-ends-inside": ("DTSTART;TZID=Europe/Berlin:20250101T000000", "DURATION:PT1H",
+                                     "FREQ=HOURLY;INTERVAL=5;COUNT=2070"),
+    "minutely-counted-on-past-the-window": ("DTSTART:20260220T000000Z", "DURATION:PT1M",
+                                            "FREQ=MINUTELY;INTERVAL=3;COUNT=20000"),
+    "daily-counted-ended-before": ("DTSTART:20250101T090000Z", "DURATION:PT1H", "FREQ=DAILY;COUNT=400"),
+    "weekly-counted-by-day": ("DTSTART:20240101T090000Z", "DURATION:PT1H", "FREQ=WEEKLY;BYDAY=MO,TH;COUNT=500"),
 }
 FAST_WINDOW = (datetime(2026, 3, 5, 6, 0, tzinfo=UTC), datetime(2026, 3, 12, tzinfo=UTC))
 FAST_NOW = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)  # inside: a capped series is read forward and back from it
@@ -149,8 +155,9 @@ def test_a_fast_series_begun_long_before_the_window_gives_the_instants_of_the_wh
     ctx = make_ctx(tz=ZoneInfo("UTC"), window=FAST_WINDOW, now=FAST_NOW)
     ours = ics.parse(text.replace("\n", "\r\n").encode(), "", ctx=ctx)
     assert sorted(ics_expand.instant_key(e.start) for e in ours) == kept_by_the_rule(expected, FAST_NOW)
-    assert (len(expected) == 0) == (uid == "hourly-ended-before")
-    assert (len(expected) > ics_expand.SERIES_CAP) == (uid == "secondly-11-in-two-minutes")  # the capped one
+    assert (len(expected) == 0) == uid.endswith("ended-before")
+    assert (len(expected) > ics_expand.SERIES_CAP) == (uid in ("secondly-11-in-two-minutes",
+                                                             "minutely-counted-on-past-the-window"))  # capped
 
 
 def kept_by_the_rule(instants: list[str], now: datetime) -> list[str]:
@@ -165,15 +172,20 @@ def kept_by_the_rule(instants: list[str], now: datetime) -> list[str]:
     return past[len(past) - behind:] + upcoming[:cap - behind]
 
 
-def test_the_fast_forward_moves_the_rule_and_leaves_a_counted_rule_alone():
+def test_the_fast_forward_moves_the_rule_and_its_count_and_leaves_a_counted_by_rule_alone():
     def master(rule: str):
         text = calendar(vevent(UID="m@x", DTSTART="20160101T000000Z", DURATION="PT15M", RRULE=rule))
         return icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
 
     moved = ics_expand.fast_forward(master("FREQ=MINUTELY"), FAST_WINDOW[0])
     assert FAST_WINDOW[0] - timedelta(minutes=20) < moved["DTSTART"].dt <= FAST_WINDOW[0] - timedelta(minutes=16)
-    counted = master("FREQ=MINUTELY;COUNT=100000000")
-    assert ics_expand.fast_forward(counted, FAST_WINDOW[0]) is counted  # COUNT counts from the first DTSTART
+    counted = ics_expand.fast_forward(master("FREQ=MINUTELY;INTERVAL=2;COUNT=100000000"), FAST_WINDOW[0])
+    skipped = (counted["DTSTART"].dt - datetime(2016, 1, 1, tzinfo=UTC)) // timedelta(minutes=2)
+    assert counted["RRULE"]["COUNT"] == [100000000 - skipped] and counted["RRULE"]["INTERVAL"] == [2]
+    by_day = master("FREQ=MINUTELY;BYDAY=MO;COUNT=100000000")
+    assert ics_expand.fast_forward(by_day, FAST_WINDOW[0]) is by_day  # COUNT counts from the first DTSTART
+    ended = master("FREQ=MINUTELY;COUNT=1000")
+    assert ics_expand.fast_forward(ended, FAST_WINDOW[0]) is ended
     monthly = master("FREQ=MONTHLY")
     assert ics_expand.fast_forward(monthly, FAST_WINDOW[0]) is monthly  # a month is no fixed step
 
