@@ -3,6 +3,7 @@ the caps that keep an endless series bounded."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ import pytest
 import recurring_ical_events
 
 from sources import ics, ics_batch, ics_expand
-from tests.conftest import NOW, make_ctx
+from tests.conftest import NOW, make_ctx, write_config
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -294,3 +295,21 @@ def test_copies_of_a_unit_are_parsed_and_expanded_once_with_the_same_result(monk
     assert [(e.source_uid, e.start, e.group) for e in events] == [(e.source_uid, e.start, e.group) for e in alone]
     assert warnings == alone_warnings and sum("Broken" in w for w in warnings) == 30
     assert len([e for e in events if e.title == "Weekly"]) == 18 and {e.group for e in events} >= {"Copy 0"}
+
+
+def test_a_fetch_of_an_endless_hourly_feed_stores_its_next_occurrences(tmp_path, cli_for):
+    """Through the real CLI and store: the feed's next office hour is stored, and the fetch says
+    the series was capped."""
+    series = vevent(UID="office@x", SUMMARY="Office hours", DTSTART="20231201T093000Z", DURATION="PT30M",
+                    RRULE="FREQ=HOURLY")
+    (tmp_path / "feed.ics").write_text(calendar(series).replace("\n", "\r\n"), encoding="utf-8")
+    config = write_config(tmp_path, [{"name": "office", "kind": "ics", "url": "feed.ics"}])
+    fetched = cli_for(config)("-v", "fetch")
+    assert fetched.returncode == 0, fetched.stderr
+    assert "more than 1000 occurrences" in fetched.stdout + fetched.stderr
+    with sqlite3.connect(tmp_path / "events.db") as db:
+        upcoming = [row[0] for row in db.execute(
+            "SELECT start_utc FROM events WHERE start_utc >= '2026-12-01T12:00:00Z' ORDER BY start_utc")]
+        total = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert total == ics_expand.SERIES_CAP and len(upcoming) == 750
+    assert upcoming[:2] == ["2026-12-01T12:30:00Z", "2026-12-01T13:30:00Z"]
