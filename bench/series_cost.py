@@ -10,7 +10,8 @@ events): time as a ratio, memory as the difference in MB.
 Targets (issue 19): an endless FREQ=MINUTELY series at most 3x the calm feed's time and
 at most +60 MB. The endless series start now, a year ago, ten years ago; each keeps its
 1,000 capped occurrences, those nearest to now (sources/ics_expand.py): the table says how many
-of them are upcoming and when the next one starts.
+of them are upcoming and when the next one starts. A counted series (COUNT=10,000,000) is
+walked from just before the window too (its COUNT lowered by the periods skipped).
 """
 
 from __future__ import annotations

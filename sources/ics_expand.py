@@ -263,7 +263,7 @@ class _Around:
         _drain(backward, lambda: self._past_read() > past_kept)
         _drain(backward, lambda: self._past_read() > SERIES_CAP - len(self.upcoming))  # few upcoming: more past
         _drain(forward, lambda: len(self.upcoming) > SERIES_CAP - self._past_read())  # little past: more upcoming
-        return nearest_first([o for _, o in self.upcoming], [o for _, o in self.past], self.now)
+        return nearest_first([o for _, o in self.upcoming], [o for _, o in self.past])
 
     def _past_read(self) -> int:
         """Past occurrences known to be the most recent: those from where reading backward got to."""
@@ -273,7 +273,8 @@ class _Around:
         query, low, span = self._query_from(self.now), self.now, self.first
         while low < self.end:
             high = min(self.end, low + span)
-            yield self._take(query, low, high)
+            self._take(query, low, high)
+            yield
             low, span = high, span * 2
 
     def _backward(self):
@@ -307,10 +308,10 @@ def _drain(slices, enough) -> None:
         pass
 
 
-def nearest_first(upcoming: list[Occurrence], past: list[Occurrence], now: datetime) -> list[Occurrence]:
-    """A series' occurrences in the order a cap keeps them: nearest to `now` first, as the
-    pipeline keeps a source's (NearestEvents), upcoming ones first: of any first n, at most one
-    in PAST_SHARE is past, unless fewer are upcoming. Upcoming is starting at or after now.
+def nearest_first(upcoming: list[Occurrence], past: list[Occurrence]) -> list[Occurrence]:
+    """A series' occurrences (those starting at or after now, those before) in the order a cap
+    keeps them: nearest to now first, as the pipeline keeps a source's (NearestEvents), upcoming
+    ones first: of any first n, at most one in PAST_SHARE is past, unless fewer are upcoming.
 
     Past occurrences are history a fetch has stored before (the store deletes none), while the
     next ones are what a user plans with, so the next ones take most of the cap."""
