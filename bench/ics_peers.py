@@ -6,7 +6,7 @@ and whether a file's result depends on the feed read before it in the same proce
 
 Prints: files read / refused (SourceError) / crashed (escaping exception) / mismatching the
 reference / order-dependent. The window is wide (1990-2040) so RFC examples count; both
-the reference keeps the first SERIES_CAP occurrences of each UID, as the ics kind does by design,
+the reference keeps the SERIES_CAP occurrences of each UID nearest to NOW, as the ics kind does by design,
 and, like the ics kind, every single event that starts after the window (issue 20).
 """
 
@@ -37,6 +37,7 @@ from sources import ics, ics_expand  # noqa: E402
 
 UTC = timezone.utc
 WINDOW = (datetime(1990, 1, 1, tzinfo=UTC), datetime(2040, 1, 1, tzinfo=UTC))
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FAR = datetime(9000, 1, 1, tzinfo=UTC)
 
 
@@ -59,7 +60,7 @@ def instant(value) -> str:
 
 def ours(data: bytes) -> Counter:
     """Our occurrence starts; raises SourceError when the source refuses the file."""
-    ctx = Context(timezone=ZoneInfo("UTC"), window=WINDOW, now=datetime(2026, 1, 1, tzinfo=UTC))
+    ctx = Context(timezone=ZoneInfo("UTC"), window=WINDOW, now=NOW)
     return Counter(instant(e.start) for e in ics.parse(data, "https://example.org/cal.ics", ctx=ctx))
 
 
@@ -85,10 +86,22 @@ def reference(data: bytes, standardize: bool = True) -> Counter | None:
                 uid = component.get("UID")
                 series = (str(uid), "") if uid else ("", str(component.get("SUMMARY")))  # files without UIDs
                 per_series.setdefault(series, []).append(start.dt)
-            # Our cap is deliberate (see sources/ics_expand.py): compare the first SERIES_CAP of each series.
-            return Counter(instant(dt) for starts in per_series.values() for dt in starts[:ics_expand.SERIES_CAP])
+            # Our cap is deliberate (see sources/ics_expand.py): compare what it keeps of each series.
+            return Counter(instant(dt) for starts in per_series.values() for dt in nearest(starts))
     except Exception:
         return None
+
+
+def nearest(starts: list) -> list:
+    """What the ics kind keeps of a series' sorted starts: all, or the SERIES_CAP nearest to NOW,
+    upcoming first (the most recent past for 1 in PAST_SHARE of the cap, more when fewer are upcoming)."""
+    cap = ics_expand.SERIES_CAP
+    if len(starts) <= cap:
+        return starts
+    past = [dt for dt in starts if ics_expand._sort_key(dt) < NOW]
+    upcoming = starts[len(past):]
+    behind = min(len(past), max(cap // ics_expand.PAST_SHARE, cap - len(upcoming)))
+    return past[len(past) - behind:] + upcoming[:cap - behind]
 
 
 def singles_beyond(calendar) -> list:

@@ -342,7 +342,7 @@ def _expand(unit: Unit, components: list, meta, ctx, budget, copies: Copies) -> 
             cal.add_component(component)
         rrules = [line for lines in unit.lines for line in lines if line.startswith("RRULE")]
         found = series_occurrences(cal, ctx.window, first_slice(rrules, ctx.window),
-                                   begin=earliest_start(read, ctx.window[0]))
+                                   begin=earliest_start(read, ctx.window[0]), now=ctx.now)
         if unit.twin:  # a copy met again: its twins reuse these
             copies.expanded[unit.twin] = found
     found = capped(found, budget, lambda m: ctx.warn(f"{unit.label}: {m}"), unit.uid)

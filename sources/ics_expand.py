@@ -4,6 +4,9 @@ a feed's own time zones, and bounded expansion of recurring series inside the wi
 Caps: a series yields at most SERIES_CAP occurrences inside the window and a source at
 most SOURCE_CAP; a real meetup feed (weekly events, a few hundred series) stays far below
 both, while a `FREQ=MINUTELY` series with no end would otherwise yield 525,600 a year.
+A capped series keeps the occurrences nearest to now, as the pipeline keeps a source's
+(aggregator/pipeline.py, NearestEvents), upcoming ones first: its next ones, and the most
+recent past ones for at most one in PAST_SHARE of the cap (more when fewer are upcoming).
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import recurring_ical_events
-from icalendar.prop import vDDDTypes
+from icalendar.prop import vDDDTypes, vRecur
 from recurring_ical_events.util import time_span_contains_event
 
 from sources.ics_text import Component, split_line
 
 SERIES_CAP = 1_000
 SOURCE_CAP = 20_000
+PAST_SHARE = 4  # a capped series keeps past occurrences for at most 1 in 4 of its cap while more are upcoming
 SINGLE_EVENTS_UNTIL = datetime(9000, 1, 1, tzinfo=timezone.utc)  # no window end for a single event
 UTC = timezone.utc
 
@@ -121,6 +125,7 @@ _WALKED_FREQ = re.compile(r"FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY)", re.I)
 _STEP = {"SECONDLY": timedelta(seconds=1), "MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1),
          "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}
 _INTERVAL = re.compile(r"INTERVAL=(\d{1,9})", re.I)
+_COUNT = re.compile(r"COUNT=(\d{1,12})", re.I)
 # A floating time is read in a zone only later: its place on the UTC line is known to within this.
 _FLOATING_SLACK = timedelta(days=1)
 
@@ -140,9 +145,10 @@ def fast_forward(master, window_start: datetime):
     number of periods later (INTERVAL times a second, minute, hour, day or week) the rule yields
     the same instants: dateutil steps those frequencies in wall-clock time, keeps DTSTART's
     weekday, hour, minute and second as the defaults of the BY* parts, and every BY* part names
-    absolute calendar values. COUNT counts from the first DTSTART and a month or a year is no
-    fixed length, so such rules are left alone. The moved DTSTART, always an occurrence for
-    recurring-ical-events, ends before the window opens.
+    absolute calendar values. COUNT counts from the first DTSTART: a lone rule without BY* parts
+    yields one instance a period, so its COUNT goes down by the periods skipped; a counted rule
+    with BY* parts is left alone, as is a month or a year (no fixed length). The moved DTSTART,
+    always an occurrence for recurring-ical-events, ends before the window opens.
     """
     if master is None or "DTSTART" not in master or any(p in master for p in ("RDATE", "EXRULE")):
         return master
@@ -164,8 +170,17 @@ def fast_forward(master, window_start: datetime):
     gap = local - (adapter.end - start) - step - slack - base
     if gap < _FLOATING_SLACK:
         return master  # little to skip
-    moved = start + (gap // step) * step  # wall-clock arithmetic in the same tzinfo, as dateutil counts
+    periods = gap // step
+    counted = _COUNT.search(rules[0])
+    if any(map(_COUNT.search, rules[1:])) or (counted and len(rules) > 1):
+        return master  # counted rules together: left alone
+    if counted and int(counted.group(1)) <= periods:
+        return master  # ended before the window: the walk is that of its instances
+    moved = start + periods * step  # wall-clock arithmetic in the same tzinfo, as dateutil counts
     shifted = master.copy()
+    if counted:
+        left = f"COUNT={int(counted.group(1)) - periods}"
+        shifted["RRULE"] = vRecur.from_ical(rules[0][:counted.start()] + left + rules[0][counted.end():])
     shifted["DTSTART"] = vDDDTypes(moved)
     if "DTEND" in master:
         shifted["DTEND"] = vDDDTypes(moved + (adapter.end - start))
@@ -173,9 +188,10 @@ def fast_forward(master, window_start: datetime):
 
 
 def _rule_step(rule: str) -> timedelta | None:
-    """The rule's period (INTERVAL times its FREQ) when it is weekly or faster and has no COUNT."""
+    """The rule's period (INTERVAL times its FREQ) when it is weekly or faster, and has no COUNT
+    or no BY* part (then each period is one instance)."""
     freq = _WALKED_FREQ.search(rule)
-    if not freq or "COUNT=" in rule.upper():
+    if not freq or ("COUNT=" in rule.upper() and "BY" in rule.upper()):
         return None
     interval = _INTERVAL.search(rule)
     return _STEP[freq.group(1).upper()] * max(1, int(interval.group(1)) if interval else 1)
@@ -197,9 +213,11 @@ def earliest_start(components: list, window_start: datetime) -> datetime:
 
 
 def series_occurrences(calendar, window: tuple[datetime, datetime], first: timedelta,
-                       begin: datetime | None = None) -> list[Occurrence]:
-    """A series' occurrences inside `window` in time order: all of them, or at least the first
-    SERIES_CAP and one more (`capped` cuts; the first n are the same whatever n).
+                       begin: datetime | None = None, now: datetime | None = None) -> list[Occurrence]:
+    """A series' occurrences inside `window`: all of them in time order or, when there are more
+    than SERIES_CAP, at least SERIES_CAP + 1 in the order they are kept (`capped` keeps the first
+    n and puts them in time order): nearest to `now` first (`nearest_first`); without `now`,
+    the first in time.
 
     recurring-ical-events' `after()` re-scans the rule from its start for each occurrence
     (quadratic); `between()` on growing slices is linear and stops once the cap is passed.
@@ -207,20 +225,114 @@ def series_occurrences(calendar, window: tuple[datetime, datetime], first: timed
     a series that begins late in the window is not met by an already huge slice.
     """
     start, end = window
+    floor = max(start, begin or start)
     query = recurring_ical_events.of(calendar, calendar_query=_OccurrenceQuery)
     found: list[Occurrence] = []
     seen: set[tuple[str, str]] = set()
-    low, span = max(start, begin or start), first
+    low, span = floor, first
     while low < end and len(found) <= SERIES_CAP:
         high = min(end, low + span)
         found += _in_slice(query, low, high, seen)
         low, span = high, span * 2
+    if len(found) > SERIES_CAP and now is not None and now > floor:
+        return _Around(calendar, query, (floor, end), first, now).kept_order()
     found.sort(key=lambda occurrence: _sort_key(occurrence.start))
     return found
 
 
+class _Around:
+    """A capped series read outward from now: slices growing forward from now and backward
+    from it, each read from the series walked to just before it (`fast_forward`), until the
+    occurrences the cap keeps are known. The work is that of the occurrences kept: an endless
+    FREQ=MINUTELY series begun in 2016 reads about a day of minutes on either side of now."""
+
+    def __init__(self, calendar, query, window: tuple[datetime, datetime], first: timedelta, now: datetime):
+        self.calendar, self.query, self.first = calendar, query, first
+        self.floor, self.end = window
+        self.now = min(max(now, self.floor), self.end)
+        self.master = next((c for c in calendar.walk("VEVENT") if "RECURRENCE-ID" not in c), None)
+        self.seen: set[tuple[str, str]] = set()
+        self.upcoming: list[tuple[datetime, Occurrence]] = []  # starting at or after now
+        self.past: list[tuple[datetime, Occurrence]] = []
+        self.low = self.now  # read backward down to here
+
+    def kept_order(self) -> list[Occurrence]:
+        past_kept = SERIES_CAP // PAST_SHARE
+        forward, backward = self._forward(), self._backward()
+        _drain(forward, lambda: len(self.upcoming) > SERIES_CAP - past_kept)
+        _drain(backward, lambda: self._past_read() > past_kept)
+        _drain(backward, lambda: self._past_read() > SERIES_CAP - len(self.upcoming))  # few upcoming: more past
+        _drain(forward, lambda: len(self.upcoming) > SERIES_CAP - self._past_read())  # little past: more upcoming
+        return nearest_first([o for _, o in self.upcoming], [o for _, o in self.past])
+
+    def _past_read(self) -> int:
+        """Past occurrences known to be the most recent: those from where reading backward got to."""
+        return sum(key >= self.low for key, _ in self.past)
+
+    def _forward(self):
+        query, low, span = self._query_from(self.now), self.now, self.first
+        while low < self.end:
+            high = min(self.end, low + span)
+            self._take(query, low, high)
+            yield
+            low, span = high, span * 2
+
+    def _backward(self):
+        high, span = self.now, self.first
+        while high > self.floor:
+            low = max(self.floor, high - span)
+            self._take(self._query_from(low), low, high)
+            self.low = low
+            yield
+            high, span = low, span * 2
+
+    def _take(self, query, low: datetime, high: datetime) -> None:
+        for occurrence in _in_slice(query, low, high, self.seen):
+            key = _sort_key(occurrence.start)
+            (self.upcoming if key >= self.now else self.past).append((key, occurrence))
+
+    def _query_from(self, low: datetime):
+        """A query of the series walked to just before `low`; the first read's when that changes
+        nothing (recurring-ical-events keeps what it walked of a rule)."""
+        walked = fast_forward(self.master, low)
+        if walked is self.master:
+            return self.query
+        calendar = type(self.calendar)()
+        for component in self.calendar.walk("VEVENT"):
+            calendar.add_component(walked if component is self.master else component)
+        return recurring_ical_events.of(calendar, calendar_query=_OccurrenceQuery)
+
+
+def _drain(slices, enough) -> None:
+    while not enough() and next(slices, StopIteration) is not StopIteration:
+        pass
+
+
+def nearest_first(upcoming: list[Occurrence], past: list[Occurrence]) -> list[Occurrence]:
+    """A series' occurrences (those starting at or after now, those before) in the order a cap
+    keeps them: nearest to now first, as the pipeline keeps a source's (NearestEvents), upcoming
+    ones first: of any first n, at most one in PAST_SHARE is past, unless fewer are upcoming.
+
+    Past occurrences are history a fetch has stored before (the store deletes none), while the
+    next ones are what a user plans with, so the next ones take most of the cap."""
+    upcoming = sorted(upcoming, key=lambda o: _sort_key(o.start))
+    past = sorted(past, key=lambda o: _sort_key(o.start), reverse=True)
+    kept: list[Occurrence] = []
+    ahead = behind = 0
+    while ahead < len(upcoming) or behind < len(past):
+        past_turn = behind < (len(kept) + 1) // PAST_SHARE or ahead == len(upcoming)
+        if past_turn and behind < len(past):
+            kept.append(past[behind])
+            behind += 1
+        else:
+            kept.append(upcoming[ahead])
+            ahead += 1
+    return kept
+
+
 def capped(found: list[Occurrence], budget: Budget, warn, uid: str) -> list[Occurrence]:
-    """The first occurrences of a series that its cap and the source's budget allow (warning when cut)."""
+    """The occurrences of a series that its cap and the source's budget allow, in time order
+    (warning when cut): the first of `found`, which `series_occurrences` orders as they are kept."""
     return _capped(found, min(SERIES_CAP, budget.left), budget, warn, uid)
 
 
@@ -238,13 +350,14 @@ def _in_slice(query, low: datetime, high: datetime, seen: set) -> list[Occurrenc
 
 def _capped(found: list[Occurrence], cap: int, budget: Budget, warn, uid: str) -> list[Occurrence]:
     if len(found) > cap:
-        found = found[:cap]
+        found = sorted(found[:cap], key=lambda occurrence: _sort_key(occurrence.start))
         if cap == budget.left:
             if not budget.warned:
                 warn(f"stopped at {SOURCE_CAP} occurrences for this source (series {uid!r} and later ones cut)")
                 budget.warned = True
         else:
-            warn(f"series {uid!r} has more than {SERIES_CAP} occurrences in the window: only the first are kept")
+            warn(f"series {uid!r} has more than {SERIES_CAP} occurrences in the window: only the {SERIES_CAP} "
+                 f"nearest to now are kept, upcoming ones first")
     budget.left -= len(found)
     return found
 

@@ -3,6 +3,7 @@ the caps that keep an endless series bounded."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ import pytest
 import recurring_ical_events
 
 from sources import ics, ics_batch, ics_expand
-from tests.conftest import make_ctx
+from tests.conftest import NOW, make_ctx, write_config
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -123,8 +124,15 @@ FAST_SERIES = {
     "all-day-weekly-since-2000": ("DTSTART;VALUE=DATE:20000104", "DTEND;VALUE=DATE:20000105", "FREQ=WEEKLY"),
     "daily-at-two-hours": ("DTSTART;TZID=America/New_York:20200101T083000", "DURATION:PT1H",
                            "FREQ=DAILY;BYHOUR=8,20;BYMINUTE=30"),
+    "hourly-5-counted-ends-inside": ("DTSTART;TZID=Europe/Berlin:20250101T000000", "DURATION:PT1H",
+                                     "FREQ=HOURLY;INTERVAL=5;COUNT=2070"),
+    "minutely-counted-on-past-the-window": ("DTSTART:20260220T000000Z", "DURATION:PT1M",
+                                            "FREQ=MINUTELY;INTERVAL=3;COUNT=20000"),
+    "daily-counted-ended-before": ("DTSTART:20250101T090000Z", "DURATION:PT1H", "FREQ=DAILY;COUNT=400"),
+    "weekly-counted-by-day": ("DTSTART:20240101T090000Z", "DURATION:PT1H", "FREQ=WEEKLY;BYDAY=MO,TH;COUNT=500"),
 }
 FAST_WINDOW = (datetime(2026, 3, 5, 6, 0, tzinfo=UTC), datetime(2026, 3, 12, tzinfo=UTC))
+FAST_NOW = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)  # inside: a capped series is read forward and back from it
 
 
 def fast_feed(uid: str) -> str:
@@ -145,22 +153,40 @@ def test_a_fast_series_begun_long_before_the_window_gives_the_instants_of_the_wh
     text = fast_feed(uid)
     reference = recurring_ical_events.of(icalendar.Calendar.from_ical(text)).between(*FAST_WINDOW)
     expected = sorted(ics_expand.instant_key(ics_expand.aware(c["DTSTART"].dt, UTC)) for c in reference)
-    ctx = make_ctx(tz=ZoneInfo("UTC"), window=FAST_WINDOW)
+    ctx = make_ctx(tz=ZoneInfo("UTC"), window=FAST_WINDOW, now=FAST_NOW)
     ours = ics.parse(text.replace("\n", "\r\n").encode(), "", ctx=ctx)
-    assert sorted(ics_expand.instant_key(e.start) for e in ours)[:ics_expand.SERIES_CAP] == \
-        expected[:ics_expand.SERIES_CAP]
-    assert (len(expected) == 0) == (uid == "hourly-ended-before")
+    assert sorted(ics_expand.instant_key(e.start) for e in ours) == kept_by_the_rule(expected, FAST_NOW)
+    assert (len(expected) == 0) == uid.endswith("ended-before")
+    assert (len(expected) > ics_expand.SERIES_CAP) == (uid in ("secondly-11-in-two-minutes",
+                                                             "minutely-counted-on-past-the-window"))  # capped
 
 
-def test_the_fast_forward_moves_the_rule_and_leaves_a_counted_rule_alone():
+def kept_by_the_rule(instants: list[str], now: datetime) -> list[str]:
+    """What a series keeps of its sorted instant keys: all, or (capped) the SERIES_CAP nearest to
+    now, upcoming first: the most recent past for a quarter of the cap, more when fewer are upcoming."""
+    cap = ics_expand.SERIES_CAP
+    if len(instants) <= cap:
+        return instants
+    upcoming = [i for i in instants if i >= ics_expand.instant_key(now)]
+    past = instants[:len(instants) - len(upcoming)]
+    behind = min(len(past), max(cap // 4, cap - len(upcoming)))
+    return past[len(past) - behind:] + upcoming[:cap - behind]
+
+
+def test_the_fast_forward_moves_the_rule_and_its_count_and_leaves_a_counted_by_rule_alone():
     def master(rule: str):
         text = calendar(vevent(UID="m@x", DTSTART="20160101T000000Z", DURATION="PT15M", RRULE=rule))
         return icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
 
     moved = ics_expand.fast_forward(master("FREQ=MINUTELY"), FAST_WINDOW[0])
     assert FAST_WINDOW[0] - timedelta(minutes=20) < moved["DTSTART"].dt <= FAST_WINDOW[0] - timedelta(minutes=16)
-    counted = master("FREQ=MINUTELY;COUNT=100000000")
-    assert ics_expand.fast_forward(counted, FAST_WINDOW[0]) is counted  # COUNT counts from the first DTSTART
+    counted = ics_expand.fast_forward(master("FREQ=MINUTELY;INTERVAL=2;COUNT=100000000"), FAST_WINDOW[0])
+    skipped = (counted["DTSTART"].dt - datetime(2016, 1, 1, tzinfo=UTC)) // timedelta(minutes=2)
+    assert counted["RRULE"]["COUNT"] == [100000000 - skipped] and counted["RRULE"]["INTERVAL"] == [2]
+    by_day = master("FREQ=MINUTELY;BYDAY=MO;COUNT=100000000")
+    assert ics_expand.fast_forward(by_day, FAST_WINDOW[0]) is by_day  # COUNT counts from the first DTSTART
+    ended = master("FREQ=MINUTELY;COUNT=1000")
+    assert ics_expand.fast_forward(ended, FAST_WINDOW[0]) is ended
     monthly = master("FREQ=MONTHLY")
     assert ics_expand.fast_forward(monthly, FAST_WINDOW[0]) is monthly  # a month is no fixed step
 
@@ -168,15 +194,80 @@ def test_the_fast_forward_moves_the_rule_and_leaves_a_counted_rule_alone():
 @pytest.mark.parametrize("dtstart", ["20160101T000000Z", "20251201T000000Z", "20261201T000000Z"])
 def test_an_endless_minutely_series_costs_what_it_keeps_wherever_it_begins(dtstart):
     """Issue 19: 1,000 kept occurrences cost the walk of a year of minutes (7.8-9.1 s, ~300 MB
-    in a fetch); a series begun mid-window met a slice already a year wide."""
+    in a fetch); a series begun mid-window met a slice already a year wide. What it keeps are the
+    minutes nearest to now, most of them upcoming (it kept the first 1,000 of the window: all past)."""
     endless = vevent(UID="tick@x", SUMMARY="Tick", DTSTART=dtstart, DURATION="PT30S", RRULE="FREQ=MINUTELY")
-    window = (datetime(2024, 12, 1, tzinfo=UTC), datetime(2027, 12, 1, tzinfo=UTC))  # the fetch default
+    window = (NOW - timedelta(days=730), NOW + timedelta(days=365))  # the fetch default
     began = time.process_time()
     events, warnings = read(calendar(endless), window=window)
-    assert time.process_time() - began < 1.5  # today ~0.03 s; before 1.7-10 s
-    first = max(window[0], datetime.strptime(dtstart, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
-    assert [e.start for e in events] == [first + timedelta(minutes=n) for n in range(ics_expand.SERIES_CAP)]
-    assert any("tick@x" in w for w in warnings)
+    assert time.process_time() - began < 1.5  # today ~0.05 s; before 1.7-10 s
+    assert [e.start for e in events] == [NOW + timedelta(minutes=n) for n in range(-250, 750)]
+    assert any("tick@x" in w and "1000" in w and "nearest to now" in w for w in warnings)
+
+
+def starts_around_now(dtstart: str, rule: str, window=None):
+    """A series' kept starts split at NOW (make_ctx's now): (past, upcoming), and the warnings."""
+    series = vevent(UID="s@x", SUMMARY="Office hours", DTSTART=dtstart, DURATION="PT15M", RRULE=rule)
+    events, warnings = read(calendar(series), window=window or (NOW - timedelta(days=730), NOW + timedelta(days=365)))
+    starts = [e.start for e in events]
+    return [s for s in starts if s < NOW], [s for s in starts if s >= NOW], warnings
+
+
+def test_an_hourly_series_begun_three_years_ago_keeps_its_next_occurrences():
+    """It kept its first 1,000 hours from the window's start, two years back: nothing upcoming."""
+    past, upcoming, warnings = starts_around_now("20231201T093000Z", "FREQ=HOURLY")
+    assert upcoming[0] == datetime(2026, 12, 1, 12, 30, tzinfo=UTC)  # NOW is 12:00: the next half hour
+    assert upcoming == [upcoming[0] + timedelta(hours=n) for n in range(750)]  # a month ahead, none skipped
+    assert past == [datetime(2026, 12, 1, 11, 30, tzinfo=UTC) - timedelta(hours=n) for n in range(250)][::-1]
+    assert [w for w in warnings if "s@x" in w] == [
+        "event 'Office hours': series 's@x' has more than 1000 occurrences in the window: only the 1000 nearest to now "
+        "are kept, upcoming ones first"]
+
+
+def test_an_hourly_series_in_a_zone_keeps_its_wall_clock_hours_from_now_on():
+    berlin = vevent(UID="b@x", SUMMARY="Sprechstunde", DTSTART="20231201T093000", DURATION="PT15M",
+                    RRULE="FREQ=HOURLY;BYHOUR=9,10,11,14,15;BYDAY=MO,TU,WE,TH,FR").replace(
+        "DTSTART:", "DTSTART;TZID=Europe/Berlin:")
+    events, _ = read(calendar(berlin), window=(NOW - timedelta(days=730), NOW + timedelta(days=365)))
+    upcoming = [e.start for e in events if e.start >= NOW]
+    # NOW is Tuesday 1 Dec 2026, 13:00 in Berlin: next 14:30 Berlin (13:30Z), then 15:30, then Wednesday 09:30
+    assert [s.astimezone(BERLIN).strftime("%a %H:%M") for s in upcoming[:3]] == ["Tue 14:30", "Tue 15:30", "Wed 09:30"]
+    assert len(events) == ics_expand.SERIES_CAP and len(upcoming) == 750
+    assert {s.astimezone(BERLIN).hour for s in upcoming} == {9, 10, 11, 14, 15}  # across the March DST change
+
+
+def test_a_minutely_series_begun_in_2016_keeps_the_next_minutes():
+    past, upcoming, _ = starts_around_now("20160101T000000Z", "FREQ=MINUTELY;INTERVAL=11")
+    # 2016-01-01 to NOW is 5,742,000 minutes, a multiple of 11: NOW itself is an occurrence
+    assert upcoming[:2] == [NOW, NOW + timedelta(minutes=11)] and len(upcoming) == 750
+    assert past[-1] == NOW - timedelta(minutes=11) and len(past) == 250
+
+
+def test_a_capped_series_ending_soon_keeps_all_its_upcoming_and_more_past():
+    until = NOW + timedelta(days=5)
+    past, upcoming, _ = starts_around_now("20231201T000000Z", f"FREQ=HOURLY;UNTIL={until:%Y%m%dT%H%M%SZ}")
+    assert len(upcoming) == 5 * 24 + 1 and upcoming[-1] == until  # UNTIL is an occurrence
+    assert len(past) == ics_expand.SERIES_CAP - len(upcoming) and past[-1] == NOW - timedelta(hours=1)
+
+
+def test_a_capped_series_begun_lately_keeps_all_its_past_and_more_upcoming():
+    past, upcoming, _ = starts_around_now("20261201T100000Z", "FREQ=MINUTELY")
+    assert len(past) == 120 and past[0] == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    assert upcoming == [NOW + timedelta(minutes=n) for n in range(ics_expand.SERIES_CAP - 120)]
+
+
+def test_a_capped_series_cut_by_the_source_budget_keeps_the_nearest_of_its_nearest(monkeypatch):
+    monkeypatch.setattr(ics_expand, "SOURCE_CAP", 400)
+    past, upcoming, warnings = starts_around_now("20160101T000000Z", "FREQ=MINUTELY")
+    assert upcoming == [NOW + timedelta(minutes=n) for n in range(300)]
+    assert past == [NOW - timedelta(minutes=n) for n in range(100, 0, -1)]
+    assert sum("stopped at 400" in w for w in warnings) == 1
+
+
+def test_a_capped_series_whose_window_lies_before_now_keeps_its_latest():
+    window = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))  # 1,416 hours
+    past, upcoming, _ = starts_around_now("20200101T000000Z", "FREQ=HOURLY", window=window)
+    assert upcoming == [] and past == [window[1] - timedelta(hours=n) for n in range(1000, 0, -1)]
 
 
 def test_copies_of_a_unit_are_parsed_and_expanded_once_with_the_same_result(monkeypatch):
@@ -204,3 +295,21 @@ def test_copies_of_a_unit_are_parsed_and_expanded_once_with_the_same_result(monk
     assert [(e.source_uid, e.start, e.group) for e in events] == [(e.source_uid, e.start, e.group) for e in alone]
     assert warnings == alone_warnings and sum("Broken" in w for w in warnings) == 30
     assert len([e for e in events if e.title == "Weekly"]) == 18 and {e.group for e in events} >= {"Copy 0"}
+
+
+def test_a_fetch_of_an_endless_hourly_feed_stores_its_next_occurrences(tmp_path, cli_for):
+    """Through the real CLI and store: the feed's next office hour is stored, and the fetch says
+    the series was capped."""
+    series = vevent(UID="office@x", SUMMARY="Office hours", DTSTART="20231201T093000Z", DURATION="PT30M",
+                    RRULE="FREQ=HOURLY")
+    (tmp_path / "feed.ics").write_text(calendar(series).replace("\n", "\r\n"), encoding="utf-8")
+    config = write_config(tmp_path, [{"name": "office", "kind": "ics", "url": "feed.ics"}])
+    fetched = cli_for(config)("-v", "fetch")
+    assert fetched.returncode == 0, fetched.stderr
+    assert "more than 1000 occurrences" in fetched.stdout + fetched.stderr
+    with sqlite3.connect(tmp_path / "events.db") as db:
+        upcoming = [row[0] for row in db.execute(
+            "SELECT start_utc FROM events WHERE start_utc >= '2026-12-01T12:00:00Z' ORDER BY start_utc")]
+        total = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert total == ics_expand.SERIES_CAP and len(upcoming) == 750
+    assert upcoming[:2] == ["2026-12-01T12:30:00Z", "2026-12-01T13:30:00Z"]
