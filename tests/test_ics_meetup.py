@@ -3,16 +3,15 @@ that aggregates many groups is not every event's group."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from aggregator.normalise import normalise
 from aggregator.source import SourceSpec
 from sources import ics, meetup
+from tests.conftest import CORPUS as SHARED_CORPUS
 from tests.conftest import make_ctx
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "ics"
+ICS_CORPUS = SHARED_CORPUS / "ics"
 
 
 def read(text: str, **kwargs):
@@ -62,7 +61,7 @@ def test_a_single_group_calendar_still_names_its_group_after_the_calendar():
 
 @pytest.mark.corpus
 def test_the_dutch_data_science_calendar_is_not_its_events_group():
-    path = CORPUS / "meetup-aggregated-dutch-ds-calendar-2023.ics"
+    path = ICS_CORPUS / "meetup-aggregated-dutch-ds-calendar-2023.ics"
     if not path.exists():
         pytest.skip("../shared/corpus is absent")
     from datetime import datetime, timezone
@@ -87,7 +86,7 @@ def test_meetup_page_online_event_venue_has_no_coordinates():
     assert (event.venue.lat, event.venue.lon) == (None, None)
 
 
-REAL_MEETUP = (Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real-sources" / "community-calendar"
+REAL_MEETUP = (SHARED_CORPUS / "real-sources" / "community-calendar"
                / "asheville" / "meetup_dances_of_universal_peace_circles_of_nw_nc_se_tn.ics")
 
 

@@ -16,9 +16,9 @@ from icalendar.timezone import tzp
 
 from bench import ics_peers
 from sources import ics
-from tests.conftest import make_ctx
+from tests.conftest import CORPUS, make_ctx
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = CORPUS.parent
 PEERS = SHARED / "corpus" / "ics-peers"
 UTC = timezone.utc
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not PEERS.is_dir(), reason="../shared/corpus is absent")]
