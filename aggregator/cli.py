@@ -54,19 +54,19 @@ def fetch(app: App, sources: tuple[str, ...], as_json: bool) -> None:
       aggregator fetch
       aggregator fetch --source pdx-python --source calagator
     """
-    from aggregator import agenda, pipeline
+    from aggregator import agenda, fetch_report, pipeline
 
     settings, store = app.settings, app.store
     for name in sources:
         settings.source(name)  # an unknown name is bad usage (exit 2), before anything is fetched
-    progress = agenda.FetchProgress(app.err, enabled=app.err.is_terminal and not as_json)
+    progress = fetch_report.FetchProgress(app.err, enabled=app.err.is_terminal and not as_json)
     with progress:
         report = pipeline.run_fetch(settings, store, sources=sources, now=app.now,
                                     on_start=progress.start, on_done=progress.done)
     if as_json:
-        click.echo(json.dumps(agenda.run_json(report), indent=2))
+        click.echo(json.dumps(fetch_report.run_json(report), indent=2))
     else:
-        agenda.print_run(app.out, app.err, report, verbose=app.verbose)
+        fetch_report.print_run(app.out, app.err, report, verbose=app.verbose)
         if not settings.sources:  # "0 sources: 0 ok" said nothing of what to do
             app.out.print(agenda.no_sources(str(settings.path)), markup=False)
     sys.exit(report.exit_code)
@@ -343,14 +343,14 @@ def demo(app: App, folder: str) -> None:
       aggregator demo
       aggregator --config aggregator-demo/config.yaml upcoming
     """
-    from aggregator import agenda, pipeline
+    from aggregator import fetch_report, pipeline
     from aggregator.demo import write_demo
 
     config_path = write_demo(Path(folder), now=clock())
     city = App(str(config_path), app.verbose)
     report = pipeline.run_fetch(city.settings, city.store, now=city.now)
-    agenda.print_run(app.out, app.err, report, verbose=app.verbose)
-    for line in agenda.demo_next_steps(config_path):
+    fetch_report.print_run(app.out, app.err, report, verbose=app.verbose)
+    for line in fetch_report.demo_next_steps(config_path):
         app.out.print(line, markup=False)
     sys.exit(report.exit_code)
 

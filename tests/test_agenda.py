@@ -151,6 +151,7 @@ def test_sources_at_60_columns_keep_full_names_and_say_failed_in_red():
 
 
 def test_fetch_summary_says_failed_in_red_and_strips_escapes_from_errors():
+    from aggregator.fetch_report import print_run
     from aggregator.pipeline import RunReport, SourceReport
 
     report = RunReport(1, NOW, sources=[
@@ -158,7 +159,7 @@ def test_fetch_summary_says_failed_in_red_and_strips_escapes_from_errors():
         SourceReport("bad", "ics", "https://y.org", error="HTTP 500 \x1b]8;;https://evil\x07x\x1b]8;;\x07",
                      warnings=["\x1b[2Jskipped one"], warning_count=1)])
     out, err = io.StringIO(), io.StringIO()
-    agenda.print_run(Console(file=out, force_terminal=True, color_system="standard", width=100),
+    print_run(Console(file=out, force_terminal=True, color_system="standard", width=100),
                      Console(file=err, force_terminal=True, color_system="standard", width=100), report, verbose=False)
     text = out.getvalue()
     assert "\x1b[1;31mFAILED" in text and "\x1b[32mok" in text
