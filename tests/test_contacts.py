@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import contacts
+from aggregator import contact_formats, contacts
 from aggregator.errors import AggregatorError
 from aggregator.store import Store
 from tests.conftest import CORPUS, FIXTURES, NOW, Cli, write_config
@@ -15,7 +15,7 @@ C = FIXTURES / "contacts"
 
 
 def records(name, fmt="auto"):
-    return contacts.parse(contacts.read_text(C / name), fmt)
+    return contact_formats.parse(contact_formats.read_text(C / name), fmt)
 
 
 def test_linkedin_preamble_bom_crlf_and_empty_emails():
@@ -61,7 +61,7 @@ def test_unknown_format_is_a_clear_error(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("a,b,c\n1,2,3\n")
     with pytest.raises(AggregatorError, match="cannot tell the contacts format"):
-        contacts.parse(contacts.read_text(path))
+        contact_formats.parse(contact_formats.read_text(path))
 
 
 def test_reimport_updates_and_never_duplicates(tmp_path):
@@ -90,7 +90,7 @@ def test_reimport_updates_and_never_duplicates(tmp_path):
 @pytest.mark.parametrize("path", sorted((CORPUS / "contacts").glob("*")) if (CORPUS / "contacts").is_dir() else [],
                          ids=lambda p: p.name)
 def test_corpus_contact_exports_parse(path: Path):
-    fmt, recs = contacts.parse(contacts.read_text(path))
+    fmt, recs = contact_formats.parse(contact_formats.read_text(path))
     assert fmt in path.name.split("-")[0] or fmt == "vcard" and path.suffix == ".vcf"
     assert recs and all(r.name for r in recs)
 
@@ -110,12 +110,12 @@ def test_cli_import_and_list(tmp_path):
 # -- damaged exports (issue 11 #4) and standard input ----------------------------------------------
 def test_stray_carriage_return_inside_a_google_field_is_read_as_a_space():
     text = "First Name,Last Name,E-mail 1 - Value\nDa\rna,Lee,d@x.org\nSam,Ortiz,s@x.org\n"
-    fmt, recs = contacts.parse(text)  # csv refused this: "new-line character seen in unquoted field"
+    fmt, recs = contact_formats.parse(text)  # csv refused this: "new-line character seen in unquoted field"
     assert fmt == "google" and [r.name for r in recs] == ["Da na Lee", "Sam Ortiz"]
 
 
 def test_carriage_return_only_line_ends_still_split_rows():
-    fmt, recs = contacts.parse("First Name,Last Name,E-mail 1 - Value\rDana,Lee,d@x.org\rSam,Ortiz,s@x.org\r")
+    fmt, recs = contact_formats.parse("First Name,Last Name,E-mail 1 - Value\rDana,Lee,d@x.org\rSam,Ortiz,s@x.org\r")
     assert [r.name for r in recs] == ["Dana Lee", "Sam Ortiz"]
 
 
@@ -123,20 +123,20 @@ def test_nul_or_unknown_vcard_charset_falls_back_to_utf8():
     card = ("BEGIN:VCARD\nVERSION:2.1\nN;CHARSET=utf\x00-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;J=C3=B6rg\n"
             "EMAIL:j@example.de\nEND:VCARD\nBEGIN:VCARD\nVERSION:2.1\n"
             "N;CHARSET=klingon;ENCODING=QUOTED-PRINTABLE:Ortiz;Sam=C3=A9\nEND:VCARD\n")
-    fmt, recs = contacts.parse(card)
+    fmt, recs = contact_formats.parse(card)
     assert fmt == "vcard" and [r.name for r in recs] == ["Jörg Müller", "Samé Ortiz"]
 
 
 def test_unreadable_export_is_one_error_naming_the_file(tmp_path):
     export = tmp_path / "export.csv"
-    with pytest.raises(contacts.ContactsError) as info:
-        contacts.parse("a,b\n1,2\n", source=export)
+    with pytest.raises(contact_formats.ContactsError) as info:
+        contact_formats.parse("a,b\n1,2\n", source=export)
     assert str(info.value).startswith(f"{export}: cannot tell the contacts format")
     assert isinstance(info.value, AggregatorError) and info.value.exit_code == 2
-    with pytest.raises(contacts.ContactsError, match="no 'First Name,Last Name,URL"):
-        contacts.parse("Notes:\nnothing here\n", "linkedin", source=export)
-    with pytest.raises(contacts.ContactsError, match="contacts file not found"):
-        contacts.read_text(tmp_path / "missing.csv")
+    with pytest.raises(contact_formats.ContactsError, match="no 'First Name,Last Name,URL"):
+        contact_formats.parse("Notes:\nnothing here\n", "linkedin", source=export)
+    with pytest.raises(contact_formats.ContactsError, match="contacts file not found"):
+        contact_formats.read_text(tmp_path / "missing.csv")
 
 
 def test_cli_import_from_standard_input_and_damaged_files(tmp_path):

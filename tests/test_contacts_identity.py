@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from aggregator import contacts, journal, sameperson
+from aggregator import contact_formats, contacts, journal, sameperson
 from aggregator.config import UnknownName
 from aggregator.identity import Matcher, name_variant, normalize_name
 from aggregator.model import Contact
@@ -83,7 +83,7 @@ def test_a_linkedin_export_from_before_2019_has_no_urls_yet_imports(store):
     text = ("First Name,Last Name,Email Address,Company,Position,Connected On\n"
             'Mike,Chen,mike.chen@acme.example,Acme,Engineer,"1/8/18, 6:14 PM"\n'
             'Ann,Bell,urn:li:member:123456,Initech,CTO,"12/24/17, 9:00 AM"\n')
-    assert contacts.detect_format(text) == "linkedin"
+    assert contact_formats.detect_format(text) == "linkedin"
     import_all(store)
     report = contacts.import_text(store, text, name="Connections.csv", now=NOW)
     assert (report.added, report.updated) == (1, 1)  # Mike by his address; Ann is new

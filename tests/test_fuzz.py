@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator import contacts
+from aggregator import contact_formats
 from aggregator.errors import AggregatorError, SourceError
 from aggregator.testing import HOSTILE, event_problems
 from sources import confs_tech, eventbrite, ics, jsonld, luma, meetup, rss
@@ -84,8 +84,8 @@ def kind_parse(module) -> Callable[[bytes], object]:
 
 
 def contacts_parse(fmt: str) -> Callable[[bytes], object]:
-    # The bytes are decoded as contacts.read_text would leave them (any text reaches the parsers).
-    return lambda data: contacts.parse(data.decode("utf-8", errors="replace"), fmt)
+    # The bytes are decoded as contact_formats.read_text would leave them (any text reaches the parsers).
+    return lambda data: contact_formats.parse(data.decode("utf-8", errors="replace"), fmt)
 
 
 PAGES = read(files(FIXTURES / "html", "*.html")) + read(files(CORPUS / "html", "*.html"))
@@ -190,7 +190,7 @@ REPRODUCERS = [
               "charref-beyond-unicode: rss.parse lets feedparser's ValueError (chr) escape"),
     known_bug("rss", b"<rss><channel><item><title>&#9999999999;</title></item></channel></rss>",
               "huge-charref: rss.parse lets feedparser's OverflowError escape"),
-    known_bug("contacts_google", b"a\rb,c\n", "lone-cr: contacts.parse_google lets csv.Error escape"),
+    known_bug("contacts_google", b"a\rb,c\n", "lone-cr: contact_formats.parse_google lets csv.Error escape"),
     # 2,000 unclosed blocks (72 KB) take ~2.7 CPU s, 4,000 (144 KB) ~10 s: quadratic. A plain 72 KB
     # page parses in ~0.3 s, so the 1 s below passes once the scan is linear.
     known_bug("jsonld", b'<script type="application/ld+json">{' * 2000,
