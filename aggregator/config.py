@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
-from rapidfuzz import fuzz, process, utils
 
 from aggregator.calendars import calendar_entries
+from aggregator.config_values import Values, did_you_mean, kind_words, type_words
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.source import SourceSpec, option_accepts
 
@@ -119,13 +119,6 @@ class Settings:
                           f"(sources: {', '.join(known) or 'none configured'})")
 
 
-def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 75) -> str:
-    """'; did you mean X?' for the closest of `choices`, or '' when none is close."""
-    found = process.extractOne(word, list(choices), scorer=fuzz.ratio, processor=utils.default_process,
-                               score_cutoff=cutoff)
-    return f"; did you mean {found[0]!r}?" if found else ""
-
-
 def xdg_config_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / "aggregator" / "config.yaml"
@@ -177,92 +170,7 @@ def declared_options(kind: str) -> dict | None:
     return declared if isinstance(declared, dict) else None
 
 
-class _Values:
-    """Typed reads of config values. A problem is recorded and the key falls back to its
-    default, so the checking goes on and every problem is reported at the end."""
-
-    def __init__(self, path: Path, kinds: Callable[[], list[str]], kind_options: Callable[[str], dict | None]):
-        self.path = path
-        self.kinds = kinds
-        self.kind_options = kind_options
-        self.warnings: list[str] = []
-        self.problems: list[tuple[str | None, str]] = []
-
-    # -- helpers ---------------------------------------------------------
-    def fail(self, key: str, problem: str) -> None:
-        self.problems.append((key, problem))
-
-    def warn(self, key: str, problem: str) -> None:
-        self.warnings.append(f"{self.path}: {key}: {problem}")
-
-    def mapping(self, value: Any, key: str, allowed: set[str]) -> dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(key, f"must be a mapping of keys to values, not {_kind(value)}")
-            return {}
-        for name in value:
-            if name not in allowed:
-                self.warn(f"{key}.{name}" if key != "(top level)" else str(name),
-                          f"unknown key, ignored{did_you_mean(str(name), allowed)} "
-                          f"(known: {', '.join(sorted(allowed))})")
-        return value
-
-    def number(self, data: dict, key: str, prefix: str, default, *, minimum=None, maximum=None, integer=False):
-        value = data.get(key, default)
-        if value is None:
-            return default
-        what = "whole number" if integer else "number"
-        if isinstance(value, float) and not math.isfinite(value):
-            self.fail(f"{prefix}{key}", f"must be a finite {what}, not {value!r}")
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-            self.fail(f"{prefix}{key}", f"must be a {what}, not {value!r}")
-            return default
-        if minimum is not None and value < minimum:
-            self.fail(f"{prefix}{key}", f"must be at least {minimum}, not {value!r}")
-            return default
-        if maximum is not None and value > maximum:
-            self.fail(f"{prefix}{key}", f"must be at most {maximum}, not {value!r}")
-            return default
-        return value
-
-    def boolean(self, data: dict, key: str, prefix: str, default: bool) -> bool:
-        value = data.get(key, default)
-        if not isinstance(value, bool):
-            self.fail(f"{prefix}{key}", f"must be true or false, not {value!r}")
-            return default
-        return value
-
-    def text(self, data: dict, key: str, prefix: str, default=None, *, required=False):
-        value = data.get(key, default)
-        if value is None:
-            if required:
-                self.fail(f"{prefix}{key}", "is required")
-            return default
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.fail(f"{prefix}{key}", f"must be a non-empty string, not {value!r}")
-            return default
-        return value
-
-    def strings(self, value: Any, key: str, example: str) -> list[str]:
-        """A list of strings (a single string counts as a list of one)."""
-        if value is None:
-            return []
-        if isinstance(value, str):
-            return [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, f"must be a list of strings, e.g. {example}, not {value!r}")
-            return []
-        return value
-
-    def file_path(self, value: str) -> Path:
-        p = Path(os.path.expanduser(value))
-        return p if p.is_absolute() else self.path.parent / p
-
-
-
-class _Checker(_Values):
+class _Checker(Values):
     """Checks one parsed config, section by section, into Settings."""
 
     def settings(self, data: Any) -> Settings:
@@ -385,7 +293,7 @@ class _Checker(_Values):
 
     def source(self, entry: Any, key: str, seen: set[str]) -> SourceSpec | None:
         if not isinstance(entry, dict):
-            self.fail(key, f"must be a mapping with name, kind and url, not {_kind(entry)}")
+            self.fail(key, f"must be a mapping with name, kind and url, not {kind_words(entry)}")
             return None
         before = len(self.problems)
         name = self.text(entry, "name", f"{key}.", required=True)
@@ -421,7 +329,7 @@ class _Checker(_Values):
                 continue
             wanted = declared[option]
             if not option_accepts(wanted, value):
-                names = " or ".join(_type_name(t) for t in (wanted if isinstance(wanted, tuple) else (wanted,)))
+                names = " or ".join(type_words(t) for t in (wanted if isinstance(wanted, tuple) else (wanted,)))
                 self.fail(f"{key}.{option}", f"must be {names}, not {value!r}")
 
     def source_url(self, url: str, key: str) -> str:
@@ -506,14 +414,3 @@ class _Checker(_Values):
                                          f"not {value!r}")
             return None
         return text.rstrip("/") + "/"
-
-
-def _kind(value: Any) -> str:
-    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _type_name(kind: type) -> str:
-    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-            list: "a list", dict: "a mapping"}.get(kind, kind.__name__)
