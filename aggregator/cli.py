@@ -408,7 +408,8 @@ def serve(app: App, host: str, port: int, with_schedule: bool) -> None:
 
     from aggregator import foreground
     from aggregator.scheduler import NightlyJob
-    from aggregator.server import FeedService, address_text, lan_address, make_server
+    from aggregator.server import FeedService, make_server
+    from aggregator.server_addresses import address_text, lan_address
 
     settings = app.settings
     service = FeedService(settings, app.store, now=app.now)

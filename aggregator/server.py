@@ -24,7 +24,6 @@ import email.utils
 import io
 import logging
 import queue
-import re
 import resource
 import secrets
 import selectors
@@ -45,6 +44,7 @@ from aggregator import ranking
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
 from aggregator.http import parse_http_date
+from aggregator.server_addresses import address_text, valid_host
 from aggregator.store import Store, parse_utc
 
 log = logging.getLogger("aggregator.server")
@@ -55,8 +55,6 @@ IDLE_TIMEOUT = 30.0  # a keep-alive connection with no new request
 WRITE_TIMEOUT = 30.0  # one send to a client that does not read
 MAX_HEADER_BYTES = 16_384
 MAX_CONNECTIONS = 1000
-HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-                  r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")  # a name, an IPv4 or an [IPv6] literal, a port
 DAMAGED = (b"the database behind this feed is damaged; run `aggregator restore` on the machine that serves it "
            b"(its log says more)\n")
 _SEND_TIMEOUT = struct.pack("ll", int(WRITE_TIMEOUT), 0)  # struct timeval
@@ -130,39 +128,6 @@ def fetch_status(store: Store) -> page_module.Status:
     runs = [h.last_run_at for h in health.values() if h.last_run_at]
     failing = [(name, h.last_error) for name, h in sorted(health.items()) if h.last_error]
     return page_module.Status(last_fetch=parse_utc(max(runs)) if runs else None, failing=failing)
-
-
-def valid_host(host: str) -> bool:
-    """A Host header that is a host[:port] as clients send it, nothing a link could be forged from."""
-    return len(host) <= 255 and HOST.fullmatch(host) is not None
-
-
-def address_text(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def lan_address(host: str) -> str:
-    """The address to open for a server bound to `host`: the machine's LAN address when it listens on every
-    interface (0.0.0.0, ::), found without sending anything; else `host` itself. Never 0.0.0.0."""
-    if host not in ("0.0.0.0", "::", ""):
-        return host
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("10.255.255.255", 1))  # a UDP connect only picks the route: no packet leaves
-        found = probe.getsockname()[0]
-    except OSError:
-        found = ""
-    finally:
-        probe.close()
-    if found and not found.startswith(("0.", "127.")):
-        return found
-    try:
-        for *_, address in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            if not address[0].startswith("127."):
-                return address[0]
-    except OSError:
-        pass
-    return "127.0.0.1"
 
 
 def token_ok(target: str, token: str | None) -> bool:

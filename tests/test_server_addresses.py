@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from aggregator import config
-from aggregator.server import FeedService, lan_address, make_server, valid_host
+from aggregator.server import FeedService, make_server
+from aggregator.server_addresses import lan_address, valid_host
 from aggregator.store import Store
 from tests.conftest import NOW, write_config
 
