@@ -21,23 +21,35 @@ def address_text(host: str, port: int) -> str:
 
 def lan_address(host: str) -> str:
     """The address to open for a server bound to `host`: the machine's LAN address when it listens on every
-    interface (0.0.0.0, ::), found without sending anything; else `host` itself. Never 0.0.0.0."""
+    interface (0.0.0.0, ::); else `host` itself. Never 0.0.0.0. Found by asking the kernel for its interfaces'
+    addresses: no packet, no route probe, no name lookup leaves the machine."""
     if host not in ("0.0.0.0", "::", ""):
         return host
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    addresses = interface_addresses()
+    usable = [a for a in addresses if not a.startswith(("127.", "0.", "169.254."))]
+    return usable[0] if usable else "127.0.0.1"
+
+
+SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
+
+
+def interface_addresses() -> list[str]:
+    """The IPv4 addresses of this machine's interfaces, in the kernel's order; [] where it cannot be asked
+    this way (not Linux)."""
+    import struct
+
+    found: list[str] = []
     try:
-        probe.connect(("10.255.255.255", 1))  # a UDP connect only picks the route: no packet leaves
-        found = probe.getsockname()[0]
-    except OSError:
-        found = ""
-    finally:
-        probe.close()
-    if found and not found.startswith(("0.", "127.")):
+        import fcntl
+
+        names = [name for _, name in socket.if_nameindex()]
+    except (ImportError, OSError):
         return found
-    try:
-        for *_, address in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            if not address[0].startswith("127."):
-                return address[0]
-    except OSError:
-        pass
-    return "127.0.0.1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # never connected, never sends
+        for name in names:
+            try:
+                answer = fcntl.ioctl(probe.fileno(), SIOCGIFADDR, struct.pack("256s", name.encode()[:15]))
+            except OSError:  # an interface without an IPv4 address
+                continue
+            found.append(socket.inet_ntoa(answer[20:24]))
+    return found

@@ -206,3 +206,11 @@ def test_a_redirect_to_another_host_waits_that_hosts_interval(server, other_serv
     assert len(sleeps) == 1 and 25 < sleeps[0] <= 30  # the hop to other.test waited its turn
     http.get(public_url(other_server, "/cal.ics", "other.test"))
     assert len(sleeps) == 2 and 25 < sleeps[1] <= 30  # and the hop counts as other.test's last request
+
+
+def test_the_suite_itself_refuses_to_leave_the_machine():
+    """conftest's guard: a test that tried to reach a real address fails instead of reaching it."""
+    import socket
+
+    with pytest.raises(AssertionError, match="tests talk only to servers on 127.0.0.1"):
+        socket.create_connection(("192.0.2.1", 80), timeout=0.01)

@@ -16,7 +16,7 @@ import requests
 
 from aggregator import config
 from aggregator.server import FeedService, make_server
-from aggregator.server_addresses import lan_address, valid_host
+from aggregator.server_addresses import interface_addresses, lan_address, valid_host
 from aggregator.store import Store
 from tests.conftest import NOW, write_config
 
@@ -95,6 +95,8 @@ def test_hosts_a_link_could_be_forged_from_are_refused():
 def test_the_lan_address_is_one_to_open():
     found = lan_address("0.0.0.0")
     assert ipaddress.ip_address(found).version == 4 and found != "0.0.0.0"
+    others = [a for a in interface_addresses() if not a.startswith("127.")]
+    assert found == (others[0] if others else "127.0.0.1")  # an interface's own address, or loopback
     assert lan_address("127.0.0.1") == "127.0.0.1" and lan_address("192.168.1.5") == "192.168.1.5"
 
 
