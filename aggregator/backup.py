@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
+from aggregator.locks import fetch_lock, lock_path
 from aggregator.store import Store, userdata, utc_text
 from aggregator.store import backup as safety
 
@@ -115,9 +116,10 @@ def _back_up_or_check(settings: Settings, store: Store, stored: bool) -> str | N
     except safety.DatabaseDamaged as exc:
         return str(exc)
     except sqlite3.DatabaseError as exc:
-        if not safety.is_corruption(exc):
+        damaged = damage_seen(settings.database, exc)
+        if damaged is None:
             raise
-        return str(damage_seen(settings.database, exc))
+        return str(damaged)
     except AggregatorError as exc:
         return f"backup not made: {exc}"
     return None
@@ -137,8 +139,6 @@ def restore(settings: Settings, backup: Path | None, *,
 
     Refused while a fetch runs or any process has the database open (a server): the locks are
     taken first and held throughout. `confirm(database, backup)` may say no: None is returned."""
-    from aggregator.pipeline import fetch_lock, lock_path
-
     database = settings.database
     with fetch_lock(lock_path(settings)), safety.exclusive(database):
         chosen, skipped = safety.pick_backup(database, backup)
@@ -185,7 +185,10 @@ def write_export(document: dict, path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def damage_seen(database: Path, exc: sqlite3.DatabaseError) -> safety.DatabaseDamaged:
-    """A corruption error met while a command ran: remembered for every later command."""
+def damage_seen(database: Path, exc: BaseException) -> safety.DatabaseDamaged | None:
+    """A corruption error met while a command, a request or the nightly job ran: remembered for every later
+    command, and its one-line error; None for any other error (the caller's to handle)."""
+    if not safety.is_corruption(exc):
+        return None
     safety.record_damage(database, str(exc))
     return safety.DatabaseDamaged(database, str(exc))

@@ -85,11 +85,8 @@ class App:
         """The one-line error for a corruption error met while reading the database (and a mark,
         so every later command says so too); None for any other error."""
         from aggregator.backup import damage_seen
-        from aggregator.store.backup import is_corruption
 
-        if self._settings is None or not is_corruption(exc):
-            return None
-        return damage_seen(self._settings.database, exc)
+        return None if self._settings is None else damage_seen(self._settings.database, exc)
 
 
 def clock(zone=lambda: ZoneInfo("UTC")) -> datetime:

@@ -7,18 +7,14 @@ the run goes on. The run is recorded in fetch_runs.
 
 from __future__ import annotations
 
-import fcntl
 import heapq
-import os
 import queue
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from aggregator import dedup
@@ -26,15 +22,16 @@ from aggregator.address_books import import_configured
 from aggregator.backup import after_fetch
 from aggregator.config import Settings
 from aggregator.contacts import refresh_social
-from aggregator.errors import FetchLocked, SourceError
+from aggregator.errors import SourceError
 from aggregator.http import Http
+from aggregator.locks import fetch_lock, lock_path
 from aggregator.model import Event
 from aggregator.normalise import normalise
 from aggregator.personal import read_personal_calendars
 from aggregator.ranking import HALF_LIFE_DAYS
 from aggregator.registry import load_source
 from aggregator.source import Context, SourceSpec
-from aggregator.store import Store, event_id, utc_text
+from aggregator.store import Store, event_id
 from aggregator.store.http_cache import HttpCacheRepository
 from aggregator.text import safe_text
 
@@ -84,33 +81,6 @@ class RunReport:
 
     def total(self, attribute: str) -> int:
         return sum(getattr(s, attribute) for s in self.sources)
-
-
-def lock_path(settings: Settings) -> Path:
-    return settings.database.with_name(settings.database.name + ".lock")
-
-
-@contextmanager
-def fetch_lock(path: Path, started: datetime | None = None):
-    """Only one fetch at a time per database, whether manual or scheduled.
-
-    The lock file names the holder (pid, and when it started if given) for the refused one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise FetchLocked(f"another fetch is running ({holder}); try again when it ends") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}" + (f", started {utc_text(started)}" if started else ""))
-        handle.flush()
-        yield
-    finally:
-        handle.close()
 
 
 def fetch_window(settings: Settings, now: datetime) -> tuple[datetime, datetime]:

@@ -6,7 +6,7 @@
 - a heartbeat job every minute, so a scheduler that slept with the laptop wakes
   within a minute of resume and fires the missed run;
 - a catch-up run at start when the last good run is older than one period;
-- the fetch lock (pipeline.fetch_lock) keeps a manual `fetch` and the scheduled
+- the fetch lock (locks.fetch_lock) keeps a manual `fetch` and the scheduled
   one apart: whichever comes second is skipped and says so;
 - a damaged database is logged (one line naming `aggregator restore`) and the run
   skipped; the backups are left as they are, never rotated because of it.
@@ -31,7 +31,6 @@ from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FetchLocked
 from aggregator.pipeline import RunReport, run_fetch
 from aggregator.store import Store
-from aggregator.store.backup import is_corruption
 
 MISFIRE_GRACE = 6 * 3600
 HEARTBEAT = timedelta(minutes=1)
@@ -82,9 +81,10 @@ class NightlyJob:
             self.fail(exc)
             return None
         except sqlite3.DatabaseError as exc:
-            if not is_corruption(exc):
+            damaged = damage_seen(self.settings.database, exc)
+            if damaged is None:
                 raise
-            self.fail(damage_seen(self.settings.database, exc))
+            self.fail(damaged)
             return None
         finally:
             store.close()

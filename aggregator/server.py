@@ -41,6 +41,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from aggregator import feed as feed_module
 from aggregator import page as page_module
 from aggregator import ranking
+from aggregator.backup import damage_seen
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
 from aggregator.http import parse_http_date
@@ -112,14 +113,6 @@ class FeedService:
                 return None
             published = feed_module.event_vevent(items[0])
         return feed_module.single_calendar(self.settings, published)
-
-
-def damage_seen(settings: Settings, exc: Exception) -> AggregatorError | None:
-    """A corruption error a request met, recorded the way a command records it; None for any other error."""
-    from aggregator.backup import damage_seen
-    from aggregator.store.backup import is_corruption
-
-    return damage_seen(settings.database, exc) if is_corruption(exc) else None
 
 
 def fetch_status(store: Store) -> page_module.Status:
@@ -195,7 +188,7 @@ class Handler(BaseHTTPRequestHandler):
         except AggregatorError as exc:  # e.g. a read-only database: say so, and what to do
             return self.respond(503, f"{exc}\n".encode(), "text/plain; charset=utf-8", send_body)
         except Exception as exc:  # never a traceback to the client
-            damaged = damage_seen(service.settings, exc)
+            damaged = damage_seen(service.settings.database, exc)  # recorded the way a command records it
             if damaged is not None:  # a damaged page a query read: remembered; paths stay in the server's log
                 log.error("%s", damaged)
                 return self.respond(503, DAMAGED, "text/plain; charset=utf-8", send_body)

@@ -52,7 +52,7 @@ def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30,
     """Ranked upcoming events between now and `days` ahead (`limit` 0 means all); a conference's
     talks nobody of yours gives or your topics match are rolled up per day (rollup.py)."""
     events = store.events.between(start=now, end=now + timedelta(days=days), include_cancelled=include_cancelled)
-    ranked, snap = _rank(store, settings, events, now=now, topic=topic, extra_chances=extra_chances, listed=[])
+    ranked, snap = _rank(store, settings, events, now=now, topic=topic, extra_chances=extra_chances)
     if roll_up:
         ranked = rollup.roll_up(ranked, rollup.conference_sources(settings), settings.timezone)
     if sort == "start":
@@ -144,8 +144,7 @@ def cold_start(store: Store, snap: AttendanceSnapshot) -> ColdStart:
 
 
 def load_snapshot(store: Store, settings: Settings, events: list[StoredEvent], now: datetime,
-                  people: rank.People, *, also: set[tuple[str, int]] = frozenset(), every: bool = False,
-                  listed: list[str] | None = None) -> AttendanceSnapshot:
+                  people: rank.People, *, also: set[tuple[str, int]] = frozenset(), every: bool = False) -> AttendanceSnapshot:
     groups = sorted({e.group_key for e in events})
     snap = store.rank_cache.load(groups, now, weights={cid: people.who(cid)[3] for cid in people.contacts},
                                  floor=MIN_LISTED, constants=predict.CONSTANTS, cold=COLD, also=also,
@@ -156,10 +155,8 @@ def load_snapshot(store: Store, settings: Settings, events: list[StoredEvent], n
 
 
 def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: datetime, topic: str | None,
-          extra_chances: ExtraChances | None, every: bool = False,
-          listed: list[str] | None = None) -> tuple[list[Ranked], AttendanceSnapshot]:
-    """(items, snapshot); `listed`: the groups whose contacts are named now (None: all; upcoming
-    names them for the items it shows only)."""
+          extra_chances: ExtraChances | None, every: bool = False) -> tuple[list[Ranked], AttendanceSnapshot]:
+    """(items, snapshot): the events scored, and the attendance history they were scored on."""
     if not events:
         return [], AttendanceSnapshot(now=now)
     events = with_merged(store, events)
@@ -185,7 +182,7 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
     also.update((group_of[eid], chance[0]) for eid, found in extra.items() if eid in group_of
                 for chance in found)
     people = rank.people_of({c.id: c for c in contacts}, settings, now)
-    snap = load_snapshot(store, settings, events, now, people, also=also, every=every, listed=listed)
+    snap = load_snapshot(store, settings, events, now, people, also=also, every=every)
     social = rank.SocialModel(snap, people, cold_start(store, snap))
     ranked: list[Ranked] = []
     for stored in events:
@@ -285,7 +282,7 @@ def past(store: Store, settings: Settings, *, now: datetime, days: int = 30) -> 
     explained as `upcoming` lists them; their ids are what `attended` takes."""
     since = now - timedelta(days=days)
     events = [e for e in store.events.between(start=since, end=now) if since <= e.start_utc <= now]
-    ranked, snap = _rank(store, settings, events, now=now, topic=None, extra_chances=None, listed=[])
+    ranked, snap = _rank(store, settings, events, now=now, topic=None, extra_chances=None)
     ranked.sort(key=lambda r: (r.start_utc(), r.score), reverse=True)
     list_contacts(store, ranked, snap, settings)
     add_reasons(store, ranked, snap, settings)

@@ -30,7 +30,7 @@ import math
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from aggregator.evidence import CAME, sql_list
 from aggregator.model import (
@@ -42,6 +42,7 @@ from aggregator.model import (
     GroupSums,
     RateConstants,
 )
+from aggregator.store.codec import utc_text
 from aggregator.store.database import Database
 
 RECENT_EVENTS = 5  # "came to 3 of the last 5"
@@ -55,10 +56,6 @@ ATTENDED = sql_list(CAME)  # ('going', 'attended'): the statuses that count as a
 # How cold start is worked out (aggregator.ranking.coldstart): (budget, within_budget(rows, work, groups),
 # derive(inputs, groups)); the group None of `derive` stands for any group no contact attends.
 ColdRule = tuple[int, Callable[[int, int, int], bool], Callable[[ColdStartInputs, list], ColdStart]]
-
-
-def utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class RankCacheRepository:
