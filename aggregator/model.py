@@ -303,6 +303,12 @@ class AttendanceSnapshot:
     recent_hits: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, contact) -> of the recent
     contacts: dict[int, Contact] = field(default_factory=dict)
     cold: ColdStart | None = None  # read once per query, for the scores and the contacts listed
+    # (group, weekday) -> [(contact, rate, P, hits)]: the contacts it lists, as the rank cache worked them
+    # out (store.rank_cache: at most a day before `now`); a key present means no other contact is listed
+    predicted: dict[tuple[str, int], list[tuple[int, float, float, int]]] = field(default_factory=dict)
+    # (group, weekday) -> sum over the contacts it lists of weight x (P - rate): what they add to the
+    # score beyond their rate, summed by the store (the contacts themselves read only where listed)
+    lifts: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def slot(self, start_utc: datetime) -> int:
         """The weekday (0 = Monday) of a start in the user's zone."""

@@ -199,7 +199,7 @@ def test_a_version_9_database_migrates_and_keeps_cold_start_with_the_cache(tmp_p
         db.execute("drop table rank_cold_groups")
         db.execute("""insert or replace into meta (key, value) values ('rank_cache', '{"version": "1"}')""")
     store = Store(tmp_path / "events.db")
-    assert store.database.meta("schema_version") == "10"
+    assert int(store.database.meta("schema_version")) >= 10
     assert store.database.meta("rank_cache") is None  # rebuilt on the next change or query
     contacts.refresh_social(store, NOW, rank.HALF_LIFE_DAYS)
     ids = {c.name: c.id for c in store.people.contacts()}

@@ -43,7 +43,7 @@ def refresh(store: Store, now: datetime, zone: tzinfo, half_life_days: float = p
     """Bring the ranking's cache (attendance sums, cold start) up to date after a change, here
     rather than on the next query (the fetch, an import, your log, a merge call it)."""
     constants = replace(predict.CONSTANTS, half_life_days=half_life_days)
-    store.rank_cache.ensure(now, offset_minutes(now, zone), constants, COLD)
+    store.rank_cache.ensure(now, offset_minutes(now, zone), constants, COLD, predict.listed)
 
 
 def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30, limit: int = 20,
@@ -52,7 +52,7 @@ def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30,
     """Ranked upcoming events between now and `days` ahead (`limit` 0 means all); a conference's
     talks nobody of yours gives or your topics match are rolled up per day (rollup.py)."""
     events = store.events.between(start=now, end=now + timedelta(days=days), include_cancelled=include_cancelled)
-    ranked, snap = _rank(store, settings, events, now=now, topic=topic, extra_chances=extra_chances)
+    ranked, snap = _rank(store, settings, events, now=now, topic=topic, extra_chances=extra_chances, predicted=False)
     if roll_up:
         ranked = rollup.roll_up(ranked, rollup.conference_sources(settings), settings.timezone)
     if sort == "start":
@@ -66,6 +66,9 @@ def upcoming(store: Store, settings: Settings, *, now: datetime, days: int = 30,
 def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, settings: Settings) -> None:
     """Name the likely contacts of the items shown (the scores needed only the groups' sums)."""
     items = [i for i in items if not i.rolled]
+    if snap.lifts:  # scored from what the listed contacts add: read who they are, for these only
+        keys = {(i.group_key, snap.slot(i.start_utc())) for i in items}
+        store.rank_cache.read_listed(snap, keys - set(snap.predicted), snap.contacts)
     store.rank_cache.read_contacts(snap, {i.group_key for i in items}, MIN_LISTED, predict.CONSTANTS)
     social = rank.social_model(snap, settings, snap.now, cold_start(store, snap))
     for item in items:
@@ -144,19 +147,28 @@ def cold_start(store: Store, snap: AttendanceSnapshot) -> ColdStart:
 
 
 def load_snapshot(store: Store, settings: Settings, events: list[StoredEvent], now: datetime,
-                  people: rank.People, *, also: set[tuple[str, int]] = frozenset(), every: bool = False) -> AttendanceSnapshot:
+                  people: rank.People, *, also: set[tuple[str, int]] = frozenset(), every: bool = False,
+                  named: set[str] | None = None) -> AttendanceSnapshot:
+    """The attendance history the events are scored on. `named`: the ids of the events whose listed
+    contacts are read (None: all); the others' listed contacts count only by what they add."""
     groups = sorted({e.group_key for e in events})
+    offset = offset_minutes(now, settings.timezone)
+    slot = {e.id: (e.group_key, (e.start_utc + timedelta(minutes=offset)).weekday()) for e in events}  # snap.slot
     snap = store.rank_cache.load(groups, now, weights={cid: people.who(cid)[3] for cid in people.contacts},
                                  floor=MIN_LISTED, constants=predict.CONSTANTS, cold=COLD, also=also,
-                                 every=set(groups) if every else set(),
-                                 utc_offset_minutes=offset_minutes(now, settings.timezone))
+                                 every=set(groups) if every else set(), utc_offset_minutes=offset,
+                                 listed=predict.listed, slots=set(slot.values()),
+                                 named=None if named is None else {slot[i] for i in named if i in slot})
     snap.contacts = people.contacts
     return snap
 
 
 def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: datetime, topic: str | None,
-          extra_chances: ExtraChances | None, every: bool = False) -> tuple[list[Ranked], AttendanceSnapshot]:
-    """(items, snapshot): the events scored, and the attendance history they were scored on."""
+          extra_chances: ExtraChances | None, every: bool = False,
+          predicted: bool = True) -> tuple[list[Ranked], AttendanceSnapshot]:
+    """(items, snapshot): the events scored, and the attendance history they were scored on.
+    Without `predicted`, the items' chances are only those the events or the user's log give
+    (list_contacts names the predicted ones of the items shown)."""
     if not events:
         return [], AttendanceSnapshot(now=now)
     events = with_merged(store, events)
@@ -172,7 +184,7 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
         excluded.update(store.rank_cache.topic_matches(fts_phrase(bad), ids))
     attendance = store.attendance.of_events(ids)
     extra: ExtraChances = {}
-    contacts = store.people.contacts()  # once per query: names to find in the texts, weights to score
+    contacts = store.people.for_ranking()  # once per query: names to find in the texts, weights to score
     for found in (mention_chances(events, MentionIndex(contact_names(contacts, events))), extra_chances or {}):
         for eid, chances in found.items():
             extra.setdefault(eid, []).extend(chances)
@@ -182,14 +194,15 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
     also.update((group_of[eid], chance[0]) for eid, found in extra.items() if eid in group_of
                 for chance in found)
     people = rank.people_of({c.id: c for c in contacts}, settings, now)
-    snap = load_snapshot(store, settings, events, now, people, also=also, every=every)
+    snap = load_snapshot(store, settings, events, now, people, also=also, every=every,
+                         named=None if predicted else set())
     social = rank.SocialModel(snap, people, cold_start(store, snap))
     ranked: list[Ranked] = []
     for stored in events:
         if stored.id in excluded or (wanted and stored.id not in matches[wanted]):
             continue
         item = rank.score(stored, matches, social, settings, topics=topics, attendance=attendance.get(stored.id, []),
-                          extra=extra.get(stored.id, ()), every=every)
+                          extra=extra.get(stored.id, ()), every=every, predicted=predicted)
         if item is not None:
             ranked.append(item)
     ranked.sort(key=lambda r: (-r.score, r.start_utc(), r.id))
@@ -282,7 +295,7 @@ def past(store: Store, settings: Settings, *, now: datetime, days: int = 30) -> 
     explained as `upcoming` lists them; their ids are what `attended` takes."""
     since = now - timedelta(days=days)
     events = [e for e in store.events.between(start=since, end=now) if since <= e.start_utc <= now]
-    ranked, snap = _rank(store, settings, events, now=now, topic=None, extra_chances=None)
+    ranked, snap = _rank(store, settings, events, now=now, topic=None, extra_chances=None, predicted=False)
     ranked.sort(key=lambda r: (r.start_utc(), r.score), reverse=True)
     list_contacts(store, ranked, snap, settings)
     add_reasons(store, ranked, snap, settings)

@@ -70,7 +70,7 @@ LISTED = 0.05  # present.LISTED: contacts shown from here up (kept equal by a te
 CONSTANTS = RateConstants(PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH, HALF_LIFE_DAYS, LISTED)
 __all__ = ["CONSTANTS", "EVIDENCE_PROBABILITY", "HALF_LIFE_DAYS", "LISTED", "PLATT_A", "PLATT_B", "PRIOR",
            "PRIOR_STRENGTH", "RSVP_PROBABILITY", "SLOT_STRENGTH", "ContactHistory", "GroupHistory", "calibrated",
-           "expected_total", "log_loss", "overall_rate", "probability", "rate", "rates", "recency_weight"]
+           "expected_total", "listed", "log_loss", "overall_rate", "probability", "rate", "rates", "recency_weight"]
 
 
 def recency_weight(age_days: float, half_life_days: float = HALF_LIFE_DAYS) -> float:
@@ -111,6 +111,12 @@ def calibrated(value: float, a: float = PLATT_A, b: float = PLATT_B) -> float:
         return 1.0
     z = a + b * math.log(value / (1.0 - value))
     return max(LISTED, 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0)
+
+
+def listed(contacts: dict[int, ContactHistory], group: GroupHistory, slot: int) -> list[tuple[int, float, float]]:
+    """(contact, rate, P) of the contacts a group's event in `slot` lists: rate LISTED and up (the
+    store's rank cache keeps them, worked out when it is rebuilt)."""
+    return [(cid, r, calibrated(r)) for cid, r in rates(contacts, group, slot).items() if r >= LISTED]
 
 
 def probability(contact: ContactHistory, group: GroupHistory, slot: int | None, **constants: float) -> float:

@@ -206,26 +206,48 @@ def explicit_chances(attendance: list[AttendanceRow], extra: list[tuple] = ()
     return found
 
 
+def by_likelihood(chance: ContactChance) -> tuple:
+    """The order chances are listed in: most likely first, then by name."""
+    return -chance.probability, chance.name, chance.contact_id
+
+
 class SocialModel:
     """Predicted chances per (group, slot) from a snapshot, each computed once. Pure."""
 
     def __init__(self, snap: AttendanceSnapshot, people: People, cold: ColdStart | None = None):
         self.snap, self.people, self.cold = snap, people, cold or ColdStart()
-        self._cache: dict[tuple[str, int], tuple[float, dict[int, float], list[ContactChance]]] = {}
+        self._cache: dict[tuple[str, int], tuple[float, dict[int, float], list[ContactChance], float,
+                                                 dict[int, float]]] = {}
+        self._cold_parts: dict[str, tuple[float, dict[int, float]]] = {}
 
-    def predicted(self, group: str, slot: int) -> tuple[float, dict[int, float], list[ContactChance]]:
-        """(sum of weight x P over everyone with history, P of each contact read, the listed chances)."""
+    def predicted(self, group: str, slot: int) -> tuple[float, dict[int, float], list[ContactChance] | None]:
+        """(sum of weight x P over everyone with history, P of each contact read, the listed chances:
+        None when the snapshot holds only what they add to the score, snap.lifts)."""
         key = (group, slot)
         if key not in self._cache:
             history = self.snap.history.get(group, {})
             group_history = self.snap.groups.get(group, predict.GroupHistory())
             probs, listed, lift = predict.rates(history, group_history, slot), [], 0.0
+            # The contacts listed as the rank cache worked them out (all of a group's when `every`),
+            # or only what they add to the score, summed by the store (`lifted`: then who they are
+            # is not known here, and `listed` is None).
+            kept = self.snap.predicted.get(key) if group not in self.snap.complete else None
+            lifted = self.snap.lifts.get(key) if kept is None and group not in self.snap.complete else None
+            for cid, rate, p, hits in kept or ():
+                probs[cid] = p
+                chance = self.people.chance(cid, p, ev.PREDICTED, hits)
+                lift += chance.weight * (p - rate)
+                listed.append(chance)
+            done = {cid for cid, *_ in kept or ()}
             for cid, rate in probs.items():
-                if rate < predict.LISTED:
+                if rate < predict.LISTED or cid in done:
                     continue  # P is the rate
                 p = probs[cid] = predict.calibrated(rate)
-                lift += self.people.who(cid)[3] * (p - rate)
-                listed.append(self.people.chance(cid, p, ev.PREDICTED, history[cid].hits))
+                if lifted is None:
+                    lift += self.people.who(cid)[3] * (p - rate)
+                    listed.append(self.people.chance(cid, p, ev.PREDICTED, history[cid].hits))
+            if lifted is not None:
+                lift, listed = lifted, None
             sums = self.snap.sums.get(group)
             if sums is None:  # a snapshot holding every contact: sum them
                 total = sum(self.people.who(cid)[3] * p for cid, p in probs.items())
@@ -235,51 +257,81 @@ class SocialModel:
                 total = predict.expected_total(sums.by_slot.get(slot, 0.0), sums.hits, sums.weights,
                                                group_history, slot) + lift
             # Contacts new to the group who go to groups sharing its members (coldstart.py): the
-            # sums above hold only contacts with history here, so theirs are added.
+            # sums above hold only contacts with history here, so theirs are added. Their P is the
+            # floor times a factor of their own (cold_probability is linear in the floor), so the
+            # group's weighted sum of factors, worked out once, gives theirs at every weekday.
             floor = coldstart.floor_probability(group_history, slot)
-            for cid, (evidence, related) in self.cold.of(group).items():
-                if cid in history:
-                    continue
-                p = probs[cid] = coldstart.cold_probability(evidence, floor)
-                total += self.people.who(cid)[3] * p
-                if p >= MIN_LISTED:
-                    listed.append(self.people.chance(cid, p, ev.PREDICTED, detail=f"goes to {related}"))
-            self._cache[key] = (total, probs, listed)
-        return self._cache[key]
+            share, factors = self._newcomers(group)
+            total += floor * share
+            if floor >= MIN_LISTED and listed is not None:  # a factor is below 1: none is listed under it
+                for cid, factor in factors.items():
+                    if floor * factor >= MIN_LISTED:
+                        listed.append(self.people.chance(cid, floor * factor, ev.PREDICTED,
+                                                         detail=f"goes to {self.cold.of(group)[cid][1]}"))
+            if listed is not None:
+                listed.sort(key=by_likelihood)
+            self._cache[key] = (total, probs, listed, floor, factors)
+        return self._cache[key][:3]
+
+    def _newcomers(self, group: str) -> tuple[float, dict[int, float]]:
+        """(sum of weight x factor, {contact: factor}) of the group's cold-start contacts (P = floor x factor)."""
+        if group not in self._cold_parts:
+            history = self.snap.history.get(group, {})
+            factors = {cid: coldstart.cold_probability(evidence, 1.0)
+                       for cid, (evidence, _) in self.cold.of(group).items() if cid not in history}
+            self._cold_parts[group] = (sum(self.people.who(cid)[3] * f for cid, f in factors.items()), factors)
+        return self._cold_parts[group]
+
+    def probability(self, group: str, slot: int, cid: int) -> float:
+        """The predicted P of one contact at the group's events in `slot` (0 with no evidence)."""
+        self.predicted(group, slot)
+        _, probs, _, floor, factors = self._cache[(group, slot)]
+        return probs[cid] if cid in probs else floor * factors.get(cid, 0.0)
 
     def chances(self, stored: StoredEvent, attendance: list[AttendanceRow], extra: list[tuple[int, str, float]] = (),
-                *, every: bool = False) -> tuple[float, list[ContactChance]]:
-        """(social part, the chances listed, or all of them when `every`), most likely first."""
+                *, every: bool = False, predicted: bool = True) -> tuple[float, list[ContactChance]]:
+        """(social part, the chances listed, or all of them when `every`), most likely first;
+        without `predicted`, only those the event or the user's log gives (RSVPs, speakers, ...)."""
         group = stored.group_key
-        total, probs, listed = self.predicted(group, self.snap.slot(stored.start_utc))
+        slot = self.snap.slot(stored.start_utc)
+        total, probs, listed = self.predicted(group, slot)
         known = explicit_chances(attendance, extra)
         social = 1.0 + total
         out = []
         for cid, (p, evidence, detail) in known.items():
-            social += self.people.who(cid)[3] * (p - probs.get(cid, 0.0))
+            social += self.people.who(cid)[3] * (p - self.probability(group, slot, cid))
             if p > 0:
                 out.append(self.people.chance(cid, p, evidence, detail=detail))
+        if not predicted:
+            return social, sorted(out, key=by_likelihood)
+        if listed is None and not every:
+            raise ValueError(f"the contacts {group!r} lists were not read (snap.predicted)")
+        if not known and not every:
+            return social, list(listed)  # sorted once per group and weekday
         if every:
             history, cold = self.snap.history.get(group, {}), self.cold.of(group)
+            every_p = {cid: self.probability(group, slot, cid) for cid in (*probs, *self._newcomers(group)[1])}
             out += [self.people.chance(cid, p, ev.PREDICTED, history[cid].hits) if cid in history
                     else self.people.chance(cid, p, ev.PREDICTED, detail=f"goes to {cold[cid][1]}")
-                    for cid, p in probs.items() if cid not in known and p > 0]
+                    for cid, p in every_p.items() if cid not in known and p > 0]
         else:
             out += [c for c in listed if c.contact_id not in known]
-        return social, sorted(out, key=lambda c: (-c.probability, c.name, c.contact_id))
+        return social, sorted(out, key=by_likelihood)
 
 
 def score(stored: StoredEvent, matches, social: SocialModel, settings: Settings, *,
           topics: dict[str, float], attendance: list[AttendanceRow] = (),
-          extra: list[tuple] = (), every: bool = False) -> Ranked | None:
-    """One event's Ranked (None when dropped by distance or online settings). Pure: no SQL."""
+          extra: list[tuple] = (), every: bool = False, predicted: bool = True) -> Ranked | None:
+    """One event's Ranked (None when dropped by distance or online settings). Pure: no SQL.
+    Without `predicted`, its chances are only those the event or the user's log gives (a listing
+    names the predicted ones for the events it shows: listing.list_contacts)."""
     event = stored.event
     factor, km = distance_factor(event, settings)
     if factor == 0.0:
         return None
     contributions = topic_contributions(matches, stored.id, topics)
     topic_part = TOPIC_BASE + sum(contributions.values())
-    social_part, chances = social.chances(stored, attendance, extra, every=every)
+    social_part, chances = social.chances(stored, attendance, extra, every=every, predicted=predicted)
     return Ranked(
         id=stored.id, event=event, stored=stored, score=round(topic_part * social_part * factor, 3),
         topics=list(contributions), chances=chances, sources=stored.sources,

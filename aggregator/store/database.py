@@ -19,7 +19,7 @@ from aggregator.errors import AggregatorError
 from aggregator.store import backup as safety
 from aggregator.store.codec import EVENT_COLUMNS
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 class Database:
@@ -129,7 +129,8 @@ class Database:
                 )
             steps = [self._create_v1, self._create_v2, self._create_v3, self._create_v4, self._create_v5,
                      self._drop_rates_v6, self._rank_cache_v7, self._calendar_log_v8,
-                     self._contact_identity_v9, self._rank_cold_start_v10]
+                     self._contact_identity_v9, self._rank_cold_start_v10,
+                     self._rank_listed_v11]
             for number, step in enumerate(steps, 1):
                 if version < number:
                     with self.conn:
@@ -287,4 +288,14 @@ class Database:
                              evidence real, related text)""")
         self.conn.execute("create index if not exists rank_cold_group on rank_cold (g, seq)")
         self.conn.execute("create table if not exists rank_cold_groups (g text primary key)")
+        self.conn.execute("delete from meta where key = 'rank_cache'")
+
+    def _rank_listed_v11(self) -> None:
+        """The contacts each (group, weekday) lists, kept with the ranking's sums (store.rank_cache):
+        their rate and calibrated P worked out when the sums are (or at most a day before a query),
+        so a query reads them instead of every contact's sums. The cache is rebuilt on the next read."""
+        self.conn.execute("""create table if not exists rank_listed (g text, wd integer, contact_id integer,
+                             rate real, p real, hits integer)""")
+        self.conn.execute("create index if not exists rank_listed_slot on rank_listed (g, wd)")
+        self.conn.execute("create index if not exists rank_listed_contact on rank_listed (contact_id)")
         self.conn.execute("delete from meta where key = 'rank_cache'")

@@ -14,6 +14,14 @@ Cold start (aggregator.ranking.coldstart) is worked out from the same tables at
 the same rebuild, by the ranking's function the caller passes in (the store
 knows no ranking logic), and kept in rank_cold: a query reads its groups' rows.
 
+The contacts each (group, weekday) lists (rate at the listing threshold and up)
+and their calibrated P are worked out at the same rebuild too, by the ranking's
+function (`ListRule`), and kept in rank_listed: a query reads the rows of its
+events' groups and weekdays instead of every contact who might reach the list.
+Their P is frozen at the time it was worked out ("listed_at"): a query up to
+FROZEN_DAYS later reads it (a day's decay moves a rate by under 1%); a later
+query, or one before it, works them out again first.
+
 Every contact with evidence counts in the score, yet only a few can be listed:
 per group, the weighted sums over all contacts are read as aggregates (a
 contact's rate is linear in their sums, and below the listing threshold P is
@@ -56,6 +64,10 @@ ATTENDED = sql_list(CAME)  # ('going', 'attended'): the statuses that count as a
 # How cold start is worked out (aggregator.ranking.coldstart): (budget, within_budget(rows, work, groups),
 # derive(inputs, groups)); the group None of `derive` stands for any group no contact attends.
 ColdRule = tuple[int, Callable[[int, int, int], bool], Callable[[ColdStartInputs, list], ColdStart]]
+# How the ranking lists a group's contacts at a weekday (aggregator.ranking.predict.listed):
+# (contacts who may reach the list, the group, weekday) -> [(contact, rate, P)].
+ListRule = Callable[[dict[int, ContactHistory], GroupHistory, int], list[tuple[int, float, float]]]
+FROZEN_DAYS = 1.0  # how long after it was worked out a query reads rank_listed
 
 
 class RankCacheRepository:
@@ -72,8 +84,10 @@ class RankCacheRepository:
             return None
 
     # -- the cache -------------------------------------------------------------
-    def ensure(self, now: datetime, utc_offset_minutes: int, constants: RateConstants, cold: ColdRule) -> datetime:
-        """Make the cache tables (sums and cold start) current for `now`; return the time their weights are at."""
+    def ensure(self, now: datetime, utc_offset_minutes: int, constants: RateConstants, cold: ColdRule,
+               listed: ListRule | None = None) -> datetime:
+        """Make the cache tables (sums, cold start and, given `listed`, the contacts listed) current for
+        `now`; return the time their weights are at."""
         database, conn = self.database, self.database.conn
         with database.lock:
             state = self._state()
@@ -86,12 +100,30 @@ class RankCacheRepository:
                             and exists (select 1 from attendance a where a.event_id = e.id) limit 1""",
                          [utc_text(at), utc_text(now)]).fetchone())
             if fresh:
+                if listed is not None and not self.listed_fresh(now, state):
+                    with database.transaction():
+                        self._listed_rebuild(now, at, constants, listed)
+                        database.set_meta(CACHE_KEY, json.dumps({**state, "listed_at": now.isoformat()}))
                 return at
             with database.transaction():
                 self._rebuild(now, utc_offset_minutes, constants)
                 counts = self._cold_rebuild(cold)
-                database.set_meta(CACHE_KEY, json.dumps({**wanted, "at": now.isoformat(), "cold": counts}))
+                done = {**wanted, "at": now.isoformat(), "cold": counts}
+                if listed is not None:
+                    self._listed_rebuild(now, now, constants, listed)
+                    done["listed_at"] = now.isoformat()
+                else:
+                    self.database.conn.execute("delete from rank_listed")
+                database.set_meta(CACHE_KEY, json.dumps(done))
             return now
+
+    def listed_fresh(self, now: datetime, state: dict | None = None) -> bool:
+        """Whether rank_listed may be read for a query at `now` (worked out at most FROZEN_DAYS before it)."""
+        state = self._state() if state is None else state
+        if not state.get("listed_at"):
+            return False
+        age = (now - datetime.fromisoformat(state["listed_at"])).total_seconds()
+        return 0 <= age <= FROZEN_DAYS * 86400
 
     def _rebuild(self, at: datetime, utc_offset_minutes: int, constants: RateConstants) -> None:
         conn = self.database.conn
@@ -128,6 +160,86 @@ class RankCacheRepository:
                         where s.g = rank_group_slots.g and s.wd = rank_group_slots.wd), 0),
                         contacts = (select count(*) from rank_contact_groups c where c.g = rank_group_slots.g)""")
         conn.execute("drop table temp.rank_observed")
+
+    # -- the contacts listed -----------------------------------------------------------
+    def _listed_rebuild(self, now: datetime, at: datetime, constants: RateConstants, rule: ListRule) -> None:
+        """rank_listed: for every group with history and every weekday, the contacts `rule` lists, with
+        their rate and P at `now` (from the sums weighted at `at`)."""
+        conn = self.database.conn
+        conn.execute("delete from rank_listed")
+        scale = 0.5 ** (max(0.0, (now - at).total_seconds() / 86400) / constants.half_life_days)
+        totals: dict[str, list] = defaultdict(lambda: [0.0, {}, 0])
+        for g, wd, w, n in conn.execute("select g, wd, weighted, observed from rank_group_slots"):
+            t = totals[g]
+            t[0] += w * scale
+            t[1][wd] = w * scale
+            t[2] += n
+        groups = {g: GroupHistory(total, by_slot, n) for g, (total, by_slot, n) in totals.items()}
+        history = self._listable(groups, scale, constants, constants.listed)
+        rows = []
+        for g, people in history.items():
+            for wd in range(7):
+                rows += [(g, wd, cid, rate, p, people[cid].hits) for cid, rate, p in rule(people, groups[g], wd)]
+        conn.executemany("insert into rank_listed (g, wd, contact_id, rate, p, hits) values (?, ?, ?, ?, ?, ?)", rows)
+
+    def _listable(self, groups: dict[str, GroupHistory], scale: float, constants: RateConstants,
+                  floor: float) -> dict[str, dict[int, ContactHistory]]:
+        """The contacts of `groups` whose rate may reach `floor` at some weekday, at a time the cache's
+        weights are scaled by `scale` (<= 1) to."""
+        prior, strength = constants.prior, constants.prior_strength
+        # P = (h + k o) / (W + k) <= h / (W + k) + o at any weekday, where o = (f H + m p) / (f W + m)
+        # is the overall rate: read a contact when best + o reaches `floor`.
+        bounds = {g: [scale / (group.total + strength), prior * strength / (group.total + strength)]
+                  for g, group in groups.items()}
+        if not bounds:
+            return {}
+        rows = self.database.conn.execute(
+            # "limit -1": the bounds are read once per group, not once per contact row (SQLite
+            # does not flatten a subquery with a limit; "as materialized" needs 3.35).
+            """select s.g, s.contact_id, s.wd, s.weighted, s.hits from
+               (select key as g, json_extract(value, '$[0]') as a, json_extract(value, '$[1]') as c
+                from json_each(?) limit -1) b
+               join rank_contact_groups c on c.g = b.g
+               join rank_contact_slots s on s.g = c.g and s.contact_id = c.contact_id
+               where c.best + b.a * c.weighted + b.c >= ?""", [json.dumps(bounds), floor]).fetchall()
+        return histories(rows, scale)
+
+    def listed_lifts(self, snap: AttendanceSnapshot, slots: set[tuple[str, int]], weights: dict[int, float]) -> None:
+        """snap.lifts for the (group, weekday) `slots` of groups with history: the sum over the contacts
+        each lists of weight x (P - rate), summed here (the usual weight over all of them, plus the
+        difference of each contact whose weight is not the usual one)."""
+        keys = sorted({(g, wd) for g, wd in slots if g in snap.groups})
+        lifts = dict.fromkeys(keys, 0.0)
+        usual = Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
+        differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
+        with self.database.lock:
+            for g, wd, lift in self.database.conn.execute(
+                    """select l.g, l.wd, sum(l.p - l.rate) from json_each(?) j
+                       join rank_listed l on l.g = json_extract(j.value, '$[0]') and l.wd = json_extract(j.value, '$[1]')
+                       group by l.g, l.wd""", [json.dumps(keys)]):
+                lifts[(g, wd)] = usual * lift
+            for g, wd, extra in self.database.conn.execute(
+                    """select l.g, l.wd, sum(w.value * (l.p - l.rate)) from json_each(?) w
+                       cross join rank_listed l on l.contact_id = cast(w.key as integer) group by l.g, l.wd""",
+                    [differ]):
+                if (g, wd) in lifts:
+                    lifts[(g, wd)] += extra
+        snap.lifts.update(lifts)
+
+    def read_listed(self, snap: AttendanceSnapshot, slots: set[tuple[str, int]], contacts: set[int] | dict) -> None:
+        """snap.predicted for the (group, weekday) `slots` of groups with history: the contacts each
+        lists (of `contacts`), as rank_listed holds them."""
+        keys = sorted({(g, wd) for g, wd in slots if g in snap.groups})
+        found: dict[tuple[str, int], list] = {key: [] for key in keys}
+        with self.database.lock:
+            rows = self.database.conn.execute(
+                """select l.g, l.wd, l.contact_id, l.rate, l.p, l.hits from json_each(?) j
+                   join rank_listed l on l.g = json_extract(j.value, '$[0]') and l.wd = json_extract(j.value, '$[1]')""",
+                [json.dumps(keys)]).fetchall()
+        for g, wd, cid, rate, p, hits in rows:
+            if cid in contacts:
+                found[(g, wd)].append((cid, rate, p, hits))
+        snap.predicted.update(found)
 
     # -- cold start ----------------------------------------------------------------
     def _cold_rebuild(self, cold: ColdRule) -> dict:
@@ -213,8 +325,15 @@ class RankCacheRepository:
     # -- loading -------------------------------------------------------------------
     def load(self, groups: list[str], now: datetime, *, weights: dict[int, float], floor: float,
              constants: RateConstants, cold: ColdRule, also: set[tuple[str, int]] = frozenset(),
-             every: set[str] = frozenset(), utc_offset_minutes: int = 0) -> AttendanceSnapshot:
+             every: set[str] = frozenset(), utc_offset_minutes: int = 0, listed: ListRule | None = None,
+             slots: set[tuple[str, int]] = frozenset(), named: set[tuple[str, int]] | None = None
+             ) -> AttendanceSnapshot:
         """The attendance history of `groups` before `now`, weighted at `now`.
+
+        Given `listed` (the ranking's ListRule), what the contacts each of `slots` (group, weekday)
+        lists add to the score is read from rank_listed (snap.lifts), and the contacts themselves
+        for the slots in `named` (None: all of `slots`; snap.predicted), not worked out from every
+        contact's sums.
 
         `weights`: each contact's weight in the score (the aggregates need them);
         contacts not in it are left out. Contacts are read one by one when they may
@@ -227,7 +346,7 @@ class RankCacheRepository:
         if not groups:
             return snap
         half_life_days = constants.half_life_days
-        at = self.ensure(now, utc_offset_minutes, constants, cold)
+        at = self.ensure(now, utc_offset_minutes, constants, cold, listed)
         scale = 0.5 ** (max(0.0, (now - at).total_seconds() / 86400) / half_life_days)
         conn = self.database.conn
         names = json.dumps(groups)
@@ -263,6 +382,10 @@ class RankCacheRepository:
             snap.sums = dict(sums)
         snap.scale = scale
         wanted = {(g, cid) for g, cid in also if g in snap.groups}
+        if listed is not None and self.listed_fresh(now):
+            self.listed_lifts(snap, set(slots), weights)
+            self.read_listed(snap, set(slots) if named is None else set(named), weights)
+            snap.listed.update(groups)  # the contacts listed are read: read_contacts adds only `also` and `every`
         # Below LISTED P is the rate, which the sums hold; at or above, the score needs each contact's P.
         self.read_contacts(snap, groups, min(floor, constants.listed), constants, wanted, every)
         return snap
@@ -278,28 +401,11 @@ class RankCacheRepository:
         conn = self.database.conn
         snap.listed.update(groups)
         scale = snap.scale
-        wanted = set(pairs)
-        prior, strength = constants.prior, constants.prior_strength
         with self.database.lock:
-            # Who may reach `floor`: P = (h + k o) / (W + k) <= h / (W + k) + o at any weekday, where
-            # o = (f H + m p) / (f W + m) is the overall rate: read a contact when best + o reaches it.
-            bounds = {g: [scale / (snap.groups[g].total + strength),
-                          prior * strength / (snap.groups[g].total + strength)]
-                      for g in groups if g in snap.groups}
+            found = self._listable({g: snap.groups[g] for g in groups if g in snap.groups}, scale, constants, floor)
+            wanted = {(g, cid) for g, cid in pairs
+                      if cid not in snap.history.get(g, {}) and cid not in found.get(g, {})}
             rows = []
-            if bounds:  # their weekday rows in one query (every group's, to score: thousands of contacts)
-                rows = conn.execute(
-                    # "limit -1": the bounds are read once per group, not once per contact row (SQLite
-                    # does not flatten a subquery with a limit; "as materialized" needs 3.35).
-                    """select s.g, s.contact_id, s.wd, s.weighted, s.hits from
-                       (select key as g, json_extract(value, '$[0]') as a, json_extract(value, '$[1]') as c
-                        from json_each(?) limit -1) b
-                       join rank_contact_groups c on c.g = b.g
-                       join rank_contact_slots s on s.g = c.g and s.contact_id = c.contact_id
-                       where c.best + b.a * c.weighted + b.c >= ?""",
-                    [json.dumps(bounds), floor]).fetchall()
-            found = {(g, cid) for g, cid, *_ in rows}
-            wanted = {(g, cid) for g, cid in wanted if cid not in snap.history.get(g, {}) and (g, cid) not in found}
             if wanted:
                 rows += conn.execute(
                     """select s.g, s.contact_id, s.wd, s.weighted, s.hits from json_each(?) j
@@ -311,18 +417,10 @@ class RankCacheRepository:
                     """select s.g, s.contact_id, s.wd, s.weighted, s.hits from rank_contact_slots s
                        where s.g in (select value from json_each(?))""", [json.dumps(complete)]).fetchall()
                 snap.complete.update(complete)
-        per: dict[str, dict[int, list]] = defaultdict(dict)
-        for g, cid, wd, w, n in rows:
-            if cid in snap.history.get(g, {}):
-                continue
-            entry = per[g].setdefault(cid, [0.0, {}, 0])
-            if wd not in entry[1]:
-                entry[0] += w * scale
-                entry[1][wd] = w * scale
-                entry[2] += n
-        for g, people in per.items():
-            snap.history.setdefault(g, {}).update(
-                {cid: ContactHistory(w, by_slot, n) for cid, (w, by_slot, n) in people.items()})
+        for read in (found, histories(rows, scale)):
+            for g, people in read.items():
+                known = snap.history.setdefault(g, {})
+                known.update({cid: h for cid, h in people.items() if cid not in known})
 
     def load_recent(self, snap: AttendanceSnapshot, groups: list[str]) -> None:
         """Fill snap.recent and snap.recent_hits for `groups`: their last RECENT_EVENTS observed events."""
@@ -360,8 +458,23 @@ class RankCacheRepository:
                 for name, cols in (("title", ("title", "tags")), ("description", ("description",)))}
         sql = f"""select events.id, bm25(events_fts, {weights}), bm25(events_fts, {only["title"]}),
                          bm25(events_fts, {only["description"]})
-                  from events_fts join events on events.rowid = events_fts.rowid where events_fts match ?"""
-        with self.database.lock:
-            rows = self.database.conn.execute(sql, [topic_query]).fetchall()
+                  from events_fts join events on events.rowid = events_fts.rowid where events_fts match ?
+                  and events.id in (select value from json_each(?))"""
+        with self.database.lock:  # bm25 is worked out only for the events asked about
+            rows = self.database.conn.execute(sql, [topic_query, json.dumps(sorted(wanted))]).fetchall()
         return {i: (bm25, "title" if title else "description" if description else "group_name")
                 for i, bm25, title, description in rows if i in wanted}
+
+
+def histories(rows: list[tuple], scale: float) -> dict[str, dict[int, ContactHistory]]:
+    """group -> contact -> ContactHistory from rank_contact_slots rows (g, contact, weekday, weighted,
+    hits), the weights scaled by `scale`; a (group, contact, weekday) read twice counts once."""
+    per: dict[str, dict[int, list]] = defaultdict(dict)
+    for g, cid, wd, w, n in rows:
+        entry = per[g].setdefault(cid, [0.0, {}, 0])
+        if wd not in entry[1]:
+            entry[0] += w * scale
+            entry[1][wd] = w * scale
+            entry[2] += n
+    return {g: {cid: ContactHistory(w, by_slot, n) for cid, (w, by_slot, n) in people.items()}
+            for g, people in per.items()}
