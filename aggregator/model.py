@@ -269,6 +269,9 @@ class ColdStart:
     """group -> contact -> (evidence, the related group that gives the most of it)."""
 
     evidence: dict[str, dict[int, tuple[float, str]]] = field(default_factory=dict)
+    # group -> sum over its newcomers of weight x factor (their P is the group's floor x factor), summed
+    # by the store; for a group here, `evidence` holds only the contacts asked for, not all of them
+    shares: dict[str, float] = field(default_factory=dict)
 
     def of(self, group: str) -> dict[int, tuple[float, str]]:
         return self.evidence.get(group, {})

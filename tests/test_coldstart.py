@@ -149,9 +149,9 @@ def test_cold_start_is_worked_out_when_the_cache_is_rebuilt_and_matches_working_
     kept = store.rank_cache.cold_start(asked, None, COLD)
     assert set(kept.of("Elsewhere")) and set(kept.of("PDX Rust"))
     store.database.conn.execute("delete from meta where key = 'rank_cache'")
-    budget, _, derive = COLD
+    budget, _, derive, factor = COLD
     # Room for the 4 groups asked, not for every group (4) and any other (5) at once: worked out per query.
-    tight = (budget, lambda rows, work, n: n <= len(asked), derive)
+    tight = (budget, lambda rows, work, n: n <= len(asked), derive, factor)
     store.rank_cache.ensure(NOW, 0, predict.CONSTANTS, tight)
     assert store.database.conn.execute("select count(*) from rank_cold").fetchone()[0] == 0
     per_query = store.rank_cache.cold_start(asked, None, tight)

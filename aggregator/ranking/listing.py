@@ -30,7 +30,7 @@ from aggregator.store.codec import fts_phrase
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 # How the store's rank cache works out cold start when it rebuilds (coldstart.py).
-COLD = (coldstart.WORK_BUDGET, coldstart.within_budget, coldstart.derive)
+COLD = (coldstart.WORK_BUDGET, coldstart.within_budget, coldstart.derive, rank.newcomer_factor)
 
 
 def offset_minutes(now: datetime, zone: tzinfo) -> int:
@@ -70,7 +70,10 @@ def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, s
         keys = {(i.group_key, snap.slot(i.start_utc())) for i in items}
         store.rank_cache.read_listed(snap, keys - set(snap.predicted), snap.contacts)
     store.rank_cache.read_contacts(snap, {i.group_key for i in items}, MIN_LISTED, predict.CONSTANTS)
-    social = rank.social_model(snap, settings, snap.now, cold_start(store, snap))
+    cold = cold_start(store, snap)
+    if cold.shares:  # scored from the newcomers' sums: read them, for the groups shown
+        cold = store.rank_cache.cold_start(sorted({i.group_key for i in items}), set(snap.contacts), COLD)
+    social = rank.social_model(snap, settings, snap.now, cold)
     for item in items:
         attendance, extra = item.evidence
         item.chances = social.chances(item.stored, attendance, extra)[1]
@@ -138,11 +141,15 @@ def mention_chances(events: list[StoredEvent], index: MentionIndex) -> ExtraChan
     return found
 
 
-def cold_start(store: Store, snap: AttendanceSnapshot) -> ColdStart:
+def cold_start(store: Store, snap: AttendanceSnapshot, people: rank.People | None = None,
+               pairs: set[tuple[str, int]] = frozenset()) -> ColdStart:
     """Cold-start evidence (coldstart.py) for the snapshot's groups, as the rank cache's last rebuild
-    worked it out: read once per query (the scores and the contacts listed share it)."""
+    worked it out: read once per query (the scores and the contacts listed share it). Given `people`,
+    each group's newcomers are summed by the store and only the (group, contact) `pairs` read."""
     if snap.cold is None:
-        snap.cold = store.rank_cache.cold_start(sorted(snap.groups), set(snap.contacts), COLD)
+        weights = None if people is None else {cid: people.who(cid)[3] for cid in people.contacts}
+        snap.cold = store.rank_cache.cold_start(sorted(snap.groups), set(snap.contacts), COLD, weights=weights,
+                                                pairs=pairs)
     return snap.cold
 
 
@@ -196,7 +203,7 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
     people = rank.people_of({c.id: c for c in contacts}, settings, now)
     snap = load_snapshot(store, settings, events, now, people, also=also, every=every,
                          named=None if predicted else set())
-    social = rank.SocialModel(snap, people, cold_start(store, snap))
+    social = rank.SocialModel(snap, people, cold_start(store, snap, None if predicted else people, also))
     ranked: list[Ranked] = []
     for stored in events:
         if stored.id in excluded or (wanted and stored.id not in matches[wanted]):

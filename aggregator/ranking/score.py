@@ -206,6 +206,11 @@ def explicit_chances(attendance: list[AttendanceRow], extra: list[tuple] = ()
     return found
 
 
+def newcomer_factor(evidence: float) -> float:
+    """A cold-start contact's P over the group's floor (coldstart.cold_probability is linear in it)."""
+    return coldstart.cold_probability(evidence, 1.0)
+
+
 def by_likelihood(chance: ContactChance) -> tuple:
     """The order chances are listed in: most likely first, then by name."""
     return -chance.probability, chance.name, chance.contact_id
@@ -264,6 +269,8 @@ class SocialModel:
             share, factors = self._newcomers(group)
             total += floor * share
             if floor >= MIN_LISTED and listed is not None:  # a factor is below 1: none is listed under it
+                if group in self.cold.shares and group not in self.snap.complete:
+                    raise ValueError(f"the newcomers {group!r} may list were not read (cold.shares)")
                 for cid, factor in factors.items():
                     if floor * factor >= MIN_LISTED:
                         listed.append(self.people.chance(cid, floor * factor, ev.PREDICTED,
@@ -274,12 +281,17 @@ class SocialModel:
         return self._cache[key][:3]
 
     def _newcomers(self, group: str) -> tuple[float, dict[int, float]]:
-        """(sum of weight x factor, {contact: factor}) of the group's cold-start contacts (P = floor x factor)."""
+        """(sum of weight x factor, {contact: factor}) of the group's cold-start contacts (P = floor x
+        factor); the sum as the store made it when it did (cold.shares: then only the contacts asked
+        for are in `factors`)."""
         if group not in self._cold_parts:
             history = self.snap.history.get(group, {})
-            factors = {cid: coldstart.cold_probability(evidence, 1.0)
+            factors = {cid: newcomer_factor(evidence)
                        for cid, (evidence, _) in self.cold.of(group).items() if cid not in history}
-            self._cold_parts[group] = (sum(self.people.who(cid)[3] * f for cid, f in factors.items()), factors)
+            share = self.cold.shares.get(group) if group not in self.snap.complete else None
+            if share is None:
+                share = sum(self.people.who(cid)[3] * f for cid, f in factors.items())
+            self._cold_parts[group] = (share, factors)
         return self._cold_parts[group]
 
     def probability(self, group: str, slot: int, cid: int) -> float:

@@ -293,9 +293,12 @@ class Database:
     def _rank_listed_v11(self) -> None:
         """The contacts each (group, weekday) lists, kept with the ranking's sums (store.rank_cache):
         their rate and calibrated P worked out when the sums are (or at most a day before a query),
-        so a query reads them instead of every contact's sums. The cache is rebuilt on the next read."""
+        so a query reads them instead of every contact's sums; and each cold-start row's factor, so
+        a query sums a group's newcomers in SQL. The cache is rebuilt on the next read."""
         self.conn.execute("""create table if not exists rank_listed (g text, wd integer, contact_id integer,
                              rate real, p real, hits integer)""")
         self.conn.execute("create index if not exists rank_listed_slot on rank_listed (g, wd)")
         self.conn.execute("create index if not exists rank_listed_contact on rank_listed (contact_id)")
+        self._add_column("rank_cold", "factor", float)  # a newcomer's P over the group's floor (coldstart.py)
+        self.conn.execute("create index if not exists rank_cold_contact on rank_cold (contact_id)")
         self.conn.execute("delete from meta where key = 'rank_cache'")

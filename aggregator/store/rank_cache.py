@@ -63,7 +63,9 @@ CACHE_KEY = "rank_cache"
 ATTENDED = sql_list(CAME)  # ('going', 'attended'): the statuses that count as a visit (aggregator/evidence.py)
 # How cold start is worked out (aggregator.ranking.coldstart): (budget, within_budget(rows, work, groups),
 # derive(inputs, groups)); the group None of `derive` stands for any group no contact attends.
-ColdRule = tuple[int, Callable[[int, int, int], bool], Callable[[ColdStartInputs, list], ColdStart]]
+# factor(evidence): a newcomer's P over the group's floor, kept per row so a query sums them.
+ColdRule = tuple[int, Callable[[int, int, int], bool], Callable[[ColdStartInputs, list], ColdStart],
+                 Callable[[float], float]]
 # How the ranking lists a group's contacts at a weekday (aggregator.ranking.predict.listed):
 # (contacts who may reach the list, the group, weekday) -> [(contact, rate, P)].
 ListRule = Callable[[dict[int, ContactHistory], GroupHistory, int], list[tuple[int, float, float]]]
@@ -246,7 +248,7 @@ class RankCacheRepository:
         """Work out cold start for every group with history (and any other: `None`) and keep it,
         when its budget allows all of them at once; return {"rows", "work", "all"}."""
         conn = self.database.conn
-        budget, within, derive = cold
+        budget, within, derive, factor = cold
         conn.execute("delete from rank_cold")
         conn.execute("delete from rank_cold_groups")
         [(rows,)] = conn.execute("select count(*) from rank_contact_groups").fetchall()
@@ -257,8 +259,9 @@ class RankCacheRepository:
         if counts["all"]:
             found = derive(self._cold_inputs(groups), [*groups, None])
             conn.executemany("insert into rank_cold_groups (g) values (?)", [(g,) for g in groups])
-            conn.executemany("insert into rank_cold (g, seq, contact_id, evidence, related) values (?, ?, ?, ?, ?)",
-                             [(g, i, cid, value, related) for g, people in found.evidence.items()
+            conn.executemany("insert into rank_cold (g, seq, contact_id, evidence, related, factor) "
+                             "values (?, ?, ?, ?, ?, ?)",
+                             [(g, i, cid, value, related, factor(value)) for g, people in found.evidence.items()
                               for i, (cid, (value, related)) in enumerate(people.items())])
         return counts
 
@@ -285,14 +288,18 @@ class RankCacheRepository:
                                     where g in (select value from json_each(?)))""", [json.dumps(related)]).fetchall()
         return inputs
 
-    def cold_start(self, groups: list[str], contacts: set[int] | None, cold: ColdRule) -> ColdStart:
+    def cold_start(self, groups: list[str], contacts: set[int] | None, cold: ColdRule, *,
+                   weights: dict[int, float] | None = None, pairs: set[tuple[str, int]] = frozenset()) -> ColdStart:
         """Cold-start evidence for `groups` (the events' groups) of the contacts with no attendance at
-        each, as the last rebuild worked it out (after `ensure`). `contacts`: those counted (None: all)."""
+        each, as the last rebuild worked it out (after `ensure`). `contacts`: those counted (None: all).
+
+        Given `weights` (contact -> weight in the score), each group's newcomers are summed here
+        (found.shares: weight x factor) and only the (group, contact) `pairs` are read one by one."""
         found = ColdStart()
         groups = sorted(set(groups))
         if not groups:
             return found
-        budget, within, derive = cold
+        budget, within, derive, _ = cold
         with self.database.lock:
             counts = self._state().get("cold") or {}
             if not within(counts.get("rows", 0), counts.get("work", 0), len(groups)):
@@ -307,6 +314,8 @@ class RankCacheRepository:
             names = json.dumps(groups)
             known = {g for (g,) in self.database.conn.execute(
                 "select g from rank_cold_groups where g in (select value from json_each(?))", [names])}
+            if weights is not None:
+                return self._cold_summed(groups, known, contacts, weights, pairs)
             rows = self.database.conn.execute(
                 """select g, contact_id, evidence, related from rank_cold
                    where g in (select value from json_each(?)) order by g, seq""", [names]).fetchall()
@@ -320,6 +329,49 @@ class RankCacheRepository:
             for g in groups:
                 if g not in known and people:
                     found.evidence[g] = dict(people)
+        return found
+
+    def _cold_summed(self, groups: list[str], known: set[str], contacts: set[int] | None,
+                     weights: dict[int, float], pairs: set[tuple[str, int]]) -> ColdStart:
+        """cold_start with each group's newcomers summed in SQL (the usual weight over all of them,
+        plus the difference of each contact whose weight is not the usual one), and only `pairs` read.
+        A group the rebuild did not see takes the rows of any group (g null)."""
+        found = ColdStart()
+        conn = self.database.conn
+        usual = Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
+        differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
+        unknown = [g for g in groups if g not in known]
+        sources = {g: g for g in known} | dict.fromkeys(unknown)  # the rows each group reads (None: g null)
+        shares: dict[str | None, float] = {}
+        for g, total in conn.execute(
+                """select g, sum(factor) from rank_cold where g in (select value from json_each(?)) group by g""",
+                [json.dumps(sorted(known))]):
+            shares[g] = usual * total
+        if unknown:
+            [(total,)] = conn.execute("select coalesce(sum(factor), 0) from rank_cold where g is null").fetchall()
+            shares[None] = usual * total
+        if differ != "{}":
+            for g, extra in conn.execute(
+                    """select c.g, sum(w.value * c.factor) from json_each(?) w
+                       cross join rank_cold c on c.contact_id = cast(w.key as integer)
+                       where c.g is null or +c.g in (select value from json_each(?)) group by c.g""",
+                    [differ, json.dumps(sorted(known))]):
+                shares[g] = shares.get(g, 0.0) + extra
+        asked = {(sources[g], cid) for g, cid in pairs if g in sources and (contacts is None or cid in contacts)}
+        rows = conn.execute(
+            """select c.g, c.contact_id, c.evidence, c.related from json_each(?) j
+               join rank_cold c on c.contact_id = json_extract(j.value, '$[1]')
+               and c.g is json_extract(j.value, '$[0]')""",
+            [json.dumps(sorted(asked, key=lambda k: (k[0] or "", k[1])))]).fetchall() if asked else []
+        by_source: dict[str | None, dict[int, tuple[float, str]]] = defaultdict(dict)
+        for g, cid, value, related in rows:
+            by_source[g][cid] = (value, related)
+        for g in groups:
+            found.shares[g] = shares.get(sources[g], 0.0)
+            people = {cid: by_source[sources[g]][cid] for gg, cid in pairs
+                      if gg == g and cid in by_source.get(sources[g], {})}
+            if people:
+                found.evidence[g] = people
         return found
 
     # -- loading -------------------------------------------------------------------
