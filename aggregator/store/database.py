@@ -299,6 +299,8 @@ class Database:
                              rate real, p real, hits integer)""")
         self.conn.execute("create index if not exists rank_listed_slot on rank_listed (g, wd)")
         self.conn.execute("create index if not exists rank_listed_contact on rank_listed (contact_id)")
+        self.conn.execute("create table if not exists rank_listed_sums (g text, wd integer, lift real, "
+                          "primary key (g, wd))")
         self._add_column("rank_cold", "factor", float)  # a newcomer's P over the group's floor (coldstart.py)
         self.conn.execute("create index if not exists rank_cold_contact on rank_cold (contact_id)")
         self.conn.execute("delete from meta where key = 'rank_cache'")

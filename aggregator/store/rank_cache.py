@@ -116,6 +116,7 @@ class RankCacheRepository:
                     done["listed_at"] = now.isoformat()
                 else:
                     self.database.conn.execute("delete from rank_listed")
+                    self.database.conn.execute("delete from rank_listed_sums")
                 database.set_meta(CACHE_KEY, json.dumps(done))
             return now
 
@@ -183,6 +184,8 @@ class RankCacheRepository:
             for wd in range(7):
                 rows += [(g, wd, cid, rate, p, people[cid].hits) for cid, rate, p in rule(people, groups[g], wd)]
         conn.executemany("insert into rank_listed (g, wd, contact_id, rate, p, hits) values (?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("delete from rank_listed_sums")
+        conn.execute("insert into rank_listed_sums select g, wd, sum(p - rate) from rank_listed group by g, wd")
 
     def _listable(self, groups: dict[str, GroupHistory], scale: float, constants: RateConstants,
                   floor: float) -> dict[str, dict[int, ContactHistory]]:
@@ -216,10 +219,10 @@ class RankCacheRepository:
         differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
         with self.database.lock:
             for g, wd, lift in self.database.conn.execute(
-                    """select l.g, l.wd, sum(l.p - l.rate) from json_each(?) j
-                       join rank_listed l on l.g = json_extract(j.value, '$[0]') and l.wd = json_extract(j.value, '$[1]')
-                       group by l.g, l.wd""", [json.dumps(keys)]):
-                lifts[(g, wd)] = usual * lift
+                    "select g, wd, lift from rank_listed_sums where g in (select value from json_each(?))",
+                    [json.dumps(sorted({g for g, _ in keys}))]):
+                if (g, wd) in lifts:
+                    lifts[(g, wd)] = usual * lift
             for g, wd, extra in self.database.conn.execute(
                     """select l.g, l.wd, sum(w.value * (l.p - l.rate)) from json_each(?) w
                        cross join rank_listed l on l.contact_id = cast(w.key as integer) group by l.g, l.wd""",
