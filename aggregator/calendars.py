@@ -31,7 +31,6 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
-from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 from aggregator import dedup
@@ -250,6 +249,8 @@ def calendar_entries(value: Any, file_path: Callable[[str], Path]) -> tuple[tupl
         elif len(scheme) > 1 and scheme != "file":  # a one-letter scheme is a Windows drive
             problems.append((key, f"only http(s) URLs or local files are read, not {scheme}:"))
         else:
+            from urllib.request import url2pathname  # urllib.request loads http.client, email and ssl
+
             path = Path(url2pathname(unquote(urlsplit(text).path))) if scheme == "file" else file_path(text)
             if path.is_file():
                 found.append(path.resolve().as_uri())

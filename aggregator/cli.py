@@ -95,7 +95,7 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
       aggregator upcoming --days 7
       aggregator upcoming --topic "machine learning" --sort start --json
     """
-    from aggregator import agenda, ranking
+    from aggregator import ranking
 
     settings = app.settings
     items = ranking.upcoming(app.store, settings, now=app.now(), days=days, limit=limit, topic=topic,
@@ -103,6 +103,8 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
     if as_json:
         click.echo(ranking.dumps(items, settings.timezone))
         return
+    from aggregator import agenda  # rich: the terminal's, not --json's
+
     if not items:
         app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.events.count() > 0,
                                               config=None if settings.sources else str(settings.path)), markup=False)

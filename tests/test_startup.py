@@ -34,3 +34,48 @@ def test_help_of_every_command_imports_nothing_heavy():
             "    assert result.exit_code == 0, (args, result.output)")
     loaded = loaded_after(code)
     assert sorted(m for m in HEAVY if m in loaded) == []
+
+
+# What `upcoming` reads is SQLite and the config: no parser, no HTTP, no fetch-time matching (calendars,
+# dedup, rapidfuzz), no scheduler (a plain schedule.cron is checked without it), no source plugin.
+NOT_FOR_UPCOMING = ("bs4", "ftfy", "lxml", "icalendar", "recurring_ical_events", "requests", "rapidfuzz",
+                    "extruct", "feedparser", "sqlite_utils", "apscheduler", "asyncio", "tzlocal", "urllib.request",
+                    "http.client", "ssl", "aggregator.calendars", "aggregator.dedup", "aggregator.pipeline",
+                    "aggregator.http", "aggregator.personal", "aggregator.contacts", "sources")
+TERMINAL = ("rich.console", "aggregator.agenda")  # the terminal's: --json prints without them
+
+
+def upcoming_loads(tmp_path, *args: str) -> tuple[set[str], str]:
+    """The modules a fresh interpreter holds after `upcoming ARGS` over a small real store (tests/agenda_world:
+    contacts, attendance history, a home, an ics source, and a schedule of plain numbers), and its output."""
+    import yaml
+
+    from tests.agenda_world import build
+    from tests.conftest import NOW
+
+    path, _, store = build(tmp_path)
+    store.close()
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**data, "schedule": {"cron": "30 5 * * 1"}}), encoding="utf-8")
+    out = tmp_path / "out.txt"
+    code = ("from click.testing import CliRunner\nfrom aggregator.cli import main\n"
+            f"result = CliRunner().invoke(main, ['--config', {str(path)!r}, 'upcoming', *{list(args)!r}],"
+            f" env={{'AGGREGATOR_NOW': {NOW.isoformat()!r}}})\n"
+            "assert result.exit_code == 0, result.output\n"
+            f"open({str(out)!r}, 'w', encoding='utf-8').write(result.output)")
+    return loaded_after(code), out.read_text(encoding="utf-8")
+
+
+def test_upcoming_json_loads_only_the_store_the_config_and_the_ranking(tmp_path):
+    loaded, output = upcoming_loads(tmp_path, "--json")
+    listed = json.loads(output)
+    assert any(item["title"] == "Rust night" and item["contacts"] for item in listed)  # ranked, with people
+    assert {"aggregator.store", "aggregator.ranking.listing", "aggregator.config"} <= loaded
+    assert sorted(m for m in NOT_FOR_UPCOMING + TERMINAL if m in loaded) == []
+
+
+def test_upcoming_on_the_terminal_loads_rich_but_nothing_of_the_fetch(tmp_path):
+    loaded, output = upcoming_loads(tmp_path)
+    assert "Rust night" in output
+    assert set(TERMINAL) <= loaded
+    assert sorted(m for m in NOT_FOR_UPCOMING if m in loaded) == []
