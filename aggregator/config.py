@@ -163,8 +163,8 @@ def load(path: str | os.PathLike | None = None, *, kinds: Callable[[], list[str]
 def plainly_valid_cron(fields: list[str]) -> bool:
     """Five fields each `*` or one number in range (the default and most schedules): valid as APScheduler
     would judge them, without importing it. Anything else (ranges, steps, names) is left to APScheduler."""
-    return len(fields) == 5 and all(
-        f == "*" or (f.isascii() and f.isdigit() and low <= int(f) <= high) for f, (low, high) in zip(fields, CRON_RANGES))
+    return len(fields) == 5 and all(f == "*" or (f.isascii() and f.isdigit() and low <= int(f) <= high)
+                                    for f, (low, high) in zip(fields, CRON_RANGES, strict=True))
 
 
 def declared_options(kind: str) -> dict | None:
