@@ -36,6 +36,7 @@ def test_help_of_every_command_imports_nothing_heavy():
     assert sorted(m for m in HEAVY if m in loaded) == []
 
 
+
 # What `upcoming` reads is SQLite and the config: no parser, no HTTP, no fetch-time matching (calendars,
 # dedup, rapidfuzz), no scheduler (a plain schedule.cron is checked without it), no source plugin.
 NOT_FOR_UPCOMING = ("bs4", "ftfy", "lxml", "icalendar", "recurring_ical_events", "requests", "rapidfuzz",
@@ -45,9 +46,10 @@ NOT_FOR_UPCOMING = ("bs4", "ftfy", "lxml", "icalendar", "recurring_ical_events",
 TERMINAL = ("rich.console", "aggregator.agenda")  # the terminal's: --json prints without them
 
 
-def upcoming_loads(tmp_path, *args: str) -> tuple[set[str], str]:
-    """The modules a fresh interpreter holds after `upcoming ARGS` over a small real store (tests/agenda_world:
-    contacts, attendance history, a home, an ics source, and a schedule of plain numbers), and its output."""
+def commands_load(tmp_path, *commands: list[str]) -> tuple[set[str], list[str]]:
+    """The modules one fresh interpreter holds after running `commands` in turn over a small real store
+    (tests/agenda_world: contacts, attendance history, a home, an ics source, and a schedule of plain
+    numbers), and each command's output. `ID` in a command is the first event `upcoming --json` lists."""
     import yaml
 
     from tests.agenda_world import build
@@ -57,17 +59,21 @@ def upcoming_loads(tmp_path, *args: str) -> tuple[set[str], str]:
     store.close()
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     path.write_text(yaml.safe_dump({**data, "schedule": {"cron": "30 5 * * 1"}}), encoding="utf-8")
-    out = tmp_path / "out.txt"
-    code = ("from click.testing import CliRunner\nfrom aggregator.cli import main\n"
-            f"result = CliRunner().invoke(main, ['--config', {str(path)!r}, 'upcoming', *{list(args)!r}],"
+    out = tmp_path / "out.json"
+    code = ("import json\nfrom click.testing import CliRunner\nfrom aggregator.cli import main\n"
+            f"outputs, first = [], None\nfor args in {list(commands)!r}:\n"
+            "    args = [first if a == 'ID' else a for a in args]\n"
+            f"    result = CliRunner().invoke(main, ['--config', {str(path)!r}, *args],"
             f" env={{'AGGREGATOR_NOW': {NOW.isoformat()!r}}})\n"
-            "assert result.exit_code == 0, result.output\n"
-            f"open({str(out)!r}, 'w', encoding='utf-8').write(result.output)")
-    return loaded_after(code), out.read_text(encoding="utf-8")
+            "    assert result.exit_code == 0, (args, result.output)\n"
+            "    outputs.append(result.output)\n"
+            "    first = first or (json.loads(result.output)[0]['id'] if args == ['upcoming', '--json'] else None)\n"
+            f"open({str(out)!r}, 'w', encoding='utf-8').write(json.dumps(outputs))")
+    return loaded_after(code), json.loads(out.read_text(encoding="utf-8"))
 
 
 def test_upcoming_json_loads_only_the_store_the_config_and_the_ranking(tmp_path):
-    loaded, output = upcoming_loads(tmp_path, "--json")
+    loaded, [output] = commands_load(tmp_path, ["upcoming", "--json"])
     listed = json.loads(output)
     assert any(item["title"] == "Rust night" and item["contacts"] for item in listed)  # ranked, with people
     assert {"aggregator.store", "aggregator.ranking.listing", "aggregator.config"} <= loaded
@@ -75,7 +81,18 @@ def test_upcoming_json_loads_only_the_store_the_config_and_the_ranking(tmp_path)
 
 
 def test_upcoming_on_the_terminal_loads_rich_but_nothing_of_the_fetch(tmp_path):
-    loaded, output = upcoming_loads(tmp_path)
+    loaded, [output] = commands_load(tmp_path, ["upcoming"])
     assert "Rust night" in output
     assert set(TERMINAL) <= loaded
     assert sorted(m for m in NOT_FOR_UPCOMING if m in loaded) == []
+
+
+def test_the_other_json_views_load_no_terminal_and_nothing_of_the_fetch(tmp_path):
+    views = [["why", "ID", "--json"], ["past", "--json"], ["sources", "--json"], ["reconnect", "--json"],
+             ["contacts", "list", "--json"]]
+    loaded, outputs = commands_load(tmp_path, ["upcoming", "--json"], *views)
+    why, past, sources, reconnect, contacts = (json.loads(text) for text in outputs[1:])
+    assert why["title"] and past and sources[0]["name"] == "pdx-python-meetup-group-calendar"
+    assert {c["name"] for c in contacts} == {"Dana Lee", "Sam Ortiz", "Ravi Patel"} and isinstance(reconnect, list)
+    unneeded = [m for m in NOT_FOR_UPCOMING + TERMINAL if m != "aggregator.contacts"]  # the journal reads contacts
+    assert sorted(m for m in unneeded if m in loaded) == []
