@@ -1,7 +1,8 @@
 """Every command pays only for what it uses (issue 19): loading the CLI to print `--help` or to parse a
 command's flags imports no parser, no HTTP, no store and no ranking; each command imports those in its
-body. Asserted on the modules a fresh interpreter has loaded, not on timings (bench/query.py prints
-`--help` against a bare `python -c pass`)."""
+body. A query (`upcoming`, and the other read views) loads the config, the store and the ranking, nothing
+of the fetch, and with --json not the terminal's rich either. Asserted on the modules a fresh interpreter
+has loaded, not on timings (bench/query.py prints `upcoming` and `--help` against a bare `python -c pass`)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ def test_help_of_every_command_imports_nothing_heavy():
             "    assert result.exit_code == 0, (args, result.output)")
     loaded = loaded_after(code)
     assert sorted(m for m in HEAVY if m in loaded) == []
-
 
 
 # What `upcoming` reads is SQLite and the config: no parser, no HTTP, no fetch-time matching (calendars,
