@@ -31,7 +31,6 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
-from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 from aggregator import dedup
@@ -250,9 +249,15 @@ def calendar_entries(value: Any, file_path: Callable[[str], Path]) -> tuple[tupl
         elif len(scheme) > 1 and scheme != "file":  # a one-letter scheme is a Windows drive
             problems.append((key, f"only http(s) URLs or local files are read, not {scheme}:"))
         else:
-            path = Path(url2pathname(unquote(urlsplit(text).path))) if scheme == "file" else file_path(text)
+            path = _file_url_path(text) if scheme == "file" else file_path(text)
             if path.is_file():
                 found.append(path.resolve().as_uri())
             else:
                 problems.append((key, f"file not found: {path}"))
     return tuple(found), problems
+
+
+def _file_url_path(url: str) -> Path:
+    from urllib.request import url2pathname  # it loads http.client, email and ssl: only for a file: URL
+
+    return Path(url2pathname(unquote(urlsplit(url).path)))

@@ -95,7 +95,7 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
       aggregator upcoming --days 7
       aggregator upcoming --topic "machine learning" --sort start --json
     """
-    from aggregator import agenda, ranking
+    from aggregator import ranking
 
     settings = app.settings
     items = ranking.upcoming(app.store, settings, now=app.now(), days=days, limit=limit, topic=topic,
@@ -103,6 +103,8 @@ def upcoming(app: App, days: int, limit: int, topic: str | None, sort: str, incl
     if as_json:
         click.echo(ranking.dumps(items, settings.timezone))
         return
+    from aggregator import agenda  # rich: the terminal's, not --json's
+
     if not items:
         app.out.print(agenda.nothing_upcoming(days, topic, fetched=app.store.events.count() > 0,
                                               config=None if settings.sources else str(settings.path)), markup=False)
@@ -123,13 +125,14 @@ def sources_command(app: App, as_json: bool) -> None:
       aggregator sources
       aggregator sources --json
     """
-    from aggregator import agenda
     from aggregator.health import source_health
 
     health = source_health(app.settings, app.store, app.now())
     if as_json:
         click.echo(json.dumps(health, indent=2))
         return
+    from aggregator import agenda  # rich: the terminal's, not --json's
+
     if not health:
         app.out.print(agenda.no_sources(str(app.settings.path)), markup=False)
         return
@@ -150,12 +153,14 @@ def why(app: App, event_id: str, as_json: bool) -> None:
     Example:
       aggregator why 3f2a9c1e
     """
-    from aggregator import agenda, ranking
+    from aggregator import ranking
 
     detail = ranking.why(app.store, app.settings, event_id, now=app.now())
     if as_json:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
+    from aggregator import agenda  # rich: the terminal's, not --json's
+
     agenda.print_lines(app.out, agenda.why_lines(detail, has_home=app.settings.profile.home is not None))
 
 
@@ -213,12 +218,14 @@ def contacts_list(app: App, as_json: bool) -> None:
     Example:
       aggregator contacts list
     """
-    from aggregator import agenda, journal
+    from aggregator import journal
 
     rows = journal.contact_list(app.store, now=app.now())
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    from aggregator import agenda  # rich: the terminal's, not --json's
+
     if not rows:
         app.out.print("No contacts yet: aggregator contacts import PATH", markup=False)
         return
@@ -285,13 +292,15 @@ def reconnect(app: App, days: int, limit: int, as_json: bool) -> None:
       aggregator reconnect
       aggregator reconnect --days 30 --json
     """
-    from aggregator import agenda, journal
+    from aggregator import journal
 
     entries = journal.reconnect(app.store, app.settings, now=app.now(), days=days)
     entries = entries[:limit] if limit else entries
     if as_json:
         click.echo(json.dumps(journal.reconnect_json(entries), indent=2, ensure_ascii=False))
         return
+    from aggregator import agenda  # rich: the terminal's, not --json's
+
     if not entries:
         app.out.print(agenda.nobody_overdue(bool(app.store.people.contacts()),
                                             app.settings.profile.reconnect_after_days), markup=False)

@@ -43,13 +43,15 @@ def past(app: App, days: int, as_json: bool) -> None:
       aggregator past --days 7
       aggregator attended 3f2a9c1e --with "Dana Lee"
     """
-    from aggregator import agenda, ranking
+    from aggregator import ranking
     from aggregator.present import days_words
 
     items = ranking.past(app.store, app.settings, now=app.now(), days=days)
     if as_json:
         click.echo(ranking.dumps(items, app.settings.timezone))
         return
+    from aggregator import agenda  # rich: the terminal's, not --json's
+
     if not items:
         hint = "" if app.store.events.count() else " Run `aggregator fetch` first."
         app.out.print(f"No events in the last {days_words(days)}.{hint}", markup=False)

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 
-from aggregator.calendars import calendar_entries
 from aggregator.config_values import Values, did_you_mean, kind_words, type_words
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.source import SourceSpec, option_accepts
@@ -29,6 +28,8 @@ DEFAULT_CONFIG = "config.yaml"
 ENV_CONFIG = "AGGREGATOR_CONFIG"
 SOURCE_KEYS = {"name", "kind", "url", "group", "priority"}
 MAX_DAYS = 3650  # ten years: more only makes every query and expansion slower
+# minute, hour, day, month, weekday: the range of a plain number in each, as APScheduler 3 reads them (weekday 0-6)
+CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 
 
 class UnknownName(AggregatorError):
@@ -159,6 +160,13 @@ def load(path: str | os.PathLike | None = None, *, kinds: Callable[[], list[str]
     return _Checker(path.resolve(), kinds, kind_options or declared_options).settings(data or {})
 
 
+def plainly_valid_cron(fields: list[str]) -> bool:
+    """Five fields each `*` or one number in range (the default and most schedules): valid as APScheduler
+    would judge them, without importing it. Anything else (ranges, steps, names) is left to APScheduler."""
+    return len(fields) == 5 and all(f == "*" or (f.isascii() and f.isdigit() and low <= int(f) <= high)
+                                    for f, (low, high) in zip(fields, CRON_RANGES, strict=True))
+
+
 def declared_options(kind: str) -> dict | None:
     """The `options` a kind class declares (the plugin option convention), or None."""
     from aggregator.registry import load_source
@@ -225,6 +233,10 @@ class _Checker(Values):
         )
 
     def calendars(self, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        from aggregator.calendars import calendar_entries  # matching's module (dedup, rapidfuzz): only when set
+
         found, problems = calendar_entries(value, self.file_path)
         self.problems.extend(problems)
         return found
@@ -354,9 +366,10 @@ class _Checker(Values):
             self.fail("schedule.cron", f"{cron!r} must have 5 fields: minute hour day month weekday")
             return Schedule()
         try:
-            from apscheduler.triggers.cron import CronTrigger
+            if not plainly_valid_cron(fields):  # APScheduler takes 14 ms to import: every command checks the config
+                from apscheduler.triggers.cron import CronTrigger
 
-            CronTrigger.from_crontab(cron)
+                CronTrigger.from_crontab(cron)
         except ValueError as exc:
             self.fail("schedule.cron", f"{cron!r} is not a valid cron expression: {exc}")
             return Schedule()

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz, process, utils
-
 
 def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 75) -> str:
     """'; did you mean X?' for the closest of `choices`, or '' when none is close."""
+    from rapidfuzz import fuzz, process, utils  # only for a mistake: a valid config never imports it
+
     found = process.extractOne(word, list(choices), scorer=fuzz.ratio, processor=utils.default_process,
                                score_cutoff=cutoff)
     return f"; did you mean {found[0]!r}?" if found else ""

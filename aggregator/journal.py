@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from rapidfuzz import fuzz, process, utils
-
 from aggregator.config import Settings, UnknownName
 from aggregator.contacts import candidates, refresh_social
 from aggregator.errors import AggregatorError
@@ -58,6 +56,8 @@ def find_contact(store: Store, name: str) -> Contact:
     if norm in {normalize_name(gone) for gone in store.people.removed_keys().values()}:
         raise UnknownName(f"you removed {name!r} from your contacts (`aggregator contacts remove`); "
                           "`aggregator contacts import PATH --include-removed` brings them back")
+    from rapidfuzz import process, utils  # only for a name that matches nobody: reconnect and lists never need it
+
     names = {p.id: p.name for p in people}
     close = [names[key] for _, score, key in process.extract(name, names, limit=3, scorer=_name_likeness,
                                                              processor=utils.default_process) if score >= 70]
@@ -69,6 +69,8 @@ def find_contact(store: Store, name: str) -> Contact:
 def _name_likeness(typed: str, name: str, **_) -> float:
     """How like a contact's name a typed one is: the whole name, or for one typed word its closest part
     ("Prya" is Priya Raman's; "Liz" is not Samuel Ortiz's, though both end in -iz)."""
+    from rapidfuzz import fuzz
+
     parts = name.split() if " " not in typed.strip() else []
     return max([fuzz.ratio(typed, name), *(fuzz.ratio(typed, part) for part in parts)])
 

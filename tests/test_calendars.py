@@ -106,6 +106,15 @@ def test_calendars_key_takes_urls_and_files_relative_to_the_config(tmp_path):
     assert load(tmp_path, GOOGLE).profile.calendars == (GOOGLE,)  # one calendar alone is a list of one
 
 
+def test_a_file_url_calendar_is_read_at_its_decoded_path(tmp_path):
+    (tmp_path / "my cal").mkdir()
+    (tmp_path / "my cal" / "work.ics").write_text("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    url = (tmp_path / "my cal" / "work.ics").as_uri()  # file:///.../my%20cal/work.ics
+    assert "%20" in url and load(tmp_path, [url]).profile.calendars == (url,)
+    with pytest.raises(config.ConfigProblems, match=r"profile.calendars\[0\]: file not found: .*my cal/gone.ics"):
+        load(tmp_path, [url.replace("work.ics", "gone.ics")])
+
+
 @pytest.mark.parametrize("calendars, key, words", [
     (["missing.ics"], "profile.calendars[0]", "file not found"),
     ([GOOGLE, "ftp://example.org/private-0a1b2c3d4e5f.ics"], "profile.calendars[1]", "not ftp:"),

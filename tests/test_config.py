@@ -82,6 +82,40 @@ def test_cron_in_the_dst_fold_warns(tmp_path):
     assert any("daylight-saving" in w for w in settings.warnings)
 
 
+def test_plain_cron_fields_are_judged_as_apscheduler_judges_them():
+    """A schedule of `*` and plain numbers is checked without importing APScheduler (issue 19): every
+    field it passes, APScheduler accepts too; what it leaves (ranges, steps, names) APScheduler judges."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    def accepted(fields):
+        try:
+            CronTrigger.from_crontab(" ".join(fields), timezone="UTC")
+            return True
+        except ValueError:
+            return False
+
+    for position in range(5):
+        for value in [*map(str, range(-1, 62)), "00", "007", "*", "٣", "²", "+5", "1-5", "*/15", "mon", "1,2"]:
+            fields = ["*"] * 5
+            fields[position] = value
+            if config.plainly_valid_cron(fields):
+                assert accepted(fields), fields
+            elif value.isascii() and value.isdigit():
+                assert not accepted(fields), fields  # a plain number out of range: APScheduler refuses it too
+    assert config.plainly_valid_cron("15 4 * * *".split())  # the default
+    assert not config.plainly_valid_cron("*/15 1-5 * jan mon".split())  # left to APScheduler
+
+
+@pytest.mark.parametrize("cron, valid", [("0 6 * * 0", True), ("0 6 * * 7", False), ("0 24 * * *", False),
+                                         ("0 6 31 2 *", True), ("*/20 6-8 * * mon-fri", True)])
+def test_plain_and_full_cron_give_the_same_verdict_through_load(tmp_path, cron, valid):
+    if valid:
+        assert load_data(tmp_path, {**BASE, "schedule": {"cron": cron}}).schedule.cron == cron
+    else:
+        with pytest.raises(ConfigError, match="schedule.cron: .* is not a valid cron expression"):
+            load_data(tmp_path, {**BASE, "schedule": {"cron": cron}})
+
+
 def test_yaml_syntax_error_gives_line(tmp_path):
     with pytest.raises(ConfigError, match="not valid YAML at line 3"):
         load_text(tmp_path, "sources:\n  - {name: a, kind: ics\n")
