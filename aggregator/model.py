@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -204,6 +205,31 @@ class Contact:
     cadence_days: int | None = None
     connected_on: str | None = None
     source_file: str | None = None
+
+
+class ContactRows(Mapping[int, Contact]):
+    """Every contact as ranking reads them: (id, name, other names, weight, last catch-up, cadence)
+    rows, each made a Contact only when asked for (a query reads 10,000 and names a few dozen)."""
+
+    def __init__(self, rows: list[tuple[int, str, tuple[str, ...], float | None, str | None, int | None]]):
+        self._rows = {row[0]: row for row in rows}
+        self._made: dict[int, Contact] = {}
+
+    def __getitem__(self, cid: int) -> Contact:
+        if cid not in self._made:
+            i, name, aliases, weight, last, cadence = self._rows[cid]
+            self._made[cid] = Contact(i, name, aliases=aliases, weight=weight, last_contacted=last, cadence_days=cadence)
+        return self._made[cid]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def rows(self):
+        """The rows, by id: (id, name, other names, weight, last catch-up, cadence)."""
+        return self._rows.values()
 
 
 @dataclass(frozen=True)

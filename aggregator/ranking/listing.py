@@ -20,7 +20,7 @@ from aggregator import evidence as ev
 from aggregator.config import Settings, UnknownName
 from aggregator.errors import AggregatorError
 from aggregator.identity import fold
-from aggregator.model import AttendanceSnapshot, ColdStart, Contact, StoredEvent
+from aggregator.model import AttendanceSnapshot, ColdStart, Contact, ContactRows, StoredEvent
 from aggregator.ranking import coldstart, predict, rollup
 from aggregator.ranking import score as rank
 from aggregator.ranking.mentions import ContactName, MentionIndex
@@ -112,7 +112,7 @@ def _texts(stored: StoredEvent) -> tuple[tuple[str, str], tuple[str, str]]:
     return ("title", stored.event.title or ""), ("description", stored.event.description or "")
 
 
-def contact_names(contacts: Iterable[Contact], events: list[StoredEvent]) -> list[ContactName]:
+def contact_names(contacts: ContactRows | Iterable[Contact], events: list[StoredEvent]) -> list[ContactName]:
     """The contacts who may be named in `events`: those with a word of a name in their text at all
     (indexing 10,000 names costs more than ranking; one pass over the folded texts leaves most out)."""
     words: set[str] = set()
@@ -120,10 +120,11 @@ def contact_names(contacts: Iterable[Contact], events: list[StoredEvent]) -> lis
         for _, text in _texts(stored):
             words.update(_LETTERS.findall(fold(text)))
     out = []
-    for contact in contacts:
-        names = (contact.name, *contact.aliases)
-        if names[0] and any(not words.isdisjoint(_LETTERS.findall(fold(name))) for name in names):
-            out.append(ContactName(contact.id, names[0], names[1:]))
+    rows = contacts.rows() if isinstance(contacts, ContactRows) else ((c.id, c.name, c.aliases) for c in contacts)
+    for cid, name, aliases, *_ in rows:
+        if name and (not words.isdisjoint(_LETTERS.findall(fold(name)))
+                     or any(not words.isdisjoint(_LETTERS.findall(fold(alias))) for alias in aliases)):
+            out.append(ContactName(cid, name, tuple(aliases)))
     return out
 
 
@@ -147,7 +148,7 @@ def cold_start(store: Store, snap: AttendanceSnapshot, people: rank.People | Non
     worked it out: read once per query (the scores and the contacts listed share it). Given `people`,
     each group's newcomers are summed by the store and only the (group, contact) `pairs` read."""
     if snap.cold is None:
-        weights = None if people is None else {cid: people.who(cid)[3] for cid in people.contacts}
+        weights = None if people is None else people.weights()
         snap.cold = store.rank_cache.cold_start(sorted(snap.groups), set(snap.contacts), COLD, weights=weights,
                                                 pairs=pairs)
     return snap.cold
@@ -161,7 +162,7 @@ def load_snapshot(store: Store, settings: Settings, events: list[StoredEvent], n
     groups = sorted({e.group_key for e in events})
     offset = offset_minutes(now, settings.timezone)
     slot = {e.id: (e.group_key, (e.start_utc + timedelta(minutes=offset)).weekday()) for e in events}  # snap.slot
-    snap = store.rank_cache.load(groups, now, weights={cid: people.who(cid)[3] for cid in people.contacts},
+    snap = store.rank_cache.load(groups, now, weights=people.weights(),
                                  floor=MIN_LISTED, constants=predict.CONSTANTS, cold=COLD, also=also,
                                  every=set(groups) if every else set(), utc_offset_minutes=offset,
                                  listed=predict.listed, slots=set(slot.values()),
@@ -185,10 +186,11 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
     if wanted and wanted not in topics:
         topics[wanted] = 1.0
     ids = [e.id for e in events]
-    matches = {t: store.rank_cache.topic_matches(fts_phrase(t), ids) for t in topics}
+    found = store.rank_cache.topics_matching([fts_phrase(t) for t in (*topics, *profile.exclude_topics)], ids)
+    matches = dict(zip(topics, found, strict=False))
     excluded: set[str] = set()
-    for bad in profile.exclude_topics:
-        excluded.update(store.rank_cache.topic_matches(fts_phrase(bad), ids))
+    for bad in found[len(topics):]:
+        excluded.update(bad)
     attendance = store.attendance.of_events(ids)
     extra: ExtraChances = {}
     contacts = store.people.for_ranking()  # once per query: names to find in the texts, weights to score
@@ -200,7 +202,7 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
             for a in found if a.contact_id is not None}
     also.update((group_of[eid], chance[0]) for eid, found in extra.items() if eid in group_of
                 for chance in found)
-    people = rank.people_of({c.id: c for c in contacts}, settings, now)
+    people = rank.people_of(contacts, settings, now)
     snap = load_snapshot(store, settings, events, now, people, also=also, every=every,
                          named=None if predicted else set())
     social = rank.SocialModel(snap, people, cold_start(store, snap, None if predicted else people, also))

@@ -29,6 +29,7 @@ and calls `score`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -160,9 +161,10 @@ def distance_factor(event: Event, settings: Settings) -> tuple[float, float | No
 class People:
     """Contacts as ranking sees them: name, overdue state and weight, each computed once. Pure."""
 
-    def __init__(self, contacts: dict[int, Contact], today: date, cadence_days: int):
+    def __init__(self, contacts: Mapping[int, Contact], today: date, cadence_days: int):
         self.contacts, self.today, self.cadence = contacts, today, cadence_days
         self._seen: dict[int, tuple[str, bool, int | None, float]] = {}
+        self._weights: dict[int, float] | None = None
 
     def who(self, cid: int) -> tuple[str, bool, int | None, float]:
         """(name, overdue, days since the last catch-up, weight)."""
@@ -172,6 +174,25 @@ class People:
             weight = (contact.weight or 1.0) * (OVERDUE_BOOST if overdue else 1.0)
             self._seen[cid] = (contact.name or f"contact {cid}", overdue, days, weight)
         return self._seen[cid]
+
+    def weights(self) -> dict[int, float]:
+        """Every contact's weight in the score (who()[3]); never-logged contacts, most of them, without
+        making each a Contact value (ContactRows)."""
+        if self._weights is not None:
+            return self._weights
+        rows = getattr(self.contacts, "rows", None)
+        if rows is None:
+            self._weights = {cid: self.who(cid)[3] for cid in self.contacts}
+            return self._weights
+        overdue: dict[tuple[str | None, int], bool] = {}  # by (last catch-up, cadence): few distinct ones
+        out = {}
+        for cid, _, _, weight, last, cadence in rows():
+            key = (last, cadence or self.cadence)
+            if key not in overdue:
+                overdue[key] = catch_up_state(last, key[1], self.today)[0]
+            out[cid] = (weight or 1.0) * (OVERDUE_BOOST if overdue[key] else 1.0)
+        self._weights = out
+        return out
 
     def chance(self, cid: int, p: float, evidence: str, hits: int = 0, detail: str = "") -> ContactChance:
         name, overdue, days, weight = self.who(cid)
@@ -185,6 +206,8 @@ def explicit_chances(attendance: list[AttendanceRow], extra: list[tuple] = ()
     contact nothing else places at the event (a declined RSVP is stronger than a name in the
     description). A value evidence.py's tables do not hold raises evidence.UnknownValue."""
     found: dict[int, tuple[float, str, str]] = {}
+    if not attendance and not extra:
+        return found
 
     def offer(cid: int | None, p: float, evidence: str, detail: str = "") -> None:
         if cid is None:
@@ -315,7 +338,7 @@ class SocialModel:
             if p > 0:
                 out.append(self.people.chance(cid, p, evidence, detail=detail))
         if not predicted:
-            return social, sorted(out, key=by_likelihood)
+            return social, sorted(out, key=by_likelihood) if out else out
         if listed is None and not every:
             raise ValueError(f"the contacts {group!r} lists were not read (snap.predicted)")
         if not known and not every:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from aggregator.store.codec import CONTACT_COLUMNS, contact_row, contact_value, json_list, utc_text
 from aggregator.store.database import Database
-from aggregator.store.values import Contact
+from aggregator.store.values import Contact, ContactRows
 
 _INSERT_SQL = f"insert into contacts ({', '.join(CONTACT_COLUMNS)}) values ({', '.join('?' * len(CONTACT_COLUMNS))})"
 _UPDATE_SQL = f"update contacts set {', '.join(f'{c} = ?' for c in CONTACT_COLUMNS[1:])} where id = ?"
@@ -20,15 +20,14 @@ class PeopleRepository:
         """Every contact, by id."""
         return [contact_value(row) for row in self.database.rows("select * from contacts order by id")]
 
-    def for_ranking(self) -> list[Contact]:
+    def for_ranking(self) -> ContactRows:
         """Every contact, by id, with only what ranking reads: name, other names, weight and catch-up
         state (a query reads 10,000 of them; their addresses, company and tags stay unread)."""
         with self.database.lock:
             rows = self.database.conn.execute(
                 "select id, name, aliases, weight, last_contacted, cadence_days from contacts order by id").fetchall()
-        return [Contact(cid, name or "", aliases=json_list(aliases) if aliases and aliases != "[]" else (),
-                        weight=weight, last_contacted=last, cadence_days=cadence)
-                for cid, name, aliases, weight, last, cadence in rows]
+        return ContactRows([(cid, name or "", json_list(aliases) if aliases and aliases != "[]" else (),
+                             weight, last, cadence) for cid, name, aliases, weight, last, cadence in rows])
 
     def write(self, inserts: list[Contact], updates: list[Contact], keys: dict[str, int] | None = None,
               restored: set[str] = frozenset()) -> None:

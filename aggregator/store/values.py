@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aggregator.model import AttendanceRow, Contact, Listing, StoredEvent
+from aggregator.model import AttendanceRow, Contact, ContactRows, Listing, StoredEvent
 
 
 @dataclass
