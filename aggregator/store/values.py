@@ -36,4 +36,4 @@ class SourceHealth:
     consecutive_failures: int = 0
     last_new_at: str | None = None
 
-__all__ = ["AttendanceRow", "Contact", "MergeCandidate", "SaveCounts", "SourceHealth", "StoredEvent"]
+__all__ = ["AttendanceRow", "Contact", "ContactRows", "MergeCandidate", "SaveCounts", "SourceHealth", "StoredEvent"]
