@@ -103,9 +103,15 @@ class RankCacheRepository:
                          [utc_text(at), utc_text(now)]).fetchone())
             if fresh:
                 if listed is not None and not self.listed_fresh(now, state):
-                    with database.transaction():
-                        self._listed_rebuild(now, at, constants, listed)
-                        database.set_meta(CACHE_KEY, json.dumps({**state, "listed_at": now.isoformat()}))
+                    try:
+                        with database.transaction():
+                            self._listed_rebuild(now, at, constants, listed)
+                            database.set_meta(CACHE_KEY, json.dumps({**state, "listed_at": now.isoformat()}))
+                    except sqlite3.OperationalError as exc:
+                        if "readonly" not in str(exc):
+                            raise
+                        # A read-only file: the sums are current, so the query works out the contacts
+                        # listed from them itself (load: rank_listed is not read, listed_fresh is false).
                 return at
             with database.transaction():
                 self._rebuild(now, utc_offset_minutes, constants)
