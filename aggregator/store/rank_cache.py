@@ -12,7 +12,8 @@ has passed since `at`, or for a "now" before `at`.
 
 Cold start (aggregator.ranking.coldstart) is worked out from the same tables at
 the same rebuild, by the ranking's function the caller passes in (the store
-knows no ranking logic), and kept in rank_cold: a query reads its groups' rows.
+knows no ranking logic), and kept in rank_cold (store.rank_cold, the other half
+of this repository): a query reads its groups' sums and the rows it names.
 
 The contacts each (group, weekday) lists (rate at the listing threshold and up)
 and their calibrated P are worked out at the same rebuild too, by the ranking's
@@ -36,15 +37,13 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 
 from aggregator.evidence import CAME, sql_list
 from aggregator.model import (
     AttendanceSnapshot,
-    ColdStart,
-    ColdStartInputs,
     ContactHistory,
     GroupHistory,
     GroupSums,
@@ -52,27 +51,23 @@ from aggregator.model import (
 )
 from aggregator.store.codec import utc_text
 from aggregator.store.database import Database
+from aggregator.store.rank_cold import ColdRule, ColdStartCache, usual_weight
 
 RECENT_EVENTS = 5  # "came to 3 of the last 5"
 # Topic relevance by field: FTS5 bm25 column weights for the events_fts columns.
 FIELD_WEIGHTS = {"title": 4.0, "description": 1.5, "group_name": 0.5, "tags": 4.0}
 FTS_COLUMNS = ("title", "description", "group_name", "tags")
-# meta row: {"version", "at", "offset", "half_life", "slot_strength", "cold"} of the cache tables, which
-# the store's schema (migrations v7, v10) makes; a change of their meaning is a new migration there.
+# meta row: {"version", "at", "offset", "half_life", "slot_strength", "cold", "listed_at"} of the cache tables,
+# which the store's schema (migrations v7, v10, v11) makes; a change of their meaning is a new migration there.
 CACHE_KEY = "rank_cache"
 ATTENDED = sql_list(CAME)  # ('going', 'attended'): the statuses that count as a visit (aggregator/evidence.py)
-# How cold start is worked out (aggregator.ranking.coldstart): (budget, within_budget(rows, work, groups),
-# derive(inputs, groups)); the group None of `derive` stands for any group no contact attends.
-# factor(evidence): a newcomer's P over the group's floor, kept per row so a query sums them.
-ColdRule = tuple[int, Callable[[int, int, int], bool], Callable[[ColdStartInputs, list], ColdStart],
-                 Callable[[float], float]]
 # How the ranking lists a group's contacts at a weekday (aggregator.ranking.predict.listed):
 # (contacts who may reach the list, the group, weekday) -> [(contact, rate, P)].
 ListRule = Callable[[dict[int, ContactHistory], GroupHistory, int], list[tuple[int, float, float]]]
 FROZEN_DAYS = 1.0  # how long after it was worked out a query reads rank_listed
 
 
-class RankCacheRepository:
+class RankCacheRepository(ColdStartCache):
     def __init__(self, database: Database):
         self.database = database
 
@@ -221,7 +216,7 @@ class RankCacheRepository:
         difference of each contact whose weight is not the usual one)."""
         keys = sorted({(g, wd) for g, wd in slots if g in snap.groups})
         lifts = dict.fromkeys(keys, 0.0)
-        usual = Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
+        usual = usual_weight(weights)
         differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
         with self.database.lock:
             for g, wd, lift in self.database.conn.execute(
@@ -252,137 +247,6 @@ class RankCacheRepository:
                 found[(g, wd)].append((cid, rate, p, hits))
         snap.predicted.update(found)
 
-    # -- cold start ----------------------------------------------------------------
-    def _cold_rebuild(self, cold: ColdRule) -> dict:
-        """Work out cold start for every group with history (and any other: `None`) and keep it,
-        when its budget allows all of them at once; return {"rows", "work", "all"}."""
-        conn = self.database.conn
-        budget, within, derive, factor = cold
-        conn.execute("delete from rank_cold")
-        conn.execute("delete from rank_cold_groups")
-        [(rows,)] = conn.execute("select count(*) from rank_contact_groups").fetchall()
-        [(work,)] = conn.execute("""select coalesce(sum(n * n), 0) from
-                                    (select count(*) n from rank_contact_groups group by contact_id)""").fetchall()
-        groups = [g for (g,) in conn.execute("select distinct g from rank_contact_groups order by g")]
-        counts = {"rows": rows, "work": work, "all": within(rows, work, len(groups) + 1)}
-        if counts["all"]:
-            found = derive(self._cold_inputs(groups), [*groups, None])
-            conn.executemany("insert into rank_cold_groups (g) values (?)", [(g,) for g in groups])
-            conn.executemany("insert into rank_cold (g, seq, contact_id, evidence, related, factor) "
-                             "values (?, ?, ?, ?, ?, ?)",
-                             [(g, i, cid, value, related, factor(value)) for g, people in found.evidence.items()
-                              for i, (cid, (value, related)) in enumerate(people.items())])
-        return counts
-
-    def _cold_inputs(self, groups: list[str]) -> ColdStartInputs:
-        conn = self.database.conn
-        names = json.dumps(sorted(set(groups)))
-        inputs = ColdStartInputs()
-        shared: dict[str, dict[str, int]] = defaultdict(dict)
-        for g, h, n in conn.execute(
-                """select a.g, b.g, count(*) from rank_contact_groups a
-                   join rank_contact_groups b on b.contact_id = a.contact_id and b.g != a.g
-                   where a.g in (select value from json_each(?)) group by a.g, b.g""", [names]):
-            shared[g][h] = n
-        inputs.shared = dict(shared)
-        related = sorted({g for (g,) in conn.execute("select distinct g from rank_contact_groups")})
-        for h, n, total in conn.execute(
-                """select c.g, count(*), (select sum(t.weighted) from rank_group_slots t where t.g = c.g)
-                   from rank_contact_groups c where c.g in (select value from json_each(?)) group by c.g""",
-                [json.dumps(related)]):
-            inputs.members[h], inputs.totals[h] = n, total or 0.0
-        inputs.rows = conn.execute(
-            """select g, contact_id, weighted from rank_contact_groups
-               where contact_id in (select contact_id from rank_contact_groups
-                                    where g in (select value from json_each(?)))""", [json.dumps(related)]).fetchall()
-        return inputs
-
-    def cold_start(self, groups: list[str], contacts: set[int] | None, cold: ColdRule, *,
-                   weights: dict[int, float] | None = None, pairs: set[tuple[str, int]] = frozenset()) -> ColdStart:
-        """Cold-start evidence for `groups` (the events' groups) of the contacts with no attendance at
-        each, as the last rebuild worked it out (after `ensure`). `contacts`: those counted (None: all).
-
-        Given `weights` (contact -> weight in the score), each group's newcomers are summed here
-        (found.shares: weight x factor) and only the (group, contact) `pairs` are read one by one."""
-        found = ColdStart()
-        groups = sorted(set(groups))
-        if not groups:
-            return found
-        budget, within, derive, _ = cold
-        with self.database.lock:
-            counts = self._state().get("cold") or {}
-            if not within(counts.get("rows", 0), counts.get("work", 0), len(groups)):
-                return found
-            if not counts.get("all"):  # a store too dense to work out every group at once: these only
-                every = derive(self._cold_inputs(groups), groups)
-                for g, people in every.evidence.items():
-                    kept = {cid: v for cid, v in people.items() if contacts is None or cid in contacts}
-                    if kept:
-                        found.evidence[g] = kept
-                return found
-            names = json.dumps(groups)
-            known = {g for (g,) in self.database.conn.execute(
-                "select g from rank_cold_groups where g in (select value from json_each(?))", [names])}
-            if weights is not None:
-                return self._cold_summed(groups, known, contacts, weights, pairs)
-            rows = self.database.conn.execute(
-                """select g, contact_id, evidence, related from rank_cold
-                   where g in (select value from json_each(?)) order by g, seq""", [names]).fetchall()
-            anywhere = [] if known >= set(groups) else self.database.conn.execute(
-                "select contact_id, evidence, related from rank_cold where g is null order by seq").fetchall()
-        for g, cid, value, related in rows:
-            if contacts is None or cid in contacts:
-                found.evidence.setdefault(g, {})[cid] = (value, related)
-        if anywhere:
-            people = {cid: (value, related) for cid, value, related in anywhere if contacts is None or cid in contacts}
-            for g in groups:
-                if g not in known and people:
-                    found.evidence[g] = dict(people)
-        return found
-
-    def _cold_summed(self, groups: list[str], known: set[str], contacts: set[int] | None,
-                     weights: dict[int, float], pairs: set[tuple[str, int]]) -> ColdStart:
-        """cold_start with each group's newcomers summed in SQL (the usual weight over all of them,
-        plus the difference of each contact whose weight is not the usual one), and only `pairs` read.
-        A group the rebuild did not see takes the rows of any group (g null)."""
-        found = ColdStart()
-        conn = self.database.conn
-        usual = Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
-        differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
-        unknown = [g for g in groups if g not in known]
-        sources = {g: g for g in known} | dict.fromkeys(unknown)  # the rows each group reads (None: g null)
-        shares: dict[str | None, float] = {}
-        for g, total in conn.execute(
-                """select g, sum(factor) from rank_cold where g in (select value from json_each(?)) group by g""",
-                [json.dumps(sorted(known))]):
-            shares[g] = usual * total
-        if unknown:
-            [(total,)] = conn.execute("select coalesce(sum(factor), 0) from rank_cold where g is null").fetchall()
-            shares[None] = usual * total
-        if differ != "{}":
-            for g, extra in conn.execute(
-                    """select c.g, sum(w.value * c.factor) from json_each(?) w
-                       cross join rank_cold c on c.contact_id = cast(w.key as integer)
-                       where c.g is null or +c.g in (select value from json_each(?)) group by c.g""",
-                    [differ, json.dumps(sorted(known))]):
-                shares[g] = shares.get(g, 0.0) + extra
-        asked = {(sources[g], cid) for g, cid in pairs if g in sources and (contacts is None or cid in contacts)}
-        rows = conn.execute(
-            """select c.g, c.contact_id, c.evidence, c.related from json_each(?) j
-               join rank_cold c on c.contact_id = json_extract(j.value, '$[1]')
-               and c.g is json_extract(j.value, '$[0]')""",
-            [json.dumps(sorted(asked, key=lambda k: (k[0] or "", k[1])))]).fetchall() if asked else []
-        by_source: dict[str | None, dict[int, tuple[float, str]]] = defaultdict(dict)
-        for g, cid, value, related in rows:
-            by_source[g][cid] = (value, related)
-        for g in groups:
-            found.shares[g] = shares.get(sources[g], 0.0)
-            people = {cid: by_source[sources[g]][cid] for gg, cid in pairs
-                      if gg == g and cid in by_source.get(sources[g], {})}
-            if people:
-                found.evidence[g] = people
-        return found
-
     # -- loading -------------------------------------------------------------------
     def load(self, groups: list[str], now: datetime, *, weights: dict[int, float], floor: float,
              constants: RateConstants, cold: ColdRule, also: set[tuple[str, int]] = frozenset(),
@@ -411,7 +275,7 @@ class RankCacheRepository:
         scale = 0.5 ** (max(0.0, (now - at).total_seconds() / 86400) / half_life_days)
         conn = self.database.conn
         names = json.dumps(groups)
-        usual = Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
+        usual = usual_weight(weights)
         with self.database.lock:
             # {contact id: weight - usual} as JSON, not a temp table: a query writes nothing (a read-only
             # database ranks too; PRAGMA query_only refuses temp-table writes as well).
