@@ -220,18 +220,19 @@ class SocialModel:
             history = self.snap.history.get(group, {})
             group_history = self.snap.groups.get(group, predict.GroupHistory())
             probs, listed, lift = predict.rates(history, group_history, slot), [], 0.0
+            none = predict.no_hits(group_history, slot)
             for cid, rate in probs.items():
-                if rate < predict.LISTED:
-                    continue  # P is the rate
-                p = probs[cid] = predict.calibrated(rate)
+                if rate - none < predict.CALIBRATED_FROM:
+                    continue  # not listed: P is the linear part `rates` gives
+                p = probs[cid] = predict.calibrated(rate, none=none)
                 lift += self.people.who(cid)[3] * (p - rate)
                 listed.append(self.people.chance(cid, p, ev.PREDICTED, history[cid].hits))
             sums = self.snap.sums.get(group)
             if sums is None:  # a snapshot holding every contact: sum them
                 total = sum(self.people.who(cid)[3] * p for cid, p in probs.items())
             else:
-                # The sums give every contact's rate; P differs from it only at LISTED and up
-                # (predict.calibrated), and the snapshot reads every contact who may get there.
+                # The sums give every contact's linear part; P differs from it only for those listed
+                # (predict.calibrated), and the snapshot reads every contact who may be.
                 total = predict.expected_total(sums.by_slot.get(slot, 0.0), sums.hits, sums.weights,
                                                group_history, slot) + lift
             # Contacts new to the group who go to groups sharing its members (coldstart.py): the
