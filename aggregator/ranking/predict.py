@@ -28,38 +28,42 @@ A contact is listed (P >= LISTED, 5%, never less) when their own record adds at
 least LIST_FROM (1.25 points) to the rate a contact with no record there gets
 from the prior: not for the prior alone (at a group that met twice in a year,
 the prior is 3%, and one visit two years ago adds nothing). Platt's map takes
-most rates below about 7% under 5%, and those contacts sit at that floor. They are listed because, with an unlisted contact shown as
-nothing, they are the best of the rest: on the Nashville RSVPs a contact at the
-floor came 2.4-3.5% of the time, against 0.01-0.1% for the contacts left
-unlisted; listing them is what lets the shown list beat a plain count cut at 5%
-(per-event AUC). The floor overstates them by two points or so, the price of
-listing them at all; above it, P is what came (predicted 21-22%, came 20-22%).
+most rates below about 7% under 5%, and those contacts sit at that floor. They
+are listed because, with an unlisted contact shown as nothing, they are the best
+of the rest: on the Nashville RSVPs (bench/ranking_real.py) more than half the
+listed pairs sit at the floor and came 2.1-2.2% of the time, against well under
+0.1% for the contacts left unlisted; listing them is what lets the shown list
+beat a plain count cut at 5% (per-event AUC). The floor overstates them by about
+three points, the price of listing them at all; above it, P is what came
+(predicted 21-23%, came 21-22%).
+
 Unlisted, P is LOW_SCALE x the rate, linear in the contact's sums, so the score
 still counts thousands of unlisted contacts from per-group aggregates (`rates`
 and `expected_total` give that linear part; score.py adds P minus it for the
 contacts it read, which are all those whose rate may reach LIST_FROM:
-CONSTANTS.listed, a bound on the rate, so a few more than are listed). P never decreases as the rate grows and is never below the
-linear part, so any hit at a group still outranks none (coldstart.py relies on it).
+CONSTANTS.listed, a bound on the rate, so a few more than are listed). P never
+decreases as the rate grows and is never below the linear part, so any hit at a
+group still outranks none (coldstart.py relies on it).
 
 The slot is the weekday of the event's local start: many groups run two series
 (a Tuesday talk night, a Saturday hack day) that different people come to. The
 slot rate is shrunk toward the contact's overall rate for the group, so one
 Saturday seen says little.
 
-PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH, HALF_LIFE_DAYS, PLATT_A and PLATT_B were
-fitted together on real attendance by bench/ranking_real.py --fit: a grid over the
-rate's constants, each with the Platt map that minimises the log loss of
-sigmoid(A + B x logit(rate)) over (test event, contact with history at its group)
-pairs, on cut dates and contact samples the benchmark never reports. Prior 0.05
-and strength 2.5 were within 0.0002 of the grid's best log loss (0.1, 2.5) and
-were preferred. LIST_FROM is the highest from which the shown list beats the
-plain count cut at 5% by 0.02 of per-event AUC on those fitting cuts (--fit's
-second table), with its Platt map refitted on the listed pairs and LOW_SCALE =
-the unlisted contacts who came / their summed rate; listing from lower adds
-little and overstates more. A contact's activity across all the user's
-groups, or the days since their last visit, did not predict better out of sample
-(bench/ranking_real.py --fit, leave-one-cut-out). Eight constants in all, none per
-group or per city.
+PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH and HALF_LIFE_DAYS were fitted together on
+real attendance by bench/ranking_real.py --fit: a grid over the rate's constants,
+each with the Platt map that minimises the log loss of sigmoid(A + B x
+logit(rate)) over (test event, contact with history at its group) pairs, on cut
+dates and contact samples the benchmark never reports. Prior 0.05 and strength
+2.5 were within 0.0002 of the grid's best log loss (0.1, 2.5) and were preferred.
+LIST_FROM is the highest from which the shown list beats the plain count cut at
+5% by 0.02 of per-event AUC on those fitting cuts (--fit's second table; from
+2% +0.019, from 1.25% +0.021, from lower little more and more overstated), with
+PLATT_A and PLATT_B fitted on its listed pairs and LOW_SCALE = its unlisted
+pairs' came / their summed rate. Tried there and left out: a contact's activity
+across all the user's groups and the days since their last visit, beside the
+rate in the calibration, predicted no better when one fitting cut was left out
+in turn. Eight constants in all, none per group or per city.
 
 Contacts listed as a speaker or host, who RSVPed, whom the user's own log puts
 there, or whose full name the event's text holds take the fixed probabilities
