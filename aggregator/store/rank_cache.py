@@ -270,8 +270,8 @@ class RankCacheRepository:
     def read_contacts(self, snap: AttendanceSnapshot, groups: list[str] | set[str], floor: float,
                       constants: RateConstants, pairs: set[tuple[str, int]] = frozenset(),
                       every: set[str] = frozenset()) -> None:
-        """Add to snap.history the contacts of `groups` who may reach `floor` at some weekday, the
-        (group, contact) `pairs`, and every contact of the groups in `every`."""
+        """Add to snap.history the contacts of `groups` whose record may add `floor` to the rate of no
+        record at some weekday, the (group, contact) `pairs`, and every contact of the groups in `every`."""
         groups = sorted(set(groups) - snap.listed)
         if not snap.groups:  # no history at all (or never loaded: no cache tables to read yet)
             return
@@ -279,12 +279,12 @@ class RankCacheRepository:
         snap.listed.update(groups)
         scale = snap.scale
         wanted = set(pairs)
-        prior, strength = constants.prior, constants.prior_strength
+        strength = constants.prior_strength
         with self.database.lock:
-            # Who may reach `floor`: P = (h + k o) / (W + k) <= h / (W + k) + o at any weekday, where
-            # o = (f H + m p) / (f W + m) is the overall rate: read a contact when best + o reaches it.
-            bounds = {g: [scale / (snap.groups[g].total + strength),
-                          prior * strength / (snap.groups[g].total + strength)]
+            # Who may reach `floor` by their record (what it adds to the rate of no record: the prior
+            # alone lists no one, predict.py): (h + k (o - o0)) / (W + k) <= h / (W + k) + (o - o0) at
+            # any weekday, where o - o0 = f H / (f W + m): read a contact when best + that reaches it.
+            bounds = {g: [scale / (snap.groups[g].total + strength), 0.0]
                       for g in groups if g in snap.groups}
             rows = []
             if bounds:  # their weekday rows in one query (every group's, to score: thousands of contacts)
