@@ -82,6 +82,20 @@ def test_rates_and_expected_total_are_the_linear_part_of_p():
             assert predict.probability(h, group, slot) == pytest.approx(predict.calibrated(values[cid]))
 
 
+def test_a_contact_is_listed_for_their_own_record_not_for_the_prior():
+    """Listed (at the 5% floor) once the record adds LIST_FROM to the rate of no record: on the real RSVPs
+    such contacts came about 2% of the time, twenty times the unlisted ones (bench/ranking_real.py)."""
+    once_lately = predict.probability(*weekly(40, {9}), TUESDAY)  # ten weeks ago, among a weekly group's forty
+    assert once_lately == predict.LISTED
+    # A group that met twice in the last two years: the prior alone is about 3%, yet one visit two years
+    # ago adds nothing, so no one is listed for it; their P is a fraction of the rate.
+    contact, group = weekly(2, {1}, days_apart=700, first_ago=30)
+    rate = predict.rate(contact, group, TUESDAY)
+    assert rate > predict.LIST_FROM
+    p = predict.probability(contact, group, TUESDAY)
+    assert p == pytest.approx(predict.LOW_SCALE * rate) and p < predict.LISTED
+
+
 def test_calibration_holds_on_a_generated_history():
     """Contacts of many groups, each with a propensity drawn like real attendance (most came once or
     twice, a few are regulars; some stop coming); history = their past events, then who comes to the next four.

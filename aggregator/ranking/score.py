@@ -14,7 +14,7 @@
   user's own log 0.9, named in the event's text 0.6 (only when nothing stronger
   places them there: weak), as aggregator/evidence.py's table says; otherwise
   predicted from the contact's history with the group as of the query's "now"
-  (predict.py: a shrunk rate, calibrated from 5% up).
+  (predict.py: a shrunk rate, calibrated; listed from what the record adds).
   Every contact with evidence counts; only those at 0.05 or more are listed. A
   group's regulars lift its events by their calibrated P, not by the timid rate.
 - weight: the contact's weight, x OVERDUE_BOOST when you have not caught up with

@@ -16,9 +16,9 @@ knows no ranking logic), and kept in rank_cold: a query reads its groups' rows.
 
 Every contact with evidence counts in the score, yet only a few can be listed:
 per group, the weighted sums over all contacts are read as aggregates (a
-contact's rate is linear in their sums, and below the listing threshold P is
-the rate), and the contacts themselves only for those who may reach the
-listing threshold (their calibrated P, which the score adds), those with their
+contact's rate is linear in their sums, and so is P for a contact not listed),
+and the contacts themselves only for those who may be listed (their calibrated
+P, which the score adds), those with their
 own evidence at the events, and every contact of the groups asked for in full
 (`why`).
 """
