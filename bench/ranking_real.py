@@ -36,8 +36,10 @@ share".
 
 Reported: CUTS x seeds 1..--samples. Fitting: FIT_CUTS x FIT_SEEDS, whose test
 windows overlap no reported one (--fit fits predict.py's constants on them,
-in process; --fitting runs them through the CLI, e.g. to check the cold-start
-newcomers' summed P against how many came). Never report the fitting runs.
+in process: the rate's grid, then for each LIST_FROM its Platt map, LOW_SCALE and
+the shown list's AUC margin over the plain cut; --fitting runs them through the
+CLI, e.g. to check the cold-start newcomers' summed P against how many came).
+Never report the fitting runs.
 
     python bench/ranking_real.py [--quick] [--contacts 300] [--samples 2] [--save F] [--before F]
     python bench/ranking_real.py --fit | --fitting
@@ -346,8 +348,9 @@ def run(groups, events, rsvps, cut_text: str, seed: int, n_contacts: int) -> dic
     return results
 
 
-def fit_pairs(events, rsvps, cut_text: str, seed: int, n_contacts: int, half_life: float):
-    """[(contact history, group history, slot, came)] for (test event, sampled contact with history at its group)."""
+def fit_events(events, rsvps, cut_text: str, seed: int, n_contacts: int, half_life: float):
+    """(sampled contacts, [(test event, contacts who came, [(contact, contact history, group history,
+    slot, plain share)] of the contacts with history at its group)]), in process."""
     from zoneinfo import ZoneInfo
 
     from aggregator.ranking.predict import ContactHistory, GroupHistory, recency_weight
@@ -355,11 +358,15 @@ def fit_pairs(events, rsvps, cut_text: str, seed: int, n_contacts: int, half_lif
     cut = datetime.fromisoformat(cut_text).replace(tzinfo=UTC)
     offset = cut.astimezone(ZoneInfo("America/Chicago")).utcoffset()
     slot = (lambda when: (when + offset).weekday())
-    contacts = set(sample_contacts(events, rsvps, cut, n_contacts, seed))
+    sample = sample_contacts(events, rsvps, cut, n_contacts, seed)
+    contacts = set(sample)
     groups: dict[str, list] = defaultdict(lambda: [0.0, defaultdict(float)])
+    held: dict[str, int] = defaultdict(int)  # past events, with RSVPs or not (the plain share's denominator)
     hits: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0.0, defaultdict(float), 0]))
     for e in events.values():
         came = rsvps.get(e["id"], set())
+        if e["start"] < cut:
+            held[e["group"]] += 1
         if e["start"] >= cut or not came:
             continue
         w = recency_weight((cut - e["start"]).total_seconds() / 86400, half_life)
@@ -371,16 +378,22 @@ def fit_pairs(events, rsvps, cut_text: str, seed: int, n_contacts: int, half_lif
             h[0] += w
             h[1][slot(e["start"])] += w
             h[2] += 1
-    pairs = []
+    tests = []
     for e in events.values():
-        if not (cut <= e["start"] < cut + timedelta(days=TEST_DAYS)) or e["group"] not in hits:
+        if not (cut <= e["start"] < cut + timedelta(days=TEST_DAYS)):
             continue
-        total, by_slot = groups[e["group"]]
+        total, by_slot = groups.get(e["group"], (0.0, {}))
         group = GroupHistory(total, dict(by_slot))
-        came = rsvps.get(e["id"], set())
-        for m, (w, by, n) in hits[e["group"]].items():
-            pairs.append((ContactHistory(w, dict(by), n), group, slot(e["start"]), int(m in came)))
-    return pairs
+        pairs = [(m, ContactHistory(w, dict(by), n), group, slot(e["start"]), n / held[e["group"]])
+                 for m, (w, by, n) in hits.get(e["group"], {}).items()]
+        tests.append((e, rsvps.get(e["id"], set()) & contacts, pairs))
+    return sample, tests
+
+
+def fit_pairs(events, rsvps, cut_text: str, seed: int, n_contacts: int, half_life: float):
+    """[(contact history, group history, slot, came)] for (test event, sampled contact with history at its group)."""
+    _, tests = fit_events(events, rsvps, cut_text, seed, n_contacts, half_life)
+    return [(c, g, s, int(m in came)) for _, came, pairs in tests for m, c, g, s, _ in pairs]
 
 
 def platt(rates: list[float], labels: list[int]) -> tuple[float, float]:
@@ -431,6 +444,52 @@ def fit(events, rsvps, n_contacts: int) -> None:
     for loss, *rest in best[:10]:
         print(f"{loss:.5f}   {rest[0]:6.0f}   {rest[1]:6.3f}  {rest[2]:5.1f}  {rest[3]:8.1f}  "
               f"{rest[4]:8.3f} {rest[5]:7.3f}  {rest[6]:7d}")
+
+
+def fit_listing(events, rsvps, n_contacts: int) -> None:
+    """From what a contact is listed (predict.LIST_FROM: their record adds that much to the rate of no
+    record), each with its Platt map (fitted on the listed pairs) and LOW_SCALE (the unlisted pairs'
+    came / summed rate): the shown list's per-event AUC (unlisted = 0) against the plain share cut at
+    LISTED, ECE over the shown pairs and over the pairs with history, on FIT_CUTS x FIT_SEEDS."""
+    from aggregator.ranking.predict import HALF_LIFE_DAYS, ContactHistory, rate
+
+    runs = [fit_events(events, rsvps, cut, seed, n_contacts, HALF_LIFE_DAYS) for cut in FIT_CUTS for seed in FIT_SEEDS]
+    print("\nlist from  Platt a  Platt b  low scale  AUC - plain cut (min run)  ECE shown  ECE history  listed/run")
+    for list_from in (0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03):
+        scored = [[(m, rate(c, g, s), rate(ContactHistory(), g, s), share) for m, c, g, s, share in pairs]
+                  for _, tests in runs for _, _, pairs in tests]
+        came = [came for _, tests in runs for _, came, _ in tests]
+        up = [(r, int(m in y)) for pairs, y in zip(scored, came, strict=True) for m, r, none, _ in pairs
+              if r - none >= list_from]
+        down = [(r, int(m in y)) for pairs, y in zip(scored, came, strict=True) for m, r, none, _ in pairs
+                if r - none < list_from]
+        a, b = platt([min(r, 1 - 1e-6) for r, _ in up], [y for _, y in up])
+        scale = sum(y for _, y in down) / sum(r for r, _ in down)
+
+        def p_of(r, none, a=a, b=b, scale=scale, list_from=list_from):
+            if r - none < list_from:
+                return scale * r
+            r = min(r, 1 - 1e-6)
+            return max(LISTED, 1 / (1 + math.exp(-(a + b * math.log(r / (1 - r))))))
+
+        margins, shown, history, count = [], [], [], 0
+        for sample, tests in runs:
+            ours, plain = [], []
+            for _, y, pairs in tests:
+                p = {m: p_of(rate(c, g, s), rate(ContactHistory(), g, s)) for m, c, g, s, _ in pairs}
+                history += [(v, int(m in y)) for m, v in p.items()]
+                shown += [(v, int(m in y)) for m, v in p.items() if v >= LISTED]
+                count += sum(v >= LISTED for v in p.values())
+                share = {m: v for m, *_, v in pairs if v >= LISTED}
+                labels = [int(m in y) for m in sample]
+                mine = auc([p.get(m, 0.0) if p.get(m, 0.0) >= LISTED else 0.0 for m in sample], labels)
+                if mine is not None:
+                    ours.append(mine)
+                    plain.append(auc([share.get(m, 0.0) for m in sample], labels))
+            margins.append((sum(ours) - sum(plain)) / len(ours))
+        print(f"{list_from:8.4f}  {a:7.3f}  {b:7.3f}  {scale:9.3f}   {sum(margins) / len(margins):+.4f} "
+              f"({min(margins):+.4f})     {calibration(shown)[0]:.4f}    {calibration(history)[0]:.4f}  "
+              f"{count / len(runs):8.0f}")
 
 
 MEASURES = [("auc", "AUC"), ("ndcg", "NDCG@10"), ("weekly", "weekly"), ("ece_shown", "ECE shown"),
@@ -486,6 +545,7 @@ def main() -> None:
     groups, events, rsvps = load(DATA)
     if args.fit:
         fit(events, rsvps, args.contacts)
+        fit_listing(events, rsvps, args.contacts)
         return
     cuts = args.cuts or (FIT_CUTS if args.fitting else ["2017-05-01"] if args.quick else CUTS)
     seeds = FIT_SEEDS if args.fitting else range(1, (1 if args.quick else args.samples) + 1)

@@ -50,7 +50,7 @@ def social(snap: AttendanceSnapshot, settings: Settings) -> rank.SocialModel:
 
 def test_every_contact_with_evidence_counts_though_only_some_are_listed(settings):
     group = GroupHistory(10.0, {TUESDAY: 10.0}, 10)
-    snap = snapshot_of({1: ContactHistory(8.0, {TUESDAY: 8.0}, 8), 2: ContactHistory(0.2, {TUESDAY: 0.2}, 1)},
+    snap = snapshot_of({1: ContactHistory(8.0, {TUESDAY: 8.0}, 8), 2: ContactHistory(0.05, {TUESDAY: 0.05}, 1)},
                        group, {1: "Dana Lee", 2: "Sam Ortiz"})
     item = rank.score(row("e1", NOW + timedelta(days=7)), {}, social(snap, settings), settings, topics={})
     low = predict.probability(snap.history["PDX Rust"][2], group, TUESDAY)

@@ -9,14 +9,14 @@ the user's contacts also attend together with g:
                        + ACTIVITY_SHARE x sum over every group h of rate(c, h)
     P(c, g, slot)    = floor(g, slot) x evidence / (evidence + COLD_STRENGTH)
 
-floor(g, slot) is predict.probability of a contact with no hits at g: any
-real attendance at g gives strictly more (predict.py's rates grow with hits, and
-its calibration never lowers a P as the rate grows), so
-a cold-start P, strictly below it, never outranks a contact with real history
-there; it only orders the contacts new to the group among themselves, and
-counts (a little) in the score. The strict cap is why a cold-start chance never
-reaches the 5% listing threshold: with no hits, predict.py's rate is at most its
-PRIOR (0.05), and below that for any group with a past event.
+floor(g, slot) is predict.py's linear part (LOW_SCALE x rate) of a contact with
+no hits at g: any real attendance at g gives strictly more (predict.py's rates
+grow with hits, and its calibration never lowers a P as the rate grows nor takes
+it below that linear part), so a cold-start P, strictly below it, never outranks
+a contact with real history there; it only orders the contacts new to the group
+among themselves, and counts (a little) in the score. The strict cap is why a
+cold-start chance never reaches the 5% listing threshold: with no hits,
+predict.py's rate is at most its PRIOR (0.05), and the floor LOW_SCALE times that.
 
 The activity term breaks the tie between newcomers with no related group: one
 who goes to the user's groups at all came more often than one who goes nowhere
@@ -38,8 +38,8 @@ from aggregator.ranking import predict
 AFFINITY_STRENGTH = 5.0
 # Evidence at which a cold-start P is half the floor. Fitted so that the newcomers' summed P matches
 # how many of them came, on the fitting cuts (bench/ranking_real.py --fitting, "newcomers given a P"):
-# it scales with predict.py's prior, which sets the floor.
-COLD_STRENGTH = 0.06
+# it scales with the floor (predict.py's PRIOR x LOW_SCALE).
+COLD_STRENGTH = 0.017
 ACTIVITY_SHARE = 1e-3
 # Rows of the shared-membership join, or contact rows x groups asked, past which cold start is
 # skipped (see `within_budget`): a few hundred contacts in a few dozen groups are far below it.
@@ -54,8 +54,9 @@ def cold_probability(evidence: float, floor: float) -> float:
 
 
 def floor_probability(group: predict.GroupHistory, slot: int | None) -> float:
-    """P of a contact with no hits at the group: the bound every real attendance there exceeds."""
-    return predict.probability(predict.ContactHistory(), group, slot)
+    """P of a contact with no hits at the group, uncalibrated (predict.rates' linear part): the
+    bound every real attendance there exceeds."""
+    return predict.no_hits(group, slot)
 
 
 def evidence(rates: dict[str, float], shared: dict[str, int], members: dict[str, int]

@@ -69,7 +69,7 @@ def list_contacts(store: Store, items: list[Ranked], snap: AttendanceSnapshot, s
     if snap.lifts:  # scored from what the listed contacts add: read who they are, for these only
         keys = {(i.group_key, snap.slot(i.start_utc())) for i in items}
         store.rank_cache.read_listed(snap, keys - set(snap.predicted), snap.contacts)
-    store.rank_cache.read_contacts(snap, {i.group_key for i in items}, MIN_LISTED, predict.CONSTANTS)
+    store.rank_cache.read_contacts(snap, {i.group_key for i in items}, predict.CONSTANTS.listed, predict.CONSTANTS)
     cold = cold_start(store, snap)
     if cold.shares:  # scored from the newcomers' sums: read them, for the groups shown
         cold = store.rank_cache.cold_start(sorted({i.group_key for i in items}), set(snap.contacts), COLD)

@@ -14,7 +14,7 @@
   user's own log 0.9, named in the event's text 0.6 (only when nothing stronger
   places them there: weak), as aggregator/evidence.py's table says; otherwise
   predicted from the contact's history with the group as of the query's "now"
-  (predict.py: a shrunk rate, calibrated from 5% up).
+  (predict.py: a shrunk rate, calibrated; listed from what the record adds).
   Every contact with evidence counts; only those at 0.05 or more are listed. A
   group's regulars lift its events by their calibrated P, not by the timid rate.
 - weight: the contact's weight, x OVERDUE_BOOST when you have not caught up with
@@ -267,10 +267,11 @@ class SocialModel:
                 lift += chance.weight * (p - rate)
                 listed.append(chance)
             done = {cid for cid, *_ in kept or ()}
+            none = predict.no_hits(group_history, slot)
             for cid, rate in probs.items():
-                if rate < predict.LISTED or cid in done:
-                    continue  # P is the rate
-                p = probs[cid] = predict.calibrated(rate)
+                if rate - none < predict.CALIBRATED_FROM or cid in done:
+                    continue  # not listed: P is the linear part `rates` gives
+                p = probs[cid] = predict.calibrated(rate, none=none)
                 if lifted is None:
                     lift += self.people.who(cid)[3] * (p - rate)
                     listed.append(self.people.chance(cid, p, ev.PREDICTED, history[cid].hits))
@@ -280,8 +281,8 @@ class SocialModel:
             if sums is None:  # a snapshot holding every contact: sum them
                 total = sum(self.people.who(cid)[3] * p for cid, p in probs.items())
             else:
-                # The sums give every contact's rate; P differs from it only at LISTED and up
-                # (predict.calibrated), and the snapshot reads every contact who may get there.
+                # The sums give every contact's linear part; P differs from it only for those listed
+                # (predict.calibrated), and the snapshot reads every contact who may be.
                 total = predict.expected_total(sums.by_slot.get(slot, 0.0), sums.hits, sums.weights,
                                                group_history, slot) + lift
             # Contacts new to the group who go to groups sharing its members (coldstart.py): the

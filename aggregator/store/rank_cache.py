@@ -25,9 +25,9 @@ query, or one before it, works them out again first.
 
 Every contact with evidence counts in the score, yet only a few can be listed:
 per group, the weighted sums over all contacts are read as aggregates (a
-contact's rate is linear in their sums, and below the listing threshold P is
-the rate), and the contacts themselves only for those who may reach the
-listing threshold (their calibrated P, which the score adds), those with their
+contact's rate is linear in their sums, and so is P for a contact not listed),
+and the contacts themselves only for those who may be listed (their calibrated
+P, which the score adds), those with their
 own evidence at the events, and every contact of the groups asked for in full
 (`why`).
 """
@@ -190,13 +190,13 @@ class RankCacheRepository(ColdStartCache):
 
     def _listable(self, groups: dict[str, GroupHistory], scale: float, constants: RateConstants,
                   floor: float) -> dict[str, dict[int, ContactHistory]]:
-        """The contacts of `groups` whose rate may reach `floor` at some weekday, at a time the cache's
-        weights are scaled by `scale` (<= 1) to."""
-        prior, strength = constants.prior, constants.prior_strength
-        # P = (h + k o) / (W + k) <= h / (W + k) + o at any weekday, where o = (f H + m p) / (f W + m)
-        # is the overall rate: read a contact when best + o reaches `floor`.
-        bounds = {g: [scale / (group.total + strength), prior * strength / (group.total + strength)]
-                  for g, group in groups.items()}
+        """The contacts of `groups` whose record may add `floor` to the rate of no record at some
+        weekday, at a time the cache's weights are scaled by `scale` (<= 1) to."""
+        strength = constants.prior_strength
+        # Who may reach `floor` by their record (what it adds to the rate of no record: the prior
+        # alone lists no one, predict.py): (h + k (o - o0)) / (W + k) <= h / (W + k) + (o - o0) at
+        # any weekday, where o - o0 = f H / (f W + m): read a contact when best + that reaches it.
+        bounds = {g: [scale / (group.total + strength), 0.0] for g, group in groups.items()}
         if not bounds:
             return {}
         rows = self.database.conn.execute(
@@ -318,8 +318,8 @@ class RankCacheRepository(ColdStartCache):
     def read_contacts(self, snap: AttendanceSnapshot, groups: list[str] | set[str], floor: float,
                       constants: RateConstants, pairs: set[tuple[str, int]] = frozenset(),
                       every: set[str] = frozenset()) -> None:
-        """Add to snap.history the contacts of `groups` who may reach `floor` at some weekday, the
-        (group, contact) `pairs`, and every contact of the groups in `every`."""
+        """Add to snap.history the contacts of `groups` whose record may add `floor` to the rate of no
+        record at some weekday, the (group, contact) `pairs`, and every contact of the groups in `every`."""
         groups = sorted(set(groups) - snap.listed)
         if not snap.groups:  # no history at all (or never loaded: no cache tables to read yet)
             return
