@@ -330,6 +330,7 @@ class AttendanceSnapshot:
     scale: float = 1.0  # the cache's weights x scale = weights at `now`
     recent: dict[str, list[str]] = field(default_factory=dict)  # group -> last observed event ids, newest first
     recent_hits: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, contact) -> of the recent
+    recent_by_group: dict[str, dict[int, int]] = field(default_factory=dict)  # the same, group -> contact -> hits
     contacts: dict[int, Contact] = field(default_factory=dict)
     cold: ColdStart | None = None  # read once per query, for the scores and the contacts listed
     # (group, weekday) -> [(contact, rate, P, hits)]: the contacts it lists, as the rank cache worked them

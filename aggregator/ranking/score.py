@@ -378,13 +378,17 @@ def score(stored: StoredEvent, matches, social: SocialModel, settings: Settings,
 
 def reasons(item: Ranked, snap: AttendanceSnapshot, settings: Settings, most: int = 3) -> list[str]:
     """Sentences a person reads: topics, who RSVPed or speaks, who tends to come, who is overdue, where."""
-    return present.reasons(item, recent_history(snap, item), settings.profile.home is not None, most)
+    recent = item.recent if item.recent or not item.chances else recent_history(snap, item)
+    return present.reasons(item, recent, settings.profile.home is not None, most)
 
 
 def recent_history(snap: AttendanceSnapshot, item: Ranked) -> dict[int, tuple[int, int]]:
     """contact -> (attended, of) the group's last past events with known attendees."""
     g = item.group_key
     n = len(snap.recent.get(g, ()))
+    if snap.recent_by_group or not snap.recent_hits:
+        hits = snap.recent_by_group.get(g, {})
+        return {c.contact_id: (hits.get(c.contact_id, 0), n) for c in item.chances}
     return {c.contact_id: (snap.recent_hits.get((g, c.contact_id), 0), n) for c in item.chances}
 
 

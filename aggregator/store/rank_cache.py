@@ -367,6 +367,7 @@ class RankCacheRepository(ColdStartCache):
                             where event_id in (select value from json_each(?)) and contact_id is not null
                             and status in {ATTENDED} group by contact_id""", [json.dumps(ids)]):
                     snap.recent_hits[(g, cid)] = n
+                    snap.recent_by_group.setdefault(g, {})[cid] = n
 
     def topic_matches(self, topic_query: str, event_ids: list[str]) -> dict[str, tuple[float, str]]:
         """{event id: (field-weighted bm25, the best field it matches in)} for `event_ids` matching the FTS5 query.
