@@ -35,7 +35,7 @@ from aggregator import __version__
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError
 from aggregator.model import StoredEvent
-from aggregator.present import OFTEN, evidence_words
+from aggregator.present import OFTEN, SAID, evidence_words
 from aggregator.ranking import Ranked, rank_events
 from aggregator.store import Store, utc_text
 from aggregator.text import clean_url, safe_text
@@ -98,7 +98,8 @@ def build(store: Store, settings: Settings, *, now: datetime, topic: str | None 
     database is read-only and the feed changed, so there is something to record.
     """
     events = window_events(store, settings, now)
-    items = select(rank_events(store, settings, events, now=now, topic=topic, roll_up=True), settings)
+    # The feed's text names contacts at SAID and up (reasons, "Likely there"): only theirs are made.
+    items = select(rank_events(store, settings, events, now=now, topic=topic, roll_up=True, named_from=SAID), settings)
     if public:
         items = [without_people(item) for item in items]
     items.sort(key=lambda i: (i.start_utc(), i.id))

@@ -126,3 +126,22 @@ def test_a_read_only_database_ranks_a_day_later_without_writing(world):
         assert shown(listing.upcoming(store, settings, now=later, days=30, limit=0)) == expected
     finally:
         store.database.conn.execute("PRAGMA query_only = OFF")
+
+
+def test_the_feed_makes_only_the_chances_it_names_and_says_the_same(world, monkeypatch):
+    """feed.build ranks with named_from=SAID: contacts below it still count in the score, and the
+    feed's text (reasons, "Likely there") is what it is when every listed contact is made."""
+    from aggregator import feed, present
+    from aggregator.ranking import rank_events
+
+    settings, store = world
+    events = feed.window_events(store, settings, NOW)
+    every = rank_events(store, settings, events, now=NOW, roll_up=True)
+    few = rank_events(store, settings, events, now=NOW, roll_up=True, named_from=present.SAID)
+    assert any(present.LISTED <= c.probability < present.SAID for i in every for c in i.chances)
+    assert not any(c.probability < present.SAID and c.evidence == "predicted" for i in few for c in i.chances)
+    assert [(i.id, i.score, i.reasons) for i in few] == [(i.id, i.score, i.reasons) for i in every]
+    assert [feed.description(i, False) for i in few] == [feed.description(i, False) for i in every]
+    built = feed.build(store, settings, now=NOW).body
+    monkeypatch.setattr(feed, "SAID", present.LISTED)  # the feed making every listed contact's chance
+    assert feed.build(store, settings, now=NOW).body == built

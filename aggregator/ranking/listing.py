@@ -94,13 +94,15 @@ def add_reasons(store: Store, items: list[Ranked], snap: AttendanceSnapshot, set
 
 def rank_events(store: Store, settings: Settings, events: list[StoredEvent], *, now: datetime,
                 topic: str | None = None, explain: bool = True, extra_chances: ExtraChances | None = None,
-                every: bool = False, roll_up: bool = False) -> list[Ranked]:
+                every: bool = False, roll_up: bool = False, named_from: float = MIN_LISTED) -> list[Ranked]:
     """Score stored events for the profile, best first; excluded topics dropped.
 
     `every`: each item's chances name every contact with evidence, not only those listed.
     `roll_up`: conference days' other talks become one entry each (the feed).
+    `named_from`: the least P of a predicted chance the items name (the feed says only the likeliest).
     """
-    ranked, snap = _rank(store, settings, events, now=now, topic=topic, extra_chances=extra_chances, every=every)
+    ranked, snap = _rank(store, settings, events, now=now, topic=topic, extra_chances=extra_chances, every=every,
+                         named_from=named_from)
     if roll_up:
         ranked = rollup.roll_up(ranked, rollup.conference_sources(settings), settings.timezone)
     if explain:
@@ -172,8 +174,8 @@ def load_snapshot(store: Store, settings: Settings, events: list[StoredEvent], n
 
 
 def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: datetime, topic: str | None,
-          extra_chances: ExtraChances | None, every: bool = False,
-          predicted: bool = True) -> tuple[list[Ranked], AttendanceSnapshot]:
+          extra_chances: ExtraChances | None, every: bool = False, predicted: bool = True,
+          named_from: float = MIN_LISTED) -> tuple[list[Ranked], AttendanceSnapshot]:
     """(items, snapshot): the events scored, and the attendance history they were scored on.
     Without `predicted`, the items' chances are only those the events or the user's log give
     (list_contacts names the predicted ones of the items shown)."""
@@ -205,7 +207,8 @@ def _rank(store: Store, settings: Settings, events: list[StoredEvent], *, now: d
     people = rank.people_of(contacts, settings, now)
     snap = load_snapshot(store, settings, events, now, people, also=also, every=every,
                          named=None if predicted else set())
-    social = rank.SocialModel(snap, people, cold_start(store, snap, None if predicted else people, also))
+    social = rank.SocialModel(snap, people, cold_start(store, snap, None if predicted else people, also),
+                              named_from=named_from)
     ranked: list[Ranked] = []
     for stored in events:
         if stored.id in excluded or (wanted and stored.id not in matches[wanted]):

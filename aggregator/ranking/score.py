@@ -242,8 +242,12 @@ def by_likelihood(chance: ContactChance) -> tuple:
 class SocialModel:
     """Predicted chances per (group, slot) from a snapshot, each computed once. Pure."""
 
-    def __init__(self, snap: AttendanceSnapshot, people: People, cold: ColdStart | None = None):
+    def __init__(self, snap: AttendanceSnapshot, people: People, cold: ColdStart | None = None, *,
+                 named_from: float = MIN_LISTED):
+        """`named_from`: the least P of a predicted chance the items name (every contact still counts
+        in the score; a feed that names only the likeliest need not make the others' chances)."""
         self.snap, self.people, self.cold = snap, people, cold or ColdStart()
+        self.named_from = max(MIN_LISTED, named_from)
         self._cache: dict[tuple[str, int], tuple[float, dict[int, float], list[ContactChance], float,
                                                  dict[int, float]]] = {}
         self._cold_parts: dict[str, tuple[float, dict[int, float]]] = {}
@@ -263,9 +267,9 @@ class SocialModel:
             lifted = self.snap.lifts.get(key) if kept is None and group not in self.snap.complete else None
             for cid, rate, p, hits in kept or ():
                 probs[cid] = p
-                chance = self.people.chance(cid, p, ev.PREDICTED, hits)
-                lift += chance.weight * (p - rate)
-                listed.append(chance)
+                lift += self.people.who(cid)[3] * (p - rate)
+                if p >= self.named_from:
+                    listed.append(self.people.chance(cid, p, ev.PREDICTED, hits))
             done = {cid for cid, *_ in kept or ()}
             none = predict.no_hits(group_history, slot)
             for cid, rate in probs.items():
@@ -274,7 +278,8 @@ class SocialModel:
                 p = probs[cid] = predict.calibrated(rate, none=none)
                 if lifted is None:
                     lift += self.people.who(cid)[3] * (p - rate)
-                    listed.append(self.people.chance(cid, p, ev.PREDICTED, history[cid].hits))
+                    if p >= self.named_from:
+                        listed.append(self.people.chance(cid, p, ev.PREDICTED, history[cid].hits))
             if lifted is not None:
                 lift, listed = lifted, None
             sums = self.snap.sums.get(group)
@@ -292,11 +297,11 @@ class SocialModel:
             floor = coldstart.floor_probability(group_history, slot)
             share, factors = self._newcomers(group)
             total += floor * share
-            if floor >= MIN_LISTED and listed is not None:  # a factor is below 1: none is listed under it
+            if floor >= self.named_from and listed is not None:  # a factor is below 1: none is listed under it
                 if group in self.cold.shares and group not in self.snap.complete:
                     raise ValueError(f"the newcomers {group!r} may list were not read (cold.shares)")
                 for cid, factor in factors.items():
-                    if floor * factor >= MIN_LISTED:
+                    if floor * factor >= self.named_from:
                         listed.append(self.people.chance(cid, floor * factor, ev.PREDICTED,
                                                          detail=f"goes to {self.cold.of(group)[cid][1]}"))
             if listed is not None:
