@@ -144,3 +144,12 @@ def test_a_small_groups_regulars_lift_its_event_above_a_big_groups_occasional_vi
     assert [c.contact_id for c in small_listed] == [1, 2] and all(c.probability > 0.5 for c in small_listed)
     # The social part is 1 + the sum of their P (all read): it adds up as `why` says.
     assert small_part == pytest.approx(1 + sum(c.probability for c in small_listed))
+
+
+def test_no_hits_is_the_rate_of_a_contact_with_no_hits_to_the_bit():
+    """no_hits is written out (the score asks it per group and weekday); it must be `rates`' own value."""
+    rng = random.Random(19)
+    for _ in range(2000):
+        group = predict.GroupHistory(rng.uniform(0, 50), {d: rng.uniform(0, 10) for d in range(7) if rng.random() < 0.6})
+        for slot in (None, *range(7)):
+            assert predict.no_hits(group, slot) == predict.rates({0: predict.ContactHistory()}, group, slot)[0]

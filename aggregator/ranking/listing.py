@@ -117,15 +117,23 @@ def _texts(stored: StoredEvent) -> tuple[tuple[str, str], tuple[str, str]]:
 def contact_names(contacts: ContactRows | Iterable[Contact], events: list[StoredEvent]) -> list[ContactName]:
     """The contacts who may be named in `events`: those with a word of a name in their text at all
     (indexing 10,000 names costs more than ranking; one pass over the folded texts leaves most out)."""
-    words: set[str] = set()
-    for stored in events:
-        for _, text in _texts(stored):
-            words.update(_LETTERS.findall(fold(text)))
+    # "\n" is no letter: a word never runs from one text into the next, nor from one name into another.
+    words = set(_LETTERS.findall(fold("\n".join(text for stored in events for _, text in _texts(stored)))))
+    rows = list(contacts.rows() if isinstance(contacts, ContactRows)
+                else ((c.id, c.name, c.aliases) for c in contacts))
+    # The words of names that the texts hold at all: a name without one of them is not named.
+    shared = words & set(_LETTERS.findall(fold("\n".join(n for _, name, aliases, *_ in rows for n in (name, *aliases)))))
+    if not shared:
+        return []
+    few = len(shared) <= 16  # then a substring test (a superset of a word match) leaves most names unparsed
     out = []
-    rows = contacts.rows() if isinstance(contacts, ContactRows) else ((c.id, c.name, c.aliases) for c in contacts)
     for cid, name, aliases, *_ in rows:
-        if name and (not words.isdisjoint(_LETTERS.findall(fold(name)))
-                     or any(not words.isdisjoint(_LETTERS.findall(fold(alias))) for alias in aliases)):
+        if not name:
+            continue
+        names = (name, *aliases)
+        if few and not any(word in fold(n) for n in names for word in shared):
+            continue
+        if any(not shared.isdisjoint(_LETTERS.findall(fold(n))) for n in names):
             out.append(ContactName(cid, name, tuple(aliases)))
     return out
 

@@ -128,8 +128,12 @@ def rates(contacts: dict[int, ContactHistory], group: GroupHistory, slot: int | 
 
 
 def no_hits(group: GroupHistory, slot: int | None) -> float:
-    """`rates`' value of a contact with no hits at the group (the prior's share alone)."""
-    return rates({0: ContactHistory()}, group, slot)[0]
+    """`rates`' value of a contact with no hits at the group (the prior's share alone): its
+    arithmetic with the hits at 0, so the same float."""
+    base, weight = PRIOR * PRIOR_STRENGTH, group.total + PRIOR_STRENGTH
+    if slot is None:
+        return LOW_SCALE * base / weight
+    return SLOT_STRENGTH / weight * base / ((group.by_slot.get(slot, 0.0) + SLOT_STRENGTH) / LOW_SCALE)
 
 
 def calibrated(value: float, a: float = PLATT_A, b: float = PLATT_B, *, none: float = 0.0) -> float:

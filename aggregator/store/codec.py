@@ -120,37 +120,53 @@ def event_row(source: str, event: Event, tz: ZoneInfo) -> dict[str, Any]:
 
 def row_event(row: dict[str, Any]) -> Event:
     """An Event back from a stored row (its attendees are AttendanceRow values of their own)."""
-    all_day = bool(row["all_day"])
-    parse = date.fromisoformat if all_day else datetime.fromisoformat
-    return Event(
-        source_uid=row["source_uid"],
-        title=row["title"],
-        start=parse(row["start"]),
-        end=parse(row["end"]) if row.get("end") else None,
-        all_day=all_day,
-        timezone=row.get("timezone"),
-        description=row.get("description"),
-        url=row.get("url"),
-        venue=Venue(row.get("venue_name"), row.get("venue_address"), row.get("venue_city"),
-                    row.get("lat"), row.get("lon")),
-        online=bool(row.get("online")),
-        group=row.get("group_name"),
-        tags=json_list(row.get("tags")),
-        status=row.get("status") or "confirmed",
-    )
+    return stored_events(list(row), [tuple(row.values())], event_only=True)[0]
 
 
 def stored_event(row: dict[str, Any]) -> StoredEvent:
     """A StoredEvent from an events-table row (`select *`)."""
-    def moment(text: str | None) -> datetime | None:
-        return parse_utc(text) if text else None
+    return stored_events(list(row), [tuple(row.values())])[0]
 
-    return StoredEvent(
-        id=row["id"], source=row["source"], event=row_event(row), start_utc=parse_utc(row["start_utc"]),
-        end_utc=moment(row.get("end_utc")), content_hash=row["content_hash"], sequence=row.get("sequence") or 0,
-        first_seen=parse_utc(row["first_seen"]), last_seen=parse_utc(row["last_seen"]),
-        updated_at=parse_utc(row["updated_at"]), removed_at=moment(row.get("removed_at")),
-        canonical_id=row.get("canonical_id"))
+
+def stored_events(names: list[str], rows: list[tuple], *, event_only: bool = False) -> list:
+    """StoredEvents (Events, when `event_only`) from rows of the events table, `names` their columns
+    (a cursor's description): a query decodes thousands, so no dict per row. A column the rows lack
+    reads as None, as `row.get` would."""
+    at = {name: i for i, name in enumerate(names)}
+    missing = len(names)  # a row lacking a column gets a None at this index
+    (uid, title, start, end, all_day, zone, description, url, venue_name, venue_address, venue_city, lat, lon,
+     online, group, tags, status, ident, source, start_utc, end_utc, content_hash, sequence, first_seen, last_seen,
+     updated_at, removed_at, canonical_id) = (at.get(name, missing) for name in (
+        "source_uid", "title", "start", "end", "all_day", "timezone", "description", "url", "venue_name",
+        "venue_address", "venue_city", "lat", "lon", "online", "group_name", "tags", "status", "id", "source",
+        "start_utc", "end_utc", "content_hash", "sequence", "first_seen", "last_seen", "updated_at", "removed_at",
+        "canonical_id"))
+    pad = missing in (uid, title, start, end, all_day, zone, description, url, venue_name, venue_address, venue_city,
+                      lat, lon, online, group, tags, status, ident, source, start_utc, end_utc, content_hash, sequence,
+                      first_seen, last_seen, updated_at, removed_at, canonical_id)
+    out = []
+    for row in rows:
+        if pad:
+            row = (*row, None)
+        day = bool(row[all_day])
+        parse = date.fromisoformat if day else datetime.fromisoformat
+        event = Event(
+            source_uid=row[uid], title=row[title], start=parse(row[start]),
+            end=parse(row[end]) if row[end] else None, all_day=day, timezone=row[zone],
+            description=row[description], url=row[url],
+            venue=Venue(row[venue_name], row[venue_address], row[venue_city], row[lat], row[lon]),
+            online=bool(row[online]), group=row[group], tags=json_list(row[tags]), status=row[status] or "confirmed",
+        )
+        if event_only:
+            out.append(event)
+            continue
+        out.append(StoredEvent(
+            id=row[ident], source=row[source], event=event, start_utc=parse_utc(row[start_utc]),
+            end_utc=parse_utc(row[end_utc]) if row[end_utc] else None, content_hash=row[content_hash],
+            sequence=row[sequence] or 0, first_seen=parse_utc(row[first_seen]), last_seen=parse_utc(row[last_seen]),
+            updated_at=parse_utc(row[updated_at]),
+            removed_at=parse_utc(row[removed_at]) if row[removed_at] else None, canonical_id=row[canonical_id]))
+    return out
 
 
 def attendance_rows(event_ids_people: Iterable[tuple[str, Iterable[Person]]], stamp: str) -> list[tuple]:

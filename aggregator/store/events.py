@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from aggregator.errors import AggregatorError
 from aggregator.model import Event
 from aggregator.store.attendance import AttendanceRepository
-from aggregator.store.codec import EVENT_COLUMNS, event_row, stored_event, utc_text
+from aggregator.store.codec import EVENT_COLUMNS, event_row, stored_event, stored_events, utc_text
 from aggregator.store.database import Database
 from aggregator.store.values import SaveCounts, StoredEvent
 
@@ -144,7 +144,7 @@ class EventRepository:
         elif not include_cancelled:
             sql += " and status != 'cancelled' and removed_at is null"
         sql += " order by start_utc, id"
-        return [stored_event(row) for row in self.database.rows(sql, params)]
+        return stored_events(*self.database.tuples(sql, params))
 
     def feed_window(self, *, start: datetime, end: datetime, changed_since: datetime,
                     per_day: int) -> list[StoredEvent]:
@@ -158,7 +158,7 @@ class EventRepository:
         if not per_day:
             return self.between(start=start, end=end, changed_since=changed_since)
         params = {**self._window(start, end), "since": utc_text(changed_since), "per_day": per_day}
-        return [stored_event(row) for row in self.database.rows(_FEED_WINDOW_SQL, params)]
+        return stored_events(*self.database.tuples(_FEED_WINDOW_SQL, params))
 
     @staticmethod
     def _window(start: datetime, end: datetime) -> dict[str, Any]:
