@@ -24,38 +24,25 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 PORTLAND = ZoneInfo("America/Los_Angeles")
 
 
-def _loopback_only(address) -> None:
-    """Tests talk to local servers only: a connection anywhere but this machine's loopback is a test bug."""
-    import ipaddress
-
-    if not isinstance(address, tuple):  # a Unix socket path
-        return
-    host = str(address[0]).split("%")[0]
-    try:
-        local = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        local = False
-    if not local:
-        raise AssertionError(f"a test tried to reach {address!r}: tests talk only to servers on 127.0.0.1")
+# Every Python subprocess a test starts (the real CLI, `aggregator serve`) runs under the same guard
+# as this process: tests/offline/sitecustomize.py installs it there.
+OFFLINE = Path(__file__).parent / "offline"
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(OFFLINE), os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Every in-process connection goes through socket.connect: refuse any that leaves the machine."""
+    """Every in-process connection and name lookup goes through the guard: refuse any that would
+    leave the machine (tests/offline/netguard.py)."""
     import socket
 
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    from tests.offline import netguard
 
-    def connect(sock, address):
-        _loopback_only(address)
-        return real_connect(sock, address)
-
-    def connect_ex(sock, address):
-        _loopback_only(address)
-        return real_connect_ex(sock, address)
-
+    connect, connect_ex, getaddrinfo = netguard.guarded(socket.socket.connect, socket.socket.connect_ex,
+                                                        socket.getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def stored_event(event: Event, *, ident: str | None = None, source: str = "src", tz=timezone.utc,

@@ -5,6 +5,8 @@ public names are given addresses by a fake resolver whose connections reach the 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -209,8 +211,24 @@ def test_a_redirect_to_another_host_waits_that_hosts_interval(server, other_serv
 
 
 def test_the_suite_itself_refuses_to_leave_the_machine():
-    """conftest's guard: a test that tried to reach a real address fails instead of reaching it."""
-    import socket
+    """The guard every test process runs under (tests/offline/netguard.py): a connection anywhere but
+    loopback, or a name lookup, fails instead of leaving the machine. Checked on the guard's own
+    checks and on which functions the socket module holds, never by trying to get out."""
+    from tests.offline import netguard
 
-    with pytest.raises(AssertionError, match="tests talk only to servers on 127.0.0.1"):
-        socket.create_connection(("192.0.2.1", 80), timeout=0.01)
+    for address in (("192.0.2.1", 80), ("2001:db8::1", 443, 0, 0), ("10.0.0.7", 8080)):
+        with pytest.raises(AssertionError, match="tests talk only to servers on 127.0.0.1"):
+            netguard.check_address(address)
+    for name in ("example.org", "www.meetup.com", b"lu.ma"):
+        with pytest.raises(AssertionError, match="tests talk only to servers on 127.0.0.1"):
+            netguard.check_lookup(name)
+    for address in (("127.0.0.1", 80), ("::1", 80, 0, 0), ("localhost", 80), "/tmp/a.sock"):
+        netguard.check_address(address)
+    for name in ("localhost", "127.0.0.1", "192.0.2.1", None):
+        netguard.check_lookup(name)  # an address written out asks no DNS server: connect checks it
+    # In this process (conftest) ...
+    assert socket.socket.connect.__module__ == socket.getaddrinfo.__module__ == netguard.__name__
+    # ... and in every Python process a test starts (tests/offline/sitecustomize.py).
+    code = "import socket; print(socket.socket.connect.__module__, socket.getaddrinfo.__module__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["netguard", "netguard"], result.stderr

@@ -1,0 +1,5 @@
+"""Imported by every Python process a test starts (tests/offline is first on its PYTHONPATH)."""
+
+import netguard
+
+netguard.install()
