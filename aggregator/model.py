@@ -342,4 +342,10 @@ class AttendanceSnapshot:
 
     def slot(self, start_utc: datetime) -> int:
         """The weekday (0 = Monday) of a start in the user's zone."""
-        return (start_utc + timedelta(minutes=self.utc_offset_minutes)).weekday()
+        return local_weekday(start_utc, self.utc_offset_minutes)
+
+
+def local_weekday(start_utc: datetime, utc_offset_minutes: int) -> int:
+    """The weekday (0 = Monday) of a UTC start at a zone `utc_offset_minutes` east of UTC: the slot
+    the ranking learns attendance by."""
+    return (start_utc + timedelta(minutes=utc_offset_minutes)).weekday()

@@ -20,7 +20,7 @@ from aggregator import evidence as ev
 from aggregator.config import Settings, UnknownName
 from aggregator.errors import AggregatorError
 from aggregator.identity import fold
-from aggregator.model import AttendanceSnapshot, ColdStart, Contact, ContactRows, StoredEvent
+from aggregator.model import AttendanceSnapshot, ColdStart, Contact, ContactRows, StoredEvent, local_weekday
 from aggregator.ranking import coldstart, predict, rollup
 from aggregator.ranking import score as rank
 from aggregator.ranking.mentions import ContactName, MentionIndex
@@ -171,7 +171,7 @@ def load_snapshot(store: Store, settings: Settings, events: list[StoredEvent], n
     contacts are read (None: all); the others' listed contacts count only by what they add."""
     groups = sorted({e.group_key for e in events})
     offset = offset_minutes(now, settings.timezone)
-    slot = {e.id: (e.group_key, (e.start_utc + timedelta(minutes=offset)).weekday()) for e in events}  # snap.slot
+    slot = {e.id: (e.group_key, local_weekday(e.start_utc, offset)) for e in events}  # as snap.slot will
     snap = store.rank_cache.load(groups, now, weights=people.weights(),
                                  floor=MIN_LISTED, constants=predict.CONSTANTS, cold=COLD, also=also,
                                  every=set(groups) if every else set(), utc_offset_minutes=offset,

@@ -92,8 +92,8 @@ CALIBRATED_FROM = LOW_SCALE * LIST_FROM
 CONSTANTS = RateConstants(PRIOR, PRIOR_STRENGTH, SLOT_STRENGTH, HALF_LIFE_DAYS, LIST_FROM)
 __all__ = ["CALIBRATED_FROM", "CONSTANTS", "EVIDENCE_PROBABILITY", "HALF_LIFE_DAYS", "LISTED", "LIST_FROM",
            "LOW_SCALE", "PLATT_A", "PLATT_B", "PRIOR", "PRIOR_STRENGTH", "RSVP_PROBABILITY", "SLOT_STRENGTH",
-           "ContactHistory", "GroupHistory", "calibrated", "expected_total", "listed", "log_loss", "no_hits", "overall_rate",
-           "probability", "rate", "rates", "recency_weight"]
+           "ContactHistory", "GroupHistory", "calibrated", "expected_total", "listed", "listed_of", "log_loss",
+           "no_hits", "overall_rate", "probability", "rate", "rates", "recency_weight"]
 
 
 def recency_weight(age_days: float, half_life_days: float = HALF_LIFE_DAYS) -> float:
@@ -150,12 +150,17 @@ def calibrated(value: float, a: float = PLATT_A, b: float = PLATT_B, *, none: fl
 
 
 def listed(contacts: dict[int, ContactHistory], group: GroupHistory, slot: int) -> list[tuple[int, float, float]]:
-    """(contact, `rates`' value, P) of the contacts a group's event in `slot` lists: those whose record
-    adds LIST_FROM to no record's rate (`calibrated` maps them, P >= LISTED). The store's rank cache
-    keeps them, worked out when it is rebuilt."""
+    """(contact, `rates`' value, P) of the contacts a group's event in `slot` lists. The store's rank
+    cache keeps them, worked out when it is rebuilt."""
+    return listed_of(rates(contacts, group, slot), group, slot)
+
+
+def listed_of(values: dict[int, float], group: GroupHistory, slot: int | None) -> list[tuple[int, float, float]]:
+    """(contact, value, P) of those of `values` (`rates`' values at the group and slot) listed: whose
+    record adds LIST_FROM to no record's rate (`calibrated` maps them, P >= LISTED)."""
     none = no_hits(group, slot)
-    return [(cid, r, calibrated(r, none=none)) for cid, r in rates(contacts, group, slot).items()
-            if r - none >= CALIBRATED_FROM]
+    return [(cid, value, calibrated(value, none=none)) for cid, value in values.items()
+            if value - none >= CALIBRATED_FROM]
 
 
 def probability(contact: ContactHistory, group: GroupHistory, slot: int | None, **constants: float) -> float:

@@ -271,11 +271,10 @@ class SocialModel:
                 if p >= self.named_from:
                     listed.append(self.people.chance(cid, p, ev.PREDICTED, hits))
             done = {cid for cid, *_ in kept or ()}
-            none = predict.no_hits(group_history, slot)
-            for cid, rate in probs.items():
-                if rate - none < predict.CALIBRATED_FROM or cid in done:
-                    continue  # not listed: P is the linear part `rates` gives
-                p = probs[cid] = predict.calibrated(rate, none=none)
+            # The other contacts read who are listed (for the rest, P is the linear part `rates` gives).
+            others = {c: v for c, v in probs.items() if c not in done} if done else probs
+            for cid, rate, p in predict.listed_of(others, group_history, slot):
+                probs[cid] = p
                 if lifted is None:
                     lift += self.people.who(cid)[3] * (p - rate)
                     if p >= self.named_from:

@@ -128,22 +128,24 @@ def stored_event(row: dict[str, Any]) -> StoredEvent:
     return stored_events(list(row), [tuple(row.values())])[0]
 
 
+# The columns stored_events reads, in the order it names them.
+_DECODED = ("source_uid", "title", "start", "end", "all_day", "timezone", "description", "url", "venue_name",
+            "venue_address", "venue_city", "lat", "lon", "online", "group_name", "tags", "status", "id", "source",
+            "start_utc", "end_utc", "content_hash", "sequence", "first_seen", "last_seen", "updated_at", "removed_at",
+            "canonical_id")
+
+
 def stored_events(names: list[str], rows: list[tuple], *, event_only: bool = False) -> list:
     """StoredEvents (Events, when `event_only`) from rows of the events table, `names` their columns
     (a cursor's description): a query decodes thousands, so no dict per row. A column the rows lack
     reads as None, as `row.get` would."""
     at = {name: i for i, name in enumerate(names)}
     missing = len(names)  # a row lacking a column gets a None at this index
+    places = [at.get(name, missing) for name in _DECODED]
+    pad = missing in places
     (uid, title, start, end, all_day, zone, description, url, venue_name, venue_address, venue_city, lat, lon,
      online, group, tags, status, ident, source, start_utc, end_utc, content_hash, sequence, first_seen, last_seen,
-     updated_at, removed_at, canonical_id) = (at.get(name, missing) for name in (
-        "source_uid", "title", "start", "end", "all_day", "timezone", "description", "url", "venue_name",
-        "venue_address", "venue_city", "lat", "lon", "online", "group_name", "tags", "status", "id", "source",
-        "start_utc", "end_utc", "content_hash", "sequence", "first_seen", "last_seen", "updated_at", "removed_at",
-        "canonical_id"))
-    pad = missing in (uid, title, start, end, all_day, zone, description, url, venue_name, venue_address, venue_city,
-                      lat, lon, online, group, tags, status, ident, source, start_utc, end_utc, content_hash, sequence,
-                      first_seen, last_seen, updated_at, removed_at, canonical_id)
+     updated_at, removed_at, canonical_id) = places
     out = []
     for row in rows:
         if pad:

@@ -51,7 +51,7 @@ from aggregator.model import (
 )
 from aggregator.store.codec import utc_text
 from aggregator.store.database import Database
-from aggregator.store.rank_cold import ColdRule, ColdStartCache, usual_weight
+from aggregator.store.rank_cold import ColdRule, ColdStartCache, weight_split
 
 RECENT_EVENTS = 5  # "came to 3 of the last 5"
 # Topic relevance by field: FTS5 bm25 column weights for the events_fts columns.
@@ -116,8 +116,8 @@ class RankCacheRepository(ColdStartCache):
                     self._listed_rebuild(now, now, constants, listed)
                     done["listed_at"] = now.isoformat()
                 else:
-                    self.database.conn.execute("delete from rank_listed")
-                    self.database.conn.execute("delete from rank_listed_sums")
+                    conn.execute("delete from rank_listed")
+                    conn.execute("delete from rank_listed_sums")
                 database.set_meta(CACHE_KEY, json.dumps(done))
             return now
 
@@ -210,14 +210,12 @@ class RankCacheRepository(ColdStartCache):
                where c.best + b.a * c.weighted + b.c >= ?""", [json.dumps(bounds), floor]).fetchall()
         return histories(rows, scale)
 
-    def listed_lifts(self, snap: AttendanceSnapshot, slots: set[tuple[str, int]], weights: dict[int, float]) -> None:
+    def listed_lifts(self, snap: AttendanceSnapshot, slots: set[tuple[str, int]], usual: float, differ: str) -> None:
         """snap.lifts for the (group, weekday) `slots` of groups with history: the sum over the contacts
-        each lists of weight x (P - rate), summed here (the usual weight over all of them, plus the
-        difference of each contact whose weight is not the usual one)."""
+        each lists of weight x (P - rate), summed here (`usual` over all of them, plus `differ`: the
+        difference of each contact whose weight is not the usual one, weight_split's JSON)."""
         keys = sorted({(g, wd) for g, wd in slots if g in snap.groups})
         lifts = dict.fromkeys(keys, 0.0)
-        usual = usual_weight(weights)
-        differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
         with self.database.lock:
             for g, wd, lift in self.database.conn.execute(
                     "select g, wd, lift from rank_listed_sums where g in (select value from json_each(?))",
@@ -275,11 +273,8 @@ class RankCacheRepository(ColdStartCache):
         scale = 0.5 ** (max(0.0, (now - at).total_seconds() / 86400) / half_life_days)
         conn = self.database.conn
         names = json.dumps(groups)
-        usual = usual_weight(weights)
+        usual, differ = weight_split(weights)
         with self.database.lock:
-            # {contact id: weight - usual} as JSON, not a temp table: a query writes nothing (a read-only
-            # database ranks too; PRAGMA query_only refuses temp-table writes as well).
-            differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
             totals: dict[str, list] = defaultdict(lambda: [0.0, {}, 0])
             sums: dict[str, GroupSums] = defaultdict(GroupSums)
             for g, wd, w, n, hits, people in conn.execute(
@@ -308,10 +303,10 @@ class RankCacheRepository(ColdStartCache):
         snap.scale = scale
         wanted = {(g, cid) for g, cid in also if g in snap.groups}
         if listed is not None and self.listed_fresh(now):
-            self.listed_lifts(snap, set(slots), weights)
+            self.listed_lifts(snap, set(slots), usual, differ)
             self.read_listed(snap, set(slots) if named is None else set(named), weights)
             snap.listed.update(groups)  # the contacts listed are read: read_contacts adds only `also` and `every`
-        # Below LISTED P is the rate, which the sums hold; at or above, the score needs each contact's P.
+        # An unlisted contact's P is linear in their sums, which the sums hold; a listed one's is read by contact.
         self.read_contacts(snap, groups, min(floor, constants.listed), constants, wanted, every)
         return snap
 

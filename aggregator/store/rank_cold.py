@@ -24,9 +24,12 @@ ColdRule = tuple[int, Callable[[int, int, int], bool], Callable[[ColdStartInputs
                  Callable[[float], float]]
 
 
-def usual_weight(weights: dict[int, float]) -> float:
-    """The weight most contacts have: sums are read at it, plus the difference of each other one."""
-    return Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
+def weight_split(weights: dict[int, float]) -> tuple[float, str]:
+    """(the weight most contacts have, {contact id: weight - that} of the others as JSON): sums are read
+    at the usual weight, plus each other contact's difference. JSON, not a temp table: a query writes
+    nothing (a read-only database ranks too; PRAGMA query_only refuses temp-table writes as well)."""
+    usual = Counter(weights.values()).most_common(1)[0][0] if weights else 1.0
+    return usual, json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
 
 
 class ColdStartCache:
@@ -127,8 +130,7 @@ class ColdStartCache:
         A group the rebuild did not see takes the rows of any group (g null)."""
         found = ColdStart()
         conn = self.database.conn
-        usual = usual_weight(weights)
-        differ = json.dumps({str(cid): w - usual for cid, w in weights.items() if w != usual})
+        usual, differ = weight_split(weights)
         unknown = [g for g in groups if g not in known]
         sources = {g: g for g in known} | dict.fromkeys(unknown)  # the rows each group reads (None: g null)
         shares: dict[str | None, float] = {}
